@@ -1,0 +1,30 @@
+import { toPayout } from '#shared/adapters/payout-store.ts';
+import { httpHandler } from '#shared/http/handler.ts';
+import {
+  getPartnerPayoutItem,
+  listPartnerPayouts,
+  listPayoutRewards,
+  partnerValidatePayout,
+  requestChanges,
+  reviewReward,
+} from '#shared/usecases/payouts.ts';
+
+/** Every route here is scoped to the calling partner: another partner's or a draft payout is a 404. */
+export const handler = httpHandler('partner-payouts', {
+  listOwnPayouts: async ({ caller, query }) => ({ body: await listPartnerPayouts(caller.partnerId ?? '', query) }),
+  getOwnPayout: async ({ caller, params }) => ({
+    body: toPayout(await getPartnerPayoutItem(caller.partnerId ?? '', params.id ?? '')),
+  }),
+  listOwnPayoutRewards: async ({ caller, params, query }) => ({
+    body: await listPayoutRewards(await getPartnerPayoutItem(caller.partnerId ?? '', params.id ?? ''), query),
+  }),
+  reviewReward: async ({ caller, params, body, actor }) => ({
+    body: await reviewReward(caller.partnerId ?? '', params.id ?? '', params.rewardId ?? '', body, actor),
+  }),
+  partnerValidatePayout: async ({ caller, params, actor, ifMatch }) => ({
+    body: await partnerValidatePayout(caller.partnerId ?? '', params.id ?? '', actor, { ifMatch }),
+  }),
+  requestChanges: async ({ caller, params, body, actor, ifMatch }) => ({
+    body: await requestChanges(caller.partnerId ?? '', params.id ?? '', body.comment, actor, { ifMatch }),
+  }),
+});

@@ -1,0 +1,33 @@
+import { getPayoutItem } from '#shared/adapters/payout-store.ts';
+import { httpHandler } from '#shared/http/handler.ts';
+import {
+  cancelPayout,
+  createPayout,
+  getPayout,
+  listPayoutEvents,
+  listPayoutRewards,
+  listPayouts,
+  markPayoutPaid,
+  validatePayout,
+} from '#shared/usecases/payouts.ts';
+
+export const handler = httpHandler('payouts', {
+  createPayout: async ({ body, actor }) => ({ body: await createPayout(body, actor) }),
+  listPayouts: async ({ query }) => ({ body: await listPayouts(query) }),
+  getPayout: async ({ params }) => ({ body: await getPayout(params.id ?? '') }),
+  listPayoutRewards: async ({ params, query }) => ({
+    body: await listPayoutRewards(await getPayoutItem(params.id ?? ''), query),
+  }),
+  listPayoutEvents: async ({ params, query }) => ({
+    body: listPayoutEvents(await getPayoutItem(params.id ?? ''), query),
+  }),
+  validatePayout: async ({ params, body, actor, ifMatch }) => ({
+    body: await validatePayout(params.id ?? '', body, actor, { ifMatch }),
+  }),
+  markPayoutPaid: async ({ params, body, actor, ifMatch }) => ({
+    body: await markPayoutPaid(params.id ?? '', body, actor, { ifMatch }),
+  }),
+  cancelPayout: async ({ params, body, actor, ifMatch }) => ({
+    body: await cancelPayout(params.id ?? '', body.reason, actor, { ifMatch }),
+  }),
+});

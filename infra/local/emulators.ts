@@ -1,0 +1,130 @@
+/**
+ * The local stand-ins for DynamoDB and S3, in-process on loopback: dynalite (on disk when given a
+ * directory) and s3rver. Used by `npm start` and by the tests' global setup.
+ */
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceInUseException,
+} from '@aws-sdk/client-dynamodb';
+import { IDEMPOTENCY_TABLE_SCHEMA, TABLE_SCHEMA } from '#shared/adapters/table.ts';
+
+const require = createRequire(import.meta.url);
+
+export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+export const LOCAL_REGION = 'us-east-1';
+
+interface Closable {
+  close(callback?: (error?: Error) => void): unknown;
+}
+
+export interface Dynalite {
+  endpoint: string;
+  close(): Promise<void>;
+}
+
+export async function startDynalite(options: { directory?: string; port?: number } = {}): Promise<Dynalite> {
+  if (options.directory) mkdirSync(options.directory, { recursive: true });
+  const dynalite = require('dynalite') as (options: object) => Closable & {
+    listen(port: number, host: string, callback: (error?: Error) => void): void;
+    address(): AddressInfo;
+  };
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(options.directory ? { path: options.directory } : {}) });
+  await new Promise<void>((resolve, reject) =>
+    server.listen(options.port ?? 0, '127.0.0.1', (error) => (error ? reject(error) : resolve())),
+  );
+  const { port } = server.address();
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function createTable(client: DynamoDBClient, input: ConstructorParameters<typeof CreateTableCommand>[0]) {
+  try {
+    await client.send(new CreateTableCommand(input));
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: input.TableName }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`Table ${input.TableName} did not become ACTIVE`);
+}
+
+/** Creates the payouts table (same keys and indexes as the CDK stack) and the idempotency table. */
+export async function createTables(endpoint: string, names: { table: string; idempotencyTable: string }) {
+  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const attributes = new Set<string>([TABLE_SCHEMA.partitionKey, TABLE_SCHEMA.sortKey]);
+  for (const index of TABLE_SCHEMA.indexes) {
+    attributes.add(index.partitionKey);
+    attributes.add(index.sortKey);
+  }
+  await createTable(client, {
+    TableName: names.table,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [...attributes].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+    KeySchema: [
+      { AttributeName: TABLE_SCHEMA.partitionKey, KeyType: 'HASH' },
+      { AttributeName: TABLE_SCHEMA.sortKey, KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: TABLE_SCHEMA.indexes.map((index) => ({
+      IndexName: index.name,
+      KeySchema: [
+        { AttributeName: index.partitionKey, KeyType: 'HASH' },
+        { AttributeName: index.sortKey, KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    })),
+  });
+  await createTable(client, {
+    TableName: names.idempotencyTable,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [{ AttributeName: IDEMPOTENCY_TABLE_SCHEMA.partitionKey, AttributeType: 'S' }],
+    KeySchema: [{ AttributeName: IDEMPOTENCY_TABLE_SCHEMA.partitionKey, KeyType: 'HASH' }],
+  });
+  client.destroy();
+}
+
+export interface S3Event {
+  Records: Array<{ eventName: string; s3: { bucket: { name: string }; object: { key: string; size: number } } }>;
+}
+
+export interface S3rverInstance {
+  endpoint: string;
+  onObjectCreated(listener: (event: S3Event) => void): void;
+  close(): Promise<void>;
+}
+
+export async function startS3rver(options: { directory: string; buckets: string[]; port?: number }): Promise<S3rverInstance> {
+  mkdirSync(options.directory, { recursive: true });
+  const S3rver = require('s3rver') as new (options: object) => Closable & {
+    run(): Promise<AddressInfo>;
+    on(event: 'event', listener: (event: S3Event) => void): void;
+  };
+  const cors = Buffer.from(
+    `<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><AllowedMethod>POST</AllowedMethod><AllowedMethod>PUT</AllowedMethod><AllowedHeader>*</AllowedHeader><MaxAgeSeconds>3000</MaxAgeSeconds></CORSRule></CORSConfiguration>`,
+  );
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: options.port ?? 0,
+    silent: true,
+    directory: options.directory,
+    configureBuckets: options.buckets.map((name) => ({ name, configs: [cors] })),
+  });
+  const { port } = await server.run();
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    onObjectCreated: (listener) =>
+      server.on('event', (event) => {
+        if (event.Records.some((record) => record.eventName.startsWith('ObjectCreated'))) listener(event);
+      }),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

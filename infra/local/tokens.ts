@@ -1,0 +1,62 @@
+/**
+ * The local token issuer: an ES256 key kept in $DATA_DIR, tokens shaped like the ones the API's JWT
+ * authorizer accepts on AWS (`role`, `partner_id`), verified with jose by the local server.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { exportJWK, generateKeyPair, importJWK, type JWK, type JWTPayload, jwtVerify, SignJWT } from 'jose';
+
+export const LOCAL_ISSUER = 'https://partner-payouts.local';
+export const LOCAL_AUDIENCE = 'partner-payouts';
+const KEY_FILE = 'jwt-signing-key.json';
+
+interface StoredKey {
+  privateJwk: JWK;
+  publicJwk: JWK;
+}
+
+async function loadOrCreateKey(dataDir: string): Promise<StoredKey> {
+  const file = join(dataDir, KEY_FILE);
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as StoredKey;
+  mkdirSync(dataDir, { recursive: true });
+  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+  const stored = { privateJwk: await exportJWK(privateKey), publicJwk: await exportJWK(publicKey) };
+  try {
+    writeFileSync(file, JSON.stringify(stored), { flag: 'wx', mode: 0o600 });
+    return stored;
+  } catch {
+    // Another process created it first: use theirs.
+    return JSON.parse(readFileSync(file, 'utf8')) as StoredKey;
+  }
+}
+
+export type TokenSubject = { role: 'manager'; subject?: string } | { role: 'partner'; partnerId: string };
+
+export async function issueToken(dataDir: string, who: TokenSubject, ttl = '12h'): Promise<string> {
+  const key = await loadOrCreateKey(dataDir);
+  const claims: JWTPayload =
+    who.role === 'manager' ? { role: 'manager' } : { role: 'partner', partner_id: who.partnerId };
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'ES256' })
+    .setIssuer(LOCAL_ISSUER)
+    .setAudience(LOCAL_AUDIENCE)
+    .setSubject(who.role === 'manager' ? (who.subject ?? 'local-manager') : `partner:${who.partnerId}`)
+    .setIssuedAt()
+    .setExpirationTime(ttl)
+    .sign(await importJWK(key.privateJwk, 'ES256'));
+}
+
+export type Verifier = (token: string) => Promise<JWTPayload | undefined>;
+
+/** Verifies like API Gateway's JWT authorizer: signature, issuer, audience, expiry. */
+export async function createVerifier(dataDir: string): Promise<Verifier> {
+  const key = await importJWK((await loadOrCreateKey(dataDir)).publicJwk, 'ES256');
+  return async (token) => {
+    try {
+      const { payload } = await jwtVerify(token, key, { issuer: LOCAL_ISSUER, audience: LOCAL_AUDIENCE, algorithms: ['ES256'] });
+      return payload;
+    } catch {
+      return undefined;
+    }
+  };
+}

@@ -1,0 +1,215 @@
+/**
+ * The single DynamoDB table: key layout, opaque cursors and paged queries.
+ *
+ * | item            | PK                 | SK        | GSI1 (by partner)          | GSI2 (by collection)            | GSI3 (unclaimed, sparse)             | GSI4 (by type)        |
+ * |-----------------|--------------------|-----------|----------------------------|---------------------------------|--------------------------------------|-----------------------|
+ * | partner         | PARTNER#id         | PARTNER   |                            | PARTNERS / createdAt#id         |                                      |                       |
+ * | reward          | REWARD#id          | REWARD    | PARTNER#pid / RW#createdAt#id | PAYOUT#poid / RW#id (claimed) | UNCLAIMED#shard / pid#cur#createdAt#id | REWARDS / createdAt#id |
+ * | externalId lock | REWARD_EXT#extId   | REWARD_EXT|                            |                                 |                                      |                       |
+ * | payout          | PAYOUT#id          | PAYOUT    | PARTNER#pid / PO#createdAt#id | PAYOUT_STATUS#status / createdAt#id |                                 | PAYOUTS / createdAt#id |
+ * | draft slot      | SLOT#pid#currency  | SLOT      |                            |                                 |                                      |                       |
+ * | export          | EXPORT#id          | EXPORT    |                            |                                 |                                      | EXPORTS / createdAt#id |
+ * | payout run      | RUN#id             | RUN       |                            |                                 |                                      |                       |
+ */
+import { createHash } from 'node:crypto';
+import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { ValidationFailed } from '../domain/errors.ts';
+import { dynamo } from './clients.ts';
+
+export const UNCLAIMED_SHARDS = 16;
+
+export const keys = {
+  partner: (id: string) => ({ PK: `PARTNER#${id}`, SK: 'PARTNER' }),
+  reward: (id: string) => ({ PK: `REWARD#${id}`, SK: 'REWARD' }),
+  rewardExternal: (externalId: string) => ({ PK: `REWARD_EXT#${externalId}`, SK: 'REWARD_EXT' }),
+  payout: (id: string) => ({ PK: `PAYOUT#${id}`, SK: 'PAYOUT' }),
+  slot: (partnerId: string, currency: string) => ({ PK: `SLOT#${partnerId}#${currency}`, SK: 'SLOT' }),
+  export: (id: string) => ({ PK: `EXPORT#${id}`, SK: 'EXPORT' }),
+  run: (id: string) => ({ PK: `RUN#${id}`, SK: 'RUN' }),
+};
+
+/** Unclaimed rewards are spread over a few index partitions by partner, so no partition is hot. */
+export function unclaimedShard(partnerId: string): number {
+  return createHash('sha1').update(partnerId).digest().readUInt16BE(0) % UNCLAIMED_SHARDS;
+}
+
+export function unclaimedKeys(reward: { id: string; partnerId: string; currency: string; createdAt: string }) {
+  return {
+    GSI3PK: `UNCLAIMED#${unclaimedShard(reward.partnerId)}`,
+    GSI3SK: `${reward.partnerId}#${reward.currency}#${reward.createdAt}#${reward.id}`,
+  };
+}
+
+export const INDEXES = {
+  GSI1: ['GSI1PK', 'GSI1SK'],
+  GSI2: ['GSI2PK', 'GSI2SK'],
+  GSI3: ['GSI3PK', 'GSI3SK'],
+  GSI4: ['GSI4PK', 'GSI4SK'],
+} as const;
+export type IndexName = keyof typeof INDEXES;
+
+const KEY_FIELDS = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'GSI3PK', 'GSI3SK', 'GSI4PK', 'GSI4SK'];
+
+/** The item without its key attributes and internal fields. */
+export function stripKeys<T extends Record<string, unknown>>(item: T, internal: readonly string[] = []): T {
+  const copy: Record<string, unknown> = { ...item };
+  for (const field of [...KEY_FIELDS, ...internal]) delete copy[field];
+  return copy as T;
+}
+
+let tableName: string | undefined;
+export function table(): string {
+  tableName ??= process.env.TABLE_NAME;
+  if (!tableName) throw new Error('Missing environment variable TABLE_NAME');
+  return tableName;
+}
+
+// ------------------------------------------------------------------ cursors
+
+/**
+ * A cursor is base64url JSON of the last item's key, bound to the query it came from by a
+ * fingerprint. Anything that does not decode to exactly that shape is a 400, never a 500.
+ */
+function fingerprint(query: object): string {
+  return createHash('sha256').update(JSON.stringify(query)).digest('base64url').slice(0, 16);
+}
+
+export function encodeCursor(key: Record<string, unknown>, query: object): string {
+  return Buffer.from(JSON.stringify({ k: key, f: fingerprint(query) })).toString('base64url');
+}
+
+export function decodeCursor(cursor: string, expectedKeys: readonly string[], query: object): Record<string, string> {
+  const invalid = () =>
+    new ValidationFailed('The cursor is invalid', { errors: [{ path: 'cursor', message: 'invalid cursor' }] });
+  let parsed: unknown;
+  try {
+    if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid();
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid();
+  }
+  if (typeof parsed !== 'object' || parsed === null) throw invalid();
+  const { k, f } = parsed as { k?: unknown; f?: unknown };
+  if (f !== fingerprint(query) || typeof k !== 'object' || k === null) throw invalid();
+  const entries = Object.entries(k);
+  const wanted = new Set(expectedKeys);
+  if (entries.length !== wanted.size) throw invalid();
+  for (const [name, value] of entries) {
+    if (!wanted.has(name) || typeof value !== 'string' || value.length === 0 || value.length > 1024) throw invalid();
+  }
+  return Object.fromEntries(entries) as Record<string, string>;
+}
+
+// ------------------------------------------------------------------ paged queries
+
+export interface PageQuery {
+  index?: IndexName;
+  partition: { name: string; value: string };
+  sortPrefix?: { name: string; value: string };
+  filter?: { expression: string; names: Record<string, string>; values: Record<string, unknown> };
+  limit: number;
+  cursor?: string | undefined;
+  /** Newest first when false. */
+  ascending?: boolean;
+  consistent?: boolean;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/**
+ * Returns up to `limit` matching items. DynamoDB applies Limit before the filter, so it keeps reading
+ * until the page is full, and builds the cursor from the last item returned (not LastEvaluatedKey).
+ */
+export async function queryPage(query: PageQuery): Promise<Page<Record<string, unknown>>> {
+  const keyFields = query.index ? ['PK', 'SK', ...INDEXES[query.index]] : ['PK', 'SK'];
+  const identity = {
+    i: query.index ?? null,
+    p: query.partition.value,
+    s: query.sortPrefix?.value ?? null,
+    f: query.filter?.values ?? null,
+    a: query.ascending ?? true,
+  };
+  let startKey: Record<string, unknown> | undefined = query.cursor
+    ? decodeCursor(query.cursor, keyFields, identity)
+    : undefined;
+  const items: Record<string, unknown>[] = [];
+  // Read one item past the page to know whether another page exists.
+  while (items.length <= query.limit) {
+    const input: QueryCommandInput = {
+      TableName: table(),
+      IndexName: query.index,
+      KeyConditionExpression: query.sortPrefix ? '#pk = :pk AND begins_with(#sk, :sk)' : '#pk = :pk',
+      ExpressionAttributeNames: {
+        '#pk': query.partition.name,
+        ...(query.sortPrefix ? { '#sk': query.sortPrefix.name } : {}),
+        ...query.filter?.names,
+      },
+      ExpressionAttributeValues: {
+        ':pk': query.partition.value,
+        ...(query.sortPrefix ? { ':sk': query.sortPrefix.value } : {}),
+        ...query.filter?.values,
+      },
+      FilterExpression: query.filter?.expression,
+      ExclusiveStartKey: startKey,
+      ScanIndexForward: query.ascending ?? true,
+      ConsistentRead: query.index ? undefined : query.consistent,
+      Limit: query.filter ? Math.max(query.limit * 2, 50) : query.limit + 1 - items.length,
+    };
+    const result = await dynamo().send(new QueryCommand(input));
+    for (const item of result.Items ?? []) items.push(item);
+    if (!result.LastEvaluatedKey) break;
+    startKey = result.LastEvaluatedKey;
+  }
+  if (items.length <= query.limit) return { items, nextCursor: null };
+  const pageItems = items.slice(0, query.limit);
+  const last = pageItems[pageItems.length - 1] ?? {};
+  const lastKey = Object.fromEntries(keyFields.map((field) => [field, last[field]]));
+  return { items: pageItems, nextCursor: encodeCursor(lastKey, identity) };
+}
+
+/** Every item of a partition (for bounded collections, e.g. the rewards of one payout). */
+export async function queryAll(query: Omit<PageQuery, 'limit' | 'cursor'>): Promise<Record<string, unknown>[]> {
+  const all: Record<string, unknown>[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const result = await dynamo().send(
+      new QueryCommand({
+        TableName: table(),
+        IndexName: query.index,
+        KeyConditionExpression: query.sortPrefix ? '#pk = :pk AND begins_with(#sk, :sk)' : '#pk = :pk',
+        ExpressionAttributeNames: {
+          '#pk': query.partition.name,
+          ...(query.sortPrefix ? { '#sk': query.sortPrefix.name } : {}),
+          ...query.filter?.names,
+        },
+        ExpressionAttributeValues: {
+          ':pk': query.partition.value,
+          ...(query.sortPrefix ? { ':sk': query.sortPrefix.value } : {}),
+          ...query.filter?.values,
+        },
+        FilterExpression: query.filter?.expression,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    all.push(...(result.Items ?? []));
+    startKey = result.LastEvaluatedKey;
+  } while (startKey);
+  return all;
+}
+
+export function isConditionalCheckFailed(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+/** The table's key schema, shared by the CDK stack and the local emulator so they cannot drift. */
+export const TABLE_SCHEMA = {
+  partitionKey: 'PK',
+  sortKey: 'SK',
+  indexes: Object.entries(INDEXES).map(([name, [partitionKey, sortKey]]) => ({ name, partitionKey, sortKey })),
+} as const;
+
+/** Powertools idempotency records: key `id`, TTL on `expiration`. */
+export const IDEMPOTENCY_TABLE_SCHEMA = { partitionKey: 'id', ttlAttribute: 'expiration' } as const;

@@ -1,0 +1,62 @@
+/**
+ * The API's side of the payout workflow: start one execution per payout, and answer the task token
+ * that the workflow parked on the payout item. A failed callback never fails the request: the
+ * commit stands and the workflow reconciles on its next timeout.
+ */
+import type { PayoutStatus } from '../domain/schemas.ts';
+import { sfn } from './clients.ts';
+import { logger } from './observability.ts';
+import type { PayoutItem } from './payout-store.ts';
+
+function stateMachineArn(): string | undefined {
+  return process.env.STATE_MACHINE_ARN || undefined;
+}
+
+export interface WorkflowInput {
+  payoutId: string;
+  stage: 'draft' | 'pending' | 'ready';
+  reminders?: number;
+}
+
+/** Starts the payout's execution, named by the payout id. Idempotent: an existing one is kept. */
+export async function startPayoutWorkflow(payoutId: string, stage: WorkflowInput['stage']): Promise<void> {
+  const arn = stateMachineArn();
+  if (!arn) return;
+  const { client, sdk } = await sfn();
+  try {
+    await client.send(
+      new sdk.StartExecutionCommand({
+        stateMachineArn: arn,
+        name: payoutId,
+        input: JSON.stringify({ payoutId, stage } satisfies WorkflowInput),
+      }),
+    );
+  } catch (error) {
+    if (error instanceof Error && error.name === 'ExecutionAlreadyExists') return;
+    // The payout exists; the reconciliation sweep re-attaches a missing execution.
+    logger.error('StartExecution failed', { payoutId, error });
+  }
+}
+
+/** Sends the decision to the task waiting on the stage the payout just left. */
+export async function signalPayoutWorkflow(
+  before: Pick<PayoutItem, 'id' | 'task'>,
+  from: PayoutStatus,
+  decision: string,
+): Promise<void> {
+  const task = before.task;
+  if (!stateMachineArn() || !task || task.stage !== from) return;
+  const { client, sdk } = await sfn();
+  try {
+    await client.send(
+      new sdk.SendTaskSuccessCommand({ taskToken: task.token, output: JSON.stringify({ decision, payoutId: before.id }) }),
+    );
+  } catch (error) {
+    // TaskTimedOut, InvalidToken, network: the workflow catches up when its wait times out.
+    logger.warn('SendTaskSuccess failed; the workflow will reconcile', {
+      payoutId: before.id,
+      decision,
+      error: error instanceof Error ? error.name : String(error),
+    });
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Environment variable names, shared by the CDK code (which sets them) and the handlers (which read
+ * them), so the two cannot drift. Handlers read them once, at module load, through `requireEnv`.
+ */
+export const ENV = {
+  tableName: 'TABLE_NAME',
+  idempotencyTableName: 'IDEMPOTENCY_TABLE_NAME',
+  invoiceBucket: 'INVOICE_BUCKET',
+  exportBucket: 'EXPORT_BUCKET',
+  stateMachineArn: 'STATE_MACHINE_ARN',
+  eventBusName: 'EVENT_BUS_NAME',
+  reminderIntervalSeconds: 'REMINDER_INTERVAL_SECONDS',
+  maxReminders: 'MAX_REMINDERS',
+  mailFrom: 'MAIL_FROM',
+  managerEmail: 'MANAGER_EMAIL',
+  portalUrl: 'PORTAL_URL',
+  holdingPeriodDays: 'HOLDING_PERIOD_DAYS',
+  minPayoutAmounts: 'MIN_PAYOUT_AMOUNTS',
+  payoutSchedule: 'PAYOUT_SCHEDULE',
+  payoutScheduleTz: 'PAYOUT_SCHEDULE_TZ',
+  sepaDebtorName: 'SEPA_DEBTOR_NAME',
+  sepaDebtorIban: 'SEPA_DEBTOR_IBAN',
+  sepaDebtorBic: 'SEPA_DEBTOR_BIC',
+  corsOrigins: 'CORS_ORIGINS',
+  mailDir: 'MAIL_DIR',
+} as const;
+
+export type EnvName = (typeof ENV)[keyof typeof ENV];
+
+/** Reads a required variable; throws naming it when it is missing (fail fast, at cold start). */
+export function requireEnv(name: EnvName): string {
+  const value = process.env[name];
+  if (value === undefined || value === '') throw new Error(`Missing environment variable ${name}`);
+  return value;
+}
+
+export function optionalEnv(name: EnvName, fallback: string): string {
+  const value = process.env[name];
+  return value === undefined || value === '' ? fallback : value;
+}
+
+export function intEnv(name: EnvName, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer`);
+  return value;
+}

@@ -1,0 +1,112 @@
+/**
+ * Typed errors, one class per problem+json code of api.md. Use cases throw them; the HTTP layer
+ * maps them one-to-one onto responses. Anything else is a 500 with a generic body.
+ */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export abstract class DomainError extends Error {
+  abstract readonly status: number;
+  abstract readonly code: string;
+  abstract readonly title: string;
+  readonly errors: FieldError[] | undefined;
+  readonly data: Record<string, unknown> | undefined;
+
+  constructor(detail: string, options: { errors?: FieldError[]; data?: Record<string, unknown> } = {}) {
+    super(detail);
+    this.name = new.target.name;
+    this.errors = options.errors;
+    this.data = options.data;
+  }
+}
+
+export class ValidationFailed extends DomainError {
+  readonly status = 400;
+  readonly code = 'validation_failed';
+  readonly title = 'Validation failed';
+}
+
+export class Unauthorized extends DomainError {
+  readonly status = 401;
+  readonly code = 'unauthorized';
+  readonly title = 'Unauthorized';
+}
+
+export class Forbidden extends DomainError {
+  readonly status = 403;
+  readonly code = 'forbidden';
+  readonly title = 'Forbidden';
+}
+
+export class NotFound extends DomainError {
+  readonly status = 404;
+  readonly code = 'not_found';
+  readonly title = 'Not found';
+}
+
+export class InvalidTransition extends DomainError {
+  readonly status = 409;
+  readonly code = 'invalid_transition';
+  readonly title = 'Invalid transition';
+}
+
+export class Conflict extends DomainError {
+  readonly status = 409;
+  readonly code = 'conflict';
+  readonly title = 'Conflict';
+}
+
+export class IdempotencyKeyReused extends DomainError {
+  readonly status = 409;
+  readonly code = 'idempotency_key_reused';
+  readonly title = 'Idempotency key reused';
+}
+
+export class PreconditionFailed extends DomainError {
+  readonly status = 412;
+  readonly code = 'precondition_failed';
+  readonly title = 'Precondition failed';
+}
+
+export class PayloadTooLarge extends DomainError {
+  readonly status = 413;
+  readonly code = 'payload_too_large';
+  readonly title = 'Payload too large';
+}
+
+export class UnsupportedMediaType extends DomainError {
+  readonly status = 415;
+  readonly code = 'unsupported_media_type';
+  readonly title = 'Unsupported media type';
+}
+
+export const BUSINESS_RULES = [
+  'rewards_not_reviewed',
+  'non_positive_amount',
+  'invoice_required',
+  'rewards_review_required',
+  'rewards_disputed',
+  'currency_mismatch',
+  'no_eligible_rewards',
+  'missing_payout_details',
+  'unknown_partner',
+  'unknown_reward',
+  'partner_mismatch',
+  'reward_not_eligible',
+  'too_many_rewards',
+] as const;
+export type BusinessRule = (typeof BUSINESS_RULES)[number];
+
+/** 422: a business rule refuses the request. */
+export class RuleViolation extends DomainError {
+  readonly status = 422;
+  readonly title = 'Business rule violated';
+  readonly code: BusinessRule;
+
+  constructor(code: BusinessRule, detail: string, options: { errors?: FieldError[]; data?: Record<string, unknown> } = {}) {
+    super(detail, options);
+    this.code = code;
+  }
+}

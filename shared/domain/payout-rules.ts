@@ -1,0 +1,150 @@
+/**
+ * The payout lifecycle as data: `from → action → to` with guards. Pure functions, no I/O.
+ *
+ *   draft ──validate──▶ pending ──partner_validate──▶ ready ──mark_paid──▶ paid
+ *     ▲                    │
+ *     └──request_changes───┘
+ *   draft | pending | ready ──cancel──▶ cancelled
+ */
+import { InvalidTransition, RuleViolation } from './errors.ts';
+import { sumMinor } from './money.ts';
+import type { PayoutStatus, ReviewDecision, RewardStatus } from './schemas.ts';
+
+export type PayoutAction = 'validate' | 'partner_validate' | 'request_changes' | 'mark_paid' | 'cancel';
+export type Role = 'manager' | 'partner';
+
+export interface Transition {
+  from: readonly PayoutStatus[];
+  to: PayoutStatus;
+  role: Role;
+  /** The domain event type recorded in the history and published on the bus. */
+  event: string;
+  /** The workflow decision sent with SendTaskSuccess. */
+  decision: string;
+}
+
+export const TRANSITIONS: Readonly<Record<PayoutAction, Transition>> = {
+  validate: { from: ['draft'], to: 'pending', role: 'manager', event: 'payout.validated', decision: 'validated' },
+  partner_validate: {
+    from: ['pending'],
+    to: 'ready',
+    role: 'partner',
+    event: 'payout.partner_validated',
+    decision: 'partner_validated',
+  },
+  request_changes: {
+    from: ['pending'],
+    to: 'draft',
+    role: 'partner',
+    event: 'payout.changes_requested',
+    decision: 'changes_requested',
+  },
+  mark_paid: { from: ['ready'], to: 'paid', role: 'manager', event: 'payout.paid', decision: 'paid' },
+  cancel: {
+    from: ['draft', 'pending', 'ready'],
+    to: 'cancelled',
+    role: 'manager',
+    event: 'payout.cancelled',
+    decision: 'cancelled',
+  },
+};
+
+export const TERMINAL_STATUSES: readonly PayoutStatus[] = ['paid', 'cancelled'];
+
+export function isTerminal(status: PayoutStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+/** The transition for `action` from `status`, or InvalidTransition. */
+export function transitionFor(action: PayoutAction, status: PayoutStatus): Transition {
+  const transition = TRANSITIONS[action];
+  if (!transition.from.includes(status)) {
+    throw new InvalidTransition(`Cannot ${action.replace('_', ' ')} a payout that is ${status}`, {
+      data: { status, action },
+    });
+  }
+  return transition;
+}
+
+export interface RewardLine {
+  id: string;
+  amount: number;
+  status: RewardStatus;
+}
+
+/** A payout's amount: the exact sum of its non-refused rewards (clawbacks included). */
+export function payoutAmount(rewards: readonly RewardLine[]): number {
+  return sumMinor(rewards.filter((reward) => reward.status !== 'refused').map((reward) => reward.amount));
+}
+
+export interface Totals {
+  amount: number;
+  rewardCount: number;
+}
+
+export function payoutTotals(rewards: readonly RewardLine[]): Totals {
+  return { amount: payoutAmount(rewards), rewardCount: rewards.length };
+}
+
+/** Guard of `validate` (draft → pending): every reward decided, a positive total. */
+export function checkManagerValidation(rewards: readonly RewardLine[]): Totals {
+  const undecided = rewards.filter((reward) => reward.status === 'pending');
+  if (undecided.length > 0) {
+    throw new RuleViolation('rewards_not_reviewed', `${undecided.length} reward(s) still pending a decision`, {
+      data: { rewardIds: undecided.map((reward) => reward.id) },
+    });
+  }
+  const totals = payoutTotals(rewards);
+  if (totals.amount <= 0) {
+    throw new RuleViolation('non_positive_amount', `The payout amount must be positive (is ${totals.amount})`);
+  }
+  return totals;
+}
+
+export interface PartnerValidationInput {
+  rewards: readonly RewardLine[];
+  requirements: { invoice: boolean; rewardReview: boolean };
+  hasInvoice: boolean;
+  reviews: Readonly<Record<string, { decision: ReviewDecision }>>;
+}
+
+/** Guard of `partner_validate` (pending → ready). */
+export function checkPartnerValidation(input: PartnerValidationInput): void {
+  const counted = input.rewards.filter((reward) => reward.status !== 'refused');
+  const disputed = counted.filter((reward) => input.reviews[reward.id]?.decision === 'dispute');
+  if (disputed.length > 0) {
+    throw new RuleViolation('rewards_disputed', `${disputed.length} reward(s) are disputed`, {
+      data: { rewardIds: disputed.map((reward) => reward.id) },
+    });
+  }
+  if (input.requirements.invoice && !input.hasInvoice) {
+    throw new RuleViolation('invoice_required', 'Upload an invoice before validating this payout');
+  }
+  if (input.requirements.rewardReview) {
+    const unreviewed = counted.filter((reward) => input.reviews[reward.id]?.decision !== 'approve');
+    if (unreviewed.length > 0) {
+      throw new RuleViolation('rewards_review_required', `${unreviewed.length} reward(s) still need your review`, {
+        data: { rewardIds: unreviewed.map((reward) => reward.id) },
+      });
+    }
+  }
+}
+
+/** A manager may accept or refuse a reward that is in no payout, or in a draft one, and not yet paid. */
+export function checkRewardDecision(reward: { status: RewardStatus }, payoutStatus: PayoutStatus | null): void {
+  if (reward.status === 'paid') throw new InvalidTransition('A paid reward cannot change');
+  if (payoutStatus !== null && payoutStatus !== 'draft') {
+    throw new InvalidTransition(`The reward is in a ${payoutStatus} payout; decisions are taken in draft`);
+  }
+}
+
+/** A partner reviews the rewards of a pending payout; a refused reward needs no review. */
+export function checkPartnerReview(payoutStatus: PayoutStatus, reward: { status: RewardStatus }): void {
+  if (payoutStatus !== 'pending') throw new InvalidTransition(`Rewards are reviewed while the payout is pending`);
+  if (reward.status === 'refused') throw new InvalidTransition('A refused reward cannot be reviewed');
+}
+
+/** Rewards that a payout may claim: in no payout, pending or accepted. */
+export function isClaimable(reward: { status: RewardStatus; payoutId: string | null }): boolean {
+  return reward.payoutId === null && (reward.status === 'pending' || reward.status === 'accepted');
+}

@@ -1,0 +1,200 @@
+/**
+ * Builds a route group's Lambda handler from the route catalogue: middy with the Powertools
+ * middlewares, then for each request: route lookup, authorization, content-type and size checks,
+ * schema validation, `Idempotency-Key` replay, one use case, and typed errors → problem+json.
+ */
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type {
+  APIGatewayProxyEventV2WithJWTAuthorizer,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+} from 'aws-lambda';
+import type { z } from 'zod';
+import { logger, metrics, tracer } from '../adapters/observability.ts';
+import {
+  Conflict,
+  DomainError,
+  IdempotencyKeyReused,
+  NotFound,
+  PayloadTooLarge,
+  UnsupportedMediaType,
+  ValidationFailed,
+} from '../domain/errors.ts';
+import { type Caller, actorOf, authorize } from './auth.ts';
+import { internalErrorResponse, problemResponse, validationError } from './problem.ts';
+import { type FunctionGroup, type RouteName, type Routes, type RouteSpec, routeKey, routesOf } from './routes.ts';
+
+export const MAX_BODY_BYTES = 256 * 1024;
+
+export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
+
+type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface Request<R extends RouteSpec> {
+  body: Out<R['body']>;
+  query: Out<R['query']>;
+  params: Record<string, string>;
+  caller: R['access'] extends 'public' ? undefined : Caller;
+  actor: R['access'] extends 'public' ? undefined : ReturnType<typeof actorOf>;
+  ifMatch: number | undefined;
+}
+
+export interface Reply {
+  status?: number;
+  body: unknown;
+}
+
+export type Implementations<G extends FunctionGroup> = {
+  [K in RouteName as Routes[K]['group'] extends G ? K : never]: (request: Request<Routes[K]>) => Promise<Reply>;
+};
+
+type AnyImplementation = (request: Request<RouteSpec>) => Promise<Reply>;
+
+function header(event: HttpEvent, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(event.headers ?? {})) {
+    if (key.toLowerCase() === wanted) return value;
+  }
+  return undefined;
+}
+
+function readBody(event: HttpEvent, spec: RouteSpec): unknown {
+  const raw = event.body ? (event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body) : '';
+  if (Buffer.byteLength(raw) > MAX_BODY_BYTES) throw new PayloadTooLarge(`The body is over ${MAX_BODY_BYTES} bytes`);
+  if (!spec.body) {
+    if (raw.trim() !== '') throw new ValidationFailed('This route takes no body', { errors: [{ path: '(body)', message: 'must be empty' }] });
+    return undefined;
+  }
+  if (raw.trim() === '') return {};
+  const contentType = header(event, 'content-type') ?? '';
+  if (!/^application\/(.+\+)?json\s*(;|$)/i.test(contentType)) {
+    throw new UnsupportedMediaType('Send the body as application/json');
+  }
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new ValidationFailed('The body is not valid JSON', { errors: [{ path: '(body)', message: 'malformed JSON' }] });
+  }
+}
+
+function parseIfMatch(event: HttpEvent, spec: RouteSpec): number | undefined {
+  const value = header(event, 'if-match');
+  if (value === undefined || !spec.ifMatch) return undefined;
+  const version = Number(value.replace(/^W\//, '').replace(/"/g, ''));
+  if (!Number.isSafeInteger(version) || version < 1) {
+    throw new ValidationFailed('If-Match must be a payout version', { errors: [{ path: 'If-Match', message: 'must be a positive integer' }] });
+  }
+  return version;
+}
+
+// ------------------------------------------------------------------ idempotency
+
+interface ReplayInput {
+  key: string;
+  request: unknown;
+  run: () => Promise<Reply>;
+}
+
+let replayable: ((input: ReplayInput) => Promise<Reply>) | undefined;
+
+/** Powertools idempotency over DynamoDB, built on first use (most requests carry no key). */
+function replayer(): (input: ReplayInput) => Promise<Reply> {
+  replayable ??= makeIdempotent(async (input: ReplayInput): Promise<Reply> => input.run(), {
+    persistenceStore: new DynamoDBPersistenceLayer({ tableName: process.env.IDEMPOTENCY_TABLE_NAME ?? 'idempotency' }),
+    keyPrefix: 'http',
+    config: new IdempotencyConfig({
+      eventKeyJmesPath: 'key',
+      payloadValidationJmesPath: 'request',
+      expiresAfterSeconds: 24 * 60 * 60,
+    }),
+  });
+  return replayable;
+}
+
+async function withIdempotency(
+  event: HttpEvent,
+  spec: RouteSpec,
+  caller: Caller | undefined,
+  body: unknown,
+  run: () => Promise<Reply>,
+): Promise<Reply> {
+  const key = header(event, 'idempotency-key');
+  if (key === undefined || spec.method !== 'POST') return run();
+  if (key.length < 1 || key.length > 255) {
+    throw new ValidationFailed('Idempotency-Key must be 1 to 255 characters', { errors: [{ path: 'Idempotency-Key', message: 'invalid length' }] });
+  }
+  const scope = `${caller?.role ?? 'public'}:${caller?.partnerId ?? caller?.subject ?? ''}:${event.routeKey}:${JSON.stringify(event.pathParameters ?? {})}`;
+  try {
+    return await replayer()({ key: `${scope}:${key}`, request: body ?? null, run });
+  } catch (error) {
+    const name = error instanceof Error ? error.name : '';
+    if (name === 'IdempotencyValidationError') {
+      throw new IdempotencyKeyReused('This Idempotency-Key was used with another request body');
+    }
+    if (name === 'IdempotencyAlreadyInProgressError') {
+      throw new Conflict('A request with this Idempotency-Key is still in progress; retry shortly');
+    }
+    throw error;
+  }
+}
+
+// ------------------------------------------------------------------ the handler
+
+export function jsonResponse(status: number, body: unknown): APIGatewayProxyStructuredResultV2 {
+  return { statusCode: status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+}
+
+/** The Lambda handler of one route group. */
+export function httpHandler<G extends FunctionGroup>(group: G, implementations: Implementations<G>) {
+  const table = new Map<string, { spec: RouteSpec; run: AnyImplementation }>();
+  for (const [name, spec] of routesOf(group)) {
+    const run = (implementations as unknown as Record<string, AnyImplementation>)[name];
+    if (!run) throw new Error(`Route ${name} of ${group} has no implementation`);
+    table.set(routeKey(spec), { spec, run });
+  }
+
+  const handle = async (event: HttpEvent): Promise<APIGatewayProxyStructuredResultV2> => {
+    const route = table.get(event.routeKey);
+    try {
+      if (!route) throw new NotFound(`No route ${event.routeKey}`);
+      const { spec, run } = route;
+      const caller = authorize(spec.access, event.requestContext?.authorizer?.jwt?.claims);
+      const rawBody = readBody(event, spec);
+      const body = spec.body ? spec.body.safeParse(rawBody) : undefined;
+      if (body && !body.success) throw validationError(body.error, 'body');
+      const query = spec.query ? spec.query.safeParse(event.queryStringParameters ?? {}) : undefined;
+      if (query && !query.success) throw validationError(query.error, 'query');
+      if (!spec.query && Object.keys(event.queryStringParameters ?? {}).length > 0) {
+        throw new ValidationFailed('This route takes no query parameters', { errors: [{ path: 'query', message: 'unexpected' }] });
+      }
+      const request = {
+        body: body?.data,
+        query: query?.data,
+        params: (event.pathParameters ?? {}) as Record<string, string>,
+        caller,
+        actor: caller ? actorOf(caller) : undefined,
+        ifMatch: parseIfMatch(event, spec),
+      } as Request<RouteSpec>;
+      const reply = await withIdempotency(event, spec, caller, rawBody, () => run(request));
+      return jsonResponse(reply.status ?? spec.status, reply.body);
+    } catch (error) {
+      if (error instanceof DomainError) {
+        if (error.status >= 500) logger.error('Domain error', { error });
+        return problemResponse(error);
+      }
+      logger.error('Unhandled error', { error, routeKey: event.routeKey });
+      metrics.addMetric('UnhandledError', 'Count', 1);
+      return internalErrorResponse();
+    }
+  };
+
+  return middy<HttpEvent, APIGatewayProxyStructuredResultV2, Error, Context>(handle)
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics))
+    .use(captureLambdaHandler(tracer, { captureResponse: false }));
+}

@@ -1,0 +1,342 @@
+/**
+ * The route catalogue: every HTTP route, the Lambda (group) that serves it, who may call it and the
+ * schemas of its input and output. The handlers, the CDK API, the local server and the OpenAPI
+ * document are all built from this one table, so they cannot disagree.
+ */
+import { z } from 'zod';
+import {
+  CancelPayout,
+  CreatePartner,
+  CreatePayout,
+  CreateReward,
+  Currency,
+  EmptyBody,
+  ListQuery,
+  MarkPaid,
+  Partner,
+  Payout,
+  PayoutEvent,
+  PayoutStatus,
+  RefuseReward,
+  RequestChanges,
+  ReviewReward,
+  Reward,
+  RewardStatus,
+  UpdateOwnProfile,
+  UpdatePartner,
+  ValidatePayout,
+  page,
+} from '../domain/schemas.ts';
+
+export const FUNCTION_GROUPS = ['health', 'partners', 'rewards', 'payouts', 'partner-payouts'] as const;
+export type FunctionGroup = (typeof FUNCTION_GROUPS)[number];
+
+export type Access = 'public' | 'manager' | 'partner';
+export type Method = 'GET' | 'POST' | 'PATCH';
+
+export interface RouteSpec {
+  method: Method;
+  path: string;
+  group: FunctionGroup;
+  access: Access;
+  summary: string;
+  body?: z.ZodType;
+  query?: z.ZodType;
+  status: number;
+  response: z.ZodType;
+  /** Transitions accept `If-Match: <version>`. */
+  ifMatch?: boolean;
+}
+
+const route = <const R extends RouteSpec>(spec: R): R => spec;
+
+export const Health = z.object({ status: z.literal('ok') }).meta({ id: 'Health' });
+
+const RewardQuery = ListQuery.extend({
+  partnerId: z.string().optional(),
+  status: RewardStatus.optional(),
+  payoutId: z.string().optional(),
+});
+const PayoutQuery = ListQuery.extend({
+  status: PayoutStatus.optional(),
+  partnerId: z.string().optional(),
+  currency: Currency.optional(),
+});
+const PartnerPayoutQuery = ListQuery.extend({ status: PayoutStatus.optional() });
+
+export const ROUTES = {
+  health: route({
+    method: 'GET',
+    path: '/health',
+    group: 'health',
+    access: 'public',
+    summary: 'Liveness',
+    status: 200,
+    response: Health,
+  }),
+
+  createPartner: route({
+    method: 'POST',
+    path: '/partners',
+    group: 'partners',
+    access: 'manager',
+    summary: 'Create a partner',
+    body: CreatePartner,
+    status: 201,
+    response: Partner,
+  }),
+  listPartners: route({
+    method: 'GET',
+    path: '/partners',
+    group: 'partners',
+    access: 'manager',
+    summary: 'List partners',
+    query: ListQuery,
+    status: 200,
+    response: page(Partner),
+  }),
+  getPartner: route({
+    method: 'GET',
+    path: '/partners/{id}',
+    group: 'partners',
+    access: 'manager',
+    summary: 'Get a partner',
+    status: 200,
+    response: Partner,
+  }),
+  updatePartner: route({
+    method: 'PATCH',
+    path: '/partners/{id}',
+    group: 'partners',
+    access: 'manager',
+    summary: 'Update a partner (null removes an optional field)',
+    body: UpdatePartner,
+    status: 200,
+    response: Partner,
+  }),
+  getProfile: route({
+    method: 'GET',
+    path: '/partner/profile',
+    group: 'partners',
+    access: 'partner',
+    summary: 'The calling partner’s profile',
+    status: 200,
+    response: Partner,
+  }),
+  updateProfile: route({
+    method: 'PATCH',
+    path: '/partner/profile',
+    group: 'partners',
+    access: 'partner',
+    summary: 'Change the calling partner’s payout method or address',
+    body: UpdateOwnProfile,
+    status: 200,
+    response: Partner,
+  }),
+
+  createReward: route({
+    method: 'POST',
+    path: '/rewards',
+    group: 'rewards',
+    access: 'manager',
+    summary: 'Create a reward (201), or get the one with the same externalId (200)',
+    body: CreateReward,
+    status: 201,
+    response: Reward,
+  }),
+  listRewards: route({
+    method: 'GET',
+    path: '/rewards',
+    group: 'rewards',
+    access: 'manager',
+    summary: 'List rewards',
+    query: RewardQuery,
+    status: 200,
+    response: page(Reward),
+  }),
+  getReward: route({
+    method: 'GET',
+    path: '/rewards/{id}',
+    group: 'rewards',
+    access: 'manager',
+    summary: 'Get a reward',
+    status: 200,
+    response: Reward,
+  }),
+  acceptReward: route({
+    method: 'POST',
+    path: '/rewards/{id}/accept',
+    group: 'rewards',
+    access: 'manager',
+    summary: 'Accept a reward in no payout or in a draft',
+    body: EmptyBody,
+    status: 200,
+    response: Reward,
+  }),
+  refuseReward: route({
+    method: 'POST',
+    path: '/rewards/{id}/refuse',
+    group: 'rewards',
+    access: 'manager',
+    summary: 'Refuse a reward in no payout or in a draft, with a reason the partner sees',
+    body: RefuseReward,
+    status: 200,
+    response: Reward,
+  }),
+
+  createPayout: route({
+    method: 'POST',
+    path: '/payouts',
+    group: 'payouts',
+    access: 'manager',
+    summary: 'Draft a payout from given rewards, or from every unclaimed one of the partner in the currency',
+    body: CreatePayout,
+    status: 201,
+    response: Payout,
+  }),
+  listPayouts: route({
+    method: 'GET',
+    path: '/payouts',
+    group: 'payouts',
+    access: 'manager',
+    summary: 'List payouts',
+    query: PayoutQuery,
+    status: 200,
+    response: page(Payout),
+  }),
+  getPayout: route({
+    method: 'GET',
+    path: '/payouts/{id}',
+    group: 'payouts',
+    access: 'manager',
+    summary: 'Get a payout',
+    status: 200,
+    response: Payout,
+  }),
+  listPayoutRewards: route({
+    method: 'GET',
+    path: '/payouts/{id}/rewards',
+    group: 'payouts',
+    access: 'manager',
+    summary: 'The rewards of a payout',
+    query: ListQuery,
+    status: 200,
+    response: page(Reward),
+  }),
+  listPayoutEvents: route({
+    method: 'GET',
+    path: '/payouts/{id}/events',
+    group: 'payouts',
+    access: 'manager',
+    summary: 'The history of a payout, oldest first',
+    query: ListQuery,
+    status: 200,
+    response: page(PayoutEvent),
+  }),
+  validatePayout: route({
+    method: 'POST',
+    path: '/payouts/{id}/validate',
+    group: 'payouts',
+    access: 'manager',
+    summary: 'draft → pending',
+    body: ValidatePayout,
+    status: 200,
+    response: Payout,
+    ifMatch: true,
+  }),
+  markPayoutPaid: route({
+    method: 'POST',
+    path: '/payouts/{id}/mark-paid',
+    group: 'payouts',
+    access: 'manager',
+    summary: 'ready → paid; its rewards become paid',
+    body: MarkPaid,
+    status: 200,
+    response: Payout,
+    ifMatch: true,
+  }),
+  cancelPayout: route({
+    method: 'POST',
+    path: '/payouts/{id}/cancel',
+    group: 'payouts',
+    access: 'manager',
+    summary: 'draft | pending | ready → cancelled; its rewards are released',
+    body: CancelPayout,
+    status: 200,
+    response: Payout,
+    ifMatch: true,
+  }),
+
+  listOwnPayouts: route({
+    method: 'GET',
+    path: '/partner/payouts',
+    group: 'partner-payouts',
+    access: 'partner',
+    summary: 'The calling partner’s payouts (never drafts)',
+    query: PartnerPayoutQuery,
+    status: 200,
+    response: page(Payout),
+  }),
+  getOwnPayout: route({
+    method: 'GET',
+    path: '/partner/payouts/{id}',
+    group: 'partner-payouts',
+    access: 'partner',
+    summary: 'One of the calling partner’s payouts',
+    status: 200,
+    response: Payout,
+  }),
+  listOwnPayoutRewards: route({
+    method: 'GET',
+    path: '/partner/payouts/{id}/rewards',
+    group: 'partner-payouts',
+    access: 'partner',
+    summary: 'The rewards of one of the calling partner’s payouts',
+    query: ListQuery,
+    status: 200,
+    response: page(Reward),
+  }),
+  reviewReward: route({
+    method: 'POST',
+    path: '/partner/payouts/{id}/rewards/{rewardId}/review',
+    group: 'partner-payouts',
+    access: 'partner',
+    summary: 'Approve or dispute a reward of a pending payout',
+    body: ReviewReward,
+    status: 200,
+    response: Reward,
+  }),
+  partnerValidatePayout: route({
+    method: 'POST',
+    path: '/partner/payouts/{id}/validate',
+    group: 'partner-payouts',
+    access: 'partner',
+    summary: 'pending → ready',
+    body: EmptyBody,
+    status: 200,
+    response: Payout,
+    ifMatch: true,
+  }),
+  requestChanges: route({
+    method: 'POST',
+    path: '/partner/payouts/{id}/request-changes',
+    group: 'partner-payouts',
+    access: 'partner',
+    summary: 'pending → draft, with a comment',
+    body: RequestChanges,
+    status: 200,
+    response: Payout,
+    ifMatch: true,
+  }),
+} as const satisfies Record<string, RouteSpec>;
+
+export type RouteName = keyof typeof ROUTES;
+export type Routes = typeof ROUTES;
+
+export function routeKey(spec: Pick<RouteSpec, 'method' | 'path'>): string {
+  return `${spec.method} ${spec.path}`;
+}
+
+export function routesOf(group: FunctionGroup): [RouteName, RouteSpec][] {
+  return (Object.entries(ROUTES) as [RouteName, RouteSpec][]).filter(([, spec]) => spec.group === group);
+}

@@ -1,0 +1,499 @@
+/** The payout lifecycle: drafting, transitions, partner review, history, follow-ups. */
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamo } from '../adapters/clients.ts';
+import { logger } from '../adapters/observability.ts';
+import {
+  claimReward,
+  findPayoutItem,
+  forEachLimited,
+  getPayoutItem,
+  getRewardItems,
+  LEASE_MS,
+  loadPayoutRewards,
+  markRewardPaid,
+  newEvent,
+  type PayoutItem,
+  putNewPayout,
+  releaseReward,
+  toPayout,
+  toReward,
+  updatePayout,
+} from '../adapters/payout-store.ts';
+import { decodeCursor, encodeCursor, keys, type Page, queryPage, table, unclaimedShard } from '../adapters/table.ts';
+import { signalPayoutWorkflow, startPayoutWorkflow } from '../adapters/workflow.ts';
+import { Conflict, NotFound, RuleViolation } from '../domain/errors.ts';
+import { newId } from '../domain/ids.ts';
+import {
+  checkManagerValidation,
+  checkPartnerReview,
+  checkPartnerValidation,
+  payoutTotals,
+  transitionFor,
+} from '../domain/payout-rules.ts';
+import type {
+  Actor,
+  CreatePayout,
+  MarkPaid,
+  Payout,
+  PayoutEvent,
+  PayoutStatus,
+  Reward,
+  ReviewReward,
+  ValidatePayout,
+} from '../domain/schemas.ts';
+import { findPartner } from './partners.ts';
+
+const nowIso = () => new Date().toISOString();
+const CLAIM_CONCURRENCY = 16;
+/** A payout item holds its reward ids; this keeps it far from DynamoDB's 400 KB item limit. */
+export const MAX_REWARDS_PER_PAYOUT = 5000;
+
+// ------------------------------------------------------------------ drafting
+
+/** Unclaimed pending/accepted rewards of one partner and currency, from the sparse index. */
+export async function eligibleRewards(partnerId: string, currency: string, limit: number): Promise<Reward[]> {
+  const page = await queryPage({
+    index: 'GSI3',
+    partition: { name: 'GSI3PK', value: `UNCLAIMED#${unclaimedShard(partnerId)}` },
+    sortPrefix: { name: 'GSI3SK', value: `${partnerId}#${currency}#` },
+    limit,
+  });
+  return page.items.map(toReward);
+}
+
+async function explicitRewards(input: CreatePayout & { rewardIds: string[] }): Promise<Reward[]> {
+  const rewards = (await getRewardItems(input.rewardIds)).filter((item) => item.type === 'reward').map(toReward);
+  const found = new Set(rewards.map((reward) => reward.id));
+  const missing = input.rewardIds.filter((id) => !found.has(id));
+  const fieldErrors = (ids: string[], message: string) =>
+    ids.map((id) => ({ path: `rewardIds[${input.rewardIds.indexOf(id)}]`, message }));
+  if (missing.length > 0) {
+    throw new RuleViolation('unknown_reward', `Unknown reward(s): ${missing.join(', ')}`, {
+      errors: fieldErrors(missing, 'unknown reward'),
+    });
+  }
+  const foreign = rewards.filter((reward) => reward.partnerId !== input.partnerId).map((reward) => reward.id);
+  if (foreign.length > 0) {
+    throw new RuleViolation('partner_mismatch', 'Rewards of another partner cannot join this payout', {
+      errors: fieldErrors(foreign, 'belongs to another partner'),
+    });
+  }
+  const otherCurrency = rewards.filter((reward) => reward.currency !== input.currency).map((reward) => reward.id);
+  if (otherCurrency.length > 0) {
+    throw new RuleViolation('currency_mismatch', `Rewards must be in ${input.currency}`, {
+      errors: fieldErrors(otherCurrency, `not in ${input.currency}`),
+    });
+  }
+  const claimed = rewards.filter((reward) => reward.payoutId !== null).map((reward) => reward.id);
+  if (claimed.length > 0) {
+    throw new Conflict('Reward(s) already belong to a payout', {
+      errors: fieldErrors(claimed, 'already in a payout'),
+    });
+  }
+  const ineligible = rewards
+    .filter((reward) => reward.status !== 'pending' && reward.status !== 'accepted')
+    .map((reward) => reward.id);
+  if (ineligible.length > 0) {
+    throw new RuleViolation('reward_not_eligible', 'Only pending or accepted rewards can be paid out', {
+      errors: fieldErrors(ineligible, 'not pending or accepted'),
+    });
+  }
+  return rewards;
+}
+
+/**
+ * Drafts a payout. The payout item is written first, leased, so nothing can validate it while its
+ * rewards are claimed one conditional write each; then its totals are derived from what was claimed.
+ * With explicit reward ids, a lost race rolls the claims back and answers 409.
+ */
+export async function createPayout(input: CreatePayout, actor: Actor): Promise<Payout> {
+  if (!(await findPartner(input.partnerId))) {
+    throw new RuleViolation('unknown_partner', `No partner ${input.partnerId}`, {
+      errors: [{ path: 'partnerId', message: 'unknown partner' }],
+    });
+  }
+  const candidates = input.rewardIds
+    ? await explicitRewards({ ...input, rewardIds: input.rewardIds })
+    : await eligibleRewards(input.partnerId, input.currency, MAX_REWARDS_PER_PAYOUT);
+  if (candidates.length === 0) {
+    throw new RuleViolation('no_eligible_rewards', `No unclaimed ${input.currency} rewards for ${input.partnerId}`);
+  }
+  const at = nowIso();
+  const id = newId('payout');
+  const item: PayoutItem = {
+    id,
+    partnerId: input.partnerId,
+    currency: input.currency,
+    status: 'draft',
+    amount: 0,
+    rewardCount: 0,
+    requirements: { invoice: false, rewardReview: false },
+    createdAt: at,
+    updatedAt: at,
+    version: 1,
+    events: [newEvent('payout.drafted', actor, at, { to: 'draft' })],
+    reviews: {},
+    rewardIds: [],
+    leaseUntil: Date.parse(at) + LEASE_MS,
+  };
+  await putNewPayout(item);
+  const claimed: Reward[] = [];
+  const lost: string[] = [];
+  await forEachLimited(candidates, CLAIM_CONCURRENCY, async (reward) => {
+    if (await claimReward(reward.id, id, input, at)) claimed.push(reward);
+    else lost.push(reward.id);
+  });
+  if (claimed.length === 0 || (input.rewardIds && lost.length > 0)) {
+    await forEachLimited(claimed, CLAIM_CONCURRENCY, (reward) => releaseReward(reward, id, at));
+    await dynamo().send(new DeleteCommand({ TableName: table(), Key: keys.payout(id) }));
+    if (input.rewardIds) {
+      throw new Conflict('Reward(s) were claimed by another payout meanwhile', { data: { rewardIds: lost } });
+    }
+    throw new RuleViolation('no_eligible_rewards', 'Every eligible reward was claimed by another payout meanwhile');
+  }
+  const totals = payoutTotals(claimed);
+  const drafted = await updatePayout(id, {
+    from: ['draft'],
+    version: 1,
+    set: { amount: totals.amount, rewardCount: totals.rewardCount, rewardIds: claimed.map((reward) => reward.id) },
+    remove: ['leaseUntil'],
+    events: [],
+    at,
+  });
+  await startPayoutWorkflow(id, 'draft');
+  return toPayout(drafted);
+}
+
+// ------------------------------------------------------------------ reads
+
+export async function getPayout(id: string): Promise<Payout> {
+  return toPayout(await getPayoutItem(id));
+}
+
+/** A partner sees only its own payouts, and never a draft: anything else is a 404 like an unknown id. */
+export async function getPartnerPayoutItem(partnerId: string, id: string): Promise<PayoutItem> {
+  const item = await findPayoutItem(id);
+  if (!item || item.partnerId !== partnerId || item.status === 'draft') throw new NotFound(`No payout ${id}`);
+  return item;
+}
+
+export interface PayoutFilter {
+  status?: PayoutStatus | undefined;
+  partnerId?: string | undefined;
+  currency?: string | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+export async function listPayouts(filter: PayoutFilter): Promise<Page<Payout>> {
+  const conditions: string[] = [];
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const add = (field: string, value: string | undefined) => {
+    if (value === undefined) return;
+    conditions.push(`#${field} = :${field}`);
+    names[`#${field}`] = field;
+    values[`:${field}`] = value;
+  };
+  add('currency', filter.currency);
+  let page: Page<Record<string, unknown>>;
+  if (filter.status) {
+    add('partnerId', filter.partnerId);
+    page = await queryPage({
+      index: 'GSI2',
+      partition: { name: 'GSI2PK', value: `PAYOUT_STATUS#${filter.status}` },
+      filter: conditions.length ? { expression: conditions.join(' AND '), names, values } : undefined,
+      limit: filter.limit,
+      cursor: filter.cursor,
+    });
+  } else if (filter.partnerId) {
+    page = await queryPage({
+      index: 'GSI1',
+      partition: { name: 'GSI1PK', value: `PARTNER#${filter.partnerId}` },
+      sortPrefix: { name: 'GSI1SK', value: 'PO#' },
+      filter: conditions.length ? { expression: conditions.join(' AND '), names, values } : undefined,
+      limit: filter.limit,
+      cursor: filter.cursor,
+    });
+  } else {
+    page = await queryPage({
+      index: 'GSI4',
+      partition: { name: 'GSI4PK', value: 'PAYOUTS' },
+      filter: conditions.length ? { expression: conditions.join(' AND '), names, values } : undefined,
+      limit: filter.limit,
+      cursor: filter.cursor,
+    });
+  }
+  return { items: page.items.map(toPayout), nextCursor: page.nextCursor };
+}
+
+export async function listPartnerPayouts(
+  partnerId: string,
+  filter: { status?: PayoutStatus | undefined; limit: number; cursor?: string | undefined },
+): Promise<Page<Payout>> {
+  const names: Record<string, string> = { '#status': 'status' };
+  const values: Record<string, unknown> = { ':draft': 'draft' };
+  let expression = '#status <> :draft';
+  if (filter.status) {
+    expression += ' AND #status = :status';
+    values[':status'] = filter.status;
+  }
+  const page = await queryPage({
+    index: 'GSI1',
+    partition: { name: 'GSI1PK', value: `PARTNER#${partnerId}` },
+    sortPrefix: { name: 'GSI1SK', value: 'PO#' },
+    filter: { expression, names, values },
+    limit: filter.limit,
+    cursor: filter.cursor,
+  });
+  return { items: page.items.map(toPayout), nextCursor: page.nextCursor };
+}
+
+/** The rewards of a payout, with the partner's review decisions of the current review round. */
+export async function listPayoutRewards(
+  item: PayoutItem,
+  page: { limit: number; cursor?: string | undefined },
+): Promise<Page<Reward>> {
+  const result = await queryPage({
+    index: 'GSI2',
+    partition: { name: 'GSI2PK', value: `PAYOUT#${item.id}` },
+    limit: page.limit,
+    cursor: page.cursor,
+  });
+  const items = result.items.map(toReward).map((reward) => {
+    const review = item.reviews?.[reward.id];
+    return review ? { ...reward, review } : reward;
+  });
+  return { items, nextCursor: result.nextCursor };
+}
+
+export function listPayoutEvents(item: PayoutItem, page: { limit: number; cursor?: string | undefined }): Page<PayoutEvent> {
+  const identity = { events: item.id };
+  const offset = page.cursor ? Number(decodeCursor(page.cursor, ['offset'], identity).offset) : 0;
+  const events = item.events ?? [];
+  const items = events.slice(offset, offset + page.limit);
+  const next = offset + page.limit;
+  return {
+    items,
+    nextCursor: next < events.length ? encodeCursor({ offset: String(next) }, identity) : null,
+  };
+}
+
+// ------------------------------------------------------------------ transitions
+
+interface TransitionOptions {
+  ifMatch?: number | undefined;
+}
+
+function assertNoLease(item: PayoutItem, at: string): void {
+  if (item.leaseUntil !== undefined && item.leaseUntil >= Date.parse(at)) {
+    throw new Conflict('The payout is being changed by another request; retry in a moment');
+  }
+}
+
+/** draft → pending: every reward decided, a positive total; starts a fresh partner review. */
+export async function validatePayout(
+  id: string,
+  body: ValidatePayout,
+  actor: Actor,
+  options: TransitionOptions = {},
+): Promise<Payout> {
+  const item = await getPayoutItem(id);
+  const transition = transitionFor('validate', item.status);
+  const at = nowIso();
+  assertNoLease(item, at);
+  const rewards = await loadPayoutRewards(item);
+  const totals = checkManagerValidation(rewards);
+  const requirements = { invoice: body.requireInvoice ?? false, rewardReview: body.requireRewardReview ?? false };
+  const updated = await updatePayout(id, {
+    from: transition.from,
+    version: item.version,
+    ifMatch: options.ifMatch,
+    respectLease: true,
+    to: transition.to,
+    set: {
+      amount: totals.amount,
+      rewardCount: totals.rewardCount,
+      rewardIds: rewards.map((reward) => reward.id),
+      requirements,
+      validatedAt: at,
+      reviews: {},
+      ...(body.message ? { message: body.message } : {}),
+    },
+    remove: body.message ? [] : ['message'],
+    events: [
+      newEvent(transition.event, actor, at, {
+        from: item.status,
+        to: transition.to,
+        data: { amount: totals.amount, rewardCount: totals.rewardCount, requirements },
+      }),
+    ],
+    at,
+  });
+  await signalPayoutWorkflow(item, item.status, transition.decision);
+  return toPayout(updated);
+}
+
+/** pending → ready, by the partner: invoice if required, every counted reward approved if required, no dispute. */
+export async function partnerValidatePayout(
+  partnerId: string,
+  id: string,
+  actor: Actor,
+  options: TransitionOptions = {},
+): Promise<Payout> {
+  const item = await getPartnerPayoutItem(partnerId, id);
+  const transition = transitionFor('partner_validate', item.status);
+  const rewards = await loadPayoutRewards(item);
+  checkPartnerValidation({
+    rewards,
+    requirements: item.requirements,
+    hasInvoice: item.invoice !== undefined,
+    reviews: item.reviews ?? {},
+  });
+  const at = nowIso();
+  const updated = await updatePayout(id, {
+    from: transition.from,
+    version: item.version,
+    ifMatch: options.ifMatch,
+    to: transition.to,
+    set: { partnerValidatedAt: at },
+    events: [newEvent(transition.event, actor, at, { from: item.status, to: transition.to })],
+    at,
+  });
+  await signalPayoutWorkflow(item, item.status, transition.decision);
+  return toPayout(updated);
+}
+
+/** pending → draft, by the partner, with a comment for the manager. */
+export async function requestChanges(
+  partnerId: string,
+  id: string,
+  comment: string,
+  actor: Actor,
+  options: TransitionOptions = {},
+): Promise<Payout> {
+  const item = await getPartnerPayoutItem(partnerId, id);
+  const transition = transitionFor('request_changes', item.status);
+  const at = nowIso();
+  const updated = await updatePayout(id, {
+    from: transition.from,
+    version: item.version,
+    ifMatch: options.ifMatch,
+    to: transition.to,
+    events: [newEvent(transition.event, actor, at, { from: item.status, to: transition.to, data: { comment } })],
+    at,
+  });
+  await signalPayoutWorkflow(item, item.status, transition.decision);
+  return toPayout(updated);
+}
+
+/** ready → paid; then its rewards become paid (idempotent follow-up, retried by the workflow). */
+export async function markPayoutPaid(
+  id: string,
+  body: MarkPaid,
+  actor: Actor,
+  options: TransitionOptions = {},
+): Promise<Payout> {
+  const item = await getPayoutItem(id);
+  const transition = transitionFor('mark_paid', item.status);
+  const at = nowIso();
+  const paidAt = body.paidAt ?? at;
+  const updated = await updatePayout(id, {
+    from: transition.from,
+    version: item.version,
+    ifMatch: options.ifMatch,
+    to: transition.to,
+    set: { paidAt, ...(body.paymentReference ? { paymentReference: body.paymentReference } : {}) },
+    events: [
+      newEvent(transition.event, actor, at, {
+        from: item.status,
+        to: transition.to,
+        data: { paidAt, ...(body.paymentReference ? { paymentReference: body.paymentReference } : {}) },
+      }),
+    ],
+    at,
+  });
+  await followUp(() => markPayoutRewardsPaid(id), id, 'mark rewards paid');
+  await signalPayoutWorkflow(item, item.status, transition.decision);
+  return toPayout(updated);
+}
+
+/** draft | pending | ready → cancelled; its rewards are released and can be drafted again. */
+export async function cancelPayout(
+  id: string,
+  reason: string | undefined,
+  actor: Actor,
+  options: TransitionOptions = {},
+): Promise<Payout> {
+  const item = await getPayoutItem(id);
+  const transition = transitionFor('cancel', item.status);
+  const at = nowIso();
+  const updated = await updatePayout(id, {
+    from: transition.from,
+    version: item.version,
+    ifMatch: options.ifMatch,
+    to: transition.to,
+    set: { cancelledAt: at, ...(reason ? { cancelReason: reason } : {}) },
+    events: [newEvent(transition.event, actor, at, { from: item.status, to: transition.to, data: reason ? { reason } : {} })],
+    at,
+  });
+  await followUp(() => releasePayoutRewards(id), id, 'release rewards');
+  await signalPayoutWorkflow(item, item.status, transition.decision);
+  return toPayout(updated);
+}
+
+/** The partner approves or disputes one reward of a pending payout; recorded on the payout with its history. */
+export async function reviewReward(
+  partnerId: string,
+  id: string,
+  rewardId: string,
+  body: ReviewReward,
+  actor: Actor,
+): Promise<Reward> {
+  const item = await getPartnerPayoutItem(partnerId, id);
+  const [rewardItem] = await getRewardItems([rewardId]);
+  if (!rewardItem || rewardItem.payoutId !== id) throw new NotFound(`No reward ${rewardId} in payout ${id}`);
+  const reward = toReward(rewardItem);
+  checkPartnerReview(item.status, reward);
+  const at = nowIso();
+  const review = { decision: body.decision, ...(body.comment ? { comment: body.comment } : {}), at };
+  await updatePayout(id, {
+    from: ['pending'],
+    set: { [`reviews.${rewardId}`]: review },
+    events: [newEvent(`reward.${body.decision === 'approve' ? 'approved' : 'disputed'}`, actor, at, { data: { rewardId, ...review } })],
+    at,
+  });
+  return { ...reward, review };
+}
+
+// ------------------------------------------------------------------ follow-ups (idempotent)
+
+async function followUp(work: () => Promise<unknown>, payoutId: string, what: string): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    // The transition is committed; the workflow retries the follow-up until it is done.
+    logger.warn(`Follow-up failed: ${what}; the workflow will retry`, { payoutId, error });
+  }
+}
+
+/** Clears the payoutId of every reward of a cancelled payout. Safe to run again. */
+export async function releasePayoutRewards(id: string): Promise<number> {
+  const item = await getPayoutItem(id);
+  if (item.status !== 'cancelled') return 0;
+  const rewards = await loadPayoutRewards(item);
+  const at = nowIso();
+  await forEachLimited(rewards, CLAIM_CONCURRENCY, (reward) => releaseReward(reward, id, at));
+  return rewards.length;
+}
+
+/** Marks every counted reward of a paid payout paid. Safe to run again. */
+export async function markPayoutRewardsPaid(id: string): Promise<number> {
+  const item = await getPayoutItem(id);
+  if (item.status !== 'paid') return 0;
+  const rewards = (await loadPayoutRewards(item)).filter((reward) => reward.status !== 'refused' && reward.status !== 'paid');
+  const at = item.paidAt ?? nowIso();
+  await forEachLimited(rewards, CLAIM_CONCURRENCY, (reward) => markRewardPaid(reward.id, id, at));
+  return rewards.length;
+}
+
