@@ -43,6 +43,7 @@ export function configureEnvironment(endpoints: { dynamodb: string; s3: string }
     [ENV.invoiceBucket]: LOCAL_NAMES.invoiceBucket,
     [ENV.exportBucket]: LOCAL_NAMES.exportBucket,
     [ENV.mailDir]: join(dataDir, 'mail'),
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     POWERTOOLS_TRACE_ENABLED: 'false',
     POWERTOOLS_METRICS_DISABLED: 'true',
   };

@@ -1,0 +1,12 @@
+/** CDK app: `npx cdk synth` (offline) and `npx cdk deploy [-c stage=prod]`. */
+import { App } from 'aws-cdk-lib';
+import { loadConfig } from './config.ts';
+import { PayoutsStack } from './payouts-stack.ts';
+
+const app = new App();
+const config = loadConfig(app.node);
+new PayoutsStack(app, `PartnerPayouts-${config.stage}`, {
+  config,
+  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+  description: 'Partner payouts: drafts, reviews, invoices, exports and payments',
+});

@@ -1,0 +1,70 @@
+/**
+ * The stack's configuration, in one typed place: CDK context (`-c name=value` or cdk.json) with
+ * defaults. The README documents every entry.
+ */
+import type { Node } from 'constructs';
+
+export interface PayoutsConfig {
+  /** `prod` keeps data (RETAIN, deletion protection); other stages are disposable. */
+  stage: string;
+  /** JWT issuer and audience of an external identity provider; a Cognito user pool is created when unset. */
+  jwtIssuer?: string;
+  jwtAudience?: string[];
+  /** Origins allowed to POST invoices to the bucket and call the API from a browser. */
+  corsOrigins: string[];
+  mailFrom: string;
+  managerEmail: string;
+  portalUrl: string;
+  reminderIntervalSeconds: number;
+  maxReminders: number;
+  holdingPeriodDays: number;
+  minPayoutAmounts: string;
+  payoutSchedule: string;
+  payoutScheduleTz: string;
+  sepaDebtorName: string;
+  sepaDebtorIban: string;
+  sepaDebtorBic: string;
+  alarmEmail?: string;
+  logRetentionDays: number;
+}
+
+function read(node: Node, name: string): string | undefined {
+  const value = node.tryGetContext(name);
+  return value === undefined || value === null || value === '' ? undefined : String(value);
+}
+
+export function loadConfig(node: Node): PayoutsConfig {
+  const stage = read(node, 'stage') ?? 'dev';
+  const number = (name: string, fallback: number) => {
+    const raw = read(node, name);
+    const value = raw === undefined ? fallback : Number(raw);
+    if (!Number.isSafeInteger(value) || value < 0)
+      throw new Error(`Context ${name} must be a non-negative integer`);
+    return value;
+  };
+  const list = (name: string, fallback: string[]) =>
+    read(node, name)
+      ?.split(',')
+      .map((part) => part.trim())
+      .filter(Boolean) ?? fallback;
+  return {
+    stage,
+    jwtIssuer: read(node, 'jwtIssuer'),
+    jwtAudience: read(node, 'jwtAudience') ? list('jwtAudience', []) : undefined,
+    corsOrigins: list('corsOrigins', ['http://localhost:5173']),
+    mailFrom: read(node, 'mailFrom') ?? 'payouts@example.com',
+    managerEmail: read(node, 'managerEmail') ?? 'finance@example.com',
+    portalUrl: read(node, 'portalUrl') ?? 'https://partners.example.com',
+    reminderIntervalSeconds: number('reminderIntervalSeconds', 3 * 24 * 3600),
+    maxReminders: number('maxReminders', 5),
+    holdingPeriodDays: number('holdingPeriodDays', 0),
+    minPayoutAmounts: read(node, 'minPayoutAmounts') ?? '',
+    payoutSchedule: read(node, 'payoutSchedule') ?? '0 2 1 * ? *',
+    payoutScheduleTz: read(node, 'payoutScheduleTz') ?? 'UTC',
+    sepaDebtorName: read(node, 'sepaDebtorName') ?? 'Example Company',
+    sepaDebtorIban: read(node, 'sepaDebtorIban') ?? 'DE89370400440532013000',
+    sepaDebtorBic: read(node, 'sepaDebtorBic') ?? 'COBADEFFXXX',
+    alarmEmail: read(node, 'alarmEmail'),
+    logRetentionDays: number('logRetentionDays', stage === 'prod' ? 365 : 30),
+  };
+}

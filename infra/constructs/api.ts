@@ -1,0 +1,120 @@
+/**
+ * The HTTP API: a JWT authorizer (Cognito by default, or an external issuer), one Lambda per route
+ * group of the route catalogue, and one API route per catalogue entry.
+ */
+import { CfnOutput, Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { CorsHttpMethod, HttpApi, HttpMethod, HttpNoneAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import {
+  AccountRecovery,
+  CfnUserPoolGroup,
+  FeaturePlan,
+  StandardThreatProtectionMode,
+  StringAttribute,
+  UserPool,
+  UserPoolClient,
+} from 'aws-cdk-lib/aws-cognito';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { FUNCTION_GROUPS, type FunctionGroup, ROUTES, type RouteSpec } from '#shared/http/routes.ts';
+import { HouseFunction } from './house-function.ts';
+
+export interface ApiProps {
+  jwtIssuer?: string | undefined;
+  jwtAudience?: string[] | undefined;
+  corsOrigins: string[];
+  logRetention: RetentionDays;
+  removalPolicy: RemovalPolicy;
+}
+
+const DESCRIPTIONS: Record<FunctionGroup, string> = {
+  health: 'GET /health',
+  partners: 'Partners and the partner profile',
+  rewards: 'Rewards: create, list, accept, refuse',
+  payouts: 'Manager payout routes: drafts and transitions',
+  'partner-payouts': 'Partner payout routes: review, validate, request changes',
+};
+
+export class Api extends Construct {
+  readonly httpApi: HttpApi;
+  readonly functions: Record<FunctionGroup, HouseFunction>;
+  readonly userPool?: UserPool;
+
+  constructor(scope: Construct, id: string, props: ApiProps) {
+    super(scope, id);
+    let issuer = props.jwtIssuer;
+    let audience = props.jwtAudience;
+    if (!issuer) {
+      const pool = new UserPool(this, 'UserPool', {
+        selfSignUpEnabled: false,
+        signInAliases: { email: true },
+        customAttributes: { partner_id: new StringAttribute({ mutable: false, minLen: 1, maxLen: 64 }) },
+        passwordPolicy: {
+          minLength: 12,
+          requireDigits: true,
+          requireLowercase: true,
+          requireUppercase: true,
+          requireSymbols: true,
+        },
+        accountRecovery: AccountRecovery.EMAIL_ONLY,
+        featurePlan: FeaturePlan.PLUS,
+        standardThreatProtectionMode: StandardThreatProtectionMode.FULL_FUNCTION,
+        removalPolicy: props.removalPolicy,
+      });
+      new CfnUserPoolGroup(this, 'Managers', { userPoolId: pool.userPoolId, groupName: 'managers' });
+      const client = new UserPoolClient(this, 'Client', {
+        userPool: pool,
+        authFlows: { userSrp: true },
+        accessTokenValidity: Duration.hours(1),
+        idTokenValidity: Duration.hours(1),
+      });
+      issuer = `https://cognito-idp.${pool.stack.region}.amazonaws.com/${pool.userPoolId}`;
+      audience = [client.userPoolClientId];
+      this.userPool = pool;
+      new CfnOutput(this, 'UserPoolId', { value: pool.userPoolId });
+      new CfnOutput(this, 'UserPoolClientId', { value: client.userPoolClientId });
+    }
+    const authorizer = new HttpJwtAuthorizer('Jwt', issuer, { jwtAudience: audience ?? [] });
+
+    this.httpApi = new HttpApi(this, 'HttpApi', {
+      description: 'Partner payouts API',
+      corsPreflight: {
+        allowOrigins: props.corsOrigins,
+        allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST, CorsHttpMethod.PATCH],
+        allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'if-match'],
+        maxAge: Duration.hours(1),
+      },
+    });
+
+    this.functions = Object.fromEntries(
+      FUNCTION_GROUPS.map((group) => [
+        group,
+        new HouseFunction(this, `Fn-${group}`, {
+          entry: group,
+          description: DESCRIPTIONS[group],
+          memorySize: group === 'health' ? 256 : 1024,
+          logRetention: props.logRetention,
+          removalPolicy: props.removalPolicy,
+        }),
+      ]),
+    ) as Record<FunctionGroup, HouseFunction>;
+
+    const integrations = new Map<FunctionGroup, HttpLambdaIntegration>();
+    for (const [name, spec] of Object.entries(ROUTES) as [string, RouteSpec][]) {
+      let integration = integrations.get(spec.group);
+      if (!integration) {
+        integration = new HttpLambdaIntegration(`Int-${spec.group}`, this.functions[spec.group].fn);
+        integrations.set(spec.group, integration);
+      }
+      this.httpApi.addRoutes({
+        path: spec.path,
+        methods: [HttpMethod[spec.method]],
+        integration,
+        authorizer: spec.access === 'public' ? new HttpNoneAuthorizer() : authorizer,
+      });
+      void name;
+    }
+    new CfnOutput(this, 'ApiUrl', { value: this.httpApi.apiEndpoint });
+  }
+}

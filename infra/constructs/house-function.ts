@@ -1,0 +1,92 @@
+/**
+ * House defaults for every Lambda: Node 22 on ARM64, ESM bundle with the SDK inside, minified with
+ * source maps, X-Ray tracing, a log group with retention. `bind*` helpers grant IAM and set the
+ * environment variable together, so a function never has one without the other.
+ */
+
+import { fileURLToPath } from 'node:url';
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { EnvName } from '#shared/config/env.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The esbuild options CDK bundles with; the cold-start benchmark reuses them. */
+export const BUNDLING = {
+  format: 'esm',
+  target: 'node22',
+  platform: 'node',
+  minify: true,
+  sourceMap: true,
+  mainFields: ['module', 'main'],
+  banner:
+    "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+} as const;
+
+export interface HouseFunctionProps {
+  /** Folder under functions/ holding handler.ts. */
+  entry: string;
+  description: string;
+  memorySize?: number;
+  timeout?: Duration;
+  environment?: Partial<Record<EnvName, string>>;
+  logRetention: RetentionDays;
+  removalPolicy: RemovalPolicy;
+}
+
+export class HouseFunction extends Construct {
+  readonly fn: NodejsFunction;
+
+  constructor(scope: Construct, id: string, props: HouseFunctionProps) {
+    super(scope, id);
+    const logGroup = new LogGroup(this, 'Logs', {
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    this.fn = new NodejsFunction(this, 'Function', {
+      entry: `${root}functions/${props.entry}/handler.ts`,
+      handler: 'handler',
+      projectRoot: root,
+      depsLockFilePath: `${root}package-lock.json`,
+      description: props.description,
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 1024,
+      timeout: props.timeout ?? Duration.seconds(29),
+      tracing: Tracing.ACTIVE,
+      logGroup,
+      loggingFormat: LoggingFormat.JSON,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: 'partner-payouts',
+        POWERTOOLS_METRICS_NAMESPACE: 'PartnerPayouts',
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: BUNDLING.target,
+        minify: BUNDLING.minify,
+        sourceMap: BUNDLING.sourceMap,
+        mainFields: [...BUNDLING.mainFields],
+        banner: BUNDLING.banner,
+        externalModules: [],
+      },
+    });
+  }
+
+  setEnv(name: EnvName, value: string): this {
+    this.fn.addEnvironment(name, value);
+    return this;
+  }
+
+  bindTable(name: EnvName, table: ITable, access: 'read' | 'readWrite'): this {
+    this.setEnv(name, table.tableName);
+    if (access === 'read') table.grantReadData(this.fn);
+    else table.grantReadWriteData(this.fn);
+    return this;
+  }
+}

@@ -1,0 +1,58 @@
+/** The partner-payouts stack: composes the feature constructs; no resource is defined here. */
+import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { ENV } from '#shared/config/env.ts';
+import type { PayoutsConfig } from './config.ts';
+import { Api } from './constructs/api.ts';
+import { Data } from './constructs/data.ts';
+
+export interface PayoutsStackProps extends StackProps {
+  config: PayoutsConfig;
+}
+
+const RETENTION: Record<number, RetentionDays> = {
+  7: RetentionDays.ONE_WEEK,
+  14: RetentionDays.TWO_WEEKS,
+  30: RetentionDays.ONE_MONTH,
+  90: RetentionDays.THREE_MONTHS,
+  180: RetentionDays.SIX_MONTHS,
+  365: RetentionDays.ONE_YEAR,
+};
+
+export class PayoutsStack extends Stack {
+  readonly data: Data;
+  readonly api: Api;
+
+  constructor(scope: Construct, id: string, props: PayoutsStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const prod = config.stage === 'prod';
+    const removalPolicy = prod ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const logRetention = RETENTION[config.logRetentionDays] ?? RetentionDays.ONE_MONTH;
+
+    this.data = new Data(this, 'Data', { removalPolicy, deletionProtection: prod });
+    this.api = new Api(this, 'Api', {
+      jwtIssuer: config.jwtIssuer,
+      jwtAudience: config.jwtAudience,
+      corsOrigins: config.corsOrigins,
+      logRetention,
+      removalPolicy,
+    });
+
+    const { table, idempotencyTable } = this.data;
+    const fns = this.api.functions;
+    fns.partners
+      .bindTable(ENV.tableName, table, 'readWrite')
+      .bindTable(ENV.idempotencyTableName, idempotencyTable, 'readWrite');
+    fns.rewards
+      .bindTable(ENV.tableName, table, 'readWrite')
+      .bindTable(ENV.idempotencyTableName, idempotencyTable, 'readWrite');
+    fns.payouts
+      .bindTable(ENV.tableName, table, 'readWrite')
+      .bindTable(ENV.idempotencyTableName, idempotencyTable, 'readWrite');
+    fns['partner-payouts']
+      .bindTable(ENV.tableName, table, 'readWrite')
+      .bindTable(ENV.idempotencyTableName, idempotencyTable, 'readWrite');
+  }
+}

@@ -1,0 +1,6 @@
+/** Runs in each test worker before the test file loads: point the SDK at the shared emulators. */
+import { inject } from 'vitest';
+import { configureEnvironment } from '../../infra/local/runtime.ts';
+
+configureEnvironment({ dynamodb: inject('dynamodbEndpoint'), s3: inject('s3Endpoint') }, inject('dataDir'));
+process.env.POWERTOOLS_LOG_LEVEL = 'CRITICAL';
