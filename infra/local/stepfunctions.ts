@@ -85,7 +85,11 @@ function withResolvers<T>(): Resolvers<T> {
 }
 
 if (typeof (Promise as unknown as { withResolvers?: unknown }).withResolvers !== 'function') {
-  Object.defineProperty(Promise, 'withResolvers', { value: withResolvers, writable: true, configurable: true });
+  Object.defineProperty(Promise, 'withResolvers', {
+    value: withResolvers,
+    writable: true,
+    configurable: true,
+  });
 }
 
 // --- Public API ---------------------------------------------------------------------------------------
@@ -226,7 +230,9 @@ function replaceSentinel(value: JSONValue, token: string): JSONValue {
   if (typeof value === 'string') return value.split(TASK_TOKEN_SENTINEL).join(token);
   if (Array.isArray(value)) return value.map((item) => replaceSentinel(item, token));
   if (isRecord(value)) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceSentinel(v as JSONValue, token)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, replaceSentinel(v as JSONValue, token)]),
+    );
   }
   return value;
 }
@@ -354,11 +360,18 @@ function probeTimeoutErrorPrototype(): Promise<object | undefined> {
       },
       { validationOptions: { noValidate: true } },
     );
-    const execution = probe.run({}, { overrides: { taskResourceLocalHandlers: { Probe: () => new Promise(() => {}) } } });
+    const execution = probe.run(
+      {},
+      { overrides: { taskResourceLocalHandlers: { Probe: () => new Promise(() => {}) } } },
+    );
     try {
       await execution.result;
     } catch (error) {
-      if (error instanceof ExecutionError && error.cause instanceof Error && error.cause.name === 'States.Timeout') {
+      if (
+        error instanceof ExecutionError &&
+        error.cause instanceof Error &&
+        error.cause.name === 'States.Timeout'
+      ) {
         return Object.getPrototypeOf(error.cause) as object;
       }
     }
@@ -387,7 +400,9 @@ function lambdaFunctionError(error: unknown): Error {
 
 // --- The endpoint -------------------------------------------------------------------------------------
 
-export async function startLocalStepFunctions(options: LocalStepFunctionsOptions): Promise<LocalStepFunctions> {
+export async function startLocalStepFunctions(
+  options: LocalStepFunctionsOptions,
+): Promise<LocalStepFunctions> {
   const log = (message: string, extra?: unknown): void => {
     try {
       options.log?.(message, extra);
@@ -407,7 +422,14 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     const machine = new StateMachine(parsed as unknown as StateMachineDefinition, {
       validationOptions: { checkArn: true, checkPaths: true },
     });
-    machines.set(arn, { arn, name: machineNameOf(arn), definition: text, machine, tasks, createdAt: new Date() });
+    machines.set(arn, {
+      arn,
+      name: machineNameOf(arn),
+      definition: text,
+      machine,
+      tasks,
+      createdAt: new Date(),
+    });
   }
 
   const executions = new Map<string, ExecutionRecord>();
@@ -444,10 +466,17 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
   }
 
   function stoppedError(execution: ExecutionRecord): UncatchableError {
-    return new UncatchableError('States.Runtime', `Execution ${execution.executionArn} is ${execution.status}`);
+    return new UncatchableError(
+      'States.Runtime',
+      `Execution ${execution.executionArn} is ${execution.status}`,
+    );
   }
 
-  function finish(execution: ExecutionRecord, status: ExecutionStatus, fields: Partial<ExecutionRecord>): void {
+  function finish(
+    execution: ExecutionRecord,
+    status: ExecutionStatus,
+    fields: Partial<ExecutionRecord>,
+  ): void {
     if (execution.status !== 'RUNNING') return;
     Object.assign(execution, fields, { status, stopDate: new Date() });
     for (const token of [...execution.tokens]) {
@@ -488,7 +517,11 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     }, ms);
   }
 
-  function buildHandlers(record: MachineRecord, execution: ExecutionRecord, context: RunContext): LocalHandlers {
+  function buildHandlers(
+    record: MachineRecord,
+    execution: ExecutionRecord,
+    context: RunContext,
+  ): LocalHandlers {
     const handlers: LocalHandlers = {};
     for (const info of record.tasks.values()) {
       handlers[info.stateName] = async (input: JSONValue): Promise<JSONValue> => {
@@ -522,7 +555,14 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
         const token = `${randomUUID()}.${randomBytes(24).toString('base64url')}`;
         const { promise, resolve, reject } = withResolvers<JSONValue>();
         promise.catch(() => {}); // may reject before the library attaches its handlers
-        const task: PendingTask = { token, execution, stateName: info.stateName, resolve, reject, timers: {} };
+        const task: PendingTask = {
+          token,
+          execution,
+          stateName: info.stateName,
+          resolve,
+          reject,
+          timers: {},
+        };
         pending.set(token, task);
         execution.tokens.add(token);
         // Same length as the library's own timer, started just before it: the token is retired when
@@ -548,7 +588,10 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     return handlers;
   }
 
-  async function drainEvents(execution: ExecutionRecord, events: AsyncGenerator<{ type: string }>): Promise<void> {
+  async function drainEvents(
+    execution: ExecutionRecord,
+    events: AsyncGenerator<{ type: string }>,
+  ): Promise<void> {
     try {
       for await (const event of events) {
         if (event.type === 'StateFailed' || event.type === 'StateRetried' || event.type === 'StateCaught') {
@@ -564,7 +607,11 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     const stateMachineArn = str(body.stateMachineArn);
     if (!stateMachineArn) throw new ServiceError('ValidationException', 'stateMachineArn is required');
     const record = machines.get(stateMachineArn);
-    if (!record) throw new ServiceError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
+    if (!record)
+      throw new ServiceError(
+        'StateMachineDoesNotExist',
+        `State Machine Does Not Exist: '${stateMachineArn}'`,
+      );
     const name = str(body.name) ?? randomUUID();
     if (name.length < 1 || name.length > 80 || INVALID_NAME.test(name)) {
       throw new ServiceError('InvalidName', `Invalid Name: '${name}'`);
@@ -580,7 +627,10 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     try {
       input = JSON.parse(inputText) as JSONValue;
     } catch {
-      throw new ServiceError('InvalidExecutionInput', 'Invalid State Machine Execution Input: not valid JSON');
+      throw new ServiceError(
+        'InvalidExecutionInput',
+        'Invalid State Machine Execution Input: not valid JSON',
+      );
     }
     const canonicalInput = JSON.stringify(input);
     const executionArn = executionArnOf(stateMachineArn, name);
@@ -604,7 +654,11 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     };
     executions.set(executionArn, execution);
     const context: RunContext = {
-      Execution: { Id: executionArn, Name: name, RoleArn: 'arn:aws:iam::000000000000:role/local-stepfunctions' },
+      Execution: {
+        Id: executionArn,
+        Name: name,
+        RoleArn: 'arn:aws:iam::000000000000:role/local-stepfunctions',
+      },
       StateMachine: { Id: stateMachineArn, Name: record.name },
       Task: { Token: TASK_TOKEN_SENTINEL },
     };
@@ -642,7 +696,8 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
   function getExecution(body: Record<string, unknown>): ExecutionRecord {
     const arn = str(body.executionArn);
     const execution = arn ? executions.get(arn) : undefined;
-    if (!execution) throw new ServiceError('ExecutionDoesNotExist', `Execution Does Not Exist: '${String(arn)}'`);
+    if (!execution)
+      throw new ServiceError('ExecutionDoesNotExist', `Execution Does Not Exist: '${String(arn)}'`);
     return execution;
   }
 
@@ -668,14 +723,19 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     const stateMachineArn = str(body.stateMachineArn);
     if (!stateMachineArn) throw new ServiceError('ValidationException', 'stateMachineArn is required');
     if (!machines.has(stateMachineArn)) {
-      throw new ServiceError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
+      throw new ServiceError(
+        'StateMachineDoesNotExist',
+        `State Machine Does Not Exist: '${stateMachineArn}'`,
+      );
     }
     const statusFilter = str(body.statusFilter);
     const all = [...executions.values()]
       .filter((e) => e.stateMachineArn === stateMachineArn && (!statusFilter || e.status === statusFilter))
       .reverse(); // newest first, like AWS
     const maxResults = Math.min(Math.max(num(body.maxResults) ?? 100, 1), 1000);
-    const start = str(body.nextToken) ? Number(Buffer.from(str(body.nextToken) ?? '', 'base64url').toString()) : 0;
+    const start = str(body.nextToken)
+      ? Number(Buffer.from(str(body.nextToken) ?? '', 'base64url').toString())
+      : 0;
     if (!Number.isInteger(start) || start < 0) throw new ServiceError('InvalidToken', 'Invalid nextToken');
     const page = all.slice(start, start + maxResults);
     return {
@@ -688,7 +748,9 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
         stopDate: e.stopDate ? epochSeconds(e.stopDate) : undefined,
       })),
       nextToken:
-        start + maxResults < all.length ? Buffer.from(String(start + maxResults)).toString('base64url') : undefined,
+        start + maxResults < all.length
+          ? Buffer.from(String(start + maxResults)).toString('base64url')
+          : undefined,
     };
   }
 
@@ -707,8 +769,12 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     const task = pending.get(token);
     if (task) return task;
     const why = retired.get(token);
-    if (why) throw new ServiceError('TaskTimedOut', `Task Timed Out: 'Provided task does not exist anymore' (${why})`);
-    throw new ServiceError('InvalidToken', 'Invalid Token: \'Invalid token\'');
+    if (why)
+      throw new ServiceError(
+        'TaskTimedOut',
+        `Task Timed Out: 'Provided task does not exist anymore' (${why})`,
+      );
+    throw new ServiceError('InvalidToken', "Invalid Token: 'Invalid token'");
   }
 
   function sendTaskSuccess(body: Record<string, unknown>): Record<string, unknown> {
@@ -749,7 +815,8 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
   function describeStateMachine(body: Record<string, unknown>): Record<string, unknown> {
     const arn = str(body.stateMachineArn);
     const record = arn ? machines.get(arn) : undefined;
-    if (!record) throw new ServiceError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${String(arn)}'`);
+    if (!record)
+      throw new ServiceError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${String(arn)}'`);
     return {
       stateMachineArn: record.arn,
       name: record.name,
@@ -788,7 +855,8 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const target = req.headers['x-amz-target'];
-    const action = typeof target === 'string' && target.startsWith('AWSStepFunctions.') ? target.slice(17) : '';
+    const action =
+      typeof target === 'string' && target.startsWith('AWSStepFunctions.') ? target.slice(17) : '';
     let status = 200;
     let payload: Record<string, unknown>;
     try {
@@ -811,7 +879,10 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
           : new ServiceError('InternalFailure', error instanceof Error ? error.message : String(error), 500);
       if (serviceError.status >= 500) log('sfn: internal error', { action, error });
       status = serviceError.status;
-      payload = { __type: `com.amazonaws.swf.service.v2.model#${serviceError.code}`, message: serviceError.message };
+      payload = {
+        __type: `com.amazonaws.swf.service.v2.model#${serviceError.code}`,
+        message: serviceError.message,
+      };
     }
     const text = JSON.stringify(payload);
     res.writeHead(status, {
@@ -846,7 +917,10 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
       for (const execution of executions.values()) {
         if (execution.status !== 'RUNNING') continue;
         execution.abort();
-        finish(execution, 'ABORTED', { error: 'LocalStepFunctions.Closed', cause: 'The local endpoint was closed' });
+        finish(execution, 'ABORTED', {
+          error: 'LocalStepFunctions.Closed',
+          cause: 'The local endpoint was closed',
+        });
       }
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

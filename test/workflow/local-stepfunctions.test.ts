@@ -38,7 +38,11 @@ const definition = {
       Resource: 'arn:aws:states:::lambda:invoke',
       Parameters: {
         FunctionName: 'arn:aws:lambda:us-east-1:000000000000:function:prepare',
-        Payload: { 'id.$': '$.id', 'executionId.$': '$$.Execution.Id', 'label.$': "States.Format('payout {}', $.id)" },
+        Payload: {
+          'id.$': '$.id',
+          'executionId.$': '$$.Execution.Id',
+          'label.$': "States.Format('payout {}', $.id)",
+        },
       },
       ResultSelector: { 'prepared.$': '$.Payload', 'status.$': '$.StatusCode' },
       ResultPath: '$.prep',
@@ -109,7 +113,10 @@ let sfn: SFNClient;
 
 beforeAll(async () => {
   local = await startLocalStepFunctions({
-    stateMachines: { [MACHINE]: JSON.stringify(definition), [OTHER_MACHINE]: JSON.stringify(otherDefinition) },
+    stateMachines: {
+      [MACHINE]: JSON.stringify(definition),
+      [OTHER_MACHINE]: JSON.stringify(otherDefinition),
+    },
     lambdas: {
       prepare: async (payload) => {
         prepared.push(payload);
@@ -207,7 +214,9 @@ describe('local Step Functions endpoint', () => {
     expect(running.startDate).toBeInstanceOf(Date);
     expect(JSON.parse(running.input ?? '')).toEqual(input);
 
-    await sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify({ decision: 'validate' }) }));
+    await sfn.send(
+      new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify({ decision: 'validate' }) }),
+    );
     const done = await finished(executionArn);
     expect(done.status).toBe('SUCCEEDED');
     expect(done.stopDate).toBeInstanceOf(Date);
@@ -228,7 +237,9 @@ describe('local Step Functions endpoint', () => {
   it('routes SendTaskFailure to the Catch on its error name', async () => {
     const executionArn = await start('p2', { id: 'p2', mode: 'draft' });
     const token = await tokenFor('p2');
-    await sfn.send(new SendTaskFailureCommand({ taskToken: token, error: 'Rejected', cause: 'not this month' }));
+    await sfn.send(
+      new SendTaskFailureCommand({ taskToken: token, error: 'Rejected', cause: 'not this month' }),
+    );
     const done = await finished(executionArn);
     expect(done.status).toBe('SUCCEEDED');
     expect(JSON.parse(done.output ?? '')).toMatchObject({
@@ -246,7 +257,9 @@ describe('local Step Functions endpoint', () => {
       outcome: 'timed out',
       timeout: { Error: 'States.Timeout' },
     });
-    const late = sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: '{"decision":"validate"}' }));
+    const late = sfn.send(
+      new SendTaskSuccessCommand({ taskToken: token, output: '{"decision":"validate"}' }),
+    );
     expect(await errorName(late)).toBe('TaskTimedOut');
   });
 
@@ -254,8 +267,12 @@ describe('local Step Functions endpoint', () => {
     expect(await errorName(sfn.send(new SendTaskSuccessCommand({ taskToken: 'bogus', output: '{}' })))).toBe(
       'InvalidToken',
     );
-    expect(await errorName(sfn.send(new SendTaskHeartbeatCommand({ taskToken: 'bogus' })))).toBe('InvalidToken');
-    expect(await errorName(sfn.send(new SendTaskFailureCommand({ taskToken: 'bogus' })))).toBe('InvalidToken');
+    expect(await errorName(sfn.send(new SendTaskHeartbeatCommand({ taskToken: 'bogus' })))).toBe(
+      'InvalidToken',
+    );
+    expect(await errorName(sfn.send(new SendTaskFailureCommand({ taskToken: 'bogus' })))).toBe(
+      'InvalidToken',
+    );
     const missing = `${MACHINE.replace(':stateMachine:', ':execution:')}:nope`;
     expect(await errorName(sfn.send(new DescribeExecutionCommand({ executionArn: missing })))).toBe(
       'ExecutionDoesNotExist',
@@ -298,11 +315,17 @@ describe('local Step Functions endpoint', () => {
     const gaveUp = await start('flaky-ko', { id: 'flaky-ko', mode: 'flaky', failures: 10 });
     const gaveUpDone = await finished(gaveUp);
     expect(flakyCalls.get('flaky-ko')).toBe(3); // 1 + MaxAttempts
-    const output = JSON.parse(gaveUpDone.output ?? '') as { outcome: string; error: { Error: string; Cause: string } };
+    const output = JSON.parse(gaveUpDone.output ?? '') as {
+      outcome: string;
+      error: { Error: string; Cause: string };
+    };
     expect(output.outcome).toBe('gave up');
     expect(output.error.Error).toBe('FlakyError');
     // The Cause is the Lambda error document, as with lambda:invoke on AWS.
-    expect(JSON.parse(output.error.Cause)).toMatchObject({ errorType: 'FlakyError', errorMessage: 'attempt 3 failed' });
+    expect(JSON.parse(output.error.Cause)).toMatchObject({
+      errorType: 'FlakyError',
+      errorMessage: 'attempt 3 failed',
+    });
   });
 
   it('fails the execution with the error name of an uncaught lambda error', async () => {
@@ -330,13 +353,16 @@ describe('local Step Functions endpoint', () => {
     const running = await start('listed', { id: 'listed', mode: 'draft' });
     await tokenFor('listed');
     const otherArn = (
-      await sfn.send(new StartExecutionCommand({ stateMachineArn: OTHER_MACHINE, name: 'other-1', input: '{}' }))
+      await sfn.send(
+        new StartExecutionCommand({ stateMachineArn: OTHER_MACHINE, name: 'other-1', input: '{}' }),
+      )
     ).executionArn;
     expect(otherArn).toBe('arn:aws:states:us-east-1:000000000000:execution:other:other-1');
     await finished(otherArn ?? '');
 
     const list = async (statusFilter?: 'RUNNING' | 'SUCCEEDED' | 'ABORTED' | 'FAILED') =>
-      (await sfn.send(new ListExecutionsCommand({ stateMachineArn: MACHINE, statusFilter }))).executions ?? [];
+      (await sfn.send(new ListExecutionsCommand({ stateMachineArn: MACHINE, statusFilter }))).executions ??
+      [];
     expect((await list('RUNNING')).map((e) => e.executionArn)).toEqual([running]);
     expect((await list('ABORTED')).map((e) => e.name)).toEqual(['stopped']);
     expect((await list('FAILED')).map((e) => e.name)).toEqual(['crash']);
@@ -348,7 +374,11 @@ describe('local Step Functions endpoint', () => {
     const firstPage = await sfn.send(new ListExecutionsCommand({ stateMachineArn: MACHINE, maxResults: 2 }));
     expect(firstPage.executions).toHaveLength(2);
     const secondPage = await sfn.send(
-      new ListExecutionsCommand({ stateMachineArn: MACHINE, maxResults: 100, nextToken: firstPage.nextToken }),
+      new ListExecutionsCommand({
+        stateMachineArn: MACHINE,
+        maxResults: 100,
+        nextToken: firstPage.nextToken,
+      }),
     );
     expect((secondPage.executions ?? []).length).toBe(all.length - 2);
 

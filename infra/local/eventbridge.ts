@@ -1,0 +1,477 @@
+/**
+ * A local EventBridge PutEvents endpoint: a loopback HTTP server speaking `AWSEvents.PutEvents`
+ * (JSON 1.1), so an unmodified `EventBridgeClient` pointed at it (explicit `endpoint` or
+ * `AWS_ENDPOINT_URL_EVENTBRIDGE`) publishes to in-process rules.
+ *
+ * Each entry becomes the AWS event envelope (`version, id, detail-type, source, account, time,
+ * region, resources, detail`). The answer `{ FailedEntryCount, Entries: [{ EventId }] }` is sent at
+ * once; delivery is asynchronous, to every rule on the entry's bus whose pattern matches. A target
+ * that throws is retried with exponential backoff; after the last attempt the event is logged and
+ * kept in `deadLetters` (what a rule's DLQ would receive). Nothing here can crash the process.
+ *
+ * Event patterns: the supported subset of EventBridge's content filtering, see `matchesPattern`.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface EventBridgeEvent<TDetail = unknown> {
+  version: string;
+  id: string;
+  'detail-type': string;
+  source: string;
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: TDetail;
+}
+
+/** One value in a pattern's array: an exact value or one of the supported content filters. */
+export type PatternMatcher =
+  | string
+  | number
+  | boolean
+  | null
+  | { prefix: string }
+  | { suffix: string }
+  | { 'equals-ignore-case': string }
+  | { wildcard: string }
+  | { exists: boolean }
+  | { numeric: readonly (string | number)[] }
+  | {
+      'anything-but':
+        | string
+        | number
+        | readonly (string | number)[]
+        | { prefix: string }
+        | { suffix: string };
+    };
+
+/** A field name maps to an array of matchers (any of them) or to a nested pattern (for objects such as `detail`). */
+export interface EventPattern {
+  [field: string]: readonly PatternMatcher[] | EventPattern;
+}
+
+export interface LocalRule {
+  name: string;
+  /** default `default` */
+  eventBusName?: string;
+  pattern: EventPattern;
+  target: (event: EventBridgeEvent) => Promise<void>;
+}
+
+export interface DeadLetter {
+  rule: string;
+  event: EventBridgeEvent;
+  error: string;
+  attempts: number;
+}
+
+export interface LocalEventBridgeOptions {
+  rules: LocalRule[];
+  /** default 0 (random); the host is always 127.0.0.1 */
+  port?: number;
+  log?: (message: string, extra?: unknown) => void;
+  /** attempts per rule and event, first one included (default 4) */
+  maxAttempts?: number;
+  /** delay before the first retry, doubled each time (default 100 ms) */
+  retryBaseDelayMs?: number;
+  /** default `000000000000` */
+  account?: string;
+  /** default `us-east-1` */
+  region?: string;
+}
+
+export interface LocalEventBridge {
+  endpoint: string;
+  close(): Promise<void>;
+  /** the last 1000 events accepted, for tests */
+  published: EventBridgeEvent[];
+  /** the last 1000 deliveries given up after every retry */
+  deadLetters: DeadLetter[];
+  /** resolves once every delivery started so far has succeeded or been given up */
+  idle(): Promise<void>;
+}
+
+const KEPT = 1000;
+const MAX_ENTRIES = 10;
+const MAX_REQUEST_BYTES = 262_144;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+// --- Pattern matching ---------------------------------------------------------------------------------
+
+function numericMatch(conditions: readonly (string | number)[], value: unknown): boolean {
+  if (typeof value !== 'number') return false;
+  for (let i = 0; i + 1 < conditions.length; i += 2) {
+    const operator = conditions[i];
+    const bound = conditions[i + 1];
+    if (typeof bound !== 'number') return false;
+    const ok =
+      operator === '='
+        ? value === bound
+        : operator === '<'
+          ? value < bound
+          : operator === '<='
+            ? value <= bound
+            : operator === '>'
+              ? value > bound
+              : operator === '>='
+                ? value >= bound
+                : false;
+    if (!ok) return false;
+  }
+  return conditions.length >= 2;
+}
+
+function wildcardMatch(glob: string, value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  const source = glob
+    .split('*')
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.*');
+  return new RegExp(`^${source}$`, 's').test(value);
+}
+
+function anythingBut(excluded: unknown, value: unknown): boolean {
+  if (isRecord(excluded)) {
+    if (typeof value !== 'string') return false;
+    if (typeof excluded.prefix === 'string') return !value.startsWith(excluded.prefix);
+    if (typeof excluded.suffix === 'string') return !value.endsWith(excluded.suffix);
+    return false;
+  }
+  const list: unknown[] = Array.isArray(excluded) ? excluded : [excluded];
+  return (typeof value === 'string' || typeof value === 'number') && !list.includes(value);
+}
+
+/** Whether one matcher accepts one (leaf) value of the event. */
+function matchValue(matcher: PatternMatcher, value: unknown): boolean {
+  if (!isRecord(matcher)) return value === matcher;
+  if ('prefix' in matcher) return typeof value === 'string' && value.startsWith(matcher.prefix);
+  if ('suffix' in matcher) return typeof value === 'string' && value.endsWith(matcher.suffix);
+  if ('equals-ignore-case' in matcher) {
+    return typeof value === 'string' && value.toLowerCase() === matcher['equals-ignore-case'].toLowerCase();
+  }
+  if ('wildcard' in matcher) return wildcardMatch(matcher.wildcard, value);
+  if ('numeric' in matcher) return numericMatch(matcher.numeric, value);
+  if ('anything-but' in matcher) return anythingBut(matcher['anything-but'], value);
+  return false;
+}
+
+function matchField(matchers: readonly PatternMatcher[], present: boolean, value: unknown): boolean {
+  // An array in the event matches when any of its elements does.
+  const values: unknown[] = Array.isArray(value) ? value : [value];
+  return matchers.some((matcher) => {
+    if (isRecord(matcher) && 'exists' in matcher) {
+      const isLeaf = !isRecord(value);
+      return matcher.exists ? present && isLeaf : !present;
+    }
+    return present && values.some((v) => matchValue(matcher, v));
+  });
+}
+
+/**
+ * EventBridge content filtering, the subset used here:
+ * - every field of the pattern must match (AND); a field's array of matchers matches if any does (OR);
+ * - a nested object in the pattern matches the object at that field (`detail`, `detail.payout`, …);
+ *   when the event holds an array of objects there, any element may match;
+ * - matchers: exact values (string, number, boolean, `null`), `{prefix}`, `{suffix}`,
+ *   `{"equals-ignore-case"}`, `{wildcard}` (`*` only), `{numeric: [op, n, op, n]}` (`=`, `<`, `<=`,
+ *   `>`, `>=`), `{"anything-but": value | [values] | {prefix} | {suffix}}`, `{exists: true|false}`
+ *   (leaf fields only);
+ * - an array in the event matches when any element matches;
+ * - a field absent from the event matches only `{exists: false}`.
+ * Not supported: `$or`, `cidr`, `anything-but` with `equals-ignore-case`/`wildcard`, and nested
+ * `prefix: {equals-ignore-case}`. An unknown matcher never matches.
+ */
+export function matchesPattern(pattern: EventPattern, event: unknown): boolean {
+  for (const [field, rule] of Object.entries(pattern)) {
+    const present = isRecord(event) && Object.hasOwn(event, field);
+    const value = present && isRecord(event) ? event[field] : undefined;
+    if (Array.isArray(rule)) {
+      if (!matchField(rule as readonly PatternMatcher[], present, value)) return false;
+    } else if (isRecord(rule)) {
+      const nested = rule as EventPattern;
+      const ok = Array.isArray(value)
+        ? value.some((element) => matchesPattern(nested, element))
+        : matchesPattern(nested, present ? value : undefined);
+      if (!ok) return false;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+// --- The endpoint -------------------------------------------------------------------------------------
+
+class ServiceError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+function busNameOf(value: unknown): string {
+  if (typeof value !== 'string' || value === '') return 'default';
+  const arn = /^arn:aws[\w-]*:events:[^:]*:[^:]*:event-bus\/(.+)$/.exec(value);
+  return arn?.[1] ?? value;
+}
+
+/** `Time` arrives as epoch seconds from the SDK (JSON 1.1); AWS prints it to the second. */
+function eventTime(value: unknown): string {
+  const date =
+    typeof value === 'number'
+      ? new Date(value * 1000)
+      : typeof value === 'string' && !Number.isNaN(Date.parse(value))
+        ? new Date(value)
+        : new Date();
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export async function startLocalEventBridge(options: LocalEventBridgeOptions): Promise<LocalEventBridge> {
+  const log = (message: string, extra?: unknown): void => {
+    try {
+      if (options.log) options.log(message, extra);
+      else if (message.includes('gave up')) console.error(message, extra);
+    } catch {
+      // a broken logger must not break delivery
+    }
+  };
+  const maxAttempts = Math.max(1, options.maxAttempts ?? 4);
+  const retryBaseDelayMs = options.retryBaseDelayMs ?? 100;
+  const account = options.account ?? '000000000000';
+  const region = options.region ?? 'us-east-1';
+
+  const published: EventBridgeEvent[] = [];
+  const deadLetters: DeadLetter[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  let inFlight = 0;
+  let idleWaiters: (() => void)[] = [];
+  let closed = false;
+
+  function settled(): void {
+    inFlight--;
+    if (inFlight === 0) {
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  function keep<T>(list: T[], item: T): void {
+    list.push(item);
+    if (list.length > KEPT) list.splice(0, list.length - KEPT);
+  }
+
+  function attempt(rule: LocalRule, event: EventBridgeEvent, attemptNumber: number): void {
+    if (closed) {
+      settled();
+      return;
+    }
+    let delivery: Promise<void>;
+    try {
+      delivery = Promise.resolve(rule.target(structuredClone(event)));
+    } catch (error) {
+      delivery = Promise.reject(error);
+    }
+    delivery.then(
+      () => {
+        log('eventbridge: delivered', { rule: rule.name, id: event.id, attempt: attemptNumber });
+        settled();
+      },
+      (error: unknown) => {
+        const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        if (attemptNumber >= maxAttempts || closed) {
+          keep(deadLetters, { rule: rule.name, event, error: message, attempts: attemptNumber });
+          log('eventbridge: delivery gave up; event dead-lettered', {
+            rule: rule.name,
+            event,
+            error: message,
+            attempts: attemptNumber,
+          });
+          settled();
+          return;
+        }
+        const delay = retryBaseDelayMs * 2 ** (attemptNumber - 1);
+        log('eventbridge: delivery failed, will retry', {
+          rule: rule.name,
+          id: event.id,
+          error: message,
+          delay,
+        });
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          attempt(rule, event, attemptNumber + 1);
+        }, delay);
+        timers.add(timer);
+      },
+    );
+  }
+
+  function route(event: EventBridgeEvent, busName: string): void {
+    for (const rule of options.rules) {
+      if ((rule.eventBusName ?? 'default') !== busName) continue;
+      let matches = false;
+      try {
+        matches = matchesPattern(rule.pattern, event);
+      } catch (error) {
+        log('eventbridge: pattern failed', { rule: rule.name, error });
+      }
+      if (!matches) continue;
+      inFlight++;
+      setImmediate(() => attempt(rule, event, 1));
+    }
+  }
+
+  function putEvents(body: Record<string, unknown>): Record<string, unknown> {
+    const entries = body.Entries;
+    if (!Array.isArray(entries) || entries.length < 1 || entries.length > MAX_ENTRIES) {
+      throw new ServiceError(
+        'ValidationException',
+        `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length between 1 and ${MAX_ENTRIES}`,
+      );
+    }
+    const results: Record<string, unknown>[] = [];
+    const accepted: [EventBridgeEvent, string][] = [];
+    for (const entry of entries) {
+      const e = isRecord(entry) ? entry : {};
+      const { Source: source, DetailType: detailType, Detail: detailText } = e;
+      if (
+        typeof source !== 'string' ||
+        source === '' ||
+        typeof detailType !== 'string' ||
+        detailType === ''
+      ) {
+        results.push({
+          ErrorCode: 'InvalidArgument',
+          ErrorMessage: 'Parameter(s) Source or DetailType is not valid.',
+        });
+        continue;
+      }
+      let detail: unknown;
+      try {
+        detail = JSON.parse(typeof detailText === 'string' ? detailText : '');
+      } catch {
+        detail = undefined;
+      }
+      if (!isRecord(detail)) {
+        results.push({ ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' });
+        continue;
+      }
+      const resources = Array.isArray(e.Resources) ? e.Resources.filter((r) => typeof r === 'string') : [];
+      const event: EventBridgeEvent = {
+        version: '0',
+        id: randomUUID(),
+        'detail-type': detailType,
+        source,
+        account,
+        time: eventTime(e.Time),
+        region,
+        resources,
+        detail,
+      };
+      results.push({ EventId: event.id });
+      accepted.push([event, busNameOf(e.EventBusName)]);
+    }
+    for (const [event, busName] of accepted) {
+      keep(published, event);
+      route(event, busName);
+    }
+    return { FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length, Entries: results };
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      chunks.push(chunk as Buffer);
+    }
+    const target = req.headers['x-amz-target'];
+    let status = 200;
+    let payload: Record<string, unknown>;
+    try {
+      if (req.method !== 'POST' || target !== 'AWSEvents.PutEvents') {
+        throw new ServiceError('UnknownOperationException', `Unknown operation ${String(target)}`);
+      }
+      if (size > MAX_REQUEST_BYTES) {
+        throw new ServiceError(
+          'ValidationException',
+          'Total size of the entries in the request is over the limit.',
+        );
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        throw new ServiceError('SerializationException', 'Request body is not valid JSON');
+      }
+      payload = putEvents(isRecord(body) ? body : {});
+    } catch (error) {
+      const serviceError =
+        error instanceof ServiceError
+          ? error
+          : new ServiceError(
+              'InternalException',
+              error instanceof Error ? error.message : String(error),
+              500,
+            );
+      status = serviceError.status;
+      payload = { __type: serviceError.code, message: serviceError.message };
+    }
+    const text = JSON.stringify(payload);
+    res.writeHead(status, {
+      'content-type': 'application/x-amz-json-1.1',
+      'content-length': Buffer.byteLength(text),
+      'x-amzn-requestid': randomUUID(),
+    });
+    res.end(text);
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      log('eventbridge: request failed', { error });
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const endpoint = `http://127.0.0.1:${port}`;
+  log('eventbridge: listening', { endpoint, rules: options.rules.map((r) => r.name) });
+
+  return {
+    endpoint,
+    published,
+    deadLetters,
+    idle(): Promise<void> {
+      if (inFlight === 0) return Promise.resolve();
+      return new Promise((resolve) => idleWaiters.push(resolve));
+    },
+    async close(): Promise<void> {
+      closed = true;
+      for (const timer of timers) {
+        clearTimeout(timer);
+        settled();
+      }
+      timers.clear();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
