@@ -11,7 +11,9 @@ import {
 
 /** Every route here is scoped to the calling partner: another partner's or a draft payout is a 404. */
 export const handler = httpHandler('partner-payouts', {
-  listOwnPayouts: async ({ caller, query }) => ({ body: await listPartnerPayouts(caller.partnerId ?? '', query) }),
+  listOwnPayouts: async ({ caller, query }) => ({
+    body: await listPartnerPayouts(caller.partnerId ?? '', query),
+  }),
   getOwnPayout: async ({ caller, params }) => ({
     body: toPayout(await getPartnerPayoutItem(caller.partnerId ?? '', params.id ?? '')),
   }),

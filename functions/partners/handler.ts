@@ -5,7 +5,11 @@ export const handler = httpHandler('partners', {
   createPartner: async ({ body }) => ({ body: await createPartner(body) }),
   listPartners: async ({ query }) => ({ body: await listPartners(query) }),
   getPartner: async ({ params }) => ({ body: await getPartner(params.id ?? '') }),
-  updatePartner: async ({ params, body }) => ({ body: await updatePartner((await getPartner(params.id ?? '')).id, body) }),
+  updatePartner: async ({ params, body }) => ({
+    body: await updatePartner((await getPartner(params.id ?? '')).id, body),
+  }),
   getProfile: async ({ caller }) => ({ body: await getPartner(caller.partnerId ?? '') }),
-  updateProfile: async ({ caller, body }) => ({ body: await updatePartner((await getPartner(caller.partnerId ?? '')).id, body) }),
+  updateProfile: async ({ caller, body }) => ({
+    body: await updatePartner((await getPartner(caller.partnerId ?? '')).id, body),
+  }),
 });

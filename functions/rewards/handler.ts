@@ -8,7 +8,9 @@ export const handler = httpHandler('rewards', {
   },
   listRewards: async ({ query }) => ({ body: await listRewards(query) }),
   getReward: async ({ params }) => ({ body: await getReward(params.id ?? '') }),
-  acceptReward: async ({ params, actor }) => ({ body: await decideReward(params.id ?? '', { decision: 'accept' }, actor) }),
+  acceptReward: async ({ params, actor }) => ({
+    body: await decideReward(params.id ?? '', { decision: 'accept' }, actor),
+  }),
   refuseReward: async ({ params, body, actor }) => ({
     body: await decideReward(params.id ?? '', { decision: 'refuse', reason: body.reason }, actor),
   }),

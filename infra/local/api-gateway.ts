@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { NotFound, PayloadTooLarge, type DomainError, Unauthorized } from '#shared/domain/errors.ts';
+import { type DomainError, NotFound, PayloadTooLarge, Unauthorized } from '#shared/domain/errors.ts';
 import { problemResponse } from '#shared/http/problem.ts';
 import { ROUTES, type RouteSpec, routeKey } from '#shared/http/routes.ts';
 import { httpHandlerOf, lambdaContext } from './functions.ts';
@@ -25,19 +25,26 @@ interface CompiledRoute {
 
 const compiled: CompiledRoute[] = Object.values(ROUTES).map((spec: RouteSpec) => {
   const params: string[] = [];
-  const source = spec.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{(\w+)\\?\}|\{(\w+)\}/g, (_match, a, b) => {
-    params.push(a ?? b);
-    return '([^/]+)';
-  });
+  const source = spec.path
+    .replace(/[.*+?^$()|[\]\\]/g, '\\$&')
+    .replace(/\\?\{(\w+)\\?\}|\{(\w+)\}/g, (_match, a, b) => {
+      params.push(a ?? b);
+      return '([^/]+)';
+    });
   return { spec, key: routeKey(spec), pattern: new RegExp(`^${source}$`), params };
 });
 
-export function matchRoute(method: string, path: string): { route: CompiledRoute; params: Record<string, string> } | undefined {
+export function matchRoute(
+  method: string,
+  path: string,
+): { route: CompiledRoute; params: Record<string, string> } | undefined {
   for (const route of compiled) {
     if (route.spec.method !== method) continue;
     const match = route.pattern.exec(path);
     if (!match) continue;
-    const params = Object.fromEntries(route.params.map((name, index) => [name, decodeURIComponent(match[index + 1] ?? '')]));
+    const params = Object.fromEntries(
+      route.params.map((name, index) => [name, decodeURIComponent(match[index + 1] ?? '')]),
+    );
     return { route, params };
   }
   return undefined;
@@ -68,7 +75,10 @@ async function readBody(request: IncomingMessage): Promise<Buffer | 'too_large'>
 /** Claims as API Gateway hands them to a Lambda: strings, arrays as "[a b]". */
 function gatewayClaims(payload: Record<string, unknown>): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(payload).map(([name, value]) => [name, Array.isArray(value) ? `[${value.join(' ')}]` : String(value)]),
+    Object.entries(payload).map(([name, value]) => [
+      name,
+      Array.isArray(value) ? `[${value.join(' ')}]` : String(value),
+    ]),
   );
 }
 
@@ -120,7 +130,8 @@ export async function startApiGateway(options: {
         if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
       }
       const query: Record<string, string> = {};
-      for (const [name, value] of url.searchParams) query[name] = name in query ? `${query[name]},${value}` : value;
+      for (const [name, value] of url.searchParams)
+        query[name] = name in query ? `${query[name]},${value}` : value;
       const now = new Date();
       const event: APIGatewayProxyEventV2WithJWTAuthorizer = {
         version: '2.0',
@@ -154,7 +165,10 @@ export async function startApiGateway(options: {
       };
       if (!claims) (event.requestContext as { authorizer?: unknown }).authorizer = undefined;
       const handler = await httpHandlerOf(route.spec.group);
-      const result = (await handler(event, lambdaContext(`partner-payouts-${route.spec.group}`))) as APIGatewayProxyStructuredResultV2;
+      const result = (await handler(
+        event,
+        lambdaContext(`partner-payouts-${route.spec.group}`),
+      )) as APIGatewayProxyStructuredResultV2;
       send(response, result);
       options.log?.(`${method} ${url.pathname} ${result.statusCode} ${Date.now() - started}ms`);
     } catch (error) {
@@ -162,7 +176,15 @@ export async function startApiGateway(options: {
       console.error(error);
       if (!response.headersSent) {
         response.writeHead(500, { 'content-type': 'application/problem+json' });
-        response.end(JSON.stringify({ type: 'about:blank', title: 'Internal error', status: 500, code: 'internal_error', detail: 'local server error' }));
+        response.end(
+          JSON.stringify({
+            type: 'about:blank',
+            title: 'Internal error',
+            status: 500,
+            code: 'internal_error',
+            detail: 'local server error',
+          }),
+        );
       }
     }
   });

@@ -3,8 +3,8 @@
  * directory) and s3rver. Used by `npm start` and by the tests' global setup.
  */
 import { mkdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -33,7 +33,12 @@ export async function startDynalite(options: { directory?: string; port?: number
     listen(port: number, host: string, callback: (error?: Error) => void): void;
     address(): AddressInfo;
   };
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(options.directory ? { path: options.directory } : {}) });
+  const server = dynalite({
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+    ...(options.directory ? { path: options.directory } : {}),
+  });
   await new Promise<void>((resolve, reject) =>
     server.listen(options.port ?? 0, '127.0.0.1', (error) => (error ? reject(error) : resolve())),
   );
@@ -44,7 +49,10 @@ export async function startDynalite(options: { directory?: string; port?: number
   };
 }
 
-async function createTable(client: DynamoDBClient, input: ConstructorParameters<typeof CreateTableCommand>[0]) {
+async function createTable(
+  client: DynamoDBClient,
+  input: ConstructorParameters<typeof CreateTableCommand>[0],
+) {
   try {
     await client.send(new CreateTableCommand(input));
   } catch (error) {
@@ -93,7 +101,10 @@ export async function createTables(endpoint: string, names: { table: string; ide
 }
 
 export interface S3Event {
-  Records: Array<{ eventName: string; s3: { bucket: { name: string }; object: { key: string; size: number } } }>;
+  Records: Array<{
+    eventName: string;
+    s3: { bucket: { name: string }; object: { key: string; size: number } };
+  }>;
 }
 
 export interface S3rverInstance {
@@ -102,9 +113,15 @@ export interface S3rverInstance {
   close(): Promise<void>;
 }
 
-export async function startS3rver(options: { directory: string; buckets: string[]; port?: number }): Promise<S3rverInstance> {
+export async function startS3rver(options: {
+  directory: string;
+  buckets: string[];
+  port?: number;
+}): Promise<S3rverInstance> {
   mkdirSync(options.directory, { recursive: true });
-  const S3rver = require('s3rver') as new (options: object) => Closable & {
+  const S3rver = require('s3rver') as new (
+    options: object,
+  ) => Closable & {
     run(): Promise<AddressInfo>;
     on(event: 'event', listener: (event: S3Event) => void): void;
   };

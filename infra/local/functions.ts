@@ -1,6 +1,7 @@
 /** The Lambda handlers the local server runs in-process: the same modules CDK bundles. */
-import type { Context } from 'aws-lambda';
+
 import { randomUUID } from 'node:crypto';
+import type { Context } from 'aws-lambda';
 import type { FunctionGroup } from '#shared/http/routes.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: a Lambda handler's event type varies by trigger.

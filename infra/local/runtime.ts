@@ -1,11 +1,23 @@
 /**
  * The whole backend in one process, on loopback: emulators, then the same handler code as on AWS,
  * pointed at them through the SDK's standard endpoint variables.
+ *
+ *   HTTP ──▶ api-gateway.ts (JWT check, v2 events) ──▶ functions/<group>/handler.ts
+ *   handlers ──▶ dynalite · s3rver · stepfunctions.ts (payout.asl.json + task tokens)
+ *   workflow ──▶ functions/workflow ──▶ eventbridge.ts ──▶ functions/notifier ──▶ ses.ts (.eml)
  */
 import { join, resolve } from 'node:path';
+import { EVENT_SOURCE } from '#shared/adapters/events.ts';
 import { ENV } from '#shared/config/env.ts';
-import { type LocalApiGateway, startApiGateway } from './api-gateway.ts';
+import { workflowSettings } from '#shared/config/workflow.ts';
+import { NOTIFIED_EVENT_TYPES } from '#shared/domain/notifications.ts';
+import { workflowDefinition } from '../workflow/definition.ts';
+import { type ExtraRoute, type LocalApiGateway, startApiGateway } from './api-gateway.ts';
 import { createTables, LOCAL_CREDENTIALS, LOCAL_REGION, startDynalite, startS3rver } from './emulators.ts';
+import { type LocalEventBridge, startLocalEventBridge } from './eventbridge.ts';
+import { type LambdaHandler, lambdaContext } from './functions.ts';
+import { startLocalSes } from './ses.ts';
+import { type LocalStepFunctions, startLocalStepFunctions } from './stepfunctions.ts';
 import { createVerifier } from './tokens.ts';
 
 export const LOCAL_NAMES = {
@@ -13,28 +25,26 @@ export const LOCAL_NAMES = {
   idempotencyTable: 'partner-payouts-idempotency',
   invoiceBucket: 'partner-payouts-invoices',
   exportBucket: 'partner-payouts-exports',
+  eventBus: 'partner-payouts',
+  stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:partner-payouts',
+  workflowFunction: 'partner-payouts-workflow',
 } as const;
 
-export interface LocalBackendOptions {
-  dataDir?: string;
-  port?: number;
-  /** Log each request to stdout. */
-  verbose?: boolean;
-}
-
-export interface LocalBackend {
-  url: string;
-  dataDir: string;
-  api: LocalApiGateway;
-  close(): Promise<void>;
+export interface LocalEndpoints {
+  dynamodb: string;
+  s3: string;
+  sfn?: string;
+  eventbridge?: string;
+  sesv2?: string;
 }
 
 /** Points the SDK and the handlers' configuration at the emulators (before any handler module loads). */
-export function configureEnvironment(endpoints: { dynamodb: string; s3: string }, dataDir: string): void {
+export function configureEnvironment(endpoints: LocalEndpoints, dataDir: string): void {
   const env: Record<string, string> = {
     AWS_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     AWS_ENDPOINT_URL_S3: endpoints.s3,
     S3_FORCE_PATH_STYLE: 'true',
@@ -42,13 +52,102 @@ export function configureEnvironment(endpoints: { dynamodb: string; s3: string }
     [ENV.idempotencyTableName]: LOCAL_NAMES.idempotencyTable,
     [ENV.invoiceBucket]: LOCAL_NAMES.invoiceBucket,
     [ENV.exportBucket]: LOCAL_NAMES.exportBucket,
-    [ENV.mailDir]: join(dataDir, 'mail'),
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    [ENV.eventBusName]: LOCAL_NAMES.eventBus,
     POWERTOOLS_TRACE_ENABLED: 'false',
     POWERTOOLS_METRICS_DISABLED: 'true',
   };
+  if (endpoints.sfn) {
+    env.AWS_ENDPOINT_URL_SFN = endpoints.sfn;
+    env[ENV.stateMachineArn] = LOCAL_NAMES.stateMachineArn;
+  }
+  if (endpoints.eventbridge) env.AWS_ENDPOINT_URL_EVENTBRIDGE = endpoints.eventbridge;
+  if (endpoints.sesv2) env.AWS_ENDPOINT_URL_SESV2 = endpoints.sesv2;
   for (const [name, value] of Object.entries(env)) process.env[name] = value;
-  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+  process.env[ENV.mailDir] = join(dataDir, 'mail');
+  process.env[ENV.mailFrom] ||= 'payouts@example.com';
+  process.env[ENV.managerEmail] ||= 'finance@example.com';
+  process.env[ENV.portalUrl] ||= 'http://127.0.0.1:3000';
+  process.env.POWERTOOLS_LOG_LEVEL ||= 'WARN';
+}
+
+async function lambda(load: () => Promise<{ handler: LambdaHandler }>, name: string) {
+  return async (payload: unknown) => (await load()).handler(payload, lambdaContext(name));
+}
+
+export interface WorkflowRuntime {
+  sfn: LocalStepFunctions;
+  events: LocalEventBridge;
+  ses: { endpoint: string; close(): Promise<void> };
+  close(): Promise<void>;
+}
+
+/** Step Functions (the real ASL), EventBridge routing and SES, wired to the in-process handlers. */
+export async function startWorkflowRuntime(options: {
+  mailDir: string;
+  waitTimeOverrides?: Record<string, number>;
+  retryIntervalOverrides?: Record<string, number | number[]>;
+}): Promise<WorkflowRuntime> {
+  const workflow = await lambda(
+    () => import('../../functions/workflow/handler.ts'),
+    LOCAL_NAMES.workflowFunction,
+  );
+  const notifier = await lambda(
+    () => import('../../functions/notifier/handler.ts'),
+    'partner-payouts-notifier',
+  );
+  const ses = await startLocalSes({ mailDir: options.mailDir });
+  const events = await startLocalEventBridge({
+    rules: [
+      {
+        name: 'notify',
+        eventBusName: LOCAL_NAMES.eventBus,
+        pattern: { source: [EVENT_SOURCE], 'detail-type': [...NOTIFIED_EVENT_TYPES] },
+        target: async (event) => {
+          await notifier(event);
+        },
+      },
+    ],
+  });
+  const sfn = await startLocalStepFunctions({
+    stateMachines: {
+      [LOCAL_NAMES.stateMachineArn]: workflowDefinition(
+        { waitSeconds: workflowSettings().waitSeconds },
+        { WorkflowFunctionArn: LOCAL_NAMES.workflowFunction },
+      ),
+    },
+    lambdas: { [LOCAL_NAMES.workflowFunction]: workflow },
+    waitTimeOverrides: options.waitTimeOverrides,
+    retryIntervalOverrides: options.retryIntervalOverrides,
+    log: process.env.DEBUG_WORKFLOW
+      ? (message, extra) => console.error(message, JSON.stringify(extra))
+      : undefined,
+  });
+  return {
+    sfn,
+    events,
+    ses,
+    close: async () => {
+      await sfn.close();
+      await events.close();
+      await ses.close();
+    },
+  };
+}
+
+export interface LocalBackendOptions {
+  dataDir?: string;
+  port?: number;
+  /** Log each request to stdout. */
+  verbose?: boolean;
+  extraRoutes?: ExtraRoute[];
+}
+
+export interface LocalBackend {
+  url: string;
+  dataDir: string;
+  api: LocalApiGateway;
+  workflow: WorkflowRuntime;
+  close(): Promise<void>;
 }
 
 export async function startLocalBackend(options: LocalBackendOptions = {}): Promise<LocalBackend> {
@@ -59,18 +158,34 @@ export async function startLocalBackend(options: LocalBackendOptions = {}): Prom
     buckets: [LOCAL_NAMES.invoiceBucket, LOCAL_NAMES.exportBucket],
   });
   configureEnvironment({ dynamodb: dynalite.endpoint, s3: s3.endpoint }, dataDir);
+  const workflow = await startWorkflowRuntime({ mailDir: join(dataDir, 'mail') });
+  configureEnvironment(
+    {
+      dynamodb: dynalite.endpoint,
+      s3: s3.endpoint,
+      sfn: workflow.sfn.endpoint,
+      eventbridge: workflow.events.endpoint,
+      sesv2: workflow.ses.endpoint,
+    },
+    dataDir,
+  );
   await createTables(dynalite.endpoint, LOCAL_NAMES);
+  const { reattachWorkflows } = await import('#shared/usecases/workflow.ts');
+  await reattachWorkflows();
   const api = await startApiGateway({
     port: options.port ?? 3000,
     verify: await createVerifier(dataDir),
+    extraRoutes: options.extraRoutes,
     log: options.verbose ? (line) => console.log(line) : undefined,
   });
   return {
     url: api.url,
     dataDir,
     api,
+    workflow,
     close: async () => {
       await api.close();
+      await workflow.close();
       await s3.close();
       await dynalite.close();
     },

@@ -524,7 +524,7 @@ export async function startLocalStepFunctions(
   ): LocalHandlers {
     const handlers: LocalHandlers = {};
     for (const info of record.tasks.values()) {
-      handlers[info.stateName] = async (input: JSONValue): Promise<JSONValue> => {
+      const run = async (input: JSONValue): Promise<JSONValue> => {
         if (execution.status !== 'RUNNING') throw stoppedError(execution);
         if (info.kind === 'unsupported') {
           throw new UncatchableError(
@@ -583,6 +583,13 @@ export async function startLocalStepFunctions(
           throw lambdaFunctionError(error);
         }
         return promise;
+      };
+      // The library may stop awaiting a task (its own timeout, a failed execution): mark the
+      // returned promise handled so a later rejection cannot become an unhandled rejection.
+      handlers[info.stateName] = (input: JSONValue): Promise<JSONValue> => {
+        const result = run(input);
+        result.catch(() => {});
+        return result;
       };
     }
     return handlers;

@@ -53,7 +53,11 @@ export async function createVerifier(dataDir: string): Promise<Verifier> {
   const key = await importJWK((await loadOrCreateKey(dataDir)).publicJwk, 'ES256');
   return async (token) => {
     try {
-      const { payload } = await jwtVerify(token, key, { issuer: LOCAL_ISSUER, audience: LOCAL_AUDIENCE, algorithms: ['ES256'] });
+      const { payload } = await jwtVerify(token, key, {
+        issuer: LOCAL_ISSUER,
+        audience: LOCAL_AUDIENCE,
+        algorithms: ['ES256'],
+      });
       return payload;
     } catch {
       return undefined;

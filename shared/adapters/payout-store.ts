@@ -19,7 +19,17 @@ import { isConditionalCheckFailed, keys, queryAll, stripKeys, table, unclaimedKe
 /** How long a draft stays locked while its rewards are being changed (claims, decisions). */
 export const LEASE_MS = 30_000;
 
-const PAYOUT_INTERNAL = ['type', 'events', 'reviews', 'rewardIds', 'leaseUntil', 'task', 'exportIds', 'invoiceKey', 'reminders'];
+const PAYOUT_INTERNAL = [
+  'type',
+  'events',
+  'reviews',
+  'rewardIds',
+  'leaseUntil',
+  'task',
+  'exportIds',
+  'invoiceKey',
+  'reminders',
+];
 
 export interface PayoutItem extends Payout {
   events: PayoutEvent[];
@@ -40,7 +50,12 @@ export function toReward(item: Record<string, unknown>): Reward {
   return { ...reward, payoutId: reward.payoutId ?? null };
 }
 
-export function payoutIndexKeys(payout: { id: string; partnerId: string; status: PayoutStatus; createdAt: string }) {
+export function payoutIndexKeys(payout: {
+  id: string;
+  partnerId: string;
+  status: PayoutStatus;
+  createdAt: string;
+}) {
   return {
     GSI1PK: `PARTNER#${payout.partnerId}`,
     GSI1SK: `PO#${payout.createdAt}#${payout.id}`,
@@ -61,7 +76,9 @@ export function newEvent(
 }
 
 export async function findPayoutItem(id: string): Promise<PayoutItem | undefined> {
-  const result = await dynamo().send(new GetCommand({ TableName: table(), Key: keys.payout(id), ConsistentRead: true }));
+  const result = await dynamo().send(
+    new GetCommand({ TableName: table(), Key: keys.payout(id), ConsistentRead: true }),
+  );
   return result.Item as PayoutItem | undefined;
 }
 
@@ -108,7 +125,11 @@ export async function updatePayout(id: string, update: PayoutUpdate): Promise<Pa
     ':events': update.events,
     ':updatedAt': update.at,
   };
-  const sets = ['#version = #version + :one', '#events = list_append(#events, :events)', 'updatedAt = :updatedAt'];
+  const sets = [
+    '#version = #version + :one',
+    '#events = list_append(#events, :events)',
+    'updatedAt = :updatedAt',
+  ];
   const conditions: string[] = ['attribute_exists(PK)'];
   const fromNames = update.from.map((status, index) => {
     values[`:from${index}`] = status;
@@ -186,7 +207,9 @@ export async function updatePayout(id: string, update: PayoutUpdate): Promise<Pa
 // ------------------------------------------------------------------ rewards
 
 export async function findRewardItem(id: string): Promise<Record<string, unknown> | undefined> {
-  const result = await dynamo().send(new GetCommand({ TableName: table(), Key: keys.reward(id), ConsistentRead: true }));
+  const result = await dynamo().send(
+    new GetCommand({ TableName: table(), Key: keys.reward(id), ConsistentRead: true }),
+  );
   return result.Item;
 }
 
@@ -199,7 +222,9 @@ export async function getRewardItems(ids: readonly string[]): Promise<Record<str
       [table()]: { Keys: unique.slice(start, start + 100).map(keys.reward), ConsistentRead: true },
     };
     for (let attempt = 0; request && attempt < 10; attempt++) {
-      const result: BatchGetCommandOutput = await dynamo().send(new BatchGetCommand({ RequestItems: request }));
+      const result: BatchGetCommandOutput = await dynamo().send(
+        new BatchGetCommand({ RequestItems: request }),
+      );
       for (const item of result.Responses?.[table()] ?? []) found.set(String(item.id), item);
       const unprocessed: { Keys?: Record<string, unknown>[] } | undefined = result.UnprocessedKeys?.[table()];
       request = unprocessed?.Keys?.length
@@ -220,13 +245,18 @@ export async function getRewardItems(ids: readonly string[]): Promise<Record<str
  * index knows (a claim whose follow-up crashed), kept only if the reward item itself says so.
  */
 export async function loadPayoutRewards(payout: Pick<PayoutItem, 'id' | 'rewardIds'>): Promise<Reward[]> {
-  const indexed = await queryAll({ index: 'GSI2', partition: { name: 'GSI2PK', value: `PAYOUT#${payout.id}` } });
+  const indexed = await queryAll({
+    index: 'GSI2',
+    partition: { name: 'GSI2PK', value: `PAYOUT#${payout.id}` },
+  });
   const ids = [...new Set([...(payout.rewardIds ?? []), ...indexed.map((item) => String(item.id))])];
   const items = await getRewardItems(ids);
   return items
     .filter((item) => item.payoutId === payout.id)
     .map(toReward)
-    .sort((a, b) => (a.createdAt === b.createdAt ? a.id.localeCompare(b.id) : a.createdAt.localeCompare(b.createdAt)));
+    .sort((a, b) =>
+      a.createdAt === b.createdAt ? a.id.localeCompare(b.id) : a.createdAt.localeCompare(b.createdAt),
+    );
 }
 
 export interface ClaimScope {
@@ -235,13 +265,19 @@ export interface ClaimScope {
 }
 
 /** Claims one reward for a payout: a conditional write on the reward's own item. */
-export async function claimReward(rewardId: string, payoutId: string, scope: ClaimScope, at: string): Promise<boolean> {
+export async function claimReward(
+  rewardId: string,
+  payoutId: string,
+  scope: ClaimScope,
+  at: string,
+): Promise<boolean> {
   try {
     await dynamo().send(
       new UpdateCommand({
         TableName: table(),
         Key: keys.reward(rewardId),
-        UpdateExpression: 'SET payoutId = :po, GSI2PK = :gpk, GSI2SK = :gsk, updatedAt = :at REMOVE GSI3PK, GSI3SK',
+        UpdateExpression:
+          'SET payoutId = :po, GSI2PK = :gpk, GSI2SK = :gsk, updatedAt = :at REMOVE GSI3PK, GSI3SK',
         ConditionExpression:
           'attribute_exists(PK) AND attribute_not_exists(payoutId) AND #status IN (:pending, :accepted) AND partnerId = :pid AND currency = :cur',
         ExpressionAttributeNames: { '#status': 'status' },

@@ -33,7 +33,12 @@ export function unclaimedShard(partnerId: string): number {
   return createHash('sha1').update(partnerId).digest().readUInt16BE(0) % UNCLAIMED_SHARDS;
 }
 
-export function unclaimedKeys(reward: { id: string; partnerId: string; currency: string; createdAt: string }) {
+export function unclaimedKeys(reward: {
+  id: string;
+  partnerId: string;
+  currency: string;
+  createdAt: string;
+}) {
   return {
     GSI3PK: `UNCLAIMED#${unclaimedShard(reward.partnerId)}`,
     GSI3SK: `${reward.partnerId}#${reward.currency}#${reward.createdAt}#${reward.id}`,
@@ -48,7 +53,18 @@ export const INDEXES = {
 } as const;
 export type IndexName = keyof typeof INDEXES;
 
-const KEY_FIELDS = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'GSI3PK', 'GSI3SK', 'GSI4PK', 'GSI4SK'];
+const KEY_FIELDS = [
+  'PK',
+  'SK',
+  'GSI1PK',
+  'GSI1SK',
+  'GSI2PK',
+  'GSI2SK',
+  'GSI3PK',
+  'GSI3SK',
+  'GSI4PK',
+  'GSI4SK',
+];
 
 /** The item without its key attributes and internal fields. */
 export function stripKeys<T extends Record<string, unknown>>(item: T, internal: readonly string[] = []): T {
@@ -78,9 +94,15 @@ export function encodeCursor(key: Record<string, unknown>, query: object): strin
   return Buffer.from(JSON.stringify({ k: key, f: fingerprint(query) })).toString('base64url');
 }
 
-export function decodeCursor(cursor: string, expectedKeys: readonly string[], query: object): Record<string, string> {
+export function decodeCursor(
+  cursor: string,
+  expectedKeys: readonly string[],
+  query: object,
+): Record<string, string> {
   const invalid = () =>
-    new ValidationFailed('The cursor is invalid', { errors: [{ path: 'cursor', message: 'invalid cursor' }] });
+    new ValidationFailed('The cursor is invalid', {
+      errors: [{ path: 'cursor', message: 'invalid cursor' }],
+    });
   let parsed: unknown;
   try {
     if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid();
@@ -95,7 +117,8 @@ export function decodeCursor(cursor: string, expectedKeys: readonly string[], qu
   const wanted = new Set(expectedKeys);
   if (entries.length !== wanted.size) throw invalid();
   for (const [name, value] of entries) {
-    if (!wanted.has(name) || typeof value !== 'string' || value.length === 0 || value.length > 1024) throw invalid();
+    if (!wanted.has(name) || typeof value !== 'string' || value.length === 0 || value.length > 1024)
+      throw invalid();
   }
   return Object.fromEntries(entries) as Record<string, string>;
 }
@@ -135,6 +158,16 @@ export async function queryPage(query: PageQuery): Promise<Page<Record<string, u
   let startKey: Record<string, unknown> | undefined = query.cursor
     ? decodeCursor(query.cursor, keyFields, identity)
     : undefined;
+  // The fingerprint is not a secret: a forged key outside the queried range is a 400, not a DynamoDB 500.
+  if (
+    startKey &&
+    (startKey[query.partition.name] !== query.partition.value ||
+      (query.sortPrefix && !String(startKey[query.sortPrefix.name]).startsWith(query.sortPrefix.value)))
+  ) {
+    throw new ValidationFailed('The cursor is invalid', {
+      errors: [{ path: 'cursor', message: 'invalid cursor' }],
+    });
+  }
   const items: Record<string, unknown>[] = [];
   // Read one item past the page to know whether another page exists.
   while (items.length <= query.limit) {
@@ -171,7 +204,9 @@ export async function queryPage(query: PageQuery): Promise<Page<Record<string, u
 }
 
 /** Every item of a partition (for bounded collections, e.g. the rewards of one payout). */
-export async function queryAll(query: Omit<PageQuery, 'limit' | 'cursor'>): Promise<Record<string, unknown>[]> {
+export async function queryAll(
+  query: Omit<PageQuery, 'limit' | 'cursor'>,
+): Promise<Record<string, unknown>[]> {
   const all: Record<string, unknown>[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
@@ -208,7 +243,11 @@ export function isConditionalCheckFailed(error: unknown): boolean {
 export const TABLE_SCHEMA = {
   partitionKey: 'PK',
   sortKey: 'SK',
-  indexes: Object.entries(INDEXES).map(([name, [partitionKey, sortKey]]) => ({ name, partitionKey, sortKey })),
+  indexes: Object.entries(INDEXES).map(([name, [partitionKey, sortKey]]) => ({
+    name,
+    partitionKey,
+    sortKey,
+  })),
 } as const;
 
 /** Powertools idempotency records: key `id`, TTL on `expiration`. */

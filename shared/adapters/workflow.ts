@@ -15,7 +15,8 @@ function stateMachineArn(): string | undefined {
 export interface WorkflowInput {
   payoutId: string;
   stage: 'draft' | 'pending' | 'ready';
-  reminders?: number;
+  reminders: number;
+  signal: null;
 }
 
 /** Starts the payout's execution, named by the payout id. Idempotent: an existing one is kept. */
@@ -28,7 +29,7 @@ export async function startPayoutWorkflow(payoutId: string, stage: WorkflowInput
       new sdk.StartExecutionCommand({
         stateMachineArn: arn,
         name: payoutId,
-        input: JSON.stringify({ payoutId, stage } satisfies WorkflowInput),
+        input: JSON.stringify({ payoutId, stage, reminders: 0, signal: null } satisfies WorkflowInput),
       }),
     );
   } catch (error) {
@@ -49,7 +50,10 @@ export async function signalPayoutWorkflow(
   const { client, sdk } = await sfn();
   try {
     await client.send(
-      new sdk.SendTaskSuccessCommand({ taskToken: task.token, output: JSON.stringify({ decision, payoutId: before.id }) }),
+      new sdk.SendTaskSuccessCommand({
+        taskToken: task.token,
+        output: JSON.stringify({ decision, payoutId: before.id }),
+      }),
     );
   } catch (error) {
     // TaskTimedOut, InvalidToken, network: the workflow catches up when its wait times out.

@@ -105,7 +105,11 @@ export class RuleViolation extends DomainError {
   readonly title = 'Business rule violated';
   readonly code: BusinessRule;
 
-  constructor(code: BusinessRule, detail: string, options: { errors?: FieldError[]; data?: Record<string, unknown> } = {}) {
+  constructor(
+    code: BusinessRule,
+    detail: string,
+    options: { errors?: FieldError[]; data?: Record<string, unknown> } = {},
+  ) {
     super(detail, options);
     this.code = code;
   }

@@ -24,7 +24,13 @@ export interface Transition {
 }
 
 export const TRANSITIONS: Readonly<Record<PayoutAction, Transition>> = {
-  validate: { from: ['draft'], to: 'pending', role: 'manager', event: 'payout.validated', decision: 'validated' },
+  validate: {
+    from: ['draft'],
+    to: 'pending',
+    role: 'manager',
+    event: 'payout.validated',
+    decision: 'validated',
+  },
   partner_validate: {
     from: ['pending'],
     to: 'ready',
@@ -90,13 +96,20 @@ export function payoutTotals(rewards: readonly RewardLine[]): Totals {
 export function checkManagerValidation(rewards: readonly RewardLine[]): Totals {
   const undecided = rewards.filter((reward) => reward.status === 'pending');
   if (undecided.length > 0) {
-    throw new RuleViolation('rewards_not_reviewed', `${undecided.length} reward(s) still pending a decision`, {
-      data: { rewardIds: undecided.map((reward) => reward.id) },
-    });
+    throw new RuleViolation(
+      'rewards_not_reviewed',
+      `${undecided.length} reward(s) still pending a decision`,
+      {
+        data: { rewardIds: undecided.map((reward) => reward.id) },
+      },
+    );
   }
   const totals = payoutTotals(rewards);
   if (totals.amount <= 0) {
-    throw new RuleViolation('non_positive_amount', `The payout amount must be positive (is ${totals.amount})`);
+    throw new RuleViolation(
+      'non_positive_amount',
+      `The payout amount must be positive (is ${totals.amount})`,
+    );
   }
   return totals;
 }
@@ -123,15 +136,22 @@ export function checkPartnerValidation(input: PartnerValidationInput): void {
   if (input.requirements.rewardReview) {
     const unreviewed = counted.filter((reward) => input.reviews[reward.id]?.decision !== 'approve');
     if (unreviewed.length > 0) {
-      throw new RuleViolation('rewards_review_required', `${unreviewed.length} reward(s) still need your review`, {
-        data: { rewardIds: unreviewed.map((reward) => reward.id) },
-      });
+      throw new RuleViolation(
+        'rewards_review_required',
+        `${unreviewed.length} reward(s) still need your review`,
+        {
+          data: { rewardIds: unreviewed.map((reward) => reward.id) },
+        },
+      );
     }
   }
 }
 
 /** A manager may accept or refuse a reward that is in no payout, or in a draft one, and not yet paid. */
-export function checkRewardDecision(reward: { status: RewardStatus }, payoutStatus: PayoutStatus | null): void {
+export function checkRewardDecision(
+  reward: { status: RewardStatus },
+  payoutStatus: PayoutStatus | null,
+): void {
   if (reward.status === 'paid') throw new InvalidTransition('A paid reward cannot change');
   if (payoutStatus !== null && payoutStatus !== 'draft') {
     throw new InvalidTransition(`The reward is in a ${payoutStatus} payout; decisions are taken in draft`);
@@ -140,7 +160,8 @@ export function checkRewardDecision(reward: { status: RewardStatus }, payoutStat
 
 /** A partner reviews the rewards of a pending payout; a refused reward needs no review. */
 export function checkPartnerReview(payoutStatus: PayoutStatus, reward: { status: RewardStatus }): void {
-  if (payoutStatus !== 'pending') throw new InvalidTransition(`Rewards are reviewed while the payout is pending`);
+  if (payoutStatus !== 'pending')
+    throw new InvalidTransition(`Rewards are reviewed while the payout is pending`);
   if (reward.status === 'refused') throw new InvalidTransition('A refused reward cannot be reviewed');
 }
 

@@ -4,13 +4,12 @@
  */
 import { electronicFormatIBAN, isValidBIC, isValidIBAN } from 'ibantools';
 import { z } from 'zod';
-import { idPattern, type IdKind } from './ids.ts';
+import { type IdKind, idPattern } from './ids.ts';
 import { isCurrency, isMinorAmount } from './money.ts';
 
 export const MAX_TEXT = 1000;
 
-export const idOf = (kind: IdKind) =>
-  z.string().regex(idPattern(kind), { message: `must be a ${kind} id` });
+export const idOf = (kind: IdKind) => z.string().regex(idPattern(kind), { message: `must be a ${kind} id` });
 
 export const Currency = z
   .string()
@@ -27,9 +26,7 @@ export const Timestamp = z.iso.datetime({ offset: false }).meta({ description: '
 
 const text = (max = MAX_TEXT) => z.string().trim().min(1).max(max);
 
-export const CountryCode = z
-  .string()
-  .regex(/^[A-Z]{2}$/, { message: 'must be an ISO 3166-1 alpha-2 code' });
+export const CountryCode = z.string().regex(/^[A-Z]{2}$/, { message: 'must be an ISO 3166-1 alpha-2 code' });
 
 export const Address = z
   .strictObject({

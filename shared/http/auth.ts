@@ -30,7 +30,11 @@ export function callerFromClaims(claims: Claims | undefined): Caller | undefined
     return { role: 'manager', subject };
   }
   const partnerId = claims.partner_id ?? claims['custom:partner_id'];
-  if ((claims.role === 'partner' || claims['custom:partner_id'] !== undefined) && typeof partnerId === 'string' && partnerId) {
+  if (
+    (claims.role === 'partner' || claims['custom:partner_id'] !== undefined) &&
+    typeof partnerId === 'string' &&
+    partnerId
+  ) {
     return { role: 'partner', subject, partnerId };
   }
   return undefined;
@@ -46,5 +50,8 @@ export function authorize(access: Access, claims: Claims | undefined): Caller | 
 }
 
 export function actorOf(caller: Caller): Actor {
-  return { role: caller.role, id: caller.role === 'partner' ? (caller.partnerId ?? caller.subject) : caller.subject };
+  return {
+    role: caller.role,
+    id: caller.role === 'partner' ? (caller.partnerId ?? caller.subject) : caller.subject,
+  };
 }

@@ -6,6 +6,7 @@
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
@@ -25,9 +26,16 @@ import {
   UnsupportedMediaType,
   ValidationFailed,
 } from '../domain/errors.ts';
-import { type Caller, actorOf, authorize } from './auth.ts';
+import { actorOf, authorize, type Caller } from './auth.ts';
 import { internalErrorResponse, problemResponse, validationError } from './problem.ts';
-import { type FunctionGroup, type RouteName, type Routes, type RouteSpec, routeKey, routesOf } from './routes.ts';
+import {
+  type FunctionGroup,
+  type RouteName,
+  type RouteSpec,
+  type Routes,
+  routeKey,
+  routesOf,
+} from './routes.ts';
 
 export const MAX_BODY_BYTES = 256 * 1024;
 
@@ -50,7 +58,9 @@ export interface Reply {
 }
 
 export type Implementations<G extends FunctionGroup> = {
-  [K in RouteName as Routes[K]['group'] extends G ? K : never]: (request: Request<Routes[K]>) => Promise<Reply>;
+  [K in RouteName as Routes[K]['group'] extends G ? K : never]: (
+    request: Request<Routes[K]>,
+  ) => Promise<Reply>;
 };
 
 type AnyImplementation = (request: Request<RouteSpec>) => Promise<Reply>;
@@ -64,10 +74,18 @@ function header(event: HttpEvent, name: string): string | undefined {
 }
 
 function readBody(event: HttpEvent, spec: RouteSpec): unknown {
-  const raw = event.body ? (event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body) : '';
-  if (Buffer.byteLength(raw) > MAX_BODY_BYTES) throw new PayloadTooLarge(`The body is over ${MAX_BODY_BYTES} bytes`);
+  const raw = event.body
+    ? event.isBase64Encoded
+      ? Buffer.from(event.body, 'base64').toString('utf8')
+      : event.body
+    : '';
+  if (Buffer.byteLength(raw) > MAX_BODY_BYTES)
+    throw new PayloadTooLarge(`The body is over ${MAX_BODY_BYTES} bytes`);
   if (!spec.body) {
-    if (raw.trim() !== '') throw new ValidationFailed('This route takes no body', { errors: [{ path: '(body)', message: 'must be empty' }] });
+    if (raw.trim() !== '')
+      throw new ValidationFailed('This route takes no body', {
+        errors: [{ path: '(body)', message: 'must be empty' }],
+      });
     return undefined;
   }
   if (raw.trim() === '') return {};
@@ -78,7 +96,9 @@ function readBody(event: HttpEvent, spec: RouteSpec): unknown {
   try {
     return JSON.parse(raw);
   } catch {
-    throw new ValidationFailed('The body is not valid JSON', { errors: [{ path: '(body)', message: 'malformed JSON' }] });
+    throw new ValidationFailed('The body is not valid JSON', {
+      errors: [{ path: '(body)', message: 'malformed JSON' }],
+    });
   }
 }
 
@@ -87,7 +107,9 @@ function parseIfMatch(event: HttpEvent, spec: RouteSpec): number | undefined {
   if (value === undefined || !spec.ifMatch) return undefined;
   const version = Number(value.replace(/^W\//, '').replace(/"/g, ''));
   if (!Number.isSafeInteger(version) || version < 1) {
-    throw new ValidationFailed('If-Match must be a payout version', { errors: [{ path: 'If-Match', message: 'must be a positive integer' }] });
+    throw new ValidationFailed('If-Match must be a payout version', {
+      errors: [{ path: 'If-Match', message: 'must be a positive integer' }],
+    });
   }
   return version;
 }
@@ -105,7 +127,9 @@ let replayable: ((input: ReplayInput) => Promise<Reply>) | undefined;
 /** Powertools idempotency over DynamoDB, built on first use (most requests carry no key). */
 function replayer(): (input: ReplayInput) => Promise<Reply> {
   replayable ??= makeIdempotent(async (input: ReplayInput): Promise<Reply> => input.run(), {
-    persistenceStore: new DynamoDBPersistenceLayer({ tableName: process.env.IDEMPOTENCY_TABLE_NAME ?? 'idempotency' }),
+    persistenceStore: new DynamoDBPersistenceLayer({
+      tableName: process.env.IDEMPOTENCY_TABLE_NAME ?? 'idempotency',
+    }),
     keyPrefix: 'http',
     config: new IdempotencyConfig({
       eventKeyJmesPath: 'key',
@@ -126,7 +150,9 @@ async function withIdempotency(
   const key = header(event, 'idempotency-key');
   if (key === undefined || spec.method !== 'POST') return run();
   if (key.length < 1 || key.length > 255) {
-    throw new ValidationFailed('Idempotency-Key must be 1 to 255 characters', { errors: [{ path: 'Idempotency-Key', message: 'invalid length' }] });
+    throw new ValidationFailed('Idempotency-Key must be 1 to 255 characters', {
+      errors: [{ path: 'Idempotency-Key', message: 'invalid length' }],
+    });
   }
   const scope = `${caller?.role ?? 'public'}:${caller?.partnerId ?? caller?.subject ?? ''}:${event.routeKey}:${JSON.stringify(event.pathParameters ?? {})}`;
   try {
@@ -170,7 +196,9 @@ export function httpHandler<G extends FunctionGroup>(group: G, implementations: 
       const query = spec.query ? spec.query.safeParse(event.queryStringParameters ?? {}) : undefined;
       if (query && !query.success) throw validationError(query.error, 'query');
       if (!spec.query && Object.keys(event.queryStringParameters ?? {}).length > 0) {
-        throw new ValidationFailed('This route takes no query parameters', { errors: [{ path: 'query', message: 'unexpected' }] });
+        throw new ValidationFailed('This route takes no query parameters', {
+          errors: [{ path: 'query', message: 'unexpected' }],
+        });
       }
       const request = {
         body: body?.data,
@@ -181,14 +209,15 @@ export function httpHandler<G extends FunctionGroup>(group: G, implementations: 
         ifMatch: parseIfMatch(event, spec),
       } as Request<RouteSpec>;
       const reply = await withIdempotency(event, spec, caller, rawBody, () => run(request));
+      metrics.addMetric('Success', MetricUnit.Count, 1);
       return jsonResponse(reply.status ?? spec.status, reply.body);
     } catch (error) {
       if (error instanceof DomainError) {
-        if (error.status >= 500) logger.error('Domain error', { error });
+        metrics.addMetric(error.status === 401 || error.status === 403 ? 'AuthError' : 'ClientError', MetricUnit.Count, 1);
         return problemResponse(error);
       }
       logger.error('Unhandled error', { error, routeKey: event.routeKey });
-      metrics.addMetric('UnhandledError', 'Count', 1);
+      metrics.addMetric('UnhandledError', MetricUnit.Count, 1);
       return internalErrorResponse();
     }
   };

@@ -31,7 +31,8 @@ export function internalErrorResponse(): APIGatewayProxyStructuredResultV2 {
       title: 'Internal error',
       status: 500,
       code: 'internal_error',
-      detail: 'Something went wrong on our side; nothing was changed if the request failed before its commit.',
+      detail:
+        'Something went wrong on our side; nothing was changed if the request failed before its commit.',
     }),
   };
 }
@@ -39,10 +40,15 @@ export function internalErrorResponse(): APIGatewayProxyStructuredResultV2 {
 export function fieldErrors(error: z.ZodError, prefix = ''): FieldError[] {
   return error.issues.map((issue) => {
     const path = issue.path
-      .map((part, index) => (typeof part === 'number' ? `[${part}]` : `${index === 0 ? '' : '.'}${String(part)}`))
+      .map((part, index) =>
+        typeof part === 'number' ? `[${part}]` : `${index === 0 ? '' : '.'}${String(part)}`,
+      )
       .join('');
     const keys = 'keys' in issue && Array.isArray(issue.keys) ? `: ${issue.keys.join(', ')}` : '';
-    return { path: prefix ? (path ? `${prefix}.${path}` : prefix) : path || '(body)', message: `${issue.message}${keys}` };
+    return {
+      path: prefix ? (path ? `${prefix}.${path}` : prefix) : path || '(body)',
+      message: `${issue.message}${keys}`,
+    };
   });
 }
 

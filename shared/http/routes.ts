@@ -17,6 +17,7 @@ import {
   Payout,
   PayoutEvent,
   PayoutStatus,
+  page,
   RefuseReward,
   RequestChanges,
   ReviewReward,
@@ -25,7 +26,6 @@ import {
   UpdateOwnProfile,
   UpdatePartner,
   ValidatePayout,
-  page,
 } from '../domain/schemas.ts';
 
 export const FUNCTION_GROUPS = ['health', 'partners', 'rewards', 'payouts', 'partner-payouts'] as const;

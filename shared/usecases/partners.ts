@@ -42,7 +42,9 @@ export async function createPartner(input: CreatePartner): Promise<Partner> {
 }
 
 export async function findPartner(id: string): Promise<Partner | undefined> {
-  const result = await dynamo().send(new GetCommand({ TableName: table(), Key: keys.partner(id), ConsistentRead: true }));
+  const result = await dynamo().send(
+    new GetCommand({ TableName: table(), Key: keys.partner(id), ConsistentRead: true }),
+  );
   return result.Item ? toPartner(result.Item) : undefined;
 }
 
@@ -52,7 +54,10 @@ export async function getPartner(id: string): Promise<Partner> {
   return partner;
 }
 
-export async function listPartners(query: { limit: number; cursor?: string | undefined }): Promise<Page<Partner>> {
+export async function listPartners(query: {
+  limit: number;
+  cursor?: string | undefined;
+}): Promise<Page<Partner>> {
   const page = await queryPage({
     index: 'GSI2',
     partition: { name: 'GSI2PK', value: 'PARTNERS' },

@@ -19,7 +19,15 @@ import {
   toReward,
   updatePayout,
 } from '../adapters/payout-store.ts';
-import { decodeCursor, encodeCursor, keys, type Page, queryPage, table, unclaimedShard } from '../adapters/table.ts';
+import {
+  decodeCursor,
+  encodeCursor,
+  keys,
+  type Page,
+  queryPage,
+  table,
+  unclaimedShard,
+} from '../adapters/table.ts';
 import { signalPayoutWorkflow, startPayoutWorkflow } from '../adapters/workflow.ts';
 import { Conflict, NotFound, RuleViolation } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
@@ -37,8 +45,8 @@ import type {
   Payout,
   PayoutEvent,
   PayoutStatus,
-  Reward,
   ReviewReward,
+  Reward,
   ValidatePayout,
 } from '../domain/schemas.ts';
 import { findPartner } from './partners.ts';
@@ -62,7 +70,9 @@ export async function eligibleRewards(partnerId: string, currency: string, limit
 }
 
 async function explicitRewards(input: CreatePayout & { rewardIds: string[] }): Promise<Reward[]> {
-  const rewards = (await getRewardItems(input.rewardIds)).filter((item) => item.type === 'reward').map(toReward);
+  const rewards = (await getRewardItems(input.rewardIds))
+    .filter((item) => item.type === 'reward')
+    .map(toReward);
   const found = new Set(rewards.map((reward) => reward.id));
   const missing = input.rewardIds.filter((id) => !found.has(id));
   const fieldErrors = (ids: string[], message: string) =>
@@ -78,7 +88,9 @@ async function explicitRewards(input: CreatePayout & { rewardIds: string[] }): P
       errors: fieldErrors(foreign, 'belongs to another partner'),
     });
   }
-  const otherCurrency = rewards.filter((reward) => reward.currency !== input.currency).map((reward) => reward.id);
+  const otherCurrency = rewards
+    .filter((reward) => reward.currency !== input.currency)
+    .map((reward) => reward.id);
   if (otherCurrency.length > 0) {
     throw new RuleViolation('currency_mismatch', `Rewards must be in ${input.currency}`, {
       errors: fieldErrors(otherCurrency, `not in ${input.currency}`),
@@ -116,7 +128,10 @@ export async function createPayout(input: CreatePayout, actor: Actor): Promise<P
     ? await explicitRewards({ ...input, rewardIds: input.rewardIds })
     : await eligibleRewards(input.partnerId, input.currency, MAX_REWARDS_PER_PAYOUT);
   if (candidates.length === 0) {
-    throw new RuleViolation('no_eligible_rewards', `No unclaimed ${input.currency} rewards for ${input.partnerId}`);
+    throw new RuleViolation(
+      'no_eligible_rewards',
+      `No unclaimed ${input.currency} rewards for ${input.partnerId}`,
+    );
   }
   const at = nowIso();
   const id = newId('payout');
@@ -149,13 +164,20 @@ export async function createPayout(input: CreatePayout, actor: Actor): Promise<P
     if (input.rewardIds) {
       throw new Conflict('Reward(s) were claimed by another payout meanwhile', { data: { rewardIds: lost } });
     }
-    throw new RuleViolation('no_eligible_rewards', 'Every eligible reward was claimed by another payout meanwhile');
+    throw new RuleViolation(
+      'no_eligible_rewards',
+      'Every eligible reward was claimed by another payout meanwhile',
+    );
   }
   const totals = payoutTotals(claimed);
   const drafted = await updatePayout(id, {
     from: ['draft'],
     version: 1,
-    set: { amount: totals.amount, rewardCount: totals.rewardCount, rewardIds: claimed.map((reward) => reward.id) },
+    set: {
+      amount: totals.amount,
+      rewardCount: totals.rewardCount,
+      rewardIds: claimed.map((reward) => reward.id),
+    },
     remove: ['leaseUntil'],
     events: [],
     at,
@@ -267,7 +289,10 @@ export async function listPayoutRewards(
   return { items, nextCursor: result.nextCursor };
 }
 
-export function listPayoutEvents(item: PayoutItem, page: { limit: number; cursor?: string | undefined }): Page<PayoutEvent> {
+export function listPayoutEvents(
+  item: PayoutItem,
+  page: { limit: number; cursor?: string | undefined },
+): Page<PayoutEvent> {
   const identity = { events: item.id };
   const offset = page.cursor ? Number(decodeCursor(page.cursor, ['offset'], identity).offset) : 0;
   const events = item.events ?? [];
@@ -304,7 +329,10 @@ export async function validatePayout(
   assertNoLease(item, at);
   const rewards = await loadPayoutRewards(item);
   const totals = checkManagerValidation(rewards);
-  const requirements = { invoice: body.requireInvoice ?? false, rewardReview: body.requireRewardReview ?? false };
+  const requirements = {
+    invoice: body.requireInvoice ?? false,
+    rewardReview: body.requireRewardReview ?? false,
+  };
   const updated = await updatePayout(id, {
     from: transition.from,
     version: item.version,
@@ -380,7 +408,9 @@ export async function requestChanges(
     version: item.version,
     ifMatch: options.ifMatch,
     to: transition.to,
-    events: [newEvent(transition.event, actor, at, { from: item.status, to: transition.to, data: { comment } })],
+    events: [
+      newEvent(transition.event, actor, at, { from: item.status, to: transition.to, data: { comment } }),
+    ],
     at,
   });
   await signalPayoutWorkflow(item, item.status, transition.decision);
@@ -434,7 +464,13 @@ export async function cancelPayout(
     ifMatch: options.ifMatch,
     to: transition.to,
     set: { cancelledAt: at, ...(reason ? { cancelReason: reason } : {}) },
-    events: [newEvent(transition.event, actor, at, { from: item.status, to: transition.to, data: reason ? { reason } : {} })],
+    events: [
+      newEvent(transition.event, actor, at, {
+        from: item.status,
+        to: transition.to,
+        data: reason ? { reason } : {},
+      }),
+    ],
     at,
   });
   await followUp(() => releasePayoutRewards(id), id, 'release rewards');
@@ -460,7 +496,11 @@ export async function reviewReward(
   await updatePayout(id, {
     from: ['pending'],
     set: { [`reviews.${rewardId}`]: review },
-    events: [newEvent(`reward.${body.decision === 'approve' ? 'approved' : 'disputed'}`, actor, at, { data: { rewardId, ...review } })],
+    events: [
+      newEvent(`reward.${body.decision === 'approve' ? 'approved' : 'disputed'}`, actor, at, {
+        data: { rewardId, ...review },
+      }),
+    ],
     at,
   });
   return { ...reward, review };
@@ -491,9 +531,10 @@ export async function releasePayoutRewards(id: string): Promise<number> {
 export async function markPayoutRewardsPaid(id: string): Promise<number> {
   const item = await getPayoutItem(id);
   if (item.status !== 'paid') return 0;
-  const rewards = (await loadPayoutRewards(item)).filter((reward) => reward.status !== 'refused' && reward.status !== 'paid');
+  const rewards = (await loadPayoutRewards(item)).filter(
+    (reward) => reward.status !== 'refused' && reward.status !== 'paid',
+  );
   const at = item.paidAt ?? nowIso();
   await forEachLimited(rewards, CLAIM_CONCURRENCY, (reward) => markRewardPaid(reward.id, id, at));
   return rewards.length;
 }
-

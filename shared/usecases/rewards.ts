@@ -10,7 +10,14 @@ import {
   toReward,
   updatePayout,
 } from '../adapters/payout-store.ts';
-import { isConditionalCheckFailed, keys, type Page, queryPage, table, unclaimedKeys } from '../adapters/table.ts';
+import {
+  isConditionalCheckFailed,
+  keys,
+  type Page,
+  queryPage,
+  table,
+  unclaimedKeys,
+} from '../adapters/table.ts';
 import { Conflict, InvalidTransition, NotFound, RuleViolation } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import { checkRewardDecision, payoutTotals } from '../domain/payout-rules.ts';
@@ -37,7 +44,9 @@ function rewardItem(reward: Reward): Record<string, unknown> {
 const SAME_FIELDS = ['partnerId', 'amount', 'currency', 'description'] as const;
 
 function sameRequest(a: Partial<CreateReward>, b: Partial<CreateReward>): boolean {
-  return SAME_FIELDS.every((field) => a[field] === b[field]) && (a.status ?? 'pending') === (b.status ?? 'pending');
+  return (
+    SAME_FIELDS.every((field) => a[field] === b[field]) && (a.status ?? 'pending') === (b.status ?? 'pending')
+  );
 }
 
 export interface CreatedReward {
@@ -48,7 +57,11 @@ export interface CreatedReward {
 async function putReward(reward: Reward): Promise<void> {
   try {
     await dynamo().send(
-      new PutCommand({ TableName: table(), Item: rewardItem(reward), ConditionExpression: 'attribute_not_exists(PK)' }),
+      new PutCommand({
+        TableName: table(),
+        Item: rewardItem(reward),
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
     );
   } catch (error) {
     if (!isConditionalCheckFailed(error)) throw error;
@@ -83,14 +96,23 @@ export async function createReward(input: CreateReward, at = nowIso()): Promise<
       await dynamo().send(
         new PutCommand({
           TableName: table(),
-          Item: { ...keys.rewardExternal(input.externalId), type: 'reward_ext', rewardId: reward.id, request: input },
+          Item: {
+            ...keys.rewardExternal(input.externalId),
+            type: 'reward_ext',
+            rewardId: reward.id,
+            request: input,
+          },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
       );
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
       const lock = await dynamo().send(
-        new GetCommand({ TableName: table(), Key: keys.rewardExternal(input.externalId), ConsistentRead: true }),
+        new GetCommand({
+          TableName: table(),
+          Key: keys.rewardExternal(input.externalId),
+          ConsistentRead: true,
+        }),
       );
       const request = (lock.Item?.request ?? {}) as CreateReward;
       const rewardId = String(lock.Item?.rewardId);
@@ -243,7 +265,10 @@ export async function decideReward(id: string, decision: RewardDecision, actor: 
 }
 
 /** Recomputes a draft payout's amount and count from its rewards' own items. */
-export async function recomputeDraftTotals(payoutId: string, options: { releaseLease: boolean }): Promise<void> {
+export async function recomputeDraftTotals(
+  payoutId: string,
+  options: { releaseLease: boolean },
+): Promise<void> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const payout = await findPayoutItem(payoutId);
     if (!payout || payout.status !== 'draft') return;

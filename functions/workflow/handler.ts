@@ -1,0 +1,67 @@
+/** The payout workflow's Lambda: one action per Task state of infra/workflow/payout.asl.json. */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import { z } from 'zod';
+import { logger, tracer } from '#shared/adapters/observability.ts';
+import {
+  continueAsNew,
+  markPayoutRewardsPaid,
+  parkTaskToken,
+  releasePayoutRewards,
+  remindPartner,
+  syncPayout,
+  workflowSettings,
+} from '#shared/usecases/workflow.ts';
+
+const settings = workflowSettings();
+const Stage = z.enum(['draft', 'pending', 'ready']);
+
+const WorkflowAction = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('park'), payoutId: z.string(), stage: Stage, token: z.string() }),
+  z.object({
+    action: z.literal('sync'),
+    payoutId: z.string(),
+    stage: z.string(),
+    reminders: z.number().int(),
+    signal: z
+      .object({ Error: z.string().optional(), decision: z.string().optional() })
+      .passthrough()
+      .nullish(),
+    executionStartTime: z.string().optional(),
+  }),
+  z.object({ action: z.literal('remind'), payoutId: z.string(), reminders: z.number().int() }),
+  z.object({ action: z.literal('pay_rewards'), payoutId: z.string() }),
+  z.object({ action: z.literal('release_rewards'), payoutId: z.string() }),
+  z.object({
+    action: z.literal('continue'),
+    payoutId: z.string(),
+    stage: z.string(),
+    reminders: z.number().int(),
+    executionName: z.string(),
+  }),
+]);
+
+async function handle(event: unknown) {
+  const input = WorkflowAction.parse(event);
+  logger.appendKeys({ payoutId: input.payoutId, action: input.action });
+  switch (input.action) {
+    case 'park':
+      return { result: await parkTaskToken(input.payoutId, input.stage, input.token) };
+    case 'sync':
+      return syncPayout({ ...input, stage: input.stage as never }, settings);
+    case 'remind':
+      return { reminders: await remindPartner(input.payoutId, input.reminders) };
+    case 'pay_rewards':
+      return { rewards: await markPayoutRewardsPaid(input.payoutId) };
+    case 'release_rewards':
+      return { rewards: await releasePayoutRewards(input.payoutId) };
+    case 'continue':
+      await continueAsNew(input);
+      return { continued: true };
+  }
+}
+
+export const handler = middy(handle)
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(captureLambdaHandler(tracer, { captureResponse: false }));

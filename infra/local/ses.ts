@@ -1,0 +1,78 @@
+/**
+ * A loopback stand-in for SES v2 `SendEmail` (REST-JSON `POST /v2/email/outbound-emails`): each
+ * e-mail becomes an .eml file (To, From, Subject headers and the text body) under the mail folder.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+
+interface SendEmailBody {
+  FromEmailAddress?: string;
+  Destination?: { ToAddresses?: string[]; CcAddresses?: string[] };
+  Content?: {
+    Simple?: { Subject?: { Data?: string }; Body?: { Text?: { Data?: string }; Html?: { Data?: string } } };
+  };
+}
+
+/** RFC 2047 encoded-word for non-ASCII subjects. */
+function headerText(value: string): string {
+  return /^[\x20-\x7e]*$/.test(value)
+    ? value
+    : `=?UTF-8?B?${Buffer.from(value, 'utf8').toString('base64')}?=`;
+}
+
+export function toEml(body: SendEmailBody, messageId: string, date = new Date()): string {
+  const simple = body.Content?.Simple;
+  return [
+    `Message-ID: <${messageId}@local.partner-payouts>`,
+    `Date: ${date.toUTCString()}`,
+    `From: ${body.FromEmailAddress ?? ''}`,
+    `To: ${(body.Destination?.ToAddresses ?? []).join(', ')}`,
+    `Subject: ${headerText(simple?.Subject?.Data ?? '')}`,
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=UTF-8',
+    'Content-Transfer-Encoding: 8bit',
+    '',
+    simple?.Body?.Text?.Data ?? '',
+    '',
+  ].join('\r\n');
+}
+
+export async function startLocalSes(options: { mailDir: string; port?: number }) {
+  mkdirSync(options.mailDir, { recursive: true });
+  const server = createServer(async (request, response) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    if (request.method !== 'POST' || !request.url?.startsWith('/v2/email/outbound-emails')) {
+      response.writeHead(404, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ message: 'Only SendEmail is emulated' }));
+      return;
+    }
+    try {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as SendEmailBody;
+      const messageId = randomUUID();
+      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+      writeFileSync(join(options.mailDir, `${stamp}-${messageId}.eml`), toEml(body, messageId));
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ MessageId: messageId }));
+    } catch {
+      response.writeHead(400, {
+        'content-type': 'application/json',
+        'x-amzn-errortype': 'BadRequestException',
+      });
+      response.end(JSON.stringify({ message: 'Malformed SendEmail request' }));
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,373 @@
+/**
+ * SEPA credit transfer initiation files: ISO 20022 pain.001.001.09 (default) or pain.001.001.03, one
+ * group header, one payment information block (batch booking, charges SLEV), one transaction per payout.
+ *
+ * Library choice (measured on this code base, 10,000 payouts, Node 20):
+ * - `sepa` (kewisch/sepa.js 3.0.0) knows both versions (BICFI from .08 on, `ReqdExctnDt/Dt` in .09), but
+ *   it keeps the whole document in memory until `toString()`, takes amounts as JS numbers (control sums
+ *   are float additions, printed with `toFixed(2)`), writes the postal address only as `Ctry` + two
+ *   `AdrLine` (no structured or hybrid address, which the EPC rulebooks require for .09 from Nov 2025)
+ *   and writes `CreDtTm` in server local time. Not used.
+ * - xmlbuilder2's streaming writer (`createCB`) streams, but builds a throw-away DOM document for every
+ *   `ele()` call: about 1,000 transactions/s here, far below the 5,000/s target. Building a DOM fragment
+ *   per transaction and serializing it keeps memory bounded but still runs at about 3,500/s.
+ * - Chosen: xmlbuilder2 (maintained, standards-based DOM and serializer) for all the XML text, streamed
+ *   at transaction granularity. The envelope (group header and payment information header, whose
+ *   `NbOfTxs`/`CtrlSum` come first) is one small xmlbuilder2 document with a placeholder comment where
+ *   the transactions go, serialized once and split there into head and tail. Each `CdtTrfTxInf` is
+ *   serialized by xmlbuilder2 from a DOM template kept per shape (which optional elements it has; a few
+ *   dozen at most), whose text nodes are refilled for every payout. Escaping, XML character checks
+ *   (`wellFormed`) and indentation all stay with the library; no markup is built from strings. Memory
+ *   holds one row, one output chunk and the templates, whatever the number of payouts.
+ *
+ * Because the totals come first, the rows are read twice: a first pass checks and sums them, a second
+ * one writes them (and fails the file if it sees different totals). Amounts stay integers throughout;
+ * `InstdAmt` and `CtrlSum` are `formatMinor` strings of integer (sums of) minor units, never floats.
+ *
+ * All text is transliterated to the EPC basic character set and cut to the EPC/XSD lengths: names 70,
+ * `Ustrd` 140, identifiers 35 (`_` in our ids becomes `-`), `AdrLine` 70, `TwnNm` 35, `PstCd` 16.
+ *
+ * Creditor postal address, when the partner has one:
+ * - .09: hybrid form (EPC SCT 2023+ rulebooks: structured `TwnNm` and `Ctry`, plus at most two
+ *   `AdrLine`): `PstCd`, `TwnNm`, `CtrySubDvsn`, `Ctry`, then the street lines as `AdrLine`. The XSD
+ *   (PostalAddress24) allows structured elements and `AdrLine` together. Street lines go to `AdrLine`
+ *   rather than `StrtNm`/`BldgNb` because our address keeps street and number on one free line.
+ * - .03: the XSD (PostalAddress6) would allow the same mix, but the EPC implementation guidelines for .03
+ *   allow only `Ctry` and two `AdrLine`: street line(s), then postal code, town and region.
+ *
+ * Upper bound: `SEPA_MAX_TRANSACTIONS` (100,000) transactions per file, about 100 MB. Banks often set
+ * their own, lower limits; above it, split the payouts over several exports.
+ */
+import { isSEPACountry } from 'ibantools';
+import { create, fragment } from 'xmlbuilder2';
+import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
+import { formatMinor } from '../domain/money.ts';
+import type { Address, SepaVersion } from '../domain/schemas.ts';
+import { ExportChecker, normalizeBic, normalizeIban, rowRefusal } from './check.ts';
+import { ExportError } from './errors.ts';
+import { ChunkBuffer, makeFile, RowReader, TotalsAccumulator } from './rows.ts';
+import { sepaId, sepaText } from './text.ts';
+import type { ExportFile, ExportOptions, ExportRow, RefusalReason, RowSource } from './types.ts';
+
+export const DEFAULT_SEPA_VERSION: SepaVersion = 'pain.001.001.09';
+export const SEPA_MAX_TRANSACTIONS = 100_000;
+
+const CONTENT_TYPE = 'application/xml; charset=utf-8';
+const TX_PLACEHOLDER = 'CdtTrfTxInf';
+/** Indentation level of `CdtTrfTxInf`: Document > CstmrCdtTrfInitn > PmtInf > CdtTrfTxInf. */
+const TX_LEVEL = 3;
+const WRITER = { prettyPrint: true, wellFormed: true } as const;
+
+/** BIC patterns of the two schemas (.03 is stricter on the location code). */
+const BIC_PATTERN: Record<SepaVersion, RegExp> = {
+  'pain.001.001.03': /^[A-Z]{6}[A-Z2-9][A-NP-Z0-9]([A-Z0-9]{3})?$/,
+  'pain.001.001.09': /^[A-Z0-9]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$/,
+};
+
+// ---------------------------------------------------------------- element trees and templates
+
+/** A plain description of an element: what the templates are built from and filled with. */
+interface XmlElement {
+  name: string;
+  attributes?: Readonly<Record<string, string>>;
+  text?: string;
+  children?: XmlElement[];
+}
+
+function leaf(name: string, text: string, attributes?: Record<string, string>): XmlElement {
+  return attributes ? { name, text, attributes } : { name, text };
+}
+
+function node(name: string, ...children: Array<XmlElement | undefined>): XmlElement {
+  return { name, children: children.filter((child): child is XmlElement => child !== undefined) };
+}
+
+/** Appends `element` under `parent`; collects its text nodes, depth first, into `slots`. */
+function append(parent: XMLBuilder, element: XmlElement, slots?: Array<{ nodeValue: string | null }>): void {
+  const child = parent.ele(element.name, element.attributes);
+  if (element.text !== undefined) {
+    child.txt(element.text);
+    const text = child.node.lastChild;
+    if (!text) throw new Error(`xmlbuilder2 did not create the text of ${element.name}`);
+    slots?.push(text);
+  }
+  for (const grandChild of element.children ?? []) append(child, grandChild, slots);
+}
+
+/** Element names, attributes and where text goes; not the texts. */
+function shapeOf(element: XmlElement): string {
+  let shape = element.name;
+  if (element.attributes) shape += JSON.stringify(element.attributes);
+  if (element.text !== undefined) shape += '#';
+  if (element.children) shape += `(${element.children.map(shapeOf).join(',')})`;
+  return shape;
+}
+
+function textsOf(element: XmlElement, texts: string[]): string[] {
+  if (element.text !== undefined) texts.push(element.text);
+  for (const child of element.children ?? []) textsOf(child, texts);
+  return texts;
+}
+
+/** Serializes elements through xmlbuilder2 DOM templates, one per shape, refilled for each element. */
+class TemplateSerializer {
+  readonly #templates = new Map<string, { root: XMLBuilder; slots: Array<{ nodeValue: string | null }> }>();
+  readonly #offset: number;
+
+  constructor(offset: number) {
+    this.#offset = offset;
+  }
+
+  serialize(element: XmlElement): string {
+    const shape = shapeOf(element);
+    let template = this.#templates.get(shape);
+    if (!template) {
+      const root = fragment();
+      const slots: Array<{ nodeValue: string | null }> = [];
+      append(root, element, slots);
+      template = { root, slots };
+      this.#templates.set(shape, template);
+    } else {
+      const { slots } = template;
+      textsOf(element, []).forEach((text, index) => {
+        const slot = slots[index];
+        if (slot) slot.nodeValue = text;
+      });
+    }
+    return template.root.end({ ...WRITER, offset: this.#offset });
+  }
+}
+
+// ---------------------------------------------------------------- document parts
+
+interface Debtor {
+  name: string;
+  iban: string;
+  bic: string | undefined;
+}
+
+interface SepaSettings {
+  version: SepaVersion;
+  messageId: string;
+  createdAt: string;
+  executionDate: string;
+  debtor: Debtor;
+}
+
+function isoDateTime(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function settingsOf(options: ExportOptions): SepaSettings {
+  const version = options.sepaVersion ?? DEFAULT_SEPA_VERSION;
+  const invalid = (message: string) => new ExportError('invalid_options', message);
+  if (!BIC_PATTERN[version]) throw invalid(`Unknown SEPA version ${String(version)}`);
+  const messageId = sepaId(options.exportId);
+  if (messageId === '') throw invalid('The export id has no character SEPA can carry');
+  const execution = options.executionDate ?? options.createdAt;
+  if (Number.isNaN(options.createdAt.getTime()) || Number.isNaN(execution.getTime())) {
+    throw invalid('createdAt and executionDate must be valid dates');
+  }
+  const debtor = options.debtor;
+  if (!debtor) throw invalid('A SEPA export needs the debtor account (name, IBAN, optional BIC)');
+  const name = sepaText(debtor.name, 70);
+  if (name === '') throw invalid('The debtor name has no character SEPA can carry');
+  const iban = normalizeIban(debtor.iban);
+  if (!iban || !isSEPACountry(iban.slice(0, 2))) throw invalid('The debtor IBAN is not a valid SEPA IBAN');
+  let bic: string | undefined;
+  if (debtor.bic !== undefined) {
+    bic = normalizeBic(debtor.bic);
+    if (!bic || !BIC_PATTERN[version].test(bic)) throw invalid(`The debtor BIC is not valid for ${version}`);
+  }
+  return {
+    version,
+    messageId,
+    createdAt: isoDateTime(options.createdAt),
+    executionDate: execution.toISOString().slice(0, 10),
+    debtor: { name, iban, bic },
+  };
+}
+
+/** `FinInstnId` with the BIC (BICFI in .09, BIC in .03), or `Othr/Id NOTPROVIDED`. */
+function agent(name: string, version: SepaVersion, bic: string | undefined): XmlElement {
+  const id = bic
+    ? leaf(version === 'pain.001.001.03' ? 'BIC' : 'BICFI', bic)
+    : node('Othr', leaf('Id', 'NOTPROVIDED'));
+  return node(name, node('FinInstnId', id));
+}
+
+/** Words of `parts` (joined by ", ") in at most `maxLines` lines of at most `width` characters. */
+function wrap(parts: string[], width: number, maxLines: number): string[] {
+  const present = parts.filter((part) => part !== '');
+  if (present.length <= maxLines && present.every((part) => part.length <= width)) return present;
+  const lines: string[] = [];
+  let line = '';
+  for (const word of present.join(', ').split(' ')) {
+    const candidate = line === '' ? word : `${line} ${word}`;
+    if (candidate.length <= width) line = candidate;
+    else {
+      if (line !== '') lines.push(line);
+      line = word.slice(0, width);
+    }
+  }
+  if (line !== '') lines.push(line);
+  return lines.slice(0, maxLines);
+}
+
+function postalAddress(address: Address | undefined, version: SepaVersion): XmlElement | undefined {
+  if (!address || !/^[A-Z]{2}$/.test(address.country)) return undefined;
+  const street = [sepaText(address.line1, 140), sepaText(address.line2 ?? '', 140)];
+  const postCode = sepaText(address.postalCode ?? '', 16);
+  const town = sepaText(address.city, 35);
+  const region = sepaText(address.region ?? '', 35);
+  const adrLines = (lines: string[]) => lines.map((line) => leaf('AdrLine', line));
+  if (version === 'pain.001.001.09' && town !== '') {
+    return node(
+      'PstlAdr',
+      postCode ? leaf('PstCd', postCode) : undefined,
+      leaf('TwnNm', town),
+      region ? leaf('CtrySubDvsn', region) : undefined,
+      leaf('Ctry', address.country),
+      ...adrLines(wrap(street, 70, 2)),
+    );
+  }
+  const townLine = [[postCode, town].filter(Boolean).join(' '), region].filter(Boolean).join(', ');
+  const lines = [...wrap(street, 70, townLine ? 1 : 2), ...wrap([townLine], 70, 1)];
+  return node('PstlAdr', leaf('Ctry', address.country), ...adrLines(lines));
+}
+
+function transaction(row: ExportRow, version: SepaVersion): XmlElement {
+  const method = row.payoutMethod;
+  if (method?.type !== 'sepa') throw new TypeError(`${row.payoutId}: not a SEPA payout method`);
+  const iban = normalizeIban(method.iban);
+  if (!iban) throw new TypeError(`${row.payoutId}: invalid IBAN`);
+  const bic = method.bic === undefined ? undefined : normalizeBic(method.bic);
+  const remittance = sepaText(row.remittance, 140);
+  return node(
+    'CdtTrfTxInf',
+    node('PmtId', leaf('EndToEndId', sepaId(row.payoutId) || 'NOTPROVIDED')),
+    node('Amt', leaf('InstdAmt', formatMinor(row.amount, 'EUR'), { Ccy: 'EUR' })),
+    // the BIC is optional in SEPA (IBAN only); one the schema would refuse is left out
+    bic && BIC_PATTERN[version].test(bic) ? agent('CdtrAgt', version, bic) : undefined,
+    node('Cdtr', leaf('Nm', sepaText(method.accountHolder, 70)), postalAddress(row.address, version)),
+    node('CdtrAcct', node('Id', leaf('IBAN', iban))),
+    remittance ? node('RmtInf', leaf('Ustrd', remittance)) : undefined,
+  );
+}
+
+/** The document up to the first transaction, and from after the last one. */
+function envelope(settings: SepaSettings, count: number, amount: number): { head: string; tail: string } {
+  const { version, debtor } = settings;
+  const controlSum = formatMinor(amount, 'EUR');
+  const root = create({ version: '1.0', encoding: 'UTF-8' })
+    .ele(`urn:iso:std:iso:20022:tech:xsd:${version}`, 'Document')
+    .ele('CstmrCdtTrfInitn');
+  append(
+    root,
+    node(
+      'GrpHdr',
+      leaf('MsgId', settings.messageId),
+      leaf('CreDtTm', settings.createdAt),
+      leaf('NbOfTxs', String(count)),
+      leaf('CtrlSum', controlSum),
+      node('InitgPty', leaf('Nm', debtor.name)),
+    ),
+  );
+  const paymentInfo = root.ele('PmtInf');
+  const header = [
+    leaf('PmtInfId', sepaId(`${settings.messageId}-1`)),
+    leaf('PmtMtd', 'TRF'),
+    leaf('BtchBookg', 'true'),
+    leaf('NbOfTxs', String(count)),
+    leaf('CtrlSum', controlSum),
+    node('PmtTpInf', node('SvcLvl', leaf('Cd', 'SEPA'))),
+    version === 'pain.001.001.03'
+      ? leaf('ReqdExctnDt', settings.executionDate)
+      : node('ReqdExctnDt', leaf('Dt', settings.executionDate)),
+    node('Dbtr', leaf('Nm', debtor.name)),
+    node('DbtrAcct', node('Id', leaf('IBAN', debtor.iban))),
+    agent('DbtrAgt', version, debtor.bic),
+    leaf('ChrgBr', 'SLEV'),
+  ];
+  for (const element of header) append(paymentInfo, element);
+  paymentInfo.com(TX_PLACEHOLDER);
+  const xml = root.end(WRITER);
+  const marker = `<!--${TX_PLACEHOLDER}-->`;
+  const at = xml.indexOf(marker);
+  if (at < 0) throw new Error('SEPA envelope without its transaction placeholder');
+  return {
+    head: xml.slice(0, xml.lastIndexOf('\n', at) + 1),
+    tail: `${xml.slice(at + marker.length + 1)}\n`,
+  };
+}
+
+// ---------------------------------------------------------------- generator
+
+function refused(row: ExportRow, reason: RefusalReason): ExportError {
+  return new ExportError('row_refused', `Payout ${row.payoutId} cannot be paid by SEPA transfer: ${reason}`, {
+    payoutId: row.payoutId,
+    reason,
+  });
+}
+
+/** First pass: checks every row and sums them, before anything is written. */
+async function sumRows(reader: RowReader): Promise<TotalsAccumulator> {
+  const checker = new ExportChecker('sepa');
+  const totals = new TotalsAccumulator();
+  try {
+    for (let row = await reader.next(); row; row = await reader.next()) {
+      const reason = checker.add(row);
+      if (reason) throw refused(row, reason);
+      const problem = checker.currencyProblem();
+      if (problem) throw new ExportError('currency_problem', problem);
+      totals.add(row);
+      if (totals.count > SEPA_MAX_TRANSACTIONS) {
+        throw new ExportError('too_many_rows', `A SEPA file takes at most ${SEPA_MAX_TRANSACTIONS} payouts`);
+      }
+    }
+  } finally {
+    await reader.close();
+  }
+  if (totals.count === 0) throw new ExportError('no_rows', 'Nothing to export');
+  return totals;
+}
+
+/** The SEPA export: one file. Checks and sums all rows before yielding it. */
+export async function* sepaFiles(source: RowSource, options: ExportOptions): AsyncGenerator<ExportFile> {
+  const settings = settingsOf(options);
+  const { first, second } = RowReader.openTwice(source);
+  const expected = await sumRows(first);
+  const expectedAmount = expected.amountOf('EUR');
+
+  const handle = makeFile(
+    { index: 0, fileName: `${options.exportId}-${settings.version}.xml`, contentType: CONTENT_TYPE },
+    async function* (totals) {
+      const { head, tail } = envelope(settings, expected.count, expectedAmount);
+      const serializer = new TemplateSerializer(TX_LEVEL);
+      const buffer = new ChunkBuffer();
+      buffer.push(head);
+      const reader = second();
+      try {
+        for (let row = await reader.next(); row; row = await reader.next()) {
+          const reason = rowRefusal('sepa', row);
+          if (reason) throw refused(row, reason);
+          if (row.currency !== 'EUR')
+            throw new ExportError('currency_problem', `Payout ${row.payoutId} is not in EUR`);
+          totals.add(row);
+          buffer.push(serializer.serialize(transaction(row, settings.version)));
+          buffer.push('\n');
+          if (buffer.full) yield buffer.take();
+        }
+      } finally {
+        await reader.close();
+      }
+      if (totals.count !== expected.count || totals.amountOf('EUR') !== expectedAmount) {
+        throw new ExportError('invalid_source', 'The rows changed between the two passes of the SEPA export');
+      }
+      buffer.push(tail);
+      yield buffer.take();
+    },
+  );
+  yield handle.file;
+  handle.assertFinished();
+}

@@ -1,0 +1,31 @@
+/** Turns a domain event from the bus into the e-mail it calls for, and sends it. */
+import { sendEmail } from '../adapters/mail.ts';
+import { emailFor } from '../domain/notifications.ts';
+import type { Payout, PayoutEvent } from '../domain/schemas.ts';
+import { findPartner } from './partners.ts';
+
+export interface NotificationSettings {
+  mailFrom: string;
+  managerEmail: string;
+  portalUrl: string;
+}
+
+export async function notify(
+  type: string,
+  detail: Payout & { event?: PayoutEvent },
+  settings: NotificationSettings,
+): Promise<'sent' | 'skipped'> {
+  const partner = await findPartner(detail.partnerId);
+  if (!partner) return 'skipped';
+  const email = emailFor({
+    type,
+    payout: detail,
+    partner,
+    managerEmail: settings.managerEmail,
+    portalUrl: settings.portalUrl,
+    data: detail.event?.data,
+  });
+  if (!email) return 'skipped';
+  await sendEmail(email, settings.mailFrom);
+  return 'sent';
+}

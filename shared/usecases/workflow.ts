@@ -1,0 +1,206 @@
+/**
+ * The workflow's steps (one Lambda, one action each): park a task token, sync (publish the history
+ * not yet published and say where the payout really is), remind, the terminal follow-ups, and
+ * continue-as-new near the one-year execution limit.
+ */
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamo, sfn } from '../adapters/clients.ts';
+import { publishEvents } from '../adapters/events.ts';
+import { logger } from '../adapters/observability.ts';
+import { findPayoutItem, newEvent, type PayoutItem, toPayout } from '../adapters/payout-store.ts';
+import { isConditionalCheckFailed, keys, queryAll, table } from '../adapters/table.ts';
+import { startPayoutWorkflow } from '../adapters/workflow.ts';
+import { workflowSettings } from '../config/workflow.ts';
+import type { PayoutStatus } from '../domain/schemas.ts';
+
+export { workflowSettings };
+
+import { markPayoutRewardsPaid, releasePayoutRewards } from './payouts.ts';
+
+export type WaitStage = 'draft' | 'pending' | 'ready';
+
+// ------------------------------------------------------------------ park
+
+/**
+ * Parks the task token on the payout for the stage it waits on. If the payout already left that
+ * stage (the API committed before the token was parked), answers the token at once.
+ */
+export async function parkTaskToken(
+  payoutId: string,
+  stage: WaitStage,
+  token: string,
+): Promise<'parked' | 'answered'> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.payout(payoutId),
+        UpdateExpression: 'SET task = :task',
+        ConditionExpression: '#status = :stage',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':task': { token, stage }, ':stage': stage },
+      }),
+    );
+    return 'parked';
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+  }
+  const { client, sdk } = await sfn();
+  await client.send(
+    new sdk.SendTaskSuccessCommand({
+      taskToken: token,
+      output: JSON.stringify({ decision: 'moved', payoutId }),
+    }),
+  );
+  return 'answered';
+}
+
+// ------------------------------------------------------------------ publish
+
+/**
+ * Publishes every history entry not yet published, in order, then records how far it got. A crash
+ * between the two publishes again (at least once; subscribers de-duplicate on the entry id).
+ */
+export async function publishHistory(item: PayoutItem): Promise<number> {
+  const published = (item as PayoutItem & { publishedEvents?: number }).publishedEvents ?? 0;
+  const events = (item.events ?? []).slice(published);
+  if (events.length === 0) return 0;
+  const payout = toPayout(item);
+  await publishEvents(
+    events.map((event) => ({
+      type: event.type.startsWith('payout.') ? event.type : `payout.${event.type}`,
+      detail: { ...payout, event },
+      resources: [event.id],
+    })),
+  );
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.payout(item.id),
+        UpdateExpression: 'SET publishedEvents = :next',
+        ConditionExpression: 'attribute_not_exists(publishedEvents) OR publishedEvents < :next',
+        ExpressionAttributeValues: { ':next': published + events.length },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+  }
+  return events.length;
+}
+
+// ------------------------------------------------------------------ sync
+
+export interface SyncInput {
+  payoutId: string;
+  stage: PayoutStatus | 'start';
+  reminders: number;
+  signal?: { Error?: string; decision?: string } | null;
+  executionStartTime?: string;
+}
+
+export interface SyncResult {
+  status: PayoutStatus | 'gone';
+  remind: boolean;
+  continueAsNew: boolean;
+}
+
+export async function syncPayout(input: SyncInput, settings = workflowSettings()): Promise<SyncResult> {
+  const item = await findPayoutItem(input.payoutId);
+  if (!item) return { status: 'gone', remind: false, continueAsNew: false };
+  await publishHistory(item);
+  const timedOut = input.signal?.Error === 'States.Timeout';
+  const remind =
+    timedOut &&
+    item.status === 'pending' &&
+    input.stage === 'pending' &&
+    input.reminders < settings.maxReminders;
+  const age = input.executionStartTime ? Date.now() - Date.parse(input.executionStartTime) : 0;
+  const terminal = item.status === 'paid' || item.status === 'cancelled';
+  return {
+    status: item.status,
+    remind,
+    continueAsNew: !terminal && age > settings.maxExecutionAgeMs,
+  };
+}
+
+// ------------------------------------------------------------------ remind
+
+/** Records the reminder in the payout's history and publishes it; returns the new reminder count. */
+export async function remindPartner(payoutId: string, reminders: number): Promise<number> {
+  const at = new Date().toISOString();
+  const count = reminders + 1;
+  try {
+    const result = await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.payout(payoutId),
+        UpdateExpression: 'SET #events = list_append(#events, :event)',
+        ConditionExpression: '#status = :pending',
+        ExpressionAttributeNames: { '#events': 'events', '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':event': [
+            newEvent('payout.reminder', { role: 'system', id: 'workflow' }, at, { data: { count } }),
+          ],
+          ':pending': 'pending',
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    await publishHistory(result.Attributes as PayoutItem);
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+    // The partner acted meanwhile: no reminder; the next sync routes the payout.
+  }
+  return count;
+}
+
+// ------------------------------------------------------------------ follow-ups and continue-as-new
+
+export { markPayoutRewardsPaid, releasePayoutRewards };
+
+/** Starts the next generation of the payout's execution (`po_…`, `po_….2`, …). */
+export async function continueAsNew(input: {
+  payoutId: string;
+  stage: string;
+  reminders: number;
+  executionName: string;
+}) {
+  const arn = process.env.STATE_MACHINE_ARN;
+  if (!arn) throw new Error('Missing environment variable STATE_MACHINE_ARN');
+  const generation = Number(/\.(\d+)$/.exec(input.executionName)?.[1] ?? 1) + 1;
+  const { client, sdk } = await sfn();
+  try {
+    await client.send(
+      new sdk.StartExecutionCommand({
+        stateMachineArn: arn,
+        name: `${input.payoutId}.${generation}`,
+        input: JSON.stringify({
+          payoutId: input.payoutId,
+          stage: input.stage,
+          reminders: input.reminders,
+          signal: null,
+        }),
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof Error && error.name === 'ExecutionAlreadyExists')) throw error;
+  }
+  logger.info('Continued as new', { payoutId: input.payoutId, generation });
+}
+
+/** Starts an execution for every payout still in a human step (after a restart, or a lost start). */
+export async function reattachWorkflows(): Promise<number> {
+  let count = 0;
+  for (const stage of ['draft', 'pending', 'ready'] as const) {
+    const items = await queryAll({
+      index: 'GSI2',
+      partition: { name: 'GSI2PK', value: `PAYOUT_STATUS#${stage}` },
+    });
+    for (const item of items) {
+      await startPayoutWorkflow(String(item.id), stage);
+      count++;
+    }
+  }
+  return count;
+}
