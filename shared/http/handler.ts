@@ -141,6 +141,7 @@ function replayer(): (input: ReplayInput) => Promise<Reply> {
 }
 
 async function withIdempotency(
+  context: Context,
   event: HttpEvent,
   spec: RouteSpec,
   caller: Caller | undefined,
@@ -156,7 +157,7 @@ async function withIdempotency(
   }
   const scope = `${caller?.role ?? 'public'}:${caller?.partnerId ?? caller?.subject ?? ''}:${event.routeKey}:${JSON.stringify(event.pathParameters ?? {})}`;
   try {
-    return await replayer()({ key: `${scope}:${key}`, request: body ?? null, run });
+    return await replayer(context)({ key: `${scope}:${key}`, request: body ?? null, run });
   } catch (error) {
     const name = error instanceof Error ? error.name : '';
     if (name === 'IdempotencyValidationError') {
@@ -184,7 +185,7 @@ export function httpHandler<G extends FunctionGroup>(group: G, implementations: 
     table.set(routeKey(spec), { spec, run });
   }
 
-  const handle = async (event: HttpEvent): Promise<APIGatewayProxyStructuredResultV2> => {
+  const handle = async (event: HttpEvent, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
     const route = table.get(event.routeKey);
     try {
       if (!route) throw new NotFound(`No route ${event.routeKey}`);
@@ -208,7 +209,7 @@ export function httpHandler<G extends FunctionGroup>(group: G, implementations: 
         actor: caller ? actorOf(caller) : undefined,
         ifMatch: parseIfMatch(event, spec),
       } as Request<RouteSpec>;
-      const reply = await withIdempotency(event, spec, caller, rawBody, () => run(request));
+      const reply = await withIdempotency(context, event, spec, caller, rawBody, () => run(request));
       metrics.addMetric('Success', MetricUnit.Count, 1);
       return jsonResponse(reply.status ?? spec.status, reply.body);
     } catch (error) {

@@ -29,7 +29,7 @@ import {
   unclaimedShard,
 } from '../adapters/table.ts';
 import { signalPayoutWorkflow, startPayoutWorkflow } from '../adapters/workflow.ts';
-import { Conflict, NotFound, RuleViolation } from '../domain/errors.ts';
+import { Conflict, NotFound, RuleViolation, ValidationFailed } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import {
   checkManagerValidation,
@@ -295,6 +295,9 @@ export function listPayoutEvents(
 ): Page<PayoutEvent> {
   const identity = { events: item.id };
   const offset = page.cursor ? Number(decodeCursor(page.cursor, ['offset'], identity).offset) : 0;
+  if (!Number.isSafeInteger(offset) || offset < 0) {
+    throw new ValidationFailed('The cursor is invalid', { errors: [{ path: 'cursor', message: 'invalid cursor' }] });
+  }
   const events = item.events ?? [];
   const items = events.slice(offset, offset + page.limit);
   const next = offset + page.limit;
