@@ -125,17 +125,22 @@ interface ReplayInput {
 let replayable: ((input: ReplayInput) => Promise<Reply>) | undefined;
 
 /** Powertools idempotency over DynamoDB, built on first use (most requests carry no key). */
-function replayer(): (input: ReplayInput) => Promise<Reply> {
+let replayConfig: IdempotencyConfig | undefined;
+
+function replayer(context: Context): (input: ReplayInput) => Promise<Reply> {
+  replayConfig ??= new IdempotencyConfig({
+    eventKeyJmesPath: 'key',
+    payloadValidationJmesPath: 'request',
+    expiresAfterSeconds: 24 * 60 * 60,
+  });
+  // With the context, a request that timed out mid-way releases its key instead of holding it.
+  replayConfig.registerLambdaContext(context);
   replayable ??= makeIdempotent(async (input: ReplayInput): Promise<Reply> => input.run(), {
     persistenceStore: new DynamoDBPersistenceLayer({
       tableName: process.env.IDEMPOTENCY_TABLE_NAME ?? 'idempotency',
     }),
     keyPrefix: 'http',
-    config: new IdempotencyConfig({
-      eventKeyJmesPath: 'key',
-      payloadValidationJmesPath: 'request',
-      expiresAfterSeconds: 24 * 60 * 60,
-    }),
+    config: replayConfig,
   });
   return replayable;
 }
