@@ -6,6 +6,7 @@ import { ENV } from '#shared/config/env.ts';
 import type { PayoutsConfig } from './config.ts';
 import { Api } from './constructs/api.ts';
 import { Data } from './constructs/data.ts';
+import { Workflow } from './constructs/workflow.ts';
 
 export interface PayoutsStackProps extends StackProps {
   config: PayoutsConfig;
@@ -23,6 +24,7 @@ const RETENTION: Record<number, RetentionDays> = {
 export class PayoutsStack extends Stack {
   readonly data: Data;
   readonly api: Api;
+  readonly workflow: Workflow;
 
   constructor(scope: Construct, id: string, props: PayoutsStackProps) {
     super(scope, id, props);
@@ -54,5 +56,18 @@ export class PayoutsStack extends Stack {
     fns['partner-payouts']
       .bindTable(ENV.tableName, table, 'readWrite')
       .bindTable(ENV.idempotencyTableName, idempotencyTable, 'readWrite');
+
+    this.workflow = new Workflow(this, 'Workflow', {
+      table,
+      reminderIntervalSeconds: config.reminderIntervalSeconds,
+      maxReminders: config.maxReminders,
+      mailFrom: config.mailFrom,
+      managerEmail: config.managerEmail,
+      portalUrl: config.portalUrl,
+      logRetention,
+      removalPolicy,
+    });
+    this.workflow.bindApi(fns.payouts);
+    this.workflow.bindApi(fns['partner-payouts']);
   }
 }
