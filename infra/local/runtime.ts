@@ -13,6 +13,7 @@ import { workflowSettings } from '#shared/config/workflow.ts';
 import { NOTIFIED_EVENT_TYPES } from '#shared/domain/notifications.ts';
 import { workflowDefinition } from '../workflow/definition.ts';
 import { type ExtraRoute, type LocalApiGateway, startApiGateway } from './api-gateway.ts';
+import { docsRoutes } from './docs.ts';
 import { createTables, LOCAL_CREDENTIALS, LOCAL_REGION, startDynalite, startS3rver } from './emulators.ts';
 import { type LocalEventBridge, startLocalEventBridge } from './eventbridge.ts';
 import { type LambdaHandler, lambdaContext } from './functions.ts';
@@ -175,7 +176,7 @@ export async function startLocalBackend(options: LocalBackendOptions = {}): Prom
   const api = await startApiGateway({
     port: options.port ?? 3000,
     verify: await createVerifier(dataDir),
-    extraRoutes: options.extraRoutes,
+    extraRoutes: [docsRoutes(), ...(options.extraRoutes ?? [])],
     log: options.verbose ? (line) => console.log(line) : undefined,
   });
   return {

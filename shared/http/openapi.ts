@@ -130,7 +130,7 @@ function relocateRefs(value: unknown): unknown {
  * Converts zod schemas to OpenAPI 3.1 schemas; every named schema (`.meta({ id })`) lands once in
  * `components` and is referenced from everywhere else.
  */
-class SchemaCollector {
+export class SchemaCollector {
   readonly components = new Map<string, Json>();
 
   convert(schema: z.ZodType): Json {

@@ -1,9 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { matchRoute } from '../../infra/local/api-gateway.ts';
 import { docsRoutes } from '../../infra/local/docs.ts';
-import { openApiDocument, pathParams } from '../../shared/http/openapi.ts';
+import * as domainSchemas from '../../shared/domain/schemas.ts';
+import { openApiDocument, pathParams, SchemaCollector } from '../../shared/http/openapi.ts';
 import { ROUTES, type RouteSpec, routeKey } from '../../shared/http/routes.ts';
 
 type Json = Record<string, any>;
@@ -225,6 +227,28 @@ describe('spot checks', () => {
     expect(JSON.stringify(doc.components.schemas.PayoutMethod)).not.toContain('"null"');
     // a transform is documented by its input
     expect(doc.components.schemas.PayoutMethod.oneOf[0].properties.iban).toEqual({ type: 'string' });
+  });
+});
+
+describe('schema conversion', () => {
+  it('converts every schema of schemas.ts, used by a route yet or not (refinements, transforms, unions)', () => {
+    const collector = new SchemaCollector();
+    const exported = Object.entries(domainSchemas as Record<string, unknown>).filter(
+      (entry): entry is [string, z.ZodType] => entry[1] instanceof z.ZodType,
+    );
+    expect(exported.length).toBeGreaterThan(30);
+    for (const [name, schema] of exported) {
+      const converted = collector.convert(schema);
+      const id = schema.meta()?.id;
+      if (typeof id === 'string') {
+        expect(converted, name).toEqual({ $ref: `${SCHEMA_REF}${id}` });
+        expect(collector.components.has(id), name).toBe(true);
+      }
+    }
+    for (const component of collector.components.values()) {
+      expect(JSON.stringify(component)).not.toMatch(/"\$defs"|"\$schema"|#\/\$defs\//);
+    }
+    expect(collector.components.get('Export')?.properties).toHaveProperty('totals');
   });
 });
 
