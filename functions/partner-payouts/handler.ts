@@ -1,5 +1,6 @@
 import { toPayout } from '#shared/adapters/payout-store.ts';
 import { httpHandler } from '#shared/http/handler.ts';
+import { requestInvoiceUpload } from '#shared/usecases/invoices.ts';
 import {
   getPartnerPayoutItem,
   listPartnerPayouts,
@@ -19,6 +20,9 @@ export const handler = httpHandler('partner-payouts', {
   }),
   listOwnPayoutRewards: async ({ caller, params, query }) => ({
     body: await listPayoutRewards(await getPartnerPayoutItem(caller.partnerId ?? '', params.id ?? ''), query),
+  }),
+  requestInvoiceUpload: async ({ caller, params, body }) => ({
+    body: await requestInvoiceUpload(caller.partnerId ?? '', params.id ?? '', body.fileName),
   }),
   reviewReward: async ({ caller, params, body, actor }) => ({
     body: await reviewReward(caller.partnerId ?? '', params.id ?? '', params.rewardId ?? '', body, actor),

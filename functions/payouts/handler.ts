@@ -1,5 +1,6 @@
 import { getPayoutItem } from '#shared/adapters/payout-store.ts';
 import { httpHandler } from '#shared/http/handler.ts';
+import { getInvoiceDownload, rejectInvoice } from '#shared/usecases/invoices.ts';
 import {
   cancelPayout,
   createPayout,
@@ -26,6 +27,10 @@ export const handler = httpHandler('payouts', {
   }),
   markPayoutPaid: async ({ params, body, actor, ifMatch }) => ({
     body: await markPayoutPaid(params.id ?? '', body, actor, { ifMatch }),
+  }),
+  getInvoice: async ({ params }) => ({ body: await getInvoiceDownload(params.id ?? '') }),
+  rejectInvoice: async ({ params, body, actor }) => ({
+    body: await rejectInvoice(params.id ?? '', body.reason, actor),
   }),
   cancelPayout: async ({ params, body, actor, ifMatch }) => ({
     body: await cancelPayout(params.id ?? '', body.reason, actor, { ifMatch }),

@@ -42,7 +42,12 @@ export class Workflow extends Construct {
     const stateMachineName = `${stack.stackName}-payout`;
     // Built by hand: the workflow Lambda needs the ARN, and the state machine needs the Lambda's.
     this.stateMachineArn = Arn.format(
-      { service: 'states', resource: 'stateMachine', resourceName: stateMachineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME },
+      {
+        service: 'states',
+        resource: 'stateMachine',
+        resourceName: stateMachineName,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      },
       stack,
     );
     this.bus = new EventBus(this, 'Bus', { eventBusName: `${stack.stackName}-events` });
@@ -69,7 +74,9 @@ export class Workflow extends Construct {
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       stateMachineName,
       stateMachineType: StateMachineType.STANDARD,
-      definitionBody: DefinitionBody.fromString(workflowDefinition({ waitSeconds: props.reminderIntervalSeconds })),
+      definitionBody: DefinitionBody.fromString(
+        workflowDefinition({ waitSeconds: props.reminderIntervalSeconds }),
+      ),
       definitionSubstitutions: { WorkflowFunctionArn: this.workflowFunction.fn.functionArn },
       logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: true },
       tracingEnabled: true,

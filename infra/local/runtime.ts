@@ -171,6 +171,18 @@ export async function startLocalBackend(options: LocalBackendOptions = {}): Prom
     dataDir,
   );
   await createTables(dynalite.endpoint, LOCAL_NAMES);
+  // s3rver's event emitter stands in for the bucket notification: same handler, same event shape.
+  const invoiceUploaded = await lambda(
+    () => import('../../functions/invoice-uploaded/handler.ts'),
+    'partner-payouts-invoice-uploaded',
+  );
+  s3.onObjectCreated((event) => {
+    const records = event.Records.filter((record) => record.s3.bucket.name === LOCAL_NAMES.invoiceBucket);
+    if (records.length === 0) return;
+    invoiceUploaded({ Records: records }).catch((error: unknown) =>
+      console.error('invoice check failed', error),
+    );
+  });
   const { reattachWorkflows } = await import('#shared/usecases/workflow.ts');
   await reattachWorkflows();
   const api = await startApiGateway({

@@ -260,6 +260,10 @@ export const EmptyBody = z.strictObject({}).meta({ id: 'EmptyBody' });
 export const InvoiceDownload = Invoice.extend({ url: z.string(), expiresAt: Timestamp }).meta({
   id: 'InvoiceDownload',
 });
+export const RequestInvoiceUpload = z
+  .strictObject({ fileName: text(200).optional() })
+  .meta({ id: 'RequestInvoiceUpload' });
+
 export const InvoiceUpload = z
   .object({
     url: z.string(),

@@ -25,10 +25,15 @@ export const SEPA_MAX_AMOUNT = 99_999_999_999;
 /** Same pattern as the API's e-mail validation (`z.email()`). */
 const EMAIL = z.regexes.email;
 
-/** The IBAN in electronic format (no spaces, upper case) if it is valid, else undefined. */
+/** The IBAN in electronic format (no spaces, upper case), unchecked. */
+export function compactIban(iban: string): string {
+  return electronicFormatIBAN(iban) ?? iban;
+}
+
+/** The IBAN in electronic format if it is valid, else undefined. */
 export function normalizeIban(iban: string): string | undefined {
-  const electronic = electronicFormatIBAN(iban);
-  return electronic && isValidIBAN(electronic) ? electronic : undefined;
+  const electronic = compactIban(iban);
+  return isValidIBAN(electronic) ? electronic : undefined;
 }
 
 /** The BIC without spaces, upper case, if it is valid, else undefined. */

@@ -13,7 +13,7 @@
 import { stringify } from 'csv-stringify/sync';
 import { formatMinor } from '../domain/money.ts';
 import type { ExportFormat } from '../domain/schemas.ts';
-import { normalizeIban } from './check.ts';
+import { compactIban } from './check.ts';
 import { cut, guardFormula } from './text.ts';
 import type { ExportRow } from './types.ts';
 
@@ -90,9 +90,7 @@ function csvRecord(row: ExportRow): string[] {
     row.currency,
     method?.type ?? '',
     method && method.type !== 'paypal' ? method.accountHolder : '',
-    method && method.type !== 'paypal' && method.iban !== undefined
-      ? (normalizeIban(method.iban) ?? method.iban)
-      : '',
+    method && method.type !== 'paypal' && method.iban !== undefined ? compactIban(method.iban) : '',
     method?.type === 'sepa' ? (method.bic ?? '') : '',
     method && method.type !== 'sepa' ? method.email : '',
     method?.type === 'wise' ? (method.currency ?? '') : '',
@@ -187,7 +185,7 @@ function wiseRecord(row: ExportRow): string[] {
     formatMinor(row.amount, row.currency),
     row.currency,
     target,
-    method.iban === undefined ? '' : (normalizeIban(method.iban) ?? ''),
+    method.iban === undefined ? '' : compactIban(method.iban),
   ];
 }
 

@@ -43,7 +43,7 @@ import { create, fragment } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import { formatMinor } from '../domain/money.ts';
 import type { Address, SepaVersion } from '../domain/schemas.ts';
-import { ExportChecker, normalizeBic, normalizeIban, rowRefusal } from './check.ts';
+import { compactIban, ExportChecker, normalizeBic, normalizeIban, rowRefusal } from './check.ts';
 import { ExportError } from './errors.ts';
 import { ChunkBuffer, makeFile, RowReader, TotalsAccumulator } from './rows.ts';
 import { sepaId, sepaText } from './text.ts';
@@ -239,8 +239,7 @@ function postalAddress(address: Address | undefined, version: SepaVersion): XmlE
 function transaction(row: ExportRow, version: SepaVersion): XmlElement {
   const method = row.payoutMethod;
   if (method?.type !== 'sepa') throw new TypeError(`${row.payoutId}: not a SEPA payout method`);
-  const iban = normalizeIban(method.iban);
-  if (!iban) throw new TypeError(`${row.payoutId}: invalid IBAN`);
+  const iban = compactIban(method.iban); // checked by rowRefusal just before
   const bic = method.bic === undefined ? undefined : normalizeBic(method.bic);
   const remittance = sepaText(row.remittance, 140);
   return node(

@@ -7,7 +7,9 @@
  * `a-z A-Z 0-9 / - ? : ( ) . , ' +` and space.
  */
 const SEPA_ONLY = /^[A-Za-z0-9/\-?:().,'+ ]*$/;
-const SEPA_CHAR = /[A-Za-z0-9/\-?:().,'+ ]/;
+/** A character outside the set (code point, so an emoji is one match). */
+const NOT_SEPA = /[^A-Za-z0-9/\-?:().,'+ ]/gu;
+const WHITESPACE = /^\s$/u;
 
 /**
  * Characters that Unicode decomposition does not reduce to the basic set, mapped the way EPC217-08 and
@@ -76,17 +78,11 @@ const SEPA_MAP: Readonly<Record<string, string>> = {
  */
 export function toSepaText(text: string): string {
   if (SEPA_ONLY.test(text) && !text.includes('  ') && text.trim() === text) return text;
-  let out = '';
-  for (const char of text.normalize('NFKD')) {
-    if (SEPA_CHAR.test(char)) out += char;
-    else if (/\s/.test(char)) out += ' ';
-    else {
-      const mapped = SEPA_MAP[char];
-      if (mapped !== undefined) out += mapped;
-      // combining marks (the accents split off by NFKD) and all other characters are dropped
-    }
-  }
-  return out.replace(/ {2,}/g, ' ').trim();
+  return text
+    .normalize('NFKD')
+    .replace(NOT_SEPA, (char) => (WHITESPACE.test(char) ? ' ' : (SEPA_MAP[char] ?? '')))
+    .replace(/ {2,}/g, ' ')
+    .trim();
 }
 
 /** Cuts to at most `max` UTF-16 units without leaving a trailing space or a lone surrogate half. */

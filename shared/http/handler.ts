@@ -219,7 +219,11 @@ export function httpHandler<G extends FunctionGroup>(group: G, implementations: 
       return jsonResponse(reply.status ?? spec.status, reply.body);
     } catch (error) {
       if (error instanceof DomainError) {
-        metrics.addMetric(error.status === 401 || error.status === 403 ? 'AuthError' : 'ClientError', MetricUnit.Count, 1);
+        metrics.addMetric(
+          error.status === 401 || error.status === 403 ? 'AuthError' : 'ClientError',
+          MetricUnit.Count,
+          1,
+        );
         return problemResponse(error);
       }
       logger.error('Unhandled error', { error, routeKey: event.routeKey });

@@ -296,7 +296,9 @@ export function listPayoutEvents(
   const identity = { events: item.id };
   const offset = page.cursor ? Number(decodeCursor(page.cursor, ['offset'], identity).offset) : 0;
   if (!Number.isSafeInteger(offset) || offset < 0) {
-    throw new ValidationFailed('The cursor is invalid', { errors: [{ path: 'cursor', message: 'invalid cursor' }] });
+    throw new ValidationFailed('The cursor is invalid', {
+      errors: [{ path: 'cursor', message: 'invalid cursor' }],
+    });
   }
   const events = item.events ?? [];
   const items = events.slice(offset, offset + page.limit);

@@ -1,0 +1,143 @@
+/**
+ * Partner invoices: a presigned POST to upload one PDF straight to S3, the check of each object on
+ * arrival (attach or delete, recorded in the history), the manager's download and rejection.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  deleteInvoiceObject,
+  inspectInvoiceObject,
+  presignInvoiceDownload,
+  presignInvoiceUpload,
+} from '../adapters/invoice-store.ts';
+import { logger } from '../adapters/observability.ts';
+import {
+  findPayoutItem,
+  getPayoutItem,
+  newEvent,
+  type PayoutItem,
+  toPayout,
+  updatePayout,
+} from '../adapters/payout-store.ts';
+import { InvalidTransition, NotFound } from '../domain/errors.ts';
+import { invoiceKey, judgeInvoice, payoutIdOfInvoiceKey, safeFileName } from '../domain/invoices.ts';
+import type { Actor, Payout } from '../domain/schemas.ts';
+import { getPartnerPayoutItem } from './payouts.ts';
+import { publishHistory } from './workflow.ts';
+
+const SYSTEM: Actor = { role: 'system', id: 'invoice-check' };
+
+/** A presigned POST for one PDF, under the payout's prefix; the payout must be pending. */
+export async function requestInvoiceUpload(partnerId: string, payoutId: string, fileName?: string) {
+  const item = await getPartnerPayoutItem(partnerId, payoutId);
+  if (item.status !== 'pending') {
+    throw new InvalidTransition(`Invoices are uploaded while the payout is pending; it is ${item.status}`);
+  }
+  const key = invoiceKey(payoutId, randomUUID().replace(/-/g, ''));
+  return presignInvoiceUpload(key, safeFileName(fileName));
+}
+
+export type InvoiceOutcome = 'attached' | 'rejected' | 'duplicate' | 'ignored';
+
+/**
+ * Checks an uploaded object and attaches it to its payout, or deletes it and records why. Running
+ * it twice for the same object changes nothing the second time.
+ */
+export async function processUploadedInvoice(key: string): Promise<InvoiceOutcome> {
+  const payoutId = payoutIdOfInvoiceKey(key);
+  if (!payoutId) {
+    logger.warn('Object outside the invoice layout; deleting', { key });
+    await deleteInvoiceObject(key);
+    return 'ignored';
+  }
+  const item = await findPayoutItem(payoutId);
+  if (!item) {
+    await deleteInvoiceObject(key);
+    return 'ignored';
+  }
+  if (item.invoiceKey === key || item.events.some((event) => event.data?.key === key)) return 'duplicate';
+  const object = await inspectInvoiceObject(key);
+  if (!object.exists) return 'duplicate';
+  const verdict = judgeInvoice(object.size, object.head);
+  const reason = !verdict.ok
+    ? verdict.reason
+    : item.status !== 'pending'
+      ? `the payout is ${item.status}`
+      : undefined;
+  const at = new Date().toISOString();
+  if (reason) {
+    await deleteInvoiceObject(key);
+    await recordRejection(item, { key, reason, fileName: object.fileName }, at);
+    return 'rejected';
+  }
+  const invoice = {
+    fileName: safeFileName(object.fileName),
+    size: object.size,
+    sha256: object.sha256,
+    uploadedAt: at,
+  };
+  try {
+    const updated = await updatePayout(payoutId, {
+      from: ['pending'],
+      set: { invoice, invoiceKey: key },
+      events: [newEvent('payout.invoice_uploaded', SYSTEM, at, { data: { key, ...invoice } })],
+      at,
+    });
+    await publishHistory(updated);
+    return 'attached';
+  } catch (error) {
+    if (!(error instanceof InvalidTransition)) throw error;
+    // The payout moved on between the read and the write.
+    await deleteInvoiceObject(key);
+    const current = await getPayoutItem(payoutId);
+    await recordRejection(
+      current,
+      { key, reason: `the payout is ${current.status}`, fileName: object.fileName },
+      at,
+    );
+    return 'rejected';
+  }
+}
+
+async function recordRejection(
+  item: PayoutItem,
+  rejection: { key: string; reason: string; fileName?: string | undefined },
+  at: string,
+): Promise<void> {
+  const updated = await updatePayout(item.id, {
+    from: [item.status],
+    set: {},
+    events: [newEvent('payout.invoice_rejected', SYSTEM, at, { data: { ...rejection } })],
+    at,
+  });
+  await publishHistory(updated);
+}
+
+/** The attached invoice with a download link valid for five minutes. */
+export async function getInvoiceDownload(payoutId: string) {
+  const item = await getPayoutItem(payoutId);
+  if (!item.invoice || !item.invoiceKey) throw new NotFound(`Payout ${payoutId} has no invoice`);
+  const link = await presignInvoiceDownload(item.invoiceKey, item.invoice.fileName);
+  return { ...link, ...item.invoice };
+}
+
+/** The manager refuses the attached invoice while the payout is pending; the partner is told why. */
+export async function rejectInvoice(payoutId: string, reason: string, actor: Actor): Promise<Payout> {
+  const item = await getPayoutItem(payoutId);
+  if (item.status !== 'pending')
+    throw new InvalidTransition(`Invoices are rejected while pending; it is ${item.status}`);
+  if (!item.invoice) throw new NotFound(`Payout ${payoutId} has no invoice`);
+  const at = new Date().toISOString();
+  const updated = await updatePayout(payoutId, {
+    from: ['pending'],
+    version: item.version,
+    remove: ['invoice', 'invoiceKey'],
+    events: [
+      newEvent('payout.invoice_rejected', actor, at, {
+        data: { reason, key: item.invoiceKey, fileName: item.invoice.fileName, sha256: item.invoice.sha256 },
+      }),
+    ],
+    at,
+  });
+  await publishHistory(updated);
+  return toPayout(updated);
+}
