@@ -1,11 +1,13 @@
 /** The partner-payouts stack: composes the feature constructs; no resource is defined here. */
-import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { ENV } from '#shared/config/env.ts';
 import type { PayoutsConfig } from './config.ts';
 import { Api } from './constructs/api.ts';
 import { Data } from './constructs/data.ts';
+import { Invoices } from './constructs/invoices.ts';
 import { Workflow } from './constructs/workflow.ts';
 
 export interface PayoutsStackProps extends StackProps {
@@ -25,6 +27,8 @@ export class PayoutsStack extends Stack {
   readonly data: Data;
   readonly api: Api;
   readonly workflow: Workflow;
+  readonly invoices: Invoices;
+  readonly accessLogs: Bucket;
 
   constructor(scope: Construct, id: string, props: PayoutsStackProps) {
     super(scope, id, props);
@@ -67,6 +71,29 @@ export class PayoutsStack extends Stack {
       logRetention,
       removalPolicy,
     });
+    this.accessLogs = new Bucket(this, 'AccessLogs', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      encryption: BucketEncryption.S3_MANAGED,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      lifecycleRules: [{ expiration: Duration.days(prod ? 365 : 30) }],
+      removalPolicy,
+      autoDeleteObjects: !prod,
+    });
+    this.invoices = new Invoices(this, 'Invoices', {
+      table,
+      bus: this.workflow.bus,
+      corsOrigins: config.corsOrigins,
+      logRetention,
+      removalPolicy,
+      autoDeleteObjects: !prod,
+      accessLogsBucket: this.accessLogs,
+    });
+    this.invoices.bindUploads(fns['partner-payouts']);
+    this.invoices.bindDownloads(fns.payouts);
+    fns.payouts.setEnv(ENV.eventBusName, this.workflow.bus.eventBusName);
+    fns['partner-payouts'].setEnv(ENV.eventBusName, this.workflow.bus.eventBusName);
+    this.workflow.bus.grantPutEventsTo(fns.payouts.fn);
     this.workflow.bindApi(fns.payouts);
     this.workflow.bindApi(fns['partner-payouts']);
   }

@@ -10,6 +10,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { EnvName } from '#shared/config/env.ts';
 
@@ -36,6 +37,8 @@ export interface HouseFunctionProps {
   environment?: Partial<Record<EnvName, string>>;
   logRetention: RetentionDays;
   removalPolicy: RemovalPolicy;
+  /** For asynchronous triggers: events that failed every retry land here. */
+  deadLetterQueue?: IQueue;
 }
 
 export class HouseFunction extends Construct {
@@ -58,6 +61,7 @@ export class HouseFunction extends Construct {
       memorySize: props.memorySize ?? 1024,
       timeout: props.timeout ?? Duration.seconds(29),
       tracing: Tracing.ACTIVE,
+      deadLetterQueue: props.deadLetterQueue,
       logGroup,
       loggingFormat: LoggingFormat.JSON,
       environment: {

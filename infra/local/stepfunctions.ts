@@ -116,6 +116,8 @@ export interface LocalStepFunctionsOptions {
 
 export interface LocalStepFunctions {
   endpoint: string;
+  /** States entered so far by an execution (what Standard workflows bill as state transitions). */
+  stateTransitions(executionArn: string): number | undefined;
   close(): Promise<void>;
 }
 
@@ -171,6 +173,7 @@ interface ExecutionRecord {
   cause?: string;
   abort: () => void;
   tokens: Set<string>;
+  transitions: number;
 }
 
 interface PendingTask {
@@ -601,6 +604,7 @@ export async function startLocalStepFunctions(
   ): Promise<void> {
     try {
       for await (const event of events) {
+        if (event.type === 'StateEntered') execution.transitions++;
         if (event.type === 'StateFailed' || event.type === 'StateRetried' || event.type === 'StateCaught') {
           log(`sfn: ${event.type}`, { executionArn: execution.executionArn, event });
         }
@@ -658,6 +662,7 @@ export async function startLocalStepFunctions(
       startDate: new Date(),
       abort: () => {},
       tokens: new Set(),
+      transitions: 0,
     };
     executions.set(executionArn, execution);
     const context: RunContext = {
@@ -920,6 +925,7 @@ export async function startLocalStepFunctions(
 
   return {
     endpoint,
+    stateTransitions: (executionArn) => executions.get(executionArn)?.transitions,
     async close(): Promise<void> {
       for (const execution of executions.values()) {
         if (execution.status !== 'RUNNING') continue;

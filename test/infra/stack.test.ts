@@ -29,8 +29,12 @@ describe('payouts stack', () => {
       ],
       BillingMode: 'PAY_PER_REQUEST',
       SSESpecification: { SSEEnabled: true },
-      Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } })],
-      GlobalSecondaryIndexes: ['GSI1', 'GSI2', 'GSI3', 'GSI4'].map((name) => Match.objectLike({ IndexName: name })),
+      Replicas: [
+        Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } }),
+      ],
+      GlobalSecondaryIndexes: ['GSI1', 'GSI2', 'GSI3', 'GSI4'].map((name) =>
+        Match.objectLike({ IndexName: name }),
+      ),
     });
   });
 
@@ -76,7 +80,8 @@ describe('payouts stack', () => {
 
   it('runs every function on Node 22+, ARM64, traced, with its table bound through the environment', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function')).map(
-      (resource) => resource.Properties as { Runtime: string; Architectures: string[]; TracingConfig: { Mode: string } },
+      (resource) =>
+        resource.Properties as { Runtime: string; Architectures: string[]; TracingConfig: { Mode: string } },
     );
     expect(functions.length).toBeGreaterThanOrEqual(5);
     for (const fn of functions) {
@@ -85,7 +90,12 @@ describe('payouts stack', () => {
       expect(fn.TracingConfig.Mode).toBe('Active');
     }
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ TABLE_NAME: Match.anyValue(), IDEMPOTENCY_TABLE_NAME: Match.anyValue() }) },
+      Environment: {
+        Variables: Match.objectLike({
+          TABLE_NAME: Match.anyValue(),
+          IDEMPOTENCY_TABLE_NAME: Match.anyValue(),
+        }),
+      },
     });
   });
 
