@@ -5,7 +5,7 @@
  */
 import { electronicFormatIBAN, isSEPACountry, isValidBIC, isValidIBAN } from 'ibantools';
 import { z } from 'zod';
-import { isCurrency } from '../domain/money.ts';
+import { currencyExponent, isCurrency } from '../domain/money.ts';
 import type { ExportFormat } from '../domain/schemas.ts';
 import { toSepaText } from './text.ts';
 import type { ExportCheck, ExportRow, Refusal, RefusalReason } from './types.ts';
@@ -67,8 +67,7 @@ export function rowRefusal(format: ExportFormat, row: ExportRow): RefusalReason 
     case 'paypal': {
       if (
         PAYPAL_WHOLE_UNIT_CURRENCIES.has(row.currency) &&
-        row.currency !== 'JPY' &&
-        row.amount % 100 !== 0
+        row.amount % 10 ** currencyExponent(row.currency) !== 0
       ) {
         return 'amount_not_supported';
       }

@@ -11,9 +11,9 @@
  *   function call (an e-mail has no `(`, `=`, `|` or `!`).
  */
 import { stringify } from 'csv-stringify/sync';
-import { formatMinor } from '../domain/money.ts';
+import { currencyExponent, formatMinor } from '../domain/money.ts';
 import type { ExportFormat } from '../domain/schemas.ts';
-import { compactIban } from './check.ts';
+import { compactIban, PAYPAL_WHOLE_UNIT_CURRENCIES } from './check.ts';
 import { cut, guardFormula } from './text.ts';
 import type { ExportRow } from './types.ts';
 
@@ -122,9 +122,11 @@ export const CSV_LAYOUT: CsvLayout = {
 function paypalRecord(row: ExportRow): string[] {
   const method = row.payoutMethod;
   if (method?.type !== 'paypal') throw new TypeError(`${row.payoutId}: not a PayPal payout method`);
-  const decimal = formatMinor(row.amount, row.currency);
-  // HUF and TWD: PayPal wants whole units; the check let through only amounts without a fraction.
-  const amount = row.currency === 'HUF' || row.currency === 'TWD' ? decimal.replace(/\.00$/, '') : decimal;
+  // HUF, JPY, TWD: PayPal wants whole units; the check let through only amounts without a fraction,
+  // so the division is exact.
+  const amount = PAYPAL_WHOLE_UNIT_CURRENCIES.has(row.currency)
+    ? String(row.amount / 10 ** currencyExponent(row.currency))
+    : formatMinor(row.amount, row.currency);
   return [
     method.email.trim(),
     amount,
@@ -159,6 +161,8 @@ export const PAYPAL_LAYOUT: CsvLayout = {
  *   the partner's Wise currency, else the payout currency.
  * - amountCurrency `target` when both are the same, so the partner receives exactly the amount (fees
  *   are charged on top); `source` when Wise converts, so we send exactly the payout amount.
+ * - paymentReference is the payout id (29 characters). Some payment networks take shorter references
+ *   (UK Faster Payments: 18), which Wise may cut: reconcile such transfers by the other fields.
  */
 export const WISE_HEADER = [
   'name',

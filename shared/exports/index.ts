@@ -91,7 +91,8 @@ async function* csvFiles(
             }
           }
           if (batch.length > 0) buffer.push(encodeRecords(batch));
-          yield buffer.take();
+          const rest = buffer.take();
+          if (rest !== '') yield rest;
         },
       );
       yield handle.file;

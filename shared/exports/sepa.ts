@@ -112,10 +112,10 @@ function textsOf(element: XmlElement, texts: string[]): string[] {
 /** Serializes elements through xmlbuilder2 DOM templates, one per shape, refilled for each element. */
 class TemplateSerializer {
   readonly #templates = new Map<string, { root: XMLBuilder; slots: Array<{ nodeValue: string | null }> }>();
-  readonly #offset: number;
+  readonly #writerOptions: typeof WRITER & { offset: number };
 
   constructor(offset: number) {
-    this.#offset = offset;
+    this.#writerOptions = { ...WRITER, offset };
   }
 
   serialize(element: XmlElement): string {
@@ -134,7 +134,7 @@ class TemplateSerializer {
         if (slot) slot.nodeValue = text;
       });
     }
-    return template.root.end({ ...WRITER, offset: this.#offset });
+    return template.root.end(this.#writerOptions);
   }
 }
 

@@ -3,6 +3,8 @@
  */
 import type { Address, ExportFormat, PayoutMethod, SepaVersion } from '../domain/schemas.ts';
 
+export type { ExportFormat, SepaVersion };
+
 /** One ready payout, joined with its partner, as the generators read it. */
 export interface ExportRow {
   payoutId: string;
