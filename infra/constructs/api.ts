@@ -34,6 +34,7 @@ const DESCRIPTIONS: Record<FunctionGroup, string> = {
   rewards: 'Rewards: create, list, accept, refuse',
   payouts: 'Manager payout routes: drafts and transitions',
   'partner-payouts': 'Partner payout routes: review, validate, request changes',
+  'payout-runs': 'Payout runs: drafting now, run results',
 };
 
 export class Api extends Construct {

@@ -13,6 +13,7 @@ const HTTP_HANDLERS: Record<FunctionGroup, () => Promise<{ handler: LambdaHandle
   rewards: () => import('../../functions/rewards/handler.ts'),
   payouts: () => import('../../functions/payouts/handler.ts'),
   'partner-payouts': () => import('../../functions/partner-payouts/handler.ts'),
+  'payout-runs': () => import('../../functions/payout-runs/handler.ts'),
 };
 
 export async function httpHandlerOf(group: FunctionGroup): Promise<LambdaHandler> {

@@ -8,6 +8,7 @@
  */
 import { join, resolve } from 'node:path';
 import { EVENT_SOURCE } from '#shared/adapters/events.ts';
+import { DEFAULT_PAYOUT_SCHEDULE } from '#shared/config/drafting.ts';
 import { ENV } from '#shared/config/env.ts';
 import { workflowSettings } from '#shared/config/workflow.ts';
 import { NOTIFIED_EVENT_TYPES } from '#shared/domain/notifications.ts';
@@ -17,6 +18,8 @@ import { docsRoutes } from './docs.ts';
 import { createTables, LOCAL_CREDENTIALS, LOCAL_REGION, startDynalite, startS3rver } from './emulators.ts';
 import { type LocalEventBridge, startLocalEventBridge } from './eventbridge.ts';
 import { type LambdaHandler, lambdaContext } from './functions.ts';
+import { startLocalLambda } from './lambda.ts';
+import { scheduleDrafting } from './schedule.ts';
 import { startLocalSes } from './ses.ts';
 import { type LocalStepFunctions, startLocalStepFunctions } from './stepfunctions.ts';
 import { createVerifier } from './tokens.ts';
@@ -29,6 +32,7 @@ export const LOCAL_NAMES = {
   eventBus: 'partner-payouts',
   stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:partner-payouts',
   workflowFunction: 'partner-payouts-workflow',
+  draftingFunction: 'partner-payouts-drafting',
 } as const;
 
 export interface LocalEndpoints {
@@ -37,6 +41,7 @@ export interface LocalEndpoints {
   sfn?: string;
   eventbridge?: string;
   sesv2?: string;
+  lambda?: string;
 }
 
 /** Points the SDK and the handlers' configuration at the emulators (before any handler module loads). */
@@ -54,6 +59,7 @@ export function configureEnvironment(endpoints: LocalEndpoints, dataDir: string)
     [ENV.invoiceBucket]: LOCAL_NAMES.invoiceBucket,
     [ENV.exportBucket]: LOCAL_NAMES.exportBucket,
     [ENV.eventBusName]: LOCAL_NAMES.eventBus,
+    [ENV.draftingFunctionName]: LOCAL_NAMES.draftingFunction,
     POWERTOOLS_TRACE_ENABLED: 'false',
     POWERTOOLS_METRICS_DISABLED: 'true',
   };
@@ -62,6 +68,7 @@ export function configureEnvironment(endpoints: LocalEndpoints, dataDir: string)
     env[ENV.stateMachineArn] = LOCAL_NAMES.stateMachineArn;
   }
   if (endpoints.eventbridge) env.AWS_ENDPOINT_URL_EVENTBRIDGE = endpoints.eventbridge;
+  if (endpoints.lambda) env.AWS_ENDPOINT_URL_LAMBDA = endpoints.lambda;
   if (endpoints.sesv2) env.AWS_ENDPOINT_URL_SESV2 = endpoints.sesv2;
   for (const [name, value] of Object.entries(env)) process.env[name] = value;
   process.env[ENV.mailDir] = join(dataDir, 'mail');
@@ -71,12 +78,13 @@ export function configureEnvironment(endpoints: LocalEndpoints, dataDir: string)
   process.env.POWERTOOLS_LOG_LEVEL ||= 'WARN';
 }
 
-async function lambda(load: () => Promise<{ handler: LambdaHandler }>, name: string) {
-  return async (payload: unknown) => (await load()).handler(payload, lambdaContext(name));
+async function lambda(load: () => Promise<{ handler: LambdaHandler }>, name: string, timeoutMs?: number) {
+  return async (payload: unknown) => (await load()).handler(payload, lambdaContext(name, timeoutMs));
 }
 
 export interface WorkflowRuntime {
   sfn: LocalStepFunctions;
+  lambda: { endpoint: string; idle(): Promise<void>; close(): Promise<void> };
   events: LocalEventBridge;
   ses: { endpoint: string; close(): Promise<void> };
   close(): Promise<void>;
@@ -96,7 +104,13 @@ export async function startWorkflowRuntime(options: {
     () => import('../../functions/notifier/handler.ts'),
     'partner-payouts-notifier',
   );
+  const drafting = await lambda(
+    () => import('../../functions/drafting/handler.ts'),
+    LOCAL_NAMES.draftingFunction,
+    900_000,
+  );
   const ses = await startLocalSes({ mailDir: options.mailDir });
+  const invoke = await startLocalLambda({ functions: { [LOCAL_NAMES.draftingFunction]: drafting } });
   const events = await startLocalEventBridge({
     rules: [
       {
@@ -125,9 +139,11 @@ export async function startWorkflowRuntime(options: {
   });
   return {
     sfn,
+    lambda: invoke,
     events,
     ses,
     close: async () => {
+      await invoke.close();
       await sfn.close();
       await events.close();
       await ses.close();
@@ -167,6 +183,7 @@ export async function startLocalBackend(options: LocalBackendOptions = {}): Prom
       sfn: workflow.sfn.endpoint,
       eventbridge: workflow.events.endpoint,
       sesv2: workflow.ses.endpoint,
+      lambda: workflow.lambda.endpoint,
     },
     dataDir,
   );
@@ -185,6 +202,14 @@ export async function startLocalBackend(options: LocalBackendOptions = {}): Prom
   });
   const { reattachWorkflows } = await import('#shared/usecases/workflow.ts');
   await reattachWorkflows();
+  const schedule = scheduleDrafting(
+    process.env[ENV.payoutSchedule] || DEFAULT_PAYOUT_SCHEDULE,
+    process.env[ENV.payoutScheduleTz] || 'UTC',
+    async () => {
+      const { handler } = await import('../../functions/drafting/handler.ts');
+      await handler({}, lambdaContext(LOCAL_NAMES.draftingFunction, 900_000));
+    },
+  );
   const api = await startApiGateway({
     port: options.port ?? 3000,
     verify: await createVerifier(dataDir),
@@ -197,6 +222,7 @@ export async function startLocalBackend(options: LocalBackendOptions = {}): Prom
     api,
     workflow,
     close: async () => {
+      schedule.stop();
       await api.close();
       await workflow.close();
       await s3.close();

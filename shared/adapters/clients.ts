@@ -58,3 +58,19 @@ export async function eventBridge(): Promise<{
   eventsClient ??= new eventsModule.EventBridgeClient({ maxAttempts: 3 });
   return { client: eventsClient, sdk: eventsModule };
 }
+
+let lambdaModule: typeof import('@aws-sdk/client-lambda') | undefined;
+let lambdaClient: import('@aws-sdk/client-lambda').LambdaClient | undefined;
+
+/** Invokes a function asynchronously (a long run continuing in a fresh invocation). */
+export async function invokeAsync(functionName: string, payload: unknown): Promise<void> {
+  lambdaModule ??= await import('@aws-sdk/client-lambda');
+  lambdaClient ??= new lambdaModule.LambdaClient({ maxAttempts: 3 });
+  await lambdaClient.send(
+    new lambdaModule.InvokeCommand({
+      FunctionName: functionName,
+      InvocationType: 'Event',
+      Payload: Buffer.from(JSON.stringify(payload)),
+    }),
+  );
+}

@@ -6,7 +6,7 @@
 import type { PayoutStatus } from '../domain/schemas.ts';
 import { sfn } from './clients.ts';
 import { logger } from './observability.ts';
-import type { PayoutItem } from './payout-store.ts';
+import { findPayoutItem, type PayoutItem } from './payout-store.ts';
 
 function stateMachineArn(): string | undefined {
   return process.env.STATE_MACHINE_ARN || undefined;
@@ -39,14 +39,27 @@ export async function startPayoutWorkflow(payoutId: string, stage: WorkflowInput
   }
 }
 
-/** Sends the decision to the task waiting on the stage the payout just left. */
+/**
+ * Sends the decision to the task waiting on the stage the payout just left. Call it after the commit:
+ * the task is read again then, because a token parked between the caller's read and its commit is
+ * only on the item now (and a token parked after the commit is answered by the park itself).
+ */
 export async function signalPayoutWorkflow(
   before: Pick<PayoutItem, 'id' | 'task'>,
   from: PayoutStatus,
   decision: string,
 ): Promise<void> {
-  const task = before.task;
-  if (!stateMachineArn() || !task || task.stage !== from) return;
+  if (!stateMachineArn()) return;
+  let task = before.task;
+  try {
+    task = (await findPayoutItem(before.id))?.task ?? task;
+  } catch (error) {
+    logger.warn('Reading the parked task failed; signalling the one read before', {
+      payoutId: before.id,
+      error,
+    });
+  }
+  if (!task || task.stage !== from) return;
   const { client, sdk } = await sfn();
   try {
     await client.send(

@@ -23,6 +23,7 @@ export const ENV = {
   sepaDebtorBic: 'SEPA_DEBTOR_BIC',
   corsOrigins: 'CORS_ORIGINS',
   mailDir: 'MAIL_DIR',
+  draftingFunctionName: 'DRAFTING_FUNCTION_NAME',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -38,6 +38,7 @@ const GROUP_DESCRIPTIONS: Record<FunctionGroup, string> = {
   rewards: 'Rewards (commissions and clawbacks) of partners',
   payouts: 'Payouts as the manager drafts, validates, pays or cancels them',
   'partner-payouts': 'A partner’s own payouts: invoice, reward review, validation',
+  'payout-runs': 'Drafting runs: every partner’s due rewards become draft payouts',
 };
 
 /** Which error statuses a route can answer, and what they mean (api.md "Errors"). */

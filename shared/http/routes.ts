@@ -8,6 +8,7 @@ import {
   CancelPayout,
   CreatePartner,
   CreatePayout,
+  CreatePayoutRun,
   CreateReward,
   Currency,
   EmptyBody,
@@ -18,6 +19,7 @@ import {
   Partner,
   Payout,
   PayoutEvent,
+  PayoutRun,
   PayoutStatus,
   page,
   RefuseReward,
@@ -32,7 +34,14 @@ import {
   ValidatePayout,
 } from '../domain/schemas.ts';
 
-export const FUNCTION_GROUPS = ['health', 'partners', 'rewards', 'payouts', 'partner-payouts'] as const;
+export const FUNCTION_GROUPS = [
+  'health',
+  'partners',
+  'rewards',
+  'payouts',
+  'partner-payouts',
+  'payout-runs',
+] as const;
 export type FunctionGroup = (typeof FUNCTION_GROUPS)[number];
 
 export type Access = 'public' | 'manager' | 'partner';
@@ -360,6 +369,26 @@ export const ROUTES = {
     status: 200,
     response: Payout,
     ifMatch: true,
+  }),
+
+  createPayoutRun: route({
+    method: 'POST',
+    path: '/payout-runs',
+    group: 'payout-runs',
+    access: 'manager',
+    summary: 'Run the scheduled drafting now (201 when done; 202 when it continues asynchronously)',
+    body: CreatePayoutRun,
+    status: 201,
+    response: PayoutRun,
+  }),
+  getPayoutRun: route({
+    method: 'GET',
+    path: '/payout-runs/{id}',
+    group: 'payout-runs',
+    access: 'manager',
+    summary: 'A drafting run’s result',
+    status: 200,
+    response: PayoutRun,
   }),
 } as const satisfies Record<string, RouteSpec>;
 

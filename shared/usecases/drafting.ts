@@ -510,3 +510,27 @@ export async function executeRun(run: RunState, settings: DraftingSettings): Pro
   await saveRun(next);
   return next;
 }
+
+// ------------------------------------------------------------------ triggers
+
+export interface StartedRun {
+  run: RunState;
+  finished: boolean;
+}
+
+/**
+ * Runs now, within a time budget; a run that does not finish in time continues in the drafting
+ * function (`handOff`), and the caller answers 202 with the run id.
+ */
+export async function runWithinBudget(
+  run: RunState,
+  settings: Omit<DraftingSettings, 'shouldPause'>,
+  budgetMs: number,
+  handOff: (runId: string) => Promise<void>,
+): Promise<StartedRun> {
+  const deadline = Date.now() + budgetMs;
+  const next = await executeRun(run, { ...settings, shouldPause: () => Date.now() > deadline });
+  if (next.status === 'completed') return { run: next, finished: true };
+  await handOff(next.id);
+  return { run: next, finished: false };
+}

@@ -154,10 +154,19 @@ export async function createPayout(input: CreatePayout, actor: Actor): Promise<P
   await putNewPayout(item);
   const claimed: Reward[] = [];
   const lost: string[] = [];
-  await forEachLimited(candidates, CLAIM_CONCURRENCY, async (reward) => {
+  const claim = async (reward: Reward) => {
     if (await claimReward(reward.id, id, input, at)) claimed.push(reward);
     else lost.push(reward.id);
-  });
+  };
+  let rest = candidates;
+  if (input.rewardIds) {
+    // All or nothing: claim the lowest id alone first, so concurrent requests for the same rewards
+    // meet on it and only one goes on (else each may lose some claims and every one rolls back).
+    const [first, ...others] = [...candidates].sort((a, b) => a.id.localeCompare(b.id));
+    if (first) await claim(first);
+    rest = lost.length > 0 ? [] : others;
+  }
+  await forEachLimited(rest, CLAIM_CONCURRENCY, claim);
   if (claimed.length === 0 || (input.rewardIds && lost.length > 0)) {
     await forEachLimited(claimed, CLAIM_CONCURRENCY, (reward) => releaseReward(reward, id, at));
     await dynamo().send(new DeleteCommand({ TableName: table(), Key: keys.payout(id) }));

@@ -26,7 +26,7 @@ import { findPartner } from './partners.ts';
 
 const nowIso = () => new Date().toISOString();
 
-function rewardItem(reward: Reward): Record<string, unknown> {
+export function rewardItem(reward: Reward): Record<string, unknown> {
   const claimable = reward.payoutId === null && (reward.status === 'pending' || reward.status === 'accepted');
   const { payoutId: _payoutId, ...fields } = reward;
   return {
