@@ -1,0 +1,254 @@
+/**
+ * `npm run bench:drafting`: 100,000 rewards across 10,000 partners on a fresh dynalite, one drafting
+ * run, verified; beside it the physical floor: single conditional UpdateItem calls at the same
+ * concurrency, in the same process and on the same dynalite. Prints its figures, and one JSON
+ * object as its last line.
+ *
+ * dynalite runs in its own process, and seeding and verifying run in child processes of their own,
+ * so `peakRssMb` is the drafting process's memory, not the database's or the seeder's.
+ */
+import { spawnSync } from 'node:child_process';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { createTables, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/emulators.ts';
+import { configureEnvironment, LOCAL_NAMES } from '../../infra/local/runtime.ts';
+import { countRequests, peakRssMb, startExternalDynalite } from './support.ts';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+const REWARDS = Number(process.env.BENCH_REWARDS ?? 100_000);
+const PARTNERS = Number(process.env.BENCH_PARTNERS ?? 10_000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const BASELINE_WRITES = Number(process.env.BENCH_BASELINE_WRITES ?? 20_000);
+const table = LOCAL_NAMES.table;
+const [mode, endpoint = ''] = process.argv.slice(2);
+
+function documentClient(url: string) {
+  return DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: url,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+      maxAttempts: 10,
+    }),
+    { marshallOptions: { removeUndefinedValues: true } },
+  );
+}
+
+async function pool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) await work(items[next++] as T);
+    }),
+  );
+}
+
+async function seed(url: string) {
+  configureEnvironment({ dynamodb: url, s3: 'http://127.0.0.1:9' }, '/tmp/payouts-bench');
+  const { newId } = await import('../../shared/domain/ids.ts');
+  const { rewardItem } = await import('../../shared/usecases/rewards.ts');
+  const client = documentClient(url);
+  const partners = Array.from({ length: PARTNERS }, () => newId('partner'));
+  const createdAt = new Date(Date.now() - 86_400_000).toISOString();
+  const batches: Record<string, unknown>[][] = [];
+  for (let start = 0; start < REWARDS; start += 25) {
+    const batch: Record<string, unknown>[] = [];
+    for (let index = start; index < Math.min(REWARDS, start + 25); index++) {
+      const round = Math.floor(index / PARTNERS);
+      // Commissions, and every tenth reward of a partner a clawback: every group stays positive.
+      const amount = round % 10 === 9 ? -((index % 7) + 1) * 10 : ((index * 7919) % 10_000) + 100;
+      batch.push(
+        rewardItem({
+          id: newId('reward'),
+          partnerId: partners[index % PARTNERS] as string,
+          amount,
+          currency: 'EUR',
+          status: index % 3 === 0 ? 'pending' : 'accepted',
+          payoutId: null,
+          createdAt,
+          updatedAt: createdAt,
+        }),
+      );
+    }
+    batches.push(batch);
+  }
+  await pool(batches, 16, async (items) => {
+    let requests = items.map((Item) => ({ PutRequest: { Item } }));
+    while (requests.length) {
+      const result = await client.send(new BatchWriteCommand({ RequestItems: { [table]: requests } }));
+      requests = (result.UnprocessedItems?.[table] ?? []) as typeof requests;
+    }
+  });
+}
+
+async function run(url: string) {
+  configureEnvironment({ dynamodb: url, s3: 'http://127.0.0.1:9' }, '/tmp/payouts-bench');
+  const { setDynamo } = await import('../../shared/adapters/clients.ts');
+  const { createRun, executeRun } = await import('../../shared/usecases/drafting.ts');
+  const client = documentClient(url);
+  setDynamo(client);
+  // The floor: one conditional UpdateItem per reward (what a claim needs at the least).
+  const ids: string[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({
+        TableName: table,
+        ExclusiveStartKey: start,
+        ProjectionExpression: 'PK',
+        Limit: BASELINE_WRITES,
+      }),
+    );
+    for (const item of page.Items ?? []) if (String(item.PK).startsWith('REWARD#')) ids.push(String(item.PK));
+    start = ids.length >= BASELINE_WRITES ? undefined : page.LastEvaluatedKey;
+  } while (start);
+  const baselineStart = performance.now();
+  await pool(ids.slice(0, BASELINE_WRITES), CONCURRENCY, async (pk) => {
+    await client.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { PK: pk, SK: 'REWARD' },
+        UpdateExpression: 'SET benchTouched = :t',
+        ConditionExpression: 'attribute_not_exists(payoutId) AND #status IN (:p, :a)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':t': 1, ':p': 'pending', ':a': 'accepted' },
+      }),
+    );
+  });
+  const baselineWritesPerSecond =
+    Math.min(ids.length, BASELINE_WRITES) / ((performance.now() - baselineStart) / 1000);
+  const counter = countRequests(client);
+  const runStart = performance.now();
+  const result = await executeRun(await createRun({}), {
+    holdingPeriodDays: 0,
+    minimums: new Map(),
+    concurrency: CONCURRENCY,
+  });
+  const seconds = (performance.now() - runStart) / 1000;
+  console.log(
+    JSON.stringify({
+      seconds,
+      baselineWritesPerSecond,
+      writes: counter.writes,
+      reads: counter.reads,
+      byCommand: counter.byCommand,
+      payoutsCreated: result.payoutsCreated,
+      rewardsClaimed: result.rewardsClaimed,
+      peakRssMb: peakRssMb(),
+    }),
+  );
+}
+
+async function verify(url: string) {
+  const client = documentClient(url);
+  const rewards = new Map<string, { partnerId: string; amount: number; payoutId: string }>();
+  const payouts = new Map<
+    string,
+    { partnerId: string; amount: number; count: number; rewardIds: string[] }
+  >();
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
+    for (const item of page.Items ?? []) {
+      if (item.type === 'reward') {
+        rewards.set(String(item.id), {
+          partnerId: String(item.partnerId),
+          amount: Number(item.amount),
+          payoutId: String(item.payoutId ?? ''),
+        });
+      }
+      if (item.type === 'payout') {
+        payouts.set(String(item.id), {
+          partnerId: String(item.partnerId),
+          amount: Number(item.amount),
+          count: Number(item.rewardCount),
+          rewardIds: item.rewardIds as string[],
+        });
+      }
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  const problems: string[] = [];
+  const claimedBy = new Map<string, string>();
+  for (const [payoutId, payout] of payouts) {
+    let sum = 0n;
+    for (const rewardId of payout.rewardIds) {
+      if (claimedBy.has(rewardId)) problems.push(`${rewardId} in two payouts`);
+      claimedBy.set(rewardId, payoutId);
+      const reward = rewards.get(rewardId);
+      if (!reward) {
+        problems.push(`${rewardId} unknown`);
+        continue;
+      }
+      sum += BigInt(reward.amount);
+      if (reward.partnerId !== payout.partnerId) problems.push(`${rewardId} in another partner's payout`);
+      if (reward.payoutId !== payoutId)
+        problems.push(`${rewardId}: item says ${reward.payoutId}, payout says ${payoutId}`);
+    }
+    if (sum !== BigInt(payout.amount)) problems.push(`${payoutId}: amount ${payout.amount} ≠ sum ${sum}`);
+    if (payout.count !== payout.rewardIds.length) problems.push(`${payoutId}: count mismatch`);
+  }
+  for (const rewardId of rewards.keys())
+    if (!claimedBy.has(rewardId)) problems.push(`${rewardId} not claimed`);
+  if (rewards.size !== REWARDS) problems.push(`${rewards.size} rewards, expected ${REWARDS}`);
+  if (payouts.size !== PARTNERS) problems.push(`${payouts.size} payouts for ${PARTNERS} partners`);
+  console.log(JSON.stringify({ problems: problems.slice(0, 20), problemCount: problems.length }));
+}
+
+function child(step: string, url: string): string {
+  const out = spawnSync(process.execPath, ['--import', 'tsx', 'test/bench/drafting.ts', step, url], {
+    encoding: 'utf8',
+    env: process.env,
+    maxBuffer: 64 * 1024 * 1024,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (out.status !== 0) throw new Error(`${step} failed (${out.status})`);
+  return out.stdout.trim().split('\n').at(-1) ?? '';
+}
+
+if (mode === 'seed') await seed(endpoint);
+else if (mode === 'run') await run(endpoint);
+else if (mode === 'verify') await verify(endpoint);
+else {
+  const dynalite = await startExternalDynalite();
+  try {
+    await createTables(dynalite.endpoint, LOCAL_NAMES);
+    const seedStart = performance.now();
+    child('seed', dynalite.endpoint);
+    console.log(
+      `seeded ${REWARDS} rewards across ${PARTNERS} partners in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`,
+    );
+    const measured = JSON.parse(child('run', dynalite.endpoint));
+    console.log(
+      `baseline: conditional UpdateItem at concurrency ${CONCURRENCY}: ${measured.baselineWritesPerSecond.toFixed(0)}/s`,
+    );
+    console.log(
+      `run: ${measured.payoutsCreated} payouts, ${measured.rewardsClaimed} rewards claimed in ${measured.seconds.toFixed(1)} s; requests ${JSON.stringify(measured.byCommand)}`,
+    );
+    const verdict = JSON.parse(child('verify', dynalite.endpoint));
+    console.log(
+      verdict.problemCount === 0
+        ? 'verified: every reward claimed exactly once, every payout amount equals the sum of its rewards'
+        : `NOT VERIFIED (${verdict.problemCount} problems): ${verdict.problems.join('; ')}`,
+    );
+    const rewardsPerSecond = REWARDS / measured.seconds;
+    console.log(
+      JSON.stringify({
+        bench: 'drafting',
+        rewards: REWARDS,
+        partners: PARTNERS,
+        seconds: Math.round(measured.seconds * 100) / 100,
+        rewardsPerSecond: Math.round(rewardsPerSecond),
+        baselineWritesPerSecond: Math.round(measured.baselineWritesPerSecond),
+        ratio: Math.round((rewardsPerSecond / measured.baselineWritesPerSecond) * 1000) / 1000,
+        dynamoWritesPerReward: Math.round((measured.writes / REWARDS) * 1000) / 1000,
+        dynamoReadsPerReward: Math.round((measured.reads / REWARDS) * 1000) / 1000,
+        peakRssMb: measured.peakRssMb,
+        verified: verdict.problemCount === 0,
+      }),
+    );
+    if (verdict.problemCount !== 0) process.exitCode = 1;
+  } finally {
+    await dynalite.stop();
+  }
+}
