@@ -6,7 +6,7 @@
 import type { PayoutStatus } from '../domain/schemas.ts';
 import { sfn } from './clients.ts';
 import { logger } from './observability.ts';
-import { findPayoutItem, type PayoutItem } from './payout-store.ts';
+import type { PayoutItem } from './payout-store.ts';
 
 function stateMachineArn(): string | undefined {
   return process.env.STATE_MACHINE_ARN || undefined;
@@ -45,33 +45,26 @@ export async function startPayoutWorkflow(payoutId: string, stage: WorkflowInput
  * only on the item now (and a token parked after the commit is answered by the park itself).
  */
 export async function signalPayoutWorkflow(
-  before: Pick<PayoutItem, 'id' | 'task'>,
+  committed: Pick<PayoutItem, 'id' | 'task'>,
   from: PayoutStatus,
   decision: string,
 ): Promise<void> {
-  if (!stateMachineArn()) return;
-  let task = before.task;
-  try {
-    task = (await findPayoutItem(before.id))?.task ?? task;
-  } catch (error) {
-    logger.warn('Reading the parked task failed; signalling the one read before', {
-      payoutId: before.id,
-      error,
-    });
-  }
-  if (!task || task.stage !== from) return;
+  // `committed` is the item as the transition's UpdateItem returned it: a token parked before the
+  // commit is on it; one parked after it finds the payout moved and answers itself.
+  const task = committed.task;
+  if (!stateMachineArn() || !task || task.stage !== from) return;
   const { client, sdk } = await sfn();
   try {
     await client.send(
       new sdk.SendTaskSuccessCommand({
         taskToken: task.token,
-        output: JSON.stringify({ decision, payoutId: before.id }),
+        output: JSON.stringify({ decision, payoutId: committed.id }),
       }),
     );
   } catch (error) {
     // TaskTimedOut, InvalidToken, network: the workflow catches up when its wait times out.
     logger.warn('SendTaskSuccess failed; the workflow will reconcile', {
-      payoutId: before.id,
+      payoutId: committed.id,
       decision,
       error: error instanceof Error ? error.name : String(error),
     });

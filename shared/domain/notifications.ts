@@ -12,6 +12,7 @@ export const NOTIFIED_EVENT_TYPES = [
   'payout.partner_validated',
   'payout.changes_requested',
   'payout.invoice_rejected',
+  'payout.cancelled',
 ] as const;
 export type NotifiedEventType = (typeof NOTIFIED_EVENT_TYPES)[number];
 
@@ -28,6 +29,8 @@ export interface NotificationInput {
   managerEmail: string;
   portalUrl: string;
   data?: Record<string, unknown>;
+  /** The status the payout left, for transitions. */
+  from?: string;
 }
 
 function text(value: unknown): string | undefined {
@@ -94,6 +97,21 @@ export function emailFor(input: NotificationInput): Email | undefined {
           '',
           `Your invoice could not be accepted: ${text(input.data?.reason) ?? 'no reason given'}.`,
           'Please upload a new one.',
+          '',
+          partnerLink,
+        ].join('\n'),
+      };
+    case 'payout.cancelled':
+      // A draft was never shown to the partner: nothing to tell.
+      if (input.from === 'draft' || input.from === undefined) return undefined;
+      return {
+        to: partner.email,
+        subject: `Your payout of ${amount} was cancelled`,
+        text: [
+          hello,
+          '',
+          `Your payout of ${amount} was cancelled${text(input.data?.reason) ? `: ${text(input.data?.reason)}` : '.'}`,
+          'Its rewards will be paid in a later payout.',
           '',
           partnerLink,
         ].join('\n'),

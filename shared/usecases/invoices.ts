@@ -26,6 +26,22 @@ import { publishHistory } from './workflow.ts';
 
 const SYSTEM: Actor = { role: 'system', id: 'invoice-check' };
 
+/**
+ * Publishes the history after a committed change. A failure never fails the caller: the change
+ * stands, and the entries stay unpublished (the `publishedEvents` mark did not move) until the
+ * payout's workflow publishes them on its next sync.
+ */
+async function publishAfterCommit(item: PayoutItem): Promise<void> {
+  try {
+    await publishHistory(item);
+  } catch (error) {
+    logger.warn('Publishing the payout history failed; the workflow will publish it', {
+      payoutId: item.id,
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
+}
+
 /** A presigned POST for one PDF, under the payout's prefix; the payout must be pending. */
 export async function requestInvoiceUpload(partnerId: string, payoutId: string, fileName?: string) {
   const item = await getPartnerPayoutItem(partnerId, payoutId);
@@ -82,7 +98,7 @@ export async function processUploadedInvoice(key: string): Promise<InvoiceOutcom
       events: [newEvent('payout.invoice_uploaded', SYSTEM, at, { data: { key, ...invoice } })],
       at,
     });
-    await publishHistory(updated);
+    await publishAfterCommit(updated);
     return 'attached';
   } catch (error) {
     if (!(error instanceof InvalidTransition)) throw error;
@@ -109,7 +125,7 @@ async function recordRejection(
     events: [newEvent('payout.invoice_rejected', SYSTEM, at, { data: { ...rejection } })],
     at,
   });
-  await publishHistory(updated);
+  await publishAfterCommit(updated);
 }
 
 /** The attached invoice with a download link valid for five minutes. */
@@ -138,6 +154,6 @@ export async function rejectInvoice(payoutId: string, reason: string, actor: Act
     ],
     at,
   });
-  await publishHistory(updated);
+  await publishAfterCommit(updated);
   return toPayout(updated);
 }

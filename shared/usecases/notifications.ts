@@ -24,6 +24,7 @@ export async function notify(
     managerEmail: settings.managerEmail,
     portalUrl: settings.portalUrl,
     data: detail.event?.data,
+    from: detail.event?.from,
   });
   if (!email) return 'skipped';
   await sendEmail(email, settings.mailFrom);

@@ -372,7 +372,7 @@ export async function validatePayout(
     ],
     at,
   });
-  await signalPayoutWorkflow(item, item.status, transition.decision);
+  await signalPayoutWorkflow(updated, item.status, transition.decision);
   return toPayout(updated);
 }
 
@@ -402,7 +402,7 @@ export async function partnerValidatePayout(
     events: [newEvent(transition.event, actor, at, { from: item.status, to: transition.to })],
     at,
   });
-  await signalPayoutWorkflow(item, item.status, transition.decision);
+  await signalPayoutWorkflow(updated, item.status, transition.decision);
   return toPayout(updated);
 }
 
@@ -427,7 +427,7 @@ export async function requestChanges(
     ],
     at,
   });
-  await signalPayoutWorkflow(item, item.status, transition.decision);
+  await signalPayoutWorkflow(updated, item.status, transition.decision);
   return toPayout(updated);
 }
 
@@ -458,7 +458,7 @@ export async function markPayoutPaid(
     at,
   });
   await followUp(() => markPayoutRewardsPaid(id), id, 'mark rewards paid');
-  await signalPayoutWorkflow(item, item.status, transition.decision);
+  await signalPayoutWorkflow(updated, item.status, transition.decision);
   return toPayout(updated);
 }
 
@@ -488,7 +488,7 @@ export async function cancelPayout(
     at,
   });
   await followUp(() => releasePayoutRewards(id), id, 'release rewards');
-  await signalPayoutWorkflow(item, item.status, transition.decision);
+  await signalPayoutWorkflow(updated, item.status, transition.decision);
   return toPayout(updated);
 }
 

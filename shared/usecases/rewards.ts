@@ -136,7 +136,7 @@ export async function createReward(input: CreateReward, at = nowIso()): Promise<
 /** A reward as the API shows it: the partner's review decision comes from its payout. */
 export async function getReward(id: string): Promise<Reward> {
   const item = await findRewardItem(id);
-  if (!item || item.type !== 'reward') throw new NotFound(`No reward ${id}`);
+  if (item?.type !== 'reward') throw new NotFound(`No reward ${id}`);
   const reward = toReward(item);
   if (reward.payoutId) {
     const payout = await findPayoutItem(reward.payoutId);
@@ -206,7 +206,7 @@ export type RewardDecision = { decision: 'accept' } | { decision: 'refuse'; reas
  */
 export async function decideReward(id: string, decision: RewardDecision, actor: Actor): Promise<Reward> {
   const item = await findRewardItem(id);
-  if (!item || item.type !== 'reward') throw new NotFound(`No reward ${id}`);
+  if (item?.type !== 'reward') throw new NotFound(`No reward ${id}`);
   const reward = toReward(item);
   const payout = reward.payoutId ? await findPayoutItem(reward.payoutId) : undefined;
   checkRewardDecision(reward, payout ? payout.status : null);
@@ -271,7 +271,7 @@ export async function recomputeDraftTotals(
 ): Promise<void> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const payout = await findPayoutItem(payoutId);
-    if (!payout || payout.status !== 'draft') return;
+    if (payout?.status !== 'draft') return;
     const rewards = await loadPayoutRewards(payout);
     const totals = payoutTotals(rewards);
     try {
