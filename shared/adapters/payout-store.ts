@@ -29,6 +29,7 @@ const PAYOUT_INTERNAL = [
   'exportIds',
   'invoiceKey',
   'reminders',
+  'publishedEvents',
 ];
 
 export interface PayoutItem extends Payout {

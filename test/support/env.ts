@@ -2,5 +2,8 @@
 import { inject } from 'vitest';
 import { configureEnvironment } from '../../infra/local/runtime.ts';
 
-configureEnvironment({ dynamodb: inject('dynamodbEndpoint'), s3: inject('s3Endpoint') }, inject('dataDir'));
+configureEnvironment(
+  { dynamodb: inject('dynamodbEndpoint'), s3: inject('s3Endpoint'), eventbridge: inject('eventBridgeEndpoint') },
+  inject('dataDir'),
+);
 process.env.POWERTOOLS_LOG_LEVEL = 'CRITICAL';

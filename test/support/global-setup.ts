@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { createTables, startDynalite, startS3rver } from '../../infra/local/emulators.ts';
+import { startLocalEventBridge } from '../../infra/local/eventbridge.ts';
 import { LOCAL_NAMES } from '../../infra/local/runtime.ts';
 
 declare module 'vitest' {
@@ -14,6 +15,7 @@ declare module 'vitest' {
     dynamodbEndpoint: string;
     s3Endpoint: string;
     dataDir: string;
+    eventBridgeEndpoint: string;
   }
 }
 
@@ -25,10 +27,15 @@ export default async function setup(project: TestProject) {
     buckets: [LOCAL_NAMES.invoiceBucket, LOCAL_NAMES.exportBucket],
   });
   await createTables(dynalite.endpoint, LOCAL_NAMES);
+  // A bus with no rules: published domain events are accepted and dropped (tests that need to
+  // see them start their own).
+  const events = await startLocalEventBridge({ rules: [] });
+  project.provide('eventBridgeEndpoint', events.endpoint);
   project.provide('dynamodbEndpoint', dynalite.endpoint);
   project.provide('s3Endpoint', s3.endpoint);
   project.provide('dataDir', dataDir);
   return async () => {
+    await events.close();
     await s3.close();
     await dynalite.close();
     rmSync(dataDir, { recursive: true, force: true });

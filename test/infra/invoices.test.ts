@@ -1,0 +1,268 @@
+/**
+ * The invoice bucket and its checker as CloudFormation (bundling skipped, as in stack.test.ts): a
+ * private, TLS-only, encrypted, versioned bucket with browser POST from the configured origins and
+ * noncurrent versions expiring; ObjectCreated under `invoices/` invoking the checker, which has a
+ * DLQ; and uploads granted to the partner routes under that prefix only.
+ */
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../infra/config.ts';
+import { PayoutsStack } from '../../infra/payouts-stack.ts';
+
+type Json = any;
+
+const PORTAL = 'https://portal.example.com';
+
+function synth(context: Record<string, string> = {}): { stack: PayoutsStack; template: Template } {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], corsOrigins: PORTAL, ...context } });
+  const stack = new PayoutsStack(app, 'Test', { config: loadConfig(app.node) });
+  return { stack, template: Template.fromStack(stack) };
+}
+
+const asList = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+
+/** A CloudFormation value as text: intrinsics become `{Ref:X}` / `{GetAtt:X}` markers. */
+function flatten(value: Json): string {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) return value.map(flatten).join(',');
+  if (value && typeof value === 'object') {
+    if ('Ref' in value) return `{Ref:${value.Ref}}`;
+    if ('Fn::GetAtt' in value) return `{GetAtt:${(value['Fn::GetAtt'] as string[]).join('.')}}`;
+    if ('Fn::Join' in value) {
+      const [separator, parts] = value['Fn::Join'] as [string, Json[]];
+      return parts.map(flatten).join(separator);
+    }
+  }
+  return JSON.stringify(value);
+}
+
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource?: Json;
+  Principal?: Json;
+  Condition?: Json;
+}
+
+/** The statements of every identity policy attached to a role. */
+function roleStatements(template: Template, roleId: string): Statement[] {
+  const found: Statement[] = [];
+  for (const resource of Object.values<Json>(template.findResources('AWS::IAM::Policy'))) {
+    const roles = asList<Json>(resource.Properties.Roles).map((role) => role.Ref);
+    if (roles.includes(roleId))
+      found.push(...asList<Statement>(resource.Properties.PolicyDocument.Statement));
+  }
+  const role = template.findResources('AWS::IAM::Role')[roleId];
+  for (const policy of asList<Json>(role?.Properties.Policies)) {
+    found.push(...asList<Statement>(policy.PolicyDocument.Statement));
+  }
+  return found;
+}
+
+const s3Actions = (statement: Statement) =>
+  asList(statement.Action).filter((action) => action === '*' || action.startsWith('s3:'));
+
+describe('invoice bucket', () => {
+  let stack: PayoutsStack;
+  let template: Template;
+  let bucketId: string;
+  let bucket: Json;
+  let checkerId: string;
+
+  beforeAll(() => {
+    ({ stack, template } = synth());
+    bucketId = stack.getLogicalId(stack.invoices.bucket.node.defaultChild as never);
+    bucket = template.toJSON().Resources[bucketId];
+    checkerId = stack.getLogicalId(stack.invoices.checker.fn.node.defaultChild as never);
+    expect(bucket?.Type).toBe('AWS::S3::Bucket');
+  });
+
+  it('blocks all public access and enforces bucket-owner ownership (no ACLs)', () => {
+    expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(bucket.Properties.OwnershipControls).toEqual({
+      Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }],
+    });
+  });
+
+  it('denies every request that is not TLS', () => {
+    const policies = Object.values<Json>(template.findResources('AWS::S3::BucketPolicy')).filter(
+      (policy) => policy.Properties.Bucket?.Ref === bucketId,
+    );
+    expect(policies).toHaveLength(1);
+    const statements = asList<Statement>(policies[0].Properties.PolicyDocument.Statement);
+    const tls = statements.filter(
+      (statement) =>
+        statement.Effect === 'Deny' && statement.Condition?.Bool?.['aws:SecureTransport'] === 'false',
+    );
+    expect(tls).toHaveLength(1);
+    const [deny] = tls as [Statement];
+    expect(asList(deny.Action)).toEqual(['s3:*']);
+    expect(flatten(deny.Principal)).toMatch(/^\{"AWS":"\*"\}$|^\*$/);
+    // The bucket itself and every object in it.
+    expect(asList(deny.Resource).map(flatten).sort()).toEqual(
+      [`{GetAtt:${bucketId}.Arn}`, `{GetAtt:${bucketId}.Arn}/*`].sort(),
+    );
+    // Nothing in the bucket policy opens the bucket to everyone.
+    for (const statement of statements.filter((candidate) => candidate.Effect === 'Allow')) {
+      expect(flatten(statement.Principal)).not.toMatch(/"\*"|^\*$/);
+    }
+  });
+
+  it('encrypts at rest and keeps every version (invoices are accounting records)', () => {
+    expect(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([
+      { ServerSideEncryptionByDefault: { SSEAlgorithm: expect.stringMatching(/^(AES256|aws:kms)$/) } },
+    ]);
+    expect(bucket.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+  });
+
+  it('allows browser POSTs from the configured origins only', () => {
+    const rules = bucket.Properties.CorsConfiguration.CorsRules as Json[];
+    expect(rules).toHaveLength(1);
+    expect(rules[0].AllowedMethods).toEqual(['POST']);
+    expect(rules[0].AllowedOrigins).toEqual([PORTAL]);
+
+    const several = synth({ corsOrigins: `${PORTAL}, https://admin.example.com` });
+    several.template.hasResourceProperties('AWS::S3::Bucket', {
+      CorsConfiguration: {
+        CorsRules: [
+          Match.objectLike({
+            AllowedMethods: ['POST'],
+            AllowedOrigins: [PORTAL, 'https://admin.example.com'],
+          }),
+        ],
+      },
+    });
+  });
+
+  it('expires noncurrent versions (deleted rejects, replaced uploads) with an enabled lifecycle rule', () => {
+    const rules = bucket.Properties.LifecycleConfiguration.Rules as Json[];
+    const noncurrent = rules.filter((rule) => rule.NoncurrentVersionExpiration !== undefined);
+    expect(noncurrent).toHaveLength(1);
+    expect(noncurrent[0].Status).toBe('Enabled');
+    expect(noncurrent[0].NoncurrentVersionExpiration.NoncurrentDays).toBeGreaterThan(0);
+    // Current invoices are never expired by a rule.
+    for (const rule of rules) {
+      expect(rule.ExpirationInDays).toBeUndefined();
+      expect(rule.ExpirationDate).toBeUndefined();
+    }
+  });
+
+  it('sends ObjectCreated under invoices/ to the checker, and lets S3 invoke it from this bucket only', () => {
+    const notifications = Object.values<Json>(template.findResources('Custom::S3BucketNotifications')).filter(
+      (resource) => resource.Properties.BucketName?.Ref === bucketId,
+    );
+    expect(notifications).toHaveLength(1);
+    const configuration = notifications[0].Properties.NotificationConfiguration;
+    expect(configuration.LambdaFunctionConfigurations).toEqual([
+      {
+        Events: ['s3:ObjectCreated:*'],
+        Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'invoices/' }] } },
+        LambdaFunctionArn: { 'Fn::GetAtt': [checkerId, 'Arn'] },
+      },
+    ]);
+    expect(configuration.QueueConfigurations).toBeUndefined();
+    expect(configuration.TopicConfigurations).toBeUndefined();
+
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': [checkerId, 'Arn'] },
+      Principal: 's3.amazonaws.com',
+      SourceArn: { 'Fn::GetAtt': [bucketId, 'Arn'] },
+      SourceAccount: { Ref: 'AWS::AccountId' },
+    });
+  });
+
+  it('gives the checker a dead-letter queue, encrypted, and the bucket and table it works on', () => {
+    const checker = template.toJSON().Resources[checkerId];
+    expect(checker.Type).toBe('AWS::Lambda::Function');
+    const dlqArn = checker.Properties.DeadLetterConfig?.TargetArn;
+    expect(dlqArn?.['Fn::GetAtt']?.[1]).toBe('Arn');
+    const dlq = template.toJSON().Resources[dlqArn['Fn::GetAtt'][0]];
+    expect(dlq.Type).toBe('AWS::SQS::Queue');
+    expect(dlq.Properties.SqsManagedSseEnabled ?? dlq.Properties.KmsMasterKeyId).toBeTruthy();
+    expect(checker.Properties.Environment.Variables).toMatchObject({
+      INVOICE_BUCKET: { Ref: bucketId },
+      TABLE_NAME: { Ref: expect.any(String) },
+    });
+
+    const roleId = checker.Properties.Role['Fn::GetAtt'][0];
+    const statements = roleStatements(template, roleId);
+    const sends = statements.filter((statement) => asList(statement.Action).includes('sqs:SendMessage'));
+    expect(sends.map((statement) => flatten(statement.Resource))).toContain(
+      `{GetAtt:${dlqArn['Fn::GetAtt'][0]}.Arn}`,
+    );
+    // The checker reads and deletes objects under the invoice prefix, nowhere else.
+    for (const statement of statements.filter((candidate) => s3Actions(candidate).length > 0)) {
+      for (const resource of asList(statement.Resource).map(flatten)) {
+        expect(resource).not.toBe('*');
+        expect(resource.startsWith(`{GetAtt:${bucketId}.Arn}`)).toBe(true);
+      }
+      if (s3Actions(statement).some((action) => /^s3:(Get|Delete)Object/.test(action))) {
+        expect(asList(statement.Resource).map(flatten)).toContain(`{GetAtt:${bucketId}.Arn}/invoices/*`);
+      }
+    }
+  });
+
+  it('lets the partner routes put objects under invoices/ only, with no wildcard resource for S3', () => {
+    const fnId = stack.getLogicalId(stack.api.functions['partner-payouts'].fn.node.defaultChild as never);
+    const fn = template.toJSON().Resources[fnId];
+    expect(fn.Properties.Environment.Variables.INVOICE_BUCKET).toEqual({ Ref: bucketId });
+    const statements = roleStatements(template, fn.Properties.Role['Fn::GetAtt'][0]);
+
+    const s3Statements = statements.filter((statement) => s3Actions(statement).length > 0);
+    expect(s3Statements.length).toBeGreaterThan(0);
+    for (const statement of s3Statements) {
+      expect(statement.Effect).toBe('Allow');
+      expect(s3Actions(statement)).not.toContain('*');
+      expect(s3Actions(statement)).not.toContain('s3:*');
+      expect(asList(statement.Resource).map(flatten)).toEqual([`{GetAtt:${bucketId}.Arn}/invoices/*`]);
+    }
+    const puts = s3Statements.filter((statement) => asList(statement.Action).includes('s3:PutObject'));
+    expect(puts).toHaveLength(1);
+    // Signing an upload is all it does: no read, delete or bucket-level rights.
+    const actions = s3Statements.flatMap(s3Actions);
+    expect(actions.filter((action) => /^s3:(Get|Delete|List|PutBucket)/.test(action))).toEqual([]);
+  });
+
+  it('lets the manager routes read invoices (download links) under invoices/ only', () => {
+    const fnId = stack.getLogicalId(stack.api.functions.payouts.fn.node.defaultChild as never);
+    const fn = template.toJSON().Resources[fnId];
+    const statements = roleStatements(template, fn.Properties.Role['Fn::GetAtt'][0]);
+    const reads = statements.filter((statement) =>
+      asList(statement.Action).some((action) => action === 's3:GetObject' || action === 's3:GetObject*'),
+    );
+    expect(reads.length).toBeGreaterThan(0);
+    for (const statement of reads) {
+      expect(asList(statement.Resource).map(flatten)).toContain(`{GetAtt:${bucketId}.Arn}/invoices/*`);
+    }
+    const objectResources = statements
+      .filter((statement) => s3Actions(statement).length > 0)
+      .flatMap((statement) => asList(statement.Resource).map(flatten))
+      .filter((resource) => resource.includes(bucketId) && resource.includes('/'));
+    for (const resource of objectResources) expect(resource).toBe(`{GetAtt:${bucketId}.Arn}/invoices/*`);
+  });
+
+  it('keeps the bucket on prod and lets dev stacks empty and delete it', () => {
+    const prod = synth({ stage: 'prod' });
+    const prodBucket =
+      prod.template.toJSON().Resources[
+        prod.stack.getLogicalId(prod.stack.invoices.bucket.node.defaultChild as never)
+      ];
+    expect(prodBucket.DeletionPolicy).toBe('Retain');
+    expect(
+      prod.template.findResources('Custom::S3AutoDeleteObjects', {
+        Properties: {
+          BucketName: { Ref: prod.stack.getLogicalId(prod.stack.invoices.bucket.node.defaultChild as never) },
+        },
+      }),
+    ).toEqual({});
+    expect(bucket.DeletionPolicy).toBe('Delete');
+  });
+});
