@@ -3,7 +3,8 @@
  * response shapes and the OpenAPI document.
  */
 import { electronicFormatIBAN, isValidBIC, isValidIBAN } from 'ibantools';
-import { z } from 'zod';
+// A namespace import lets esbuild drop what is unused (zod's locales alone are ~250 KB).
+import * as z from 'zod';
 import { type IdKind, idPattern } from './ids.ts';
 import { isCurrency, isMinorAmount } from './money.ts';
 
@@ -293,20 +294,26 @@ export type CreateExport = z.infer<typeof CreateExport>;
 
 export const Total = z.object({ currency: Currency, amount: MinorAmount });
 
-export const ExportFile = z.object({
-  fileName: z.string(),
-  sha256: z.string(),
-  payoutCount: z.number().int(),
-  url: z.string(),
-  expiresAt: Timestamp,
-});
+/** One file of an export (providers cap their files: PayPal 5,000 payouts, Wise 1,000). */
+export const ExportFile = z
+  .object({
+    fileName: z.string(),
+    contentType: z.string(),
+    size: z.number().int().meta({ description: 'Bytes' }),
+    sha256: z.string().meta({ description: 'Hex SHA-256 of the file as stored' }),
+    payoutCount: z.number().int(),
+    totals: z.array(Total),
+    url: z.string().meta({ description: 'Presigned GET, valid 15 minutes' }),
+    expiresAt: Timestamp,
+  })
+  .meta({ id: 'ExportFile' });
 
-export const Export = z
+/** An export as listed: everything but its payout ids. `fileName`, `sha256` and `url` are its first file's. */
+export const ExportSummary = z
   .object({
     id: idOf('export'),
     format: ExportFormat,
     sepaVersion: SepaVersion.optional(),
-    payoutIds: z.array(idOf('payout')),
     payoutCount: z.number().int(),
     totals: z.array(Total),
     fileName: z.string(),
@@ -317,7 +324,13 @@ export const Export = z
     createdAt: Timestamp,
     createdBy: z.string(),
   })
-  .meta({ id: 'Export' });
+  .meta({ id: 'ExportSummary' });
+export type ExportSummary = z.infer<typeof ExportSummary>;
+
+export const Export = ExportSummary.extend({
+  payoutIds: z.array(idOf('payout')).meta({ description: 'The exported payouts, in file order' }),
+}).meta({ id: 'Export' });
+export type Export = z.infer<typeof Export>;
 
 export const CreatePayoutRun = z
   .strictObject({

@@ -8,15 +8,14 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type {
   APIGatewayProxyEventV2WithJWTAuthorizer,
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import type { z } from 'zod';
-import { logger, metrics, tracer } from '../adapters/observability.ts';
+import type * as z from 'zod';
+import { logger, metrics } from '../adapters/observability.ts';
 import {
   Conflict,
   DomainError,
@@ -234,6 +233,5 @@ export function httpHandler<G extends FunctionGroup>(group: G, implementations: 
 
   return middy<HttpEvent, APIGatewayProxyStructuredResultV2, Error, Context>(handle)
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics))
-    .use(captureLambdaHandler(tracer, { captureResponse: false }));
+    .use(logMetrics(metrics));
 }

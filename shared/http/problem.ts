@@ -1,6 +1,6 @@
 /** Typed errors → `application/problem+json` responses (api.md "Errors"). */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { DomainError, type FieldError, ValidationFailed } from '../domain/errors.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';

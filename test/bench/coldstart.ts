@@ -5,7 +5,7 @@
  * a baseline bundle that only creates a DynamoDBDocumentClient. Prints one JSON line last.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -86,6 +86,7 @@ console.log(
 
 const functions: { name: string; bytes: number; initMs: number }[] = [];
 for (const name of readdirSync(join(root, 'functions')).sort()) {
+  if (!existsSync(join(root, 'functions', name, 'handler.ts'))) continue;
   const file = await bundle(name, join(root, 'functions', name, 'handler.ts'));
   const bytes = statSync(file).size;
   const init = initMs(file);
