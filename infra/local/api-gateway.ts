@@ -10,7 +10,7 @@ import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructured
 import { type DomainError, NotFound, PayloadTooLarge, Unauthorized } from '#shared/domain/errors.ts';
 import { problemResponse } from '#shared/http/problem.ts';
 import { ROUTES, type RouteSpec, routeKey } from '#shared/http/routes.ts';
-import { httpHandlerOf, lambdaContext } from './functions.ts';
+import { httpHandlerOf, invokeLocal } from './functions.ts';
 import type { Verifier } from './tokens.ts';
 
 /** API Gateway accepts up to 10 MB; the handlers answer 413 above 256 KiB. Locally we stop reading at 1 MiB. */
@@ -165,10 +165,7 @@ export async function startApiGateway(options: {
       };
       if (!claims) (event.requestContext as { authorizer?: unknown }).authorizer = undefined;
       const handler = await httpHandlerOf(route.spec.group);
-      const result = (await handler(
-        event,
-        lambdaContext(`partner-payouts-${route.spec.group}`),
-      )) as APIGatewayProxyStructuredResultV2;
+      const result = (await invokeLocal(`partner-payouts-${route.spec.group}`, handler, event)) as APIGatewayProxyStructuredResultV2;
       send(response, result);
       options.log?.(`${method} ${url.pathname} ${result.statusCode} ${Date.now() - started}ms`);
     } catch (error) {

@@ -14,6 +14,7 @@ const HTTP_HANDLERS: Record<FunctionGroup, () => Promise<{ handler: LambdaHandle
   payouts: () => import('../../functions/payouts/handler.ts'),
   'partner-payouts': () => import('../../functions/partner-payouts/handler.ts'),
   'payout-runs': () => import('../../functions/payout-runs/handler.ts'),
+  exports: () => import('../../functions/exports/handler.ts'),
 };
 
 export async function httpHandlerOf(group: FunctionGroup): Promise<LambdaHandler> {
@@ -36,4 +37,29 @@ export function lambdaContext(functionName: string, timeoutMs = 30_000): Context
     fail: () => undefined,
     succeed: () => undefined,
   };
+}
+
+/** Every local invocation (function name, milliseconds), for the cost model's counts. */
+export type InvocationListener = (functionName: string, durationMs: number) => void;
+const listeners = new Set<InvocationListener>();
+
+export function onInvocation(listener: InvocationListener): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+/** Invokes a handler as Lambda would (fresh context), telling the listeners how long it ran. */
+export async function invokeLocal(
+  functionName: string,
+  handler: LambdaHandler,
+  event: unknown,
+  timeoutMs?: number,
+) {
+  const started = performance.now();
+  try {
+    return await handler(event, lambdaContext(functionName, timeoutMs));
+  } finally {
+    const duration = performance.now() - started;
+    for (const listener of listeners) listener(functionName, duration);
+  }
 }

@@ -17,7 +17,7 @@ import { type ExtraRoute, type LocalApiGateway, startApiGateway } from './api-ga
 import { docsRoutes } from './docs.ts';
 import { createTables, LOCAL_CREDENTIALS, LOCAL_REGION, startDynalite, startS3rver } from './emulators.ts';
 import { type LocalEventBridge, startLocalEventBridge } from './eventbridge.ts';
-import { type LambdaHandler, lambdaContext } from './functions.ts';
+import { invokeLocal, type LambdaHandler } from './functions.ts';
 import { startLocalLambda } from './lambda.ts';
 import { scheduleDrafting } from './schedule.ts';
 import { startLocalSes } from './ses.ts';
@@ -75,11 +75,14 @@ export function configureEnvironment(endpoints: LocalEndpoints, dataDir: string)
   process.env[ENV.mailFrom] ||= 'payouts@example.com';
   process.env[ENV.managerEmail] ||= 'finance@example.com';
   process.env[ENV.portalUrl] ||= 'http://127.0.0.1:3000';
+  process.env[ENV.sepaDebtorName] ||= 'Example Company';
+  process.env[ENV.sepaDebtorIban] ||= 'DE89370400440532013000';
+  process.env[ENV.sepaDebtorBic] ||= 'COBADEFFXXX';
   process.env.POWERTOOLS_LOG_LEVEL ||= 'WARN';
 }
 
 async function lambda(load: () => Promise<{ handler: LambdaHandler }>, name: string, timeoutMs?: number) {
-  return async (payload: unknown) => (await load()).handler(payload, lambdaContext(name, timeoutMs));
+  return async (payload: unknown) => invokeLocal(name, (await load()).handler, payload, timeoutMs);
 }
 
 export interface WorkflowRuntime {
@@ -207,7 +210,7 @@ export async function startLocalBackend(options: LocalBackendOptions = {}): Prom
     process.env[ENV.payoutScheduleTz] || 'UTC',
     async () => {
       const { handler } = await import('../../functions/drafting/handler.ts');
-      await handler({}, lambdaContext(LOCAL_NAMES.draftingFunction, 900_000));
+      await invokeLocal(LOCAL_NAMES.draftingFunction, handler, {}, 900_000);
     },
   );
   const api = await startApiGateway({
