@@ -114,7 +114,7 @@ export async function syncPayout(input: SyncInput, settings = workflowSettings()
     timedOut &&
     item.status === 'pending' &&
     input.stage === 'pending' &&
-    input.reminders < settings.maxReminders;
+    remindersThisRound(item) < settings.maxReminders;
   const age = input.executionStartTime ? Date.now() - Date.parse(input.executionStartTime) : 0;
   const terminal = item.status === 'paid' || item.status === 'cancelled';
   return {
@@ -126,10 +126,24 @@ export async function syncPayout(input: SyncInput, settings = workflowSettings()
 
 // ------------------------------------------------------------------ remind
 
+/**
+ * Reminders sent since the payout last became pending, counted from its history: the limit holds
+ * per review round, and survives an execution being re-attached.
+ */
+export function remindersThisRound(item: Pick<PayoutItem, 'events'>): number {
+  let count = 0;
+  for (const event of item.events ?? []) {
+    if (event.to === 'pending') count = 0;
+    else if (event.type === 'payout.reminder') count++;
+  }
+  return count;
+}
+
 /** Records the reminder in the payout's history and publishes it; returns the new reminder count. */
 export async function remindPartner(payoutId: string, reminders: number): Promise<number> {
   const at = new Date().toISOString();
-  const count = reminders + 1;
+  const current = await findPayoutItem(payoutId);
+  const count = (current ? remindersThisRound(current) : reminders) + 1;
   try {
     const result = await dynamo().send(
       new UpdateCommand({
