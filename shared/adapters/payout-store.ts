@@ -301,30 +301,39 @@ export async function claimReward(
   }
 }
 
-/** Releases a reward from a payout (cancel, or a failed draft). Idempotent. */
+/**
+ * Releases a reward from a payout (cancel, or a failed draft). Idempotent. The condition pins the
+ * status it read; if a decision changed it meanwhile, it reads the reward again and retries.
+ */
 export async function releaseReward(reward: Reward, payoutId: string, at: string): Promise<void> {
-  const claimable = reward.status === 'pending' || reward.status === 'accepted';
-  const unclaimed = unclaimedKeys(reward);
-  try {
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: keys.reward(reward.id),
-        UpdateExpression: claimable
-          ? 'SET updatedAt = :at, GSI3PK = :u1, GSI3SK = :u2 REMOVE payoutId, GSI2PK, GSI2SK'
-          : 'SET updatedAt = :at REMOVE payoutId, GSI2PK, GSI2SK',
-        ConditionExpression: 'payoutId = :po AND #status = :status',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':at': at,
-          ':po': payoutId,
-          ':status': reward.status,
-          ...(claimable ? { ':u1': unclaimed.GSI3PK, ':u2': unclaimed.GSI3SK } : {}),
-        },
-      }),
-    );
-  } catch (error) {
-    if (!isConditionalCheckFailed(error)) throw error;
+  let current: Reward | undefined = reward;
+  for (let attempt = 0; current && attempt < 5; attempt++) {
+    const claimable = current.status === 'pending' || current.status === 'accepted';
+    const unclaimed = unclaimedKeys(current);
+    try {
+      await dynamo().send(
+        new UpdateCommand({
+          TableName: table(),
+          Key: keys.reward(current.id),
+          UpdateExpression: claimable
+            ? 'SET updatedAt = :at, GSI3PK = :u1, GSI3SK = :u2 REMOVE payoutId, GSI2PK, GSI2SK'
+            : 'SET updatedAt = :at REMOVE payoutId, GSI2PK, GSI2SK',
+          ConditionExpression: 'payoutId = :po AND #status = :status',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':at': at,
+            ':po': payoutId,
+            ':status': current.status,
+            ...(claimable ? { ':u1': unclaimed.GSI3PK, ':u2': unclaimed.GSI3SK } : {}),
+          },
+        }),
+      );
+      return;
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+    const item = await findRewardItem(current.id);
+    current = item && item.payoutId === payoutId ? toReward(item) : undefined;
   }
 }
 

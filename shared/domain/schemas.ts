@@ -234,7 +234,12 @@ export const CreatePayout = z
   .strictObject({
     partnerId: idOf('partner'),
     currency: Currency,
-    rewardIds: z.array(idOf('reward')).min(1).max(1000).optional(),
+    rewardIds: z
+      .array(idOf('reward'))
+      .min(1)
+      .max(1000)
+      .refine((ids) => new Set(ids).size === ids.length, { message: 'must not repeat a reward id' })
+      .optional(),
   })
   .meta({ id: 'CreatePayout' });
 export type CreatePayout = z.infer<typeof CreatePayout>;
