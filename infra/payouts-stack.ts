@@ -7,6 +7,8 @@ import { ENV } from '#shared/config/env.ts';
 import type { PayoutsConfig } from './config.ts';
 import { Api } from './constructs/api.ts';
 import { Data } from './constructs/data.ts';
+import { Drafting } from './constructs/drafting.ts';
+import { Exports } from './constructs/exports.ts';
 import { Invoices } from './constructs/invoices.ts';
 import { Workflow } from './constructs/workflow.ts';
 
@@ -28,6 +30,8 @@ export class PayoutsStack extends Stack {
   readonly api: Api;
   readonly workflow: Workflow;
   readonly invoices: Invoices;
+  readonly exports: Exports;
+  readonly drafting: Drafting;
   readonly accessLogs: Bucket;
 
   constructor(scope: Construct, id: string, props: PayoutsStackProps) {
@@ -89,6 +93,16 @@ export class PayoutsStack extends Stack {
       autoDeleteObjects: !prod,
       accessLogsBucket: this.accessLogs,
     });
+    this.exports = new Exports(this, 'Exports', {
+      sepaDebtor: { name: config.sepaDebtorName, iban: config.sepaDebtorIban, bic: config.sepaDebtorBic },
+      removalPolicy,
+      autoDeleteObjects: !prod,
+      accessLogsBucket: this.accessLogs,
+    });
+    fns.exports
+      .bindTable(ENV.tableName, table, 'readWrite')
+      .bindTable(ENV.idempotencyTableName, idempotencyTable, 'readWrite');
+    this.exports.bind(fns.exports);
     this.invoices.bindUploads(fns['partner-payouts']);
     this.invoices.bindDownloads(fns.payouts);
     fns.payouts.setEnv(ENV.eventBusName, this.workflow.bus.eventBusName);
@@ -96,5 +110,24 @@ export class PayoutsStack extends Stack {
     this.workflow.bus.grantPutEventsTo(fns.payouts.fn);
     this.workflow.bindApi(fns.payouts);
     this.workflow.bindApi(fns['partner-payouts']);
+
+    this.drafting = new Drafting(this, 'Drafting', {
+      table,
+      holdingPeriodDays: config.holdingPeriodDays,
+      minPayoutAmounts: config.minPayoutAmounts,
+      schedule: config.payoutSchedule,
+      timeZone: config.payoutScheduleTz,
+      // Drafted payouts get their workflow execution: the ARN and StartExecution, nothing more.
+      bindWorkflow: (fn) => {
+        fn.setEnv(ENV.stateMachineArn, this.workflow.stateMachineArn);
+        this.workflow.stateMachine.grantStartExecution(fn.fn);
+      },
+      logRetention,
+      removalPolicy,
+    });
+    fns['payout-runs']
+      .bindTable(ENV.tableName, table, 'readWrite')
+      .bindTable(ENV.idempotencyTableName, idempotencyTable, 'readWrite');
+    this.drafting.bindApi(fns['payout-runs']);
   }
 }

@@ -35,6 +35,7 @@ const DESCRIPTIONS: Record<FunctionGroup, string> = {
   payouts: 'Manager payout routes: drafts and transitions',
   'partner-payouts': 'Partner payout routes: review, validate, request changes',
   'payout-runs': 'Payout runs: drafting now, run results',
+  exports: 'Exports of ready payouts: payment files in S3, export records',
 };
 
 export class Api extends Construct {

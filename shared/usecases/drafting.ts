@@ -22,6 +22,7 @@ import {
   newEvent,
   type PayoutItem,
   payoutIndexKeys,
+  putNewPayout,
   toReward,
   updatePayout,
 } from '../adapters/payout-store.ts';
@@ -35,7 +36,7 @@ import {
 } from '../adapters/table.ts';
 import { startPayoutWorkflow } from '../adapters/workflow.ts';
 import { decideGroup, holdingCutoff, type SkipReason } from '../domain/drafting.ts';
-import { Conflict, NotFound } from '../domain/errors.ts';
+import { Conflict, InvalidTransition, NotFound } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import { payoutTotals } from '../domain/payout-rules.ts';
 import type { Actor, PayoutRun, Reward } from '../domain/schemas.ts';
@@ -223,7 +224,12 @@ class PayoutWriter {
 
   add(item: PayoutItem): void {
     this.buffer.push(item);
-    if (this.buffer.length >= 25) this.flushes.push(this.flush());
+    if (this.buffer.length >= 25) {
+      const flush = this.flush();
+      // Awaited in close(); until then a failure must not be an unhandled rejection.
+      flush.catch(() => undefined);
+      this.flushes.push(flush);
+    }
   }
 
   private async flush(): Promise<void> {
@@ -430,14 +436,25 @@ async function* eligibleGroups(
   if (current) yield current;
 }
 
-/** Writes the payouts that a crashed run claimed rewards for but never wrote. */
-async function recoverOrphanClaims(run: RunState, writer: PayoutWriter, tally: Tally): Promise<void> {
+/**
+ * Writes the payouts that a crashed run claimed rewards for but never wrote. Written at once, not
+ * buffered: a group of the same slot drafted later in this run must find the payout and add to it
+ * (a second buffered put of the same payout would be a duplicate key in one BatchWriteItem).
+ */
+async function recoverOrphanClaims(run: RunState, tally: Tally): Promise<void> {
   const slots = await queryAll({ index: 'GSI4', partition: { name: 'GSI4PK', value: 'SLOTS' } });
   const now = Date.now();
   for (const slot of slots) {
     if (typeof slot.leaseUntil === 'number' && slot.leaseUntil >= now && slot.runId !== run.id) continue;
     const payoutId = String(slot.payoutId);
-    if (await findPayoutItem(payoutId)) continue;
+    const payout = await findPayoutItem(payoutId);
+    if (payout) {
+      // A draft whose lease outlived the run adding to it: claims its totals do not count yet.
+      if (payout.status === 'draft' && typeof payout.leaseUntil === 'number' && payout.leaseUntil < now) {
+        if (await repairDraft(payout, run)) tally.payoutsUpdated++;
+      }
+      continue;
+    }
     const claimed = (
       await queryAll({ index: 'GSI2', partition: { name: 'GSI2PK', value: `PAYOUT#${payoutId}` } })
     )
@@ -449,10 +466,47 @@ async function recoverOrphanClaims(run: RunState, writer: PayoutWriter, tally: T
       currency: String(slot.currency ?? claimed[0]?.currency),
       rewards: claimed,
     };
-    writer.add(newPayoutItem(payoutId, group, claimed, new Date().toISOString()));
+    try {
+      await putNewPayout(newPayoutItem(payoutId, group, claimed, new Date().toISOString()));
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) continue; // written meanwhile by the run that claimed them
+      throw error;
+    }
+    await startPayoutWorkflow(payoutId, 'draft');
     tally.payoutsCreated++;
     logger.warn('Recovered claims of an interrupted run', { payoutId, rewards: claimed.length });
   }
+}
+
+/**
+ * Recounts a draft from the rewards that name it (a run died between claiming rewards for it and
+ * updating its totals) and frees its lease. True when it gained rewards.
+ */
+async function repairDraft(payout: PayoutItem, run: RunState): Promise<boolean> {
+  const rewards = await loadPayoutRewards(payout);
+  const known = new Set(payout.rewardIds);
+  const added = rewards.filter((reward) => !known.has(reward.id)).map((reward) => reward.id);
+  const totals = payoutTotals(rewards);
+  const at = new Date().toISOString();
+  try {
+    await updatePayout(payout.id, {
+      from: ['draft'],
+      version: payout.version,
+      respectLease: true,
+      set: { amount: totals.amount, rewardCount: totals.rewardCount, rewardIds: rewards.map((r) => r.id) },
+      remove: ['leaseUntil'],
+      events: added.length
+        ? [newEvent('payout.rewards_added', RUN_ACTOR, at, { data: { runId: run.id, rewardIds: added } })]
+        : [],
+      at,
+    });
+  } catch (error) {
+    // Changed meanwhile (a manager, another run): whoever changed it counted from the rewards too.
+    if (error instanceof Conflict || error instanceof InvalidTransition) return false;
+    throw error;
+  }
+  if (added.length) logger.warn('Repaired a draft of an interrupted run', { payoutId: payout.id, added });
+  return added.length > 0;
 }
 
 /**
@@ -470,7 +524,7 @@ export async function executeRun(run: RunState, settings: DraftingSettings): Pro
     skippedCount: run.skippedCount,
   };
   const cutoff = holdingCutoff(run.asOf, settings.holdingPeriodDays);
-  if (run.nextShard === 0) await recoverOrphanClaims(run, writer, tally);
+  if (run.nextShard === 0) await recoverOrphanClaims(run, tally);
   const shards = run.partnerId
     ? [unclaimedShard(run.partnerId)]
     : Array.from({ length: UNCLAIMED_SHARDS }, (_, i) => i);
@@ -484,18 +538,28 @@ export async function executeRun(run: RunState, settings: DraftingSettings): Pro
       break;
     }
     const inFlight = new Set<Promise<void>>();
-    for await (const group of eligibleGroups(shard, cutoff, {
-      partnerId: run.partnerId,
-      currency: run.currency,
-    })) {
-      const task = draftGroup(group, run, settings, limiter, writer, tally).finally(() =>
-        inFlight.delete(task),
-      );
-      inFlight.add(task);
-      // Enough groups in flight to keep every write slot busy; bounded memory.
-      if (inFlight.size >= settings.concurrency) await Promise.race(inFlight);
+    // A group that fails fails the run, once the groups in flight have settled: its error is kept
+    // here (a task that settles while no one awaits it would otherwise drop it from the set unseen).
+    let failure: { error: unknown } | undefined;
+    try {
+      for await (const group of eligibleGroups(shard, cutoff, {
+        partnerId: run.partnerId,
+        currency: run.currency,
+      })) {
+        const task: Promise<void> = draftGroup(group, run, settings, limiter, writer, tally)
+          .catch((error: unknown) => {
+            failure ??= { error };
+          })
+          .finally(() => inFlight.delete(task));
+        inFlight.add(task);
+        // Enough groups in flight to keep every write slot busy; bounded memory.
+        if (inFlight.size >= settings.concurrency) await Promise.race(inFlight);
+        if (failure) break;
+      }
+    } finally {
+      await Promise.all(inFlight);
     }
-    await Promise.all(inFlight);
+    if (failure) throw failure.error;
     nextShard = run.partnerId ? 1 : shard + 1;
   }
   await writer.close();

@@ -1,5 +1,5 @@
 /** The payout lifecycle: drafting, transitions, partner review, history, follow-ups. */
-import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../adapters/clients.ts';
 import { logger } from '../adapters/observability.ts';
 import {
@@ -22,6 +22,7 @@ import {
 import {
   decodeCursor,
   encodeCursor,
+  isConditionalCheckFailed,
   keys,
   type Page,
   queryPage,
@@ -191,8 +192,39 @@ export async function createPayout(input: CreatePayout, actor: Actor): Promise<P
     events: [],
     at,
   });
+  await nameOpenDraft(input.partnerId, input.currency, id);
   await startPayoutWorkflow(id, 'draft');
   return toPayout(drafted);
+}
+
+/**
+ * Names a hand-made draft as the partner's open draft in its currency, so scheduled drafting adds to
+ * it rather than opening a second one. Skipped while a drafting run holds that slot.
+ */
+async function nameOpenDraft(partnerId: string, currency: string, payoutId: string): Promise<void> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.slot(partnerId, currency),
+        UpdateExpression:
+          'SET payoutId = :po, partnerId = :pid, currency = :cur, #type = :type, GSI4PK = :slots, GSI4SK = :sk',
+        ConditionExpression: 'attribute_not_exists(leaseUntil) OR leaseUntil < :now',
+        ExpressionAttributeNames: { '#type': 'type' },
+        ExpressionAttributeValues: {
+          ':po': payoutId,
+          ':pid': partnerId,
+          ':cur': currency,
+          ':type': 'slot',
+          ':slots': 'SLOTS',
+          ':sk': `${partnerId}#${currency}`,
+          ':now': Date.now(),
+        },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+  }
 }
 
 // ------------------------------------------------------------------ reads

@@ -3,7 +3,11 @@ import { inject } from 'vitest';
 import { configureEnvironment } from '../../infra/local/runtime.ts';
 
 configureEnvironment(
-  { dynamodb: inject('dynamodbEndpoint'), s3: inject('s3Endpoint'), eventbridge: inject('eventBridgeEndpoint') },
+  {
+    dynamodb: inject('dynamodbEndpoint'),
+    s3: inject('s3Endpoint'),
+    eventbridge: inject('eventBridgeEndpoint'),
+  },
   inject('dataDir'),
 );
 process.env.POWERTOOLS_LOG_LEVEL = 'CRITICAL';

@@ -1,0 +1,405 @@
+/**
+ * Exports of ready payouts: payment files for the channel that pays them (generic CSV, PayPal Payouts,
+ * Wise batch, SEPA pain.001), stored in S3 with a record of which payouts, which files, which checksums.
+ *
+ * An export is all or nothing up to its record: every check (ready payouts only, payout details, one
+ * currency where the format needs it) runs before anything is written, and files of an export that
+ * fails half-way are deleted. Once the record is stored the export exists; only then is each payout
+ * told it was in it (`exportIds` and a `payout.exported` history entry, without a version change).
+ * Payouts keep their status: paying them and marking them paid is the manager's next step.
+ *
+ * Memory: an export holds at most `MAX_PAYOUTS_PER_EXPORT` rows (a few MB, and the record's payout ids
+ * must fit a DynamoDB item); the files themselves are streamed from the generators to S3.
+ */
+import {
+  deleteExportObjects,
+  type ExportRecord,
+  exportObjectKey,
+  findExport,
+  linkPayoutToExport,
+  listExportRecords,
+  type PartnerSnapshot,
+  type PayoutSnapshot,
+  partnerSnapshots,
+  payoutSnapshots,
+  presignExportDownload,
+  putExport,
+  readyPayouts,
+  type StoredExportFile,
+  uploadExportFile,
+} from '../adapters/export-store.ts';
+import { logger } from '../adapters/observability.ts';
+import { forEachLimited, newEvent } from '../adapters/payout-store.ts';
+import type { Page } from '../adapters/table.ts';
+import { ENV, optionalEnv, requireEnv } from '../config/env.ts';
+import {
+  DomainError,
+  type FieldError,
+  InvalidTransition,
+  NotFound,
+  RuleViolation,
+  ValidationFailed,
+} from '../domain/errors.ts';
+import { newId } from '../domain/ids.ts';
+import type { Actor, CreateExport, Export, ExportFormat, ExportSummary } from '../domain/schemas.ts';
+import {
+  checkExportable,
+  DEFAULT_SEPA_VERSION,
+  ExportError,
+  type ExportRow,
+  generateExport,
+  mergeTotals,
+  type RefusalReason,
+  type SepaDebtor,
+} from '../exports/index.ts';
+
+/** Also the most `payoutIds` a request may name (`CreateExport`). */
+export const MAX_PAYOUTS_PER_EXPORT = 10_000;
+const LINK_CONCURRENCY = 32;
+
+/** 422: nothing to export (no ready payout, or none of the currency asked for). */
+export class NoPayoutsToExport extends DomainError {
+  readonly status = 422;
+  readonly code = 'no_eligible_payouts';
+  readonly title = 'Business rule violated';
+}
+
+/** 422: more ready payouts than one export takes; export them by currency or by ids. */
+export class TooManyPayouts extends DomainError {
+  readonly status = 422;
+  readonly code = 'too_many_payouts';
+  readonly title = 'Business rule violated';
+}
+
+let debtor: SepaDebtor | undefined;
+/** The account SEPA files pay from, read once from the environment. */
+function sepaDebtor(): SepaDebtor {
+  if (!debtor) {
+    const bic = optionalEnv(ENV.sepaDebtorBic, '');
+    debtor = {
+      name: requireEnv(ENV.sepaDebtorName),
+      iban: requireEnv(ENV.sepaDebtorIban),
+      ...(bic ? { bic } : {}),
+    };
+  }
+  return debtor;
+}
+
+const REASONS: Record<RefusalReason, string> = {
+  invalid_amount: 'the amount is not a positive amount of a known currency',
+  no_payout_method: 'the partner has no payout method',
+  wrong_payout_method: 'the partner is paid by another payout method',
+  missing_email: 'the payout method has no e-mail',
+  invalid_email: 'the payout method’s e-mail is not valid',
+  missing_account_holder: 'the payout method has no account holder',
+  unrepresentable_name: 'the account holder’s name has no character SEPA can carry',
+  missing_iban: 'the payout method has no IBAN (needed for EUR)',
+  invalid_iban: 'the IBAN is not valid',
+  iban_not_sepa: 'the IBAN is not of a SEPA country',
+  invalid_bic: 'the BIC is not valid',
+  amount_not_supported: 'the format cannot carry this amount',
+};
+
+// ------------------------------------------------------------------ choosing the payouts
+
+/** Where a payout was named in the request, for error paths. */
+type Locate = (payoutId: string) => string;
+
+function assertDistinct(ids: readonly string[]): void {
+  const seen = new Map<string, number>();
+  const errors: FieldError[] = [];
+  ids.forEach((id, index) => {
+    const first = seen.get(id);
+    if (first === undefined) seen.set(id, index);
+    else errors.push({ path: `payoutIds[${index}]`, message: `same payout as payoutIds[${first}]` });
+  });
+  if (errors.length > 0) throw new ValidationFailed('A payout is named more than once', { errors });
+}
+
+/** The named payouts, in the request's order; all must exist and be ready (else 409 listing them). */
+async function namedPayouts(ids: readonly string[], currency: string | undefined): Promise<PayoutSnapshot[]> {
+  assertDistinct(ids);
+  const found = await payoutSnapshots(ids);
+  const errors: FieldError[] = [];
+  const others: string[] = [];
+  const payouts: PayoutSnapshot[] = [];
+  ids.forEach((id, index) => {
+    const payout = found.get(id);
+    if (payout?.status === 'ready') payouts.push(payout);
+    else {
+      others.push(id);
+      errors.push({
+        path: `payoutIds[${index}]`,
+        message: payout ? `${id} is ${payout.status}, not ready` : `${id} does not exist`,
+      });
+    }
+  });
+  if (others.length > 0) {
+    throw new InvalidTransition(
+      `Only ready payouts can be exported; ${others.join(', ')} ${others.length === 1 ? 'is' : 'are'} not`,
+      {
+        errors,
+        data: { payoutIds: others },
+      },
+    );
+  }
+  if (currency !== undefined) {
+    const mismatched = payouts.filter((payout) => payout.currency !== currency);
+    if (mismatched.length > 0) {
+      throw new RuleViolation('currency_mismatch', `Payouts must be in ${currency}`, {
+        errors: mismatched.map((payout) => ({
+          path: `payoutIds[${ids.indexOf(payout.id)}]`,
+          message: `${payout.id} is in ${payout.currency}`,
+        })),
+        data: { payoutIds: mismatched.map((payout) => payout.id) },
+      });
+    }
+  }
+  return payouts;
+}
+
+/**
+ * Every ready payout (of `currency` when given), oldest first. The status index is eventually
+ * consistent, so each payout it lists is read again, consistently: one cancelled or paid a moment ago
+ * must not be paid again from this file.
+ */
+async function allReadyPayouts(currency: string | undefined): Promise<PayoutSnapshot[]> {
+  const what = currency === undefined ? 'ready payouts' : `ready ${currency} payouts`;
+  const listed = await readyPayouts({ currency, max: MAX_PAYOUTS_PER_EXPORT + 1 });
+  if (listed.length > MAX_PAYOUTS_PER_EXPORT) {
+    throw new TooManyPayouts(
+      `There are more than ${MAX_PAYOUTS_PER_EXPORT} ${what}: export them by currency, or name them in payoutIds`,
+    );
+  }
+  const current = await payoutSnapshots(listed.map((payout) => payout.id));
+  const payouts = listed.flatMap((payout) => {
+    const fresh = current.get(payout.id);
+    return fresh?.status === 'ready' ? [fresh] : [];
+  });
+  if (payouts.length === 0) throw new NoPayoutsToExport(`There are no ${what} to export`);
+  return payouts;
+}
+
+function toRow(payout: PayoutSnapshot, partner: PartnerSnapshot | undefined): ExportRow {
+  return {
+    payoutId: payout.id,
+    partnerId: payout.partnerId,
+    partnerName: partner?.name ?? '',
+    partnerEmail: partner?.email ?? '',
+    amount: payout.amount,
+    currency: payout.currency,
+    payoutMethod: partner?.payoutMethod ?? null,
+    ...(partner?.address ? { address: partner.address } : {}),
+    remittance: `Payout ${payout.id}`,
+  };
+}
+
+/** 422 unless every row fits the format: one currency where it needs one, the details it needs. */
+function assertExportable(format: ExportFormat, rows: readonly ExportRow[], locate: Locate): void {
+  const check = checkExportable(format, rows);
+  if (check.currencyProblem !== undefined) {
+    throw new RuleViolation('currency_mismatch', check.currencyProblem, {
+      data: { currencies: [...new Set(rows.map((row) => row.currency))].sort() },
+    });
+  }
+  if (check.missing.length > 0) {
+    const partnerIds = [...new Set(check.missing.map((refusal) => refusal.partnerId))];
+    throw new RuleViolation(
+      'missing_payout_details',
+      `${partnerIds.length === 1 ? 'A partner lacks' : `${partnerIds.length} partners lack`} what a ${format} export needs: ${partnerIds.join(', ')}`,
+      {
+        errors: check.missing.map((refusal) => ({
+          path: locate(refusal.payoutId),
+          message: `${refusal.payoutId} of partner ${refusal.partnerId}: ${REASONS[refusal.reason]} (${refusal.reason})`,
+        })),
+        data: { partnerIds, refusals: check.missing },
+      },
+    );
+  }
+}
+
+// ------------------------------------------------------------------ writing
+
+/** A generator refusal after the checks passed: the same answer the checks would have given. */
+function refusalOf(error: ExportError): DomainError | undefined {
+  switch (error.code) {
+    case 'row_refused':
+      return new RuleViolation('missing_payout_details', error.message, {
+        data: { refusals: [{ payoutId: error.payoutId, reason: error.reason }] },
+      });
+    case 'currency_problem':
+      return new RuleViolation('currency_mismatch', error.message);
+    case 'no_rows':
+      return new NoPayoutsToExport(error.message);
+    case 'too_many_rows':
+      return new TooManyPayouts(error.message);
+    default:
+      return undefined;
+  }
+}
+
+/** Generates the files and streams each to S3; on any failure, deletes what was stored and rethrows. */
+async function writeFiles(
+  rows: readonly ExportRow[],
+  options: {
+    exportId: string;
+    format: ExportFormat;
+    createdAt: Date;
+    sepaVersion?: ExportRecord['sepaVersion'];
+  },
+): Promise<StoredExportFile[]> {
+  const files: StoredExportFile[] = [];
+  let current: string | undefined;
+  try {
+    const generated = generateExport(rows, {
+      format: options.format,
+      exportId: options.exportId,
+      createdAt: options.createdAt,
+      ...(options.format === 'sepa' ? { sepaVersion: options.sepaVersion, debtor: sepaDebtor() } : {}),
+    });
+    for await (const file of generated) {
+      current = exportObjectKey(options.exportId, file.fileName);
+      const stored = await uploadExportFile(current, file.contentType, file.chunks);
+      const totals = file.totals();
+      files.push({
+        fileName: file.fileName,
+        key: current,
+        contentType: file.contentType,
+        size: stored.size,
+        sha256: stored.sha256,
+        payoutCount: totals.count,
+        totals: totals.amounts,
+      });
+      current = undefined;
+    }
+    return files;
+  } catch (error) {
+    // A failed PutObject may still have landed; a failed multipart upload was aborted.
+    const written = [...files.map((file) => file.key), ...(current ? [current] : [])];
+    await deleteExportObjects(written).catch((cleanup: unknown) =>
+      logger.error('Could not delete the files of a failed export', { error: cleanup, keys: written }),
+    );
+    throw error instanceof ExportError ? (refusalOf(error) ?? error) : error;
+  }
+}
+
+/** Tells each payout it was in the export. The export stands even if some cannot be told: logged. */
+async function linkPayouts(record: ExportRecord, payoutIds: readonly string[], actor: Actor): Promise<void> {
+  const failed: string[] = [];
+  await forEachLimited(payoutIds, LINK_CONCURRENCY, async (payoutId) => {
+    const event = newEvent('payout.exported', actor, record.createdAt, {
+      data: { exportId: record.id, format: record.format, fileName: record.fileName },
+    });
+    try {
+      if (!(await linkPayoutToExport(payoutId, record.id, event))) failed.push(payoutId);
+    } catch (error) {
+      logger.error('Could not link a payout to its export', { error, payoutId, exportId: record.id });
+      failed.push(payoutId);
+    }
+  });
+  if (failed.length > 0) {
+    logger.error('Payouts not linked to their export', { exportId: record.id, payoutIds: failed });
+  }
+}
+
+// ------------------------------------------------------------------ presenting
+
+async function present(record: ExportRecord): Promise<ExportSummary> {
+  const now = Date.now();
+  const files = await Promise.all(
+    record.files.map(async (file) => ({
+      fileName: file.fileName,
+      contentType: file.contentType,
+      size: file.size,
+      sha256: file.sha256,
+      payoutCount: file.payoutCount,
+      totals: file.totals,
+      ...(await presignExportDownload(file, now)),
+    })),
+  );
+  const first = files[0];
+  if (!first) throw new Error(`Export ${record.id} has no file`);
+  return {
+    id: record.id,
+    format: record.format,
+    ...(record.sepaVersion ? { sepaVersion: record.sepaVersion } : {}),
+    payoutCount: record.payoutCount,
+    totals: record.totals,
+    fileName: first.fileName,
+    sha256: first.sha256,
+    url: first.url,
+    expiresAt: first.expiresAt,
+    files,
+    createdAt: record.createdAt,
+    createdBy: record.createdBy,
+  };
+}
+
+// ------------------------------------------------------------------ use cases
+
+/**
+ * Exports ready payouts: the named ones (all ready, else 409), or every ready one of `currency` when
+ * given. 422 `missing_payout_details` / `currency_mismatch` when the format cannot carry them,
+ * `no_eligible_payouts` when there is nothing to export, `too_many_payouts` past 10,000.
+ */
+export async function createExport(input: CreateExport, actor: Actor): Promise<Export> {
+  if (input.sepaVersion !== undefined && input.format !== 'sepa') {
+    throw new ValidationFailed('sepaVersion applies to SEPA exports only', {
+      errors: [{ path: 'sepaVersion', message: 'only with format sepa' }],
+    });
+  }
+  const payouts = input.payoutIds
+    ? await namedPayouts(input.payoutIds, input.currency)
+    : await allReadyPayouts(input.currency);
+  const partners = await partnerSnapshots(payouts.map((payout) => payout.partnerId));
+  const rows = payouts.map((payout) => toRow(payout, partners.get(payout.partnerId)));
+  const named = input.payoutIds;
+  assertExportable(input.format, rows, (payoutId) =>
+    named ? `payoutIds[${named.indexOf(payoutId)}]` : payoutId,
+  );
+
+  const createdAt = new Date();
+  const id = newId('export', createdAt.getTime());
+  const sepaVersion = input.format === 'sepa' ? (input.sepaVersion ?? DEFAULT_SEPA_VERSION) : undefined;
+  const files = await writeFiles(rows, { exportId: id, format: input.format, createdAt, sepaVersion });
+  const first = files[0];
+  if (!first) throw new Error('The export produced no file');
+  const totals = mergeTotals(files.map((file) => ({ count: file.payoutCount, amounts: file.totals })));
+  const record: ExportRecord = {
+    id,
+    format: input.format,
+    ...(sepaVersion ? { sepaVersion } : {}),
+    payoutCount: totals.count,
+    totals: totals.amounts,
+    files,
+    fileName: first.fileName,
+    sha256: first.sha256,
+    createdAt: createdAt.toISOString(),
+    createdBy: actor.id,
+  };
+  const payoutIds = rows.map((row) => row.payoutId);
+  try {
+    await putExport(record, payoutIds);
+  } catch (error) {
+    await deleteExportObjects(files.map((file) => file.key)).catch(() => undefined);
+    throw error;
+  }
+  await linkPayouts(record, payoutIds, actor);
+  return { ...(await present(record)), payoutIds };
+}
+
+/** One export, with fresh download links. */
+export async function getExport(id: string): Promise<Export> {
+  const found = await findExport(id);
+  if (!found) throw new NotFound(`No export ${id}`);
+  return { ...(await present(found.record)), payoutIds: found.payoutIds };
+}
+
+/** Exports, newest first, with fresh download links (without their payout ids: see getExport). */
+export async function listExports(page: {
+  limit: number;
+  cursor?: string | undefined;
+}): Promise<Page<ExportSummary>> {
+  const result = await listExportRecords(page);
+  return { items: await Promise.all(result.items.map(present)), nextCursor: result.nextCursor };
+}
