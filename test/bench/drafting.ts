@@ -72,6 +72,28 @@ async function seed(url: string) {
     }
     batches.push(batch);
   }
+  // Rewards for the floor measurement: same shape, created tomorrow so the run (as of now) leaves them.
+  const tomorrow = new Date(Date.now() + 86_400_000).toISOString();
+  const baselinePartners = Array.from({ length: 100 }, () => newId('partner'));
+  for (let start = 0; start < BASELINE_WRITES; start += 25) {
+    const batch: Record<string, unknown>[] = [];
+    for (let index = start; index < Math.min(BASELINE_WRITES, start + 25); index++) {
+      batch.push({
+        ...rewardItem({
+          id: newId('reward'),
+          partnerId: baselinePartners[index % baselinePartners.length] as string,
+          amount: 100,
+          currency: 'EUR',
+          status: 'accepted',
+          payoutId: null,
+          createdAt: tomorrow,
+          updatedAt: tomorrow,
+        }),
+        bench: 'baseline',
+      });
+    }
+    batches.push(batch);
+  }
   await pool(batches, 16, async (items) => {
     let requests = items.map((Item) => ({ PutRequest: { Item } }));
     while (requests.length) {
@@ -87,36 +109,40 @@ async function run(url: string) {
   const { createRun, executeRun } = await import('../../shared/usecases/drafting.ts');
   const client = documentClient(url);
   setDynamo(client);
-  // The floor: one conditional UpdateItem per reward (what a claim needs at the least).
-  const ids: string[] = [];
+  // The floor: the claim itself (the same conditional UpdateItem `claimReward` sends, index
+  // changes included) on rewards the run does not touch, half before and half after the run so
+  // that both see the same machine load.
+  const { claimReward } = await import('../../shared/adapters/payout-store.ts');
+  const baseline: { id: string; partnerId: string }[] = [];
   let start: Record<string, unknown> | undefined;
   do {
     const page = await client.send(
       new ScanCommand({
         TableName: table,
         ExclusiveStartKey: start,
-        ProjectionExpression: 'PK',
-        Limit: BASELINE_WRITES,
+        FilterExpression: 'bench = :b',
+        ExpressionAttributeValues: { ':b': 'baseline' },
+        ProjectionExpression: 'id, partnerId',
       }),
     );
-    for (const item of page.Items ?? []) if (String(item.PK).startsWith('REWARD#')) ids.push(String(item.PK));
-    start = ids.length >= BASELINE_WRITES ? undefined : page.LastEvaluatedKey;
+    for (const item of page.Items ?? [])
+      baseline.push({ id: String(item.id), partnerId: String(item.partnerId) });
+    start = page.LastEvaluatedKey;
   } while (start);
-  const baselineStart = performance.now();
-  await pool(ids.slice(0, BASELINE_WRITES), CONCURRENCY, async (pk) => {
-    await client.send(
-      new UpdateCommand({
-        TableName: table,
-        Key: { PK: pk, SK: 'REWARD' },
-        UpdateExpression: 'SET benchTouched = :t',
-        ConditionExpression: 'attribute_not_exists(payoutId) AND #status IN (:p, :a)',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':t': 1, ':p': 'pending', ':a': 'accepted' },
-      }),
-    );
-  });
-  const baselineWritesPerSecond =
-    Math.min(ids.length, BASELINE_WRITES) / ((performance.now() - baselineStart) / 1000);
+  const half = Math.floor(baseline.length / 2);
+  const floor = async (rewards: typeof baseline) => {
+    const began = performance.now();
+    await pool(rewards, CONCURRENCY, async (reward) => {
+      await claimReward(
+        reward.id,
+        'po_BASELINE',
+        { partnerId: reward.partnerId, currency: 'EUR' },
+        new Date().toISOString(),
+      );
+    });
+    return { writes: rewards.length, seconds: (performance.now() - began) / 1000 };
+  };
+  const before = await floor(baseline.slice(0, half));
   const counter = countRequests(client);
   const runStart = performance.now();
   const result = await executeRun(await createRun({}), {
@@ -125,13 +151,18 @@ async function run(url: string) {
     concurrency: CONCURRENCY,
   });
   const seconds = (performance.now() - runStart) / 1000;
+  const writes = counter.writes;
+  const reads = counter.reads;
+  const byCommand = { ...counter.byCommand };
+  const after = await floor(baseline.slice(half));
+  const baselineWritesPerSecond = (before.writes + after.writes) / (before.seconds + after.seconds);
   console.log(
     JSON.stringify({
       seconds,
       baselineWritesPerSecond,
-      writes: counter.writes,
-      reads: counter.reads,
-      byCommand: counter.byCommand,
+      writes,
+      reads,
+      byCommand,
       payoutsCreated: result.payoutsCreated,
       rewardsClaimed: result.rewardsClaimed,
       peakRssMb: peakRssMb(),
@@ -150,14 +181,14 @@ async function verify(url: string) {
   do {
     const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
     for (const item of page.Items ?? []) {
-      if (item.type === 'reward') {
+      if (item.type === 'reward' && item.bench !== 'baseline') {
         rewards.set(String(item.id), {
           partnerId: String(item.partnerId),
           amount: Number(item.amount),
           payoutId: String(item.payoutId ?? ''),
         });
       }
-      if (item.type === 'payout') {
+      if (item.type === 'payout' && item.id !== 'po_BASELINE') {
         payouts.set(String(item.id), {
           partnerId: String(item.partnerId),
           amount: Number(item.amount),
@@ -220,7 +251,7 @@ else {
     );
     const measured = JSON.parse(child('run', dynalite.endpoint));
     console.log(
-      `baseline: conditional UpdateItem at concurrency ${CONCURRENCY}: ${measured.baselineWritesPerSecond.toFixed(0)}/s`,
+      `baseline (the claim UpdateItem alone, before and after the run) at concurrency ${CONCURRENCY}: ${measured.baselineWritesPerSecond.toFixed(0)}/s`,
     );
     console.log(
       `run: ${measured.payoutsCreated} payouts, ${measured.rewardsClaimed} rewards claimed in ${measured.seconds.toFixed(1)} s; requests ${JSON.stringify(measured.byCommand)}`,
