@@ -42,6 +42,27 @@ export interface PayoutItem extends Payout {
   invoiceKey?: string;
 }
 
+/** The attributes a payout shows through the API (reads that need nothing else project to these). */
+export const PAYOUT_VIEW = [
+  'id',
+  'partnerId',
+  'currency',
+  'status',
+  'amount',
+  'rewardCount',
+  'requirements',
+  'message',
+  'invoice',
+  'paymentReference',
+  'createdAt',
+  'updatedAt',
+  'validatedAt',
+  'partnerValidatedAt',
+  'paidAt',
+  'cancelledAt',
+  'version',
+] as const;
+
 export function toPayout(item: Record<string, unknown> | PayoutItem): Payout {
   return stripKeys(item as Record<string, unknown>, PAYOUT_INTERNAL) as unknown as Payout;
 }

@@ -135,6 +135,21 @@ export interface PageQuery {
   /** Newest first when false. */
   ascending?: boolean;
   consistent?: boolean;
+  /** Only these attributes (the key attributes are added for the cursor). */
+  projection?: readonly string[];
+}
+
+/** `ProjectionExpression` with a name placeholder per attribute (many are reserved words). */
+export function projectionOf(fields: readonly string[]): {
+  expression: string;
+  names: Record<string, string>;
+} {
+  const names: Record<string, string> = {};
+  const parts = fields.map((field, index) => {
+    names[`#p${index}`] = field;
+    return `#p${index}`;
+  });
+  return { expression: parts.join(', '), names };
 }
 
 export interface Page<T> {
@@ -169,16 +184,21 @@ export async function queryPage(query: PageQuery): Promise<Page<Record<string, u
     });
   }
   const items: Record<string, unknown>[] = [];
+  const projection = query.projection
+    ? projectionOf([...new Set([...query.projection, ...keyFields])])
+    : undefined;
   // Read one item past the page to know whether another page exists.
   while (items.length <= query.limit) {
     const input: QueryCommandInput = {
       TableName: table(),
       IndexName: query.index,
       KeyConditionExpression: query.sortPrefix ? '#pk = :pk AND begins_with(#sk, :sk)' : '#pk = :pk',
+      ProjectionExpression: projection?.expression,
       ExpressionAttributeNames: {
         '#pk': query.partition.name,
         ...(query.sortPrefix ? { '#sk': query.sortPrefix.name } : {}),
         ...query.filter?.names,
+        ...projection?.names,
       },
       ExpressionAttributeValues: {
         ':pk': query.partition.value,

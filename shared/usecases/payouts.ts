@@ -1,5 +1,5 @@
 /** The payout lifecycle: drafting, transitions, partner review, history, follow-ups. */
-import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../adapters/clients.ts';
 import { logger } from '../adapters/observability.ts';
 import {
@@ -12,6 +12,7 @@ import {
   loadPayoutRewards,
   markRewardPaid,
   newEvent,
+  PAYOUT_VIEW,
   type PayoutItem,
   putNewPayout,
   releaseReward,
@@ -25,6 +26,7 @@ import {
   isConditionalCheckFailed,
   keys,
   type Page,
+  projectionOf,
   queryPage,
   table,
   unclaimedShard,
@@ -230,7 +232,18 @@ async function nameOpenDraft(partnerId: string, currency: string, payoutId: stri
 // ------------------------------------------------------------------ reads
 
 export async function getPayout(id: string): Promise<Payout> {
-  return toPayout(await getPayoutItem(id));
+  const projection = projectionOf(PAYOUT_VIEW);
+  const result = await dynamo().send(
+    new GetCommand({
+      TableName: table(),
+      Key: keys.payout(id),
+      ConsistentRead: true,
+      ProjectionExpression: projection.expression,
+      ExpressionAttributeNames: projection.names,
+    }),
+  );
+  if (!result.Item) throw new NotFound(`No payout ${id}`);
+  return toPayout(result.Item);
 }
 
 /** A partner sees only its own payouts, and never a draft: anything else is a 404 like an unknown id. */
@@ -268,6 +281,7 @@ export async function listPayouts(filter: PayoutFilter): Promise<Page<Payout>> {
       filter: conditions.length ? { expression: conditions.join(' AND '), names, values } : undefined,
       limit: filter.limit,
       cursor: filter.cursor,
+      projection: PAYOUT_VIEW,
     });
   } else if (filter.partnerId) {
     page = await queryPage({
@@ -277,6 +291,7 @@ export async function listPayouts(filter: PayoutFilter): Promise<Page<Payout>> {
       filter: conditions.length ? { expression: conditions.join(' AND '), names, values } : undefined,
       limit: filter.limit,
       cursor: filter.cursor,
+      projection: PAYOUT_VIEW,
     });
   } else {
     page = await queryPage({
@@ -285,6 +300,7 @@ export async function listPayouts(filter: PayoutFilter): Promise<Page<Payout>> {
       filter: conditions.length ? { expression: conditions.join(' AND '), names, values } : undefined,
       limit: filter.limit,
       cursor: filter.cursor,
+      projection: PAYOUT_VIEW,
     });
   }
   return { items: page.items.map(toPayout), nextCursor: page.nextCursor };
@@ -308,6 +324,7 @@ export async function listPartnerPayouts(
     filter: { expression, names, values },
     limit: filter.limit,
     cursor: filter.cursor,
+    projection: PAYOUT_VIEW,
   });
   return { items: page.items.map(toPayout), nextCursor: page.nextCursor };
 }
