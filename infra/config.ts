@@ -24,8 +24,12 @@ export interface PayoutsConfig {
   sepaDebtorName: string;
   sepaDebtorIban: string;
   sepaDebtorBic: string;
+  /** Subscribed (e-mail, to confirm) to the alarm topic; alarms still go to the topic without it. */
   alarmEmail?: string;
   logRetentionDays: number;
+  /** Default throttling of the API's `$default` stage: steady requests per second, and burst. */
+  apiThrottleRateLimit: number;
+  apiThrottleBurstLimit: number;
 }
 
 function read(node: Node, name: string): string | undefined {
@@ -40,6 +44,11 @@ export function loadConfig(node: Node): PayoutsConfig {
     const value = raw === undefined ? fallback : Number(raw);
     if (!Number.isSafeInteger(value) || value < 0)
       throw new Error(`Context ${name} must be a non-negative integer`);
+    return value;
+  };
+  const positive = (name: string, fallback: number) => {
+    const value = number(name, fallback);
+    if (value === 0) throw new Error(`Context ${name} must be a positive integer`);
     return value;
   };
   const list = (name: string, fallback: string[]) =>
@@ -66,5 +75,7 @@ export function loadConfig(node: Node): PayoutsConfig {
     sepaDebtorBic: read(node, 'sepaDebtorBic') ?? 'COBADEFFXXX',
     alarmEmail: read(node, 'alarmEmail'),
     logRetentionDays: number('logRetentionDays', stage === 'prod' ? 365 : 30),
+    apiThrottleRateLimit: positive('apiThrottleRateLimit', 100),
+    apiThrottleBurstLimit: positive('apiThrottleBurstLimit', 200),
   };
 }

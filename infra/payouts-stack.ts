@@ -7,9 +7,12 @@ import { ENV } from '#shared/config/env.ts';
 import type { PayoutsConfig } from './config.ts';
 import { Api } from './constructs/api.ts';
 import { Data } from './constructs/data.ts';
+import { DeadLetterQueue } from './constructs/dead-letter-queue.ts';
 import { Drafting } from './constructs/drafting.ts';
 import { Exports } from './constructs/exports.ts';
+import { HouseFunction } from './constructs/house-function.ts';
 import { Invoices } from './constructs/invoices.ts';
+import { Observability } from './constructs/observability.ts';
 import { Workflow } from './constructs/workflow.ts';
 
 export interface PayoutsStackProps extends StackProps {
@@ -33,6 +36,7 @@ export class PayoutsStack extends Stack {
   readonly exports: Exports;
   readonly drafting: Drafting;
   readonly accessLogs: Bucket;
+  readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: PayoutsStackProps) {
     super(scope, id, props);
@@ -46,6 +50,7 @@ export class PayoutsStack extends Stack {
       jwtIssuer: config.jwtIssuer,
       jwtAudience: config.jwtAudience,
       corsOrigins: config.corsOrigins,
+      throttle: { rateLimit: config.apiThrottleRateLimit, burstLimit: config.apiThrottleBurstLimit },
       logRetention,
       removalPolicy,
     });
@@ -129,5 +134,16 @@ export class PayoutsStack extends Stack {
       .bindTable(ENV.tableName, table, 'readWrite')
       .bindTable(ENV.idempotencyTableName, idempotencyTable, 'readWrite');
     this.drafting.bindApi(fns['payout-runs']);
+
+    // Last: alarms and the dashboard for every house function and dead-letter queue composed above.
+    this.observability = new Observability(this, 'Observability', {
+      functions: HouseFunction.all(this),
+      deadLetterQueues: DeadLetterQueue.all(this),
+      httpApi: this.api.httpApi,
+      stateMachine: this.workflow.stateMachine,
+      table,
+      alarmEmail: config.alarmEmail,
+      removalPolicy,
+    });
   }
 }

@@ -6,16 +6,16 @@
  */
 import { Arn, ArnFormat, Duration, type RemovalPolicy, Stack, TimeZone } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEFAULT_PAYOUT_SCHEDULE } from '#shared/config/drafting.ts';
 import { ENV, type EnvName } from '#shared/config/env.ts';
 import { parseMinimums } from '#shared/domain/drafting.ts';
+import { DeadLetterQueue } from './dead-letter-queue.ts';
 import { HouseFunction } from './house-function.ts';
 
 export interface DraftingProps {
@@ -50,13 +50,25 @@ function checkTimeZone(timeZone: string): string {
   return timeZone;
 }
 
+/**
+ * The Scheduler target, granted on the function itself: LambdaInvoke's grantInvoke would add `:*`
+ * (versions and aliases), which the schedule never invokes.
+ */
+class InvokeFunction extends LambdaInvoke {
+  protected override addTargetActionToRole(role: IRole): void {
+    role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.targetArn] }),
+    );
+  }
+}
+
 export class Drafting extends Construct {
   readonly function: HouseFunction;
   /** Fixed, so the function can be told its own name and invoke itself without a dependency cycle. */
   readonly functionName: string;
   readonly schedule: Schedule;
   /** Schedule invocations that failed every retry, and drafting runs that failed every async retry. */
-  readonly dlq: Queue;
+  readonly dlq: DeadLetterQueue;
   private readonly draftingEnv: [EnvName, string][];
   private readonly bindWorkflow: (fn: HouseFunction) => void;
 
@@ -80,11 +92,7 @@ export class Drafting extends Construct {
       stack,
     );
 
-    this.dlq = new Queue(this, 'Dlq', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
+    this.dlq = new DeadLetterQueue(this, 'Dlq');
     this.function = new HouseFunction(this, 'DraftingFn', {
       entry: 'drafting',
       description:
@@ -114,7 +122,7 @@ export class Drafting extends Construct {
         toScheduleExpression(props.schedule ?? DEFAULT_PAYOUT_SCHEDULE),
         TimeZone.of(checkTimeZone(props.timeZone ?? 'UTC')),
       ),
-      target: new LambdaInvoke(this.function.fn, {
+      target: new InvokeFunction(this.function.fn, {
         input: ScheduleTargetInput.fromObject({}),
         deadLetterQueue: this.dlq,
         retryAttempts: 8,

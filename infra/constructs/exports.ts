@@ -17,6 +17,7 @@ import { Construct } from 'constructs';
 import { EXPORT_PREFIX } from '#shared/adapters/export-store.ts';
 import { ENV } from '#shared/config/env.ts';
 import type { HouseFunction } from './house-function.ts';
+import { acknowledgeWildcardResource, NAG_REASONS } from './nag.ts';
 
 export interface ExportsProps {
   /** The account SEPA files pay from. */
@@ -71,6 +72,11 @@ export class Exports extends Construct {
         actions: EXPORT_ACTIONS,
         resources: [this.bucket.arnForObjects(`${EXPORT_PREFIX}*`)],
       }),
+    );
+    acknowledgeWildcardResource(
+      fn.role,
+      this.bucket.arnForObjects(`${EXPORT_PREFIX}*`),
+      NAG_REASONS.objectPrefix,
     );
   }
 }

@@ -1,25 +1,29 @@
 /**
- * House defaults for every Lambda: Node 22 on ARM64, ESM bundle with the SDK inside, minified with
- * source maps, X-Ray tracing, a log group with retention. `bind*` helpers grant IAM and set the
- * environment variable together, so a function never has one without the other.
+ * House defaults for every Lambda: Node 24 on ARM64, ESM bundle with the SDK inside, minified with
+ * source maps, X-Ray tracing, a log group with retention and a role that may write to that log group
+ * only (no AWSLambdaBasicExecutionRole, which may write to every log group of the account). `bind*`
+ * helpers grant IAM and set the environment variable together, so a function never has one without
+ * the other; the wildcards a grant needs are acknowledged for cdk-nag where it is made (./nag.ts).
  */
 
 import { fileURLToPath } from 'node:url';
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import type { EnvName } from '#shared/config/env.ts';
+import { acknowledgeWildcardResource, hasIndexes, NAG_REASONS } from './nag.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The esbuild options CDK bundles with; the cold-start benchmark reuses them. */
 export const BUNDLING = {
   format: 'esm',
-  target: 'node22',
+  target: 'node24',
   platform: 'node',
   minify: true,
   sourceMap: true,
@@ -42,21 +46,38 @@ export interface HouseFunctionProps {
 }
 
 export class HouseFunction extends Construct {
+  /** Every house function under `scope`, in construct-tree order (alarms, dashboard). */
+  static all(scope: IConstruct): HouseFunction[] {
+    return scope.node.findAll().filter((child): child is HouseFunction => child instanceof HouseFunction);
+  }
+
   readonly fn: NodejsFunction;
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+  /** The entry folder: names the function in alarms and on the dashboard. */
+  readonly name: string;
 
   constructor(scope: Construct, id: string, props: HouseFunctionProps) {
     super(scope, id);
+    this.name = props.entry;
     const logGroup = new LogGroup(this, 'Logs', {
       retention: props.logRetention,
       removalPolicy: props.removalPolicy,
     });
+    this.logGroup = logGroup;
+    this.role = new Role(this, 'ServiceRole', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `${props.entry}: writes its own log group; grants are added by bind*`,
+    });
+    logGroup.grantWrite(this.role);
     this.fn = new NodejsFunction(this, 'Function', {
       entry: `${root}functions/${props.entry}/handler.ts`,
       handler: 'handler',
       projectRoot: root,
       depsLockFilePath: `${root}package-lock.json`,
       description: props.description,
-      runtime: Runtime.NODEJS_22_X,
+      role: this.role,
+      runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 1024,
       timeout: props.timeout ?? Duration.seconds(29),
@@ -80,6 +101,8 @@ export class HouseFunction extends Construct {
         externalModules: [],
       },
     });
+    // Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords on *.
+    acknowledgeWildcardResource(this.role, '*', NAG_REASONS.xray);
   }
 
   setEnv(name: EnvName, value: string): this {
@@ -91,6 +114,9 @@ export class HouseFunction extends Construct {
     this.setEnv(name, table.tableName);
     if (access === 'read') table.grantReadData(this.fn);
     else table.grantReadWriteData(this.fn);
+    // The data grants include `<table>/index/*` when the table has indexes.
+    if (hasIndexes(table))
+      acknowledgeWildcardResource(this.role, `${table.tableArn}/index/*`, NAG_REASONS.tableIndexes);
     return this;
   }
 }

@@ -1,11 +1,13 @@
 /**
  * The invoice bucket: private, TLS only, encrypted, versioned (invoices are accounting records),
  * CORS for browser uploads, and the ObjectCreated notification to the checking function (with a
- * DLQ for events it could not handle).
+ * DLQ for events it could not handle). Each function gets the exact object actions it uses, under
+ * the invoice prefix only.
  */
-import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
   BlockPublicAccess,
@@ -16,11 +18,12 @@ import {
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
 import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '#shared/config/env.ts';
 import { INVOICE_MAX_BYTES, INVOICE_PREFIX } from '#shared/domain/invoices.ts';
+import { DeadLetterQueue } from './dead-letter-queue.ts';
 import { HouseFunction } from './house-function.ts';
+import { acknowledgeManagedPolicy, acknowledgeWildcardResource, NAG_REASONS } from './nag.ts';
 
 export interface InvoicesProps {
   table: ITable;
@@ -35,7 +38,7 @@ export interface InvoicesProps {
 export class Invoices extends Construct {
   readonly bucket: Bucket;
   readonly checker: HouseFunction;
-  readonly dlq: Queue;
+  readonly dlq: DeadLetterQueue;
 
   constructor(scope: Construct, id: string, props: InvoicesProps) {
     super(scope, id);
@@ -68,11 +71,7 @@ export class Invoices extends Construct {
       ],
     });
 
-    this.dlq = new Queue(this, 'CheckerDlq', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
+    this.dlq = new DeadLetterQueue(this, 'CheckerDlq');
     this.checker = new HouseFunction(this, 'CheckerFn', {
       entry: 'invoice-uploaded',
       description: `Checks each uploaded invoice (≤ ${INVOICE_MAX_BYTES} bytes, %PDF-, sha256) and attaches or deletes it`,
@@ -86,22 +85,44 @@ export class Invoices extends Construct {
       .setEnv(ENV.invoiceBucket, this.bucket.bucketName)
       .setEnv(ENV.eventBusName, props.bus.eventBusName);
     props.bus.grantPutEventsTo(this.checker.fn);
-    this.bucket.grantRead(this.checker.fn, `${INVOICE_PREFIX}*`);
-    this.bucket.grantDelete(this.checker.fn, `${INVOICE_PREFIX}*`);
+    // HeadObject and GetObject, then DeleteObject of a rejected upload.
+    this.grantObjects(this.checker.role, ['s3:GetObject', 's3:DeleteObject']);
+    // So that HeadObject on a key that is gone answers 404 (NotFound), not 403.
+    this.checker.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }),
+    );
     this.bucket.addEventNotification(EventType.OBJECT_CREATED, new LambdaDestination(this.checker.fn), {
       prefix: INVOICE_PREFIX,
     });
+    // CDK's singleton handler that writes the notification configuration at deploy.
+    const handler = Stack.of(this).node.children.find((child) =>
+      child.node.id.startsWith('BucketNotificationsHandler'),
+    );
+    const handlerRole = handler?.node.tryFindChild('Role') as Role | undefined;
+    if (handlerRole) {
+      acknowledgeManagedPolicy(
+        handlerRole,
+        'service-role/AWSLambdaBasicExecutionRole',
+        NAG_REASONS.cdkNotificationsHandler,
+      );
+    }
   }
 
-  /** The API may only sign uploads under the invoice prefix (partner routes). */
+  /** The partner routes sign uploads (presigned POST: s3:PutObject) under the invoice prefix only. */
   bindUploads(fn: HouseFunction): void {
     fn.setEnv(ENV.invoiceBucket, this.bucket.bucketName);
-    this.bucket.grantPut(fn.fn, `${INVOICE_PREFIX}*`);
+    this.grantObjects(fn.role, ['s3:PutObject']);
   }
 
-  /** Manager routes read (download links) under the invoice prefix. */
+  /** The manager routes sign downloads (presigned GET: s3:GetObject) under the invoice prefix only. */
   bindDownloads(fn: HouseFunction): void {
     fn.setEnv(ENV.invoiceBucket, this.bucket.bucketName);
-    this.bucket.grantRead(fn.fn, `${INVOICE_PREFIX}*`);
+    this.grantObjects(fn.role, ['s3:GetObject']);
+  }
+
+  private grantObjects(role: Role, actions: string[]): void {
+    const objects = this.bucket.arnForObjects(`${INVOICE_PREFIX}*`);
+    role.addToPrincipalPolicy(new PolicyStatement({ actions, resources: [objects] }));
+    acknowledgeWildcardResource(role, objects, NAG_REASONS.objectPrefix);
   }
 }

@@ -8,14 +8,15 @@ import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { EVENT_SOURCE } from '#shared/adapters/events.ts';
 import { ENV } from '#shared/config/env.ts';
 import { NOTIFIED_EVENT_TYPES } from '#shared/domain/notifications.ts';
 import { workflowDefinition } from '../workflow/definition.ts';
+import { DeadLetterQueue } from './dead-letter-queue.ts';
 import { HouseFunction } from './house-function.ts';
+import { acknowledgeWildcardResource, NAG_REASONS } from './nag.ts';
 
 export interface WorkflowProps {
   table: ITable;
@@ -34,7 +35,8 @@ export class Workflow extends Construct {
   readonly bus: EventBus;
   readonly workflowFunction: HouseFunction;
   readonly notifier: HouseFunction;
-  readonly notifierDlq: Queue;
+  /** Events the rule could not deliver, and notifications that failed every Lambda retry. */
+  readonly notifierDlq: DeadLetterQueue;
 
   constructor(scope: Construct, id: string, props: WorkflowProps) {
     super(scope, id);
@@ -81,7 +83,16 @@ export class Workflow extends Construct {
       logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: true },
       tracingEnabled: true,
     });
-    this.workflowFunction.fn.grantInvoke(this.stateMachine);
+    // The function itself, not `:*` (versions and aliases) as grantInvoke would allow: the
+    // definition invokes the unqualified ARN.
+    this.stateMachine.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['lambda:InvokeFunction'],
+        resources: [this.workflowFunction.fn.functionArn],
+      }),
+    );
+    // Tracing and logging add X-Ray and logs:*LogDelivery* actions on *.
+    acknowledgeWildcardResource(this.stateMachine.role, '*', NAG_REASONS.stateMachineServices);
     // The hand-built ARN, not the construct's: granting on the construct would be a cycle.
     this.workflowFunction.fn.addToRolePolicy(
       new PolicyStatement({
@@ -90,29 +101,30 @@ export class Workflow extends Construct {
       }),
     );
 
+    this.notifierDlq = new DeadLetterQueue(this, 'NotifierDlq');
     this.notifier = new HouseFunction(this, 'NotifierFn', {
       entry: 'notifier',
       description: 'E-mails partners and managers about payout events',
       memorySize: 512,
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
+      // EventBridge hands the event over asynchronously: a notification that fails every Lambda
+      // retry lands here too, not only one the rule could not deliver.
+      deadLetterQueue: this.notifierDlq,
     })
       .bindTable(ENV.tableName, props.table, 'read')
       .setEnv(ENV.mailFrom, props.mailFrom)
       .setEnv(ENV.managerEmail, props.managerEmail)
       .setEnv(ENV.portalUrl, props.portalUrl);
+    const identities = Arn.format({ service: 'ses', resource: 'identity', resourceName: '*' }, stack);
     this.notifier.fn.addToRolePolicy(
       new PolicyStatement({
         actions: ['ses:SendEmail'],
-        resources: [Arn.format({ service: 'ses', resource: 'identity', resourceName: '*' }, stack)],
+        resources: [identities],
         conditions: { StringEquals: { 'ses:FromAddress': props.mailFrom } },
       }),
     );
-    this.notifierDlq = new Queue(this, 'NotifierDlq', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
+    acknowledgeWildcardResource(this.notifier.role, identities, NAG_REASONS.sesIdentity);
     new Rule(this, 'NotifyRule', {
       eventBus: this.bus,
       description: 'Payout events that e-mail a partner or the managers',

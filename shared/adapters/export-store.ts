@@ -1,37 +1,39 @@
 /**
  * Exports in storage: the files in S3 (streamed up part by part, hashed on the way, downloaded through
  * presigned GETs) and the export records in the table, plus the batched reads an export needs (ready
- * payouts page by page, payouts and partners 100 keys per BatchGetItem) and the link from each payout
- * to the exports it was in.
+ * payout ids page by page, payouts and partners 100 keys per BatchGetItem, a few in flight) and the
+ * links from each payout to the exports it was in.
  *
- * | item              | PK          | SK         | GSI4                    |
- * |-------------------|-------------|------------|-------------------------|
- * | export            | EXPORT#id   | EXPORT     | EXPORTS / createdAt#id  |
- * | its payout ids    | EXPORT#id   | PAYOUT_IDS |                         |
+ * | item              | PK          | SK          | GSI4                    |
+ * |-------------------|-------------|-------------|-------------------------|
+ * | export            | EXPORT#id   | EXPORT      | EXPORTS / createdAt#id  |
+ * | its payout ids    | EXPORT#id   | PAYOUT_IDS  |                         |
+ * | link of a payout  | PAYOUT#pid  | EXPORT#id   |                         |
  *
  * The payout ids (up to 10,000, ~300 KB) live in an item of their own, so that listing exports reads
  * only the small records; getting one export reads both with one Query.
+ *
+ * A link (`type: 'payout_export'`) is a small item in the payout's own partition, next to the payout
+ * item (SK `PAYOUT`). It carries no index attribute, so writing one touches no index: 10,000 links are
+ * 400 BatchWriteItem requests, where updating each payout item would rewrite its three index entries.
+ * The payout item itself is not touched (neither its version nor its history). A link may outlive a
+ * failed export (see `createExport`): readers keep only links whose export record exists.
  */
 import { createHash } from 'node:crypto';
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
+  BatchWriteCommand,
+  type BatchWriteCommandOutput,
+  GetCommand,
   type NativeAttributeValue,
   PutCommand,
   QueryCommand,
-  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { ENV, requireEnv } from '../config/env.ts';
-import type {
-  Address,
-  ExportFormat,
-  PayoutEvent,
-  PayoutMethod,
-  PayoutStatus,
-  SepaVersion,
-} from '../domain/schemas.ts';
+import type { Address, ExportFormat, PayoutMethod, PayoutStatus, SepaVersion } from '../domain/schemas.ts';
 import { dynamo, s3 } from './clients.ts';
-import { isConditionalCheckFailed, keys, type Page, queryPage, table } from './table.ts';
+import { keys, type Page, queryPage, table } from './table.ts';
 
 /** Every export object lives under this prefix (the only one the exports function may touch). */
 export const EXPORT_PREFIX = 'exports/';
@@ -40,8 +42,43 @@ export const EXPORT_URL_EXPIRES_SECONDS = 15 * 60;
 /** S3 multipart parts: at least 5 MiB (S3's minimum but for the last part); one in flight at a time. */
 const PART_BYTES = 8 * 1024 * 1024;
 const BATCH_GET_KEYS = 100;
-const BATCH_GET_CONCURRENCY = 8;
+const BATCH_WRITE_ITEMS = 25;
+/** Batch requests in flight at a time, per BatchGetItem / BatchWriteItem caller. */
+const BATCH_CONCURRENCY = 8;
+/** Attempts at a batch whose keys or items keep coming back unprocessed, with backoff in between. */
+const BATCH_ATTEMPTS = 10;
 const PAYOUT_IDS_SK = 'PAYOUT_IDS';
+const LINK_SK_PREFIX = 'EXPORT#';
+const LINK_TYPE = 'payout_export';
+
+/** Runs tasks with at most `concurrency` in flight, the others waiting their turn in order. */
+export type Limiter = <T>(task: () => Promise<T>) => Promise<T>;
+
+export function limiter(concurrency: number): Limiter {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    if (active < concurrency) active += 1;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      // The slot passes straight to the next task waiting, so no newcomer can slip in between.
+      const next = waiting.shift();
+      if (next) next();
+      else active -= 1;
+    }
+  };
+}
+
+const backoff = (attempt: number) =>
+  new Promise((resolve) => setTimeout(resolve, Math.min(1000, 20 * 2 ** attempt)));
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const found: T[][] = [];
+  for (let start = 0; start < items.length; start += size) found.push(items.slice(start, start + size));
+  return found;
+}
 
 export function exportObjectKey(exportId: string, fileName: string): string {
   return `${EXPORT_PREFIX}${exportId}/${fileName}`;
@@ -283,33 +320,108 @@ export async function listExportRecords(page: {
   return { items: result.items.map(toRecord), nextCursor: result.nextCursor };
 }
 
+// ------------------------------------------------------------------ links from payouts to exports
+
+/** What a payout remembers of an export it was in. */
+export interface ExportLink {
+  exportId: string;
+  format: ExportFormat;
+  /** The export's first file. */
+  fileName: string;
+  createdAt: string;
+}
+
 /**
- * Remembers on the payout that it was in an export: its `exportIds` and a history entry. Neither its
- * status nor its version changes, so an `If-Match` taken before the export still holds. False when
- * the payout no longer exists.
+ * Writes one link item per payout (BatchWriteItem, 25 items a request, a few requests in flight,
+ * unprocessed items retried with backoff). Idempotent: writing the same links again changes nothing.
+ * Throws when a batch cannot be written; the links already written stay (readers ignore them while
+ * their export record does not exist).
  */
-export async function linkPayoutToExport(
-  payoutId: string,
-  exportId: string,
-  event: PayoutEvent,
-): Promise<boolean> {
-  try {
-    await dynamo().send(
-      new UpdateCommand({
+export async function putExportLinks(payoutIds: readonly string[], link: ExportLink): Promise<void> {
+  const run = limiter(BATCH_CONCURRENCY);
+  const items = payoutIds.map((payoutId) => ({
+    PutRequest: {
+      Item: {
+        PK: keys.payout(payoutId).PK,
+        SK: `${LINK_SK_PREFIX}${link.exportId}`,
+        type: LINK_TYPE,
+        exportId: link.exportId,
+        format: link.format,
+        fileName: link.fileName,
+        createdAt: link.createdAt,
+      },
+    },
+  }));
+  const writeBatch = async (batch: typeof items) => {
+    let pending: BatchWriteRequests = batch;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 0) {
+        if (attempt >= BATCH_ATTEMPTS) throw new Error('BatchWriteItem left items unprocessed');
+        await backoff(attempt);
+      }
+      const result: BatchWriteCommandOutput = await dynamo().send(
+        new BatchWriteCommand({ RequestItems: { [table()]: pending } }),
+      );
+      pending = result.UnprocessedItems?.[table()] ?? [];
+    }
+  };
+  await Promise.all(chunks(items, BATCH_WRITE_ITEMS).map((batch) => run(() => writeBatch(batch))));
+}
+type BatchWriteRequests = NonNullable<BatchWriteCommandOutput['UnprocessedItems']>[string];
+
+/**
+ * The links of a payout, oldest export first (one consistent Query of its partition's `EXPORT#`
+ * items), whether or not their exports exist: see `existingExportIds`.
+ */
+export async function payoutExportLinks(payoutId: string): Promise<ExportLink[]> {
+  const links: ExportLink[] = [];
+  let startKey: Record<string, NativeAttributeValue> | undefined;
+  do {
+    const result = await dynamo().send(
+      new QueryCommand({
         TableName: table(),
-        Key: keys.payout(payoutId),
-        UpdateExpression:
-          'SET exportIds = list_append(if_not_exists(exportIds, :none), :exportIds), #events = list_append(if_not_exists(#events, :none), :events)',
-        ConditionExpression: 'attribute_exists(PK)',
-        ExpressionAttributeNames: { '#events': 'events' },
-        ExpressionAttributeValues: { ':none': [], ':exportIds': [exportId], ':events': [event] },
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ProjectionExpression: 'exportId, #format, fileName, createdAt',
+        ExpressionAttributeNames: { '#format': 'format' },
+        ExpressionAttributeValues: { ':pk': keys.payout(payoutId).PK, ':prefix': LINK_SK_PREFIX },
+        ConsistentRead: true,
+        ExclusiveStartKey: startKey,
       }),
     );
-    return true;
-  } catch (error) {
-    if (isConditionalCheckFailed(error)) return false;
-    throw error;
-  }
+    for (const item of result.Items ?? []) {
+      links.push({
+        exportId: String(item.exportId),
+        format: item.format as ExportFormat,
+        fileName: String(item.fileName),
+        createdAt: String(item.createdAt),
+      });
+    }
+    startKey = result.LastEvaluatedKey;
+  } while (startKey);
+  return links;
+}
+
+/** Which of these exports have a record (read consistently). */
+export async function existingExportIds(ids: readonly string[]): Promise<Set<string>> {
+  const items = await batchGet([...new Set(ids)].map(keys.export), {
+    expression: '#id',
+    names: { '#id': 'id' },
+  });
+  return new Set(items.map((item) => String(item.id)));
+}
+
+/** Whether the payout exists (one consistent GetItem of its key only). */
+export async function payoutExists(payoutId: string): Promise<boolean> {
+  const result = await dynamo().send(
+    new GetCommand({
+      TableName: table(),
+      Key: keys.payout(payoutId),
+      ProjectionExpression: '#id',
+      ExpressionAttributeNames: { '#id': 'id' },
+      ConsistentRead: true,
+    }),
+  );
+  return result.Item !== undefined;
 }
 
 // ------------------------------------------------------------------ what an export reads
@@ -375,17 +487,22 @@ function toPartnerSnapshot(item: Record<string, unknown>): PartnerSnapshot {
 }
 
 /**
- * Ready payouts, oldest first, read from the status index a page (up to 1 MB) at a time, optionally
- * of one currency. Reads at most `max` of them: the caller learns there are more than it can take
- * without reading them all.
+ * The ids of ready payouts, oldest first, optionally of one currency, a page of the status index (up
+ * to 1 MB read) at a time, so that the caller can read the payouts of one page while the next is
+ * read. The index is eventually consistent: a payout it lists may no longer be ready. Stops after
+ * `max` ids: the caller learns there are more than it can take without reading them all.
  */
-export async function readyPayouts(options: {
+export async function* readyPayoutIds(options: {
   currency?: string | undefined;
   max: number;
-}): Promise<PayoutSnapshot[]> {
-  const found: PayoutSnapshot[] = [];
+}): AsyncGenerator<string[]> {
   const values: Record<string, NativeAttributeValue> = { ':pk': 'PAYOUT_STATUS#ready' };
-  if (options.currency !== undefined) values[':currency'] = options.currency;
+  const names: Record<string, string> = { '#id': 'id' };
+  if (options.currency !== undefined) {
+    values[':currency'] = options.currency;
+    names['#currency'] = 'currency';
+  }
+  let count = 0;
   let startKey: Record<string, NativeAttributeValue> | undefined;
   do {
     const result = await dynamo().send(
@@ -394,37 +511,35 @@ export async function readyPayouts(options: {
         IndexName: 'GSI2',
         KeyConditionExpression: 'GSI2PK = :pk',
         FilterExpression: options.currency === undefined ? undefined : '#currency = :currency',
-        ProjectionExpression: PAYOUT_PROJECTION.expression,
-        ExpressionAttributeNames: PAYOUT_PROJECTION.names,
+        ProjectionExpression: '#id',
+        ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
         ExclusiveStartKey: startKey,
       }),
     );
-    for (const item of result.Items ?? []) {
-      found.push(toPayoutSnapshot(item));
-      if (found.length >= options.max) return found;
-    }
+    const ids = (result.Items ?? []).slice(0, options.max - count).map((item) => String(item.id));
+    count += ids.length;
+    if (ids.length > 0) yield ids;
     startKey = result.LastEvaluatedKey;
-  } while (startKey);
-  return found;
+  } while (startKey && count < options.max);
 }
 
-/** Consistent BatchGetItem of many keys: 100 per request, a few requests in flight, retries unprocessed keys. */
+/**
+ * Consistent BatchGetItem of many keys, projected: 100 keys per request, the requests run through
+ * `run` (a few in flight), unprocessed keys retried with backoff. Items come back in no given order.
+ */
 async function batchGet(
   itemKeys: readonly Record<string, string>[],
   projection: { expression: string; names: Record<string, string> },
+  run: Limiter = limiter(BATCH_CONCURRENCY),
 ): Promise<Record<string, unknown>[]> {
-  const batches: Record<string, string>[][] = [];
-  for (let start = 0; start < itemKeys.length; start += BATCH_GET_KEYS) {
-    batches.push(itemKeys.slice(start, start + BATCH_GET_KEYS));
-  }
   const found: Record<string, unknown>[] = [];
   const readBatch = async (batch: Record<string, string>[]) => {
     let pending: Record<string, NativeAttributeValue>[] = batch;
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt > 0) {
-        if (attempt > 10) throw new Error('BatchGetItem left keys unprocessed');
-        await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 20 * 2 ** attempt)));
+        if (attempt >= BATCH_ATTEMPTS) throw new Error('BatchGetItem left keys unprocessed');
+        await backoff(attempt);
       }
       const result: BatchGetCommandOutput = await dynamo().send(
         new BatchGetCommand({
@@ -442,23 +557,24 @@ async function batchGet(
       pending = result.UnprocessedKeys?.[table()]?.Keys ?? [];
     }
   };
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(BATCH_GET_CONCURRENCY, batches.length) }, async () => {
-      for (let batch = batches[next++]; batch; batch = batches[next++]) await readBatch(batch);
-    }),
-  );
+  await Promise.all(chunks(itemKeys, BATCH_GET_KEYS).map((batch) => run(() => readBatch(batch))));
   return found;
 }
 
-/** The payouts of these ids, read consistently; unknown ids are absent from the map. */
-export async function payoutSnapshots(ids: readonly string[]): Promise<Map<string, PayoutSnapshot>> {
-  const items = await batchGet([...new Set(ids)].map(keys.payout), PAYOUT_PROJECTION);
-  return new Map(items.map((item) => [String(item.id), toPayoutSnapshot(item)]));
+/** Reads payouts and partners for an export, every request through one limiter (a few in flight). */
+export interface SnapshotReader {
+  /** The payouts of these ids, read consistently; unknown ids are absent. */
+  payouts(ids: readonly string[]): Promise<PayoutSnapshot[]>;
+  /** The partners of these ids, read consistently; unknown ids are absent. */
+  partners(ids: readonly string[]): Promise<PartnerSnapshot[]>;
 }
 
-/** The partners of these ids, read consistently; unknown ids are absent from the map. */
-export async function partnerSnapshots(ids: readonly string[]): Promise<Map<string, PartnerSnapshot>> {
-  const items = await batchGet([...new Set(ids)].map(keys.partner), PARTNER_PROJECTION);
-  return new Map(items.map((item) => [String(item.id), toPartnerSnapshot(item)]));
+export function snapshotReader(concurrency: number = BATCH_CONCURRENCY): SnapshotReader {
+  const run = limiter(concurrency);
+  return {
+    payouts: async (ids) =>
+      (await batchGet([...new Set(ids)].map(keys.payout), PAYOUT_PROJECTION, run)).map(toPayoutSnapshot),
+    partners: async (ids) =>
+      (await batchGet([...new Set(ids)].map(keys.partner), PARTNER_PROJECTION, run)).map(toPartnerSnapshot),
+  };
 }

@@ -4,32 +4,46 @@
  *
  * An export is all or nothing up to its record: every check (ready payouts only, payout details, one
  * currency where the format needs it) runs before anything is written, and files of an export that
- * fails half-way are deleted. Once the record is stored the export exists; only then is each payout
- * told it was in it (`exportIds` and a `payout.exported` history entry, without a version change).
- * Payouts keep their status: paying them and marking them paid is the manager's next step.
+ * fails half-way are deleted. Payouts keep their status, version and history: paying them and marking
+ * them paid is the manager's next step.
+ *
+ * Each payout remembers the exports it was in through link items in its own partition (see
+ * export-store.ts and `exportsOfPayout`), not in its history: the history holds the payout's
+ * transitions and reviews. Order of the writes: the files and the links (started as soon as the first
+ * file's name is known), then, once both are done, the export record:
+ * - the record is what the API lists and reads, so once it exists every one of its payouts already
+ *   knows the export (no export whose payouts do not know it, even after a crash);
+ * - a crash or a failure before the record leaves links to an export that does not exist (and files
+ *   under its prefix, which the bucket's lifecycle rule expires). Readers ignore a link whose export
+ *   has no record, so such links are invisible; a retry (same Idempotency-Key or not) is a fresh
+ *   export with a new id and links of its own.
+ * The other order would leave, after a crash between the two, a listed export that its payouts do not
+ * know, which no retry repairs.
  *
  * Memory: an export holds at most `MAX_PAYOUTS_PER_EXPORT` rows (a few MB, and the record's payout ids
  * must fit a DynamoDB item); the files themselves are streamed from the generators to S3.
  */
 import {
   deleteExportObjects,
+  type ExportLink,
   type ExportRecord,
+  existingExportIds,
   exportObjectKey,
   findExport,
-  linkPayoutToExport,
   listExportRecords,
   type PartnerSnapshot,
   type PayoutSnapshot,
-  partnerSnapshots,
-  payoutSnapshots,
+  payoutExists,
+  payoutExportLinks,
   presignExportDownload,
   putExport,
-  readyPayouts,
+  putExportLinks,
+  readyPayoutIds,
   type StoredExportFile,
+  snapshotReader,
   uploadExportFile,
 } from '../adapters/export-store.ts';
 import { logger } from '../adapters/observability.ts';
-import { forEachLimited, newEvent } from '../adapters/payout-store.ts';
 import type { Page } from '../adapters/table.ts';
 import { ENV, optionalEnv, requireEnv } from '../config/env.ts';
 import {
@@ -55,7 +69,8 @@ import {
 
 /** Also the most `payoutIds` a request may name (`CreateExport`). */
 export const MAX_PAYOUTS_PER_EXPORT = 10_000;
-const LINK_CONCURRENCY = 32;
+/** Payouts per BatchGetItem of the reads below (the most DynamoDB takes). */
+const READ_BATCH = 100;
 
 /** 422: nothing to export (no ready payout, or none of the currency asked for). */
 export class NoPayoutsToExport extends DomainError {
@@ -116,16 +131,72 @@ function assertDistinct(ids: readonly string[]): void {
   if (errors.length > 0) throw new ValidationFailed('A payout is named more than once', { errors });
 }
 
+/** What an export reads: the payouts (of every status) and the partners of the ready ones. */
+interface Snapshots {
+  payouts: Map<string, PayoutSnapshot>;
+  partners: Map<string, PartnerSnapshot>;
+}
+
+/**
+ * Reads the payouts of `pages` of ids consistently (BatchGetItem projected to the fields an export
+ * needs) and the partners of those that are ready, overlapping the requests: a page's payouts are
+ * asked for while the next page of ids is read, and each batch's partners (each partner once) as soon
+ * as the batch is in. All requests share a few slots in flight.
+ */
+async function readSnapshots(pages: AsyncIterable<readonly string[]> | Iterable<readonly string[]>) {
+  const reader = snapshotReader();
+  const found: Snapshots = { payouts: new Map(), partners: new Map() };
+  const askedPartners = new Set<string>();
+  const readBatch = async (ids: readonly string[]) => {
+    const newPartners: string[] = [];
+    for (const payout of await reader.payouts(ids)) {
+      found.payouts.set(payout.id, payout);
+      if (payout.status === 'ready' && !askedPartners.has(payout.partnerId)) {
+        askedPartners.add(payout.partnerId);
+        newPartners.push(payout.partnerId);
+      }
+    }
+    if (newPartners.length === 0) return;
+    for (const partner of await reader.partners(newPartners)) found.partners.set(partner.id, partner);
+  };
+  const reads: Promise<void>[] = [];
+  const read = (ids: readonly string[]) => {
+    const reading = readBatch(ids);
+    // Awaited below; this only keeps a failure from counting as unhandled meanwhile.
+    reading.catch(() => undefined);
+    reads.push(reading);
+  };
+  try {
+    // Full batches across page boundaries; the rest once the last page is in.
+    let batch: string[] = [];
+    for await (const page of pages) {
+      for (const id of page) {
+        batch.push(id);
+        if (batch.length === READ_BATCH) {
+          read(batch);
+          batch = [];
+        }
+      }
+    }
+    if (batch.length > 0) read(batch);
+  } finally {
+    // Even when listing failed: no read is left running behind the caller's back.
+    await Promise.allSettled(reads);
+  }
+  await Promise.all(reads);
+  return found;
+}
+
 /** The named payouts, in the request's order; all must exist and be ready (else 409 listing them). */
-async function namedPayouts(ids: readonly string[], currency: string | undefined): Promise<PayoutSnapshot[]> {
+async function namedPayouts(ids: readonly string[], currency: string | undefined): Promise<Snapshots> {
   assertDistinct(ids);
-  const found = await payoutSnapshots(ids);
+  const found = await readSnapshots([ids]);
   const errors: FieldError[] = [];
   const others: string[] = [];
-  const payouts: PayoutSnapshot[] = [];
+  const payouts = new Map<string, PayoutSnapshot>();
   ids.forEach((id, index) => {
-    const payout = found.get(id);
-    if (payout?.status === 'ready') payouts.push(payout);
+    const payout = found.payouts.get(id);
+    if (payout?.status === 'ready') payouts.set(id, payout);
     else {
       others.push(id);
       errors.push({
@@ -144,7 +215,7 @@ async function namedPayouts(ids: readonly string[], currency: string | undefined
     );
   }
   if (currency !== undefined) {
-    const mismatched = payouts.filter((payout) => payout.currency !== currency);
+    const mismatched = [...payouts.values()].filter((payout) => payout.currency !== currency);
     if (mismatched.length > 0) {
       throw new RuleViolation('currency_mismatch', `Payouts must be in ${currency}`, {
         errors: mismatched.map((payout) => ({
@@ -155,29 +226,37 @@ async function namedPayouts(ids: readonly string[], currency: string | undefined
       });
     }
   }
-  return payouts;
+  return { payouts, partners: found.partners };
 }
 
 /**
  * Every ready payout (of `currency` when given), oldest first. The status index is eventually
- * consistent, so each payout it lists is read again, consistently: one cancelled or paid a moment ago
- * must not be paid again from this file.
+ * consistent, so each payout it lists is read again, consistently (only the fields an export needs,
+ * while the index is still being paged): one cancelled or paid a moment ago must not be paid again
+ * from this file.
  */
-async function allReadyPayouts(currency: string | undefined): Promise<PayoutSnapshot[]> {
+async function allReadyPayouts(currency: string | undefined): Promise<Snapshots> {
   const what = currency === undefined ? 'ready payouts' : `ready ${currency} payouts`;
-  const listed = await readyPayouts({ currency, max: MAX_PAYOUTS_PER_EXPORT + 1 });
-  if (listed.length > MAX_PAYOUTS_PER_EXPORT) {
-    throw new TooManyPayouts(
-      `There are more than ${MAX_PAYOUTS_PER_EXPORT} ${what}: export them by currency, or name them in payoutIds`,
-    );
+  const listed: string[] = [];
+  async function* pages() {
+    for await (const page of readyPayoutIds({ currency, max: MAX_PAYOUTS_PER_EXPORT + 1 })) {
+      listed.push(...page);
+      if (listed.length > MAX_PAYOUTS_PER_EXPORT) {
+        throw new TooManyPayouts(
+          `There are more than ${MAX_PAYOUTS_PER_EXPORT} ${what}: export them by currency, or name them in payoutIds`,
+        );
+      }
+      yield page;
+    }
   }
-  const current = await payoutSnapshots(listed.map((payout) => payout.id));
-  const payouts = listed.flatMap((payout) => {
-    const fresh = current.get(payout.id);
-    return fresh?.status === 'ready' ? [fresh] : [];
-  });
-  if (payouts.length === 0) throw new NoPayoutsToExport(`There are no ${what} to export`);
-  return payouts;
+  const found = await readSnapshots(pages());
+  const payouts = new Map<string, PayoutSnapshot>();
+  for (const id of listed) {
+    const fresh = found.payouts.get(id);
+    if (fresh?.status === 'ready') payouts.set(id, fresh);
+  }
+  if (payouts.size === 0) throw new NoPayoutsToExport(`There are no ${what} to export`);
+  return { payouts, partners: found.partners };
 }
 
 function toRow(payout: PayoutSnapshot, partner: PartnerSnapshot | undefined): ExportRow {
@@ -246,6 +325,8 @@ async function writeFiles(
     format: ExportFormat;
     createdAt: Date;
     sepaVersion?: ExportRecord['sepaVersion'];
+    /** Called with the first file's name as soon as it is known, before its upload. */
+    onFirstFile?: (fileName: string) => void;
   },
 ): Promise<StoredExportFile[]> {
   const files: StoredExportFile[] = [];
@@ -258,6 +339,7 @@ async function writeFiles(
       ...(options.format === 'sepa' ? { sepaVersion: options.sepaVersion, debtor: sepaDebtor() } : {}),
     });
     for await (const file of generated) {
+      if (files.length === 0) options.onFirstFile?.(file.fileName);
       current = exportObjectKey(options.exportId, file.fileName);
       const stored = await uploadExportFile(current, file.contentType, file.chunks);
       const totals = file.totals();
@@ -280,25 +362,6 @@ async function writeFiles(
       logger.error('Could not delete the files of a failed export', { error: cleanup, keys: written }),
     );
     throw error instanceof ExportError ? (refusalOf(error) ?? error) : error;
-  }
-}
-
-/** Tells each payout it was in the export. The export stands even if some cannot be told: logged. */
-async function linkPayouts(record: ExportRecord, payoutIds: readonly string[], actor: Actor): Promise<void> {
-  const failed: string[] = [];
-  await forEachLimited(payoutIds, LINK_CONCURRENCY, async (payoutId) => {
-    const event = newEvent('payout.exported', actor, record.createdAt, {
-      data: { exportId: record.id, format: record.format, fileName: record.fileName },
-    });
-    try {
-      if (!(await linkPayoutToExport(payoutId, record.id, event))) failed.push(payoutId);
-    } catch (error) {
-      logger.error('Could not link a payout to its export', { error, payoutId, exportId: record.id });
-      failed.push(payoutId);
-    }
-  });
-  if (failed.length > 0) {
-    logger.error('Payouts not linked to their export', { exportId: record.id, payoutIds: failed });
   }
 }
 
@@ -348,11 +411,10 @@ export async function createExport(input: CreateExport, actor: Actor): Promise<E
       errors: [{ path: 'sepaVersion', message: 'only with format sepa' }],
     });
   }
-  const payouts = input.payoutIds
+  const { payouts, partners } = input.payoutIds
     ? await namedPayouts(input.payoutIds, input.currency)
     : await allReadyPayouts(input.currency);
-  const partners = await partnerSnapshots(payouts.map((payout) => payout.partnerId));
-  const rows = payouts.map((payout) => toRow(payout, partners.get(payout.partnerId)));
+  const rows = [...payouts.values()].map((payout) => toRow(payout, partners.get(payout.partnerId)));
   const named = input.payoutIds;
   assertExportable(input.format, rows, (payoutId) =>
     named ? `payoutIds[${named.indexOf(payoutId)}]` : payoutId,
@@ -361,9 +423,32 @@ export async function createExport(input: CreateExport, actor: Actor): Promise<E
   const createdAt = new Date();
   const id = newId('export', createdAt.getTime());
   const sepaVersion = input.format === 'sepa' ? (input.sepaVersion ?? DEFAULT_SEPA_VERSION) : undefined;
-  const files = await writeFiles(rows, { exportId: id, format: input.format, createdAt, sepaVersion });
+  const at = createdAt.toISOString();
+  const payoutIds = rows.map((row) => row.payoutId);
+  // Links before the record that makes the export exist (see the top of this file), written while the
+  // files are generated and uploaded: they need only the first file's name.
+  let links: Promise<void> | undefined;
+  const writeLinks = (fileName: string) => {
+    links = putExportLinks(payoutIds, { exportId: id, format: input.format, fileName, createdAt: at });
+    // Awaited below; this only keeps a failure from counting as unhandled meanwhile.
+    links.catch(() => undefined);
+  };
+  let files: StoredExportFile[];
+  try {
+    files = await writeFiles(rows, {
+      exportId: id,
+      format: input.format,
+      createdAt,
+      sepaVersion,
+      onFirstFile: writeLinks,
+    });
+  } catch (error) {
+    // No request left running behind the answer; links written point to no record, so to nothing.
+    await links?.catch(() => undefined);
+    throw error;
+  }
   const first = files[0];
-  if (!first) throw new Error('The export produced no file');
+  if (!first || !links) throw new Error('The export produced no file');
   const totals = mergeTotals(files.map((file) => ({ count: file.payoutCount, amounts: file.totals })));
   const record: ExportRecord = {
     id,
@@ -374,17 +459,19 @@ export async function createExport(input: CreateExport, actor: Actor): Promise<E
     files,
     fileName: first.fileName,
     sha256: first.sha256,
-    createdAt: createdAt.toISOString(),
+    createdAt: at,
     createdBy: actor.id,
   };
-  const payoutIds = rows.map((row) => row.payoutId);
   try {
+    await links;
     await putExport(record, payoutIds);
   } catch (error) {
-    await deleteExportObjects(files.map((file) => file.key)).catch(() => undefined);
+    // Links already written stay: without a record they point to nothing any reader shows.
+    await deleteExportObjects(files.map((file) => file.key)).catch((cleanup: unknown) =>
+      logger.error('Could not delete the files of a failed export', { error: cleanup, exportId: id }),
+    );
     throw error;
   }
-  await linkPayouts(record, payoutIds, actor);
   return { ...(await present(record)), payoutIds };
 }
 
@@ -402,4 +489,18 @@ export async function listExports(page: {
 }): Promise<Page<ExportSummary>> {
   const result = await listExportRecords(page);
   return { items: await Promise.all(result.items.map(present)), nextCursor: result.nextCursor };
+}
+
+/**
+ * The exports a payout was in, oldest first: its link items, without those whose export has no
+ * record (an export that failed or crashed before its record was stored). 404 for an unknown payout.
+ */
+export async function exportsOfPayout(payoutId: string): Promise<ExportLink[]> {
+  const [exists, links] = await Promise.all([payoutExists(payoutId), payoutExportLinks(payoutId)]);
+  if (!exists) throw new NotFound(`No payout ${payoutId}`);
+  if (links.length === 0) return [];
+  const existing = await existingExportIds(links.map((link) => link.exportId));
+  return links
+    .filter((link) => existing.has(link.exportId))
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.exportId.localeCompare(b.exportId));
 }

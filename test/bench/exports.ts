@@ -1,12 +1,14 @@
 /**
  * `npm run bench:exports`: 10,000 ready payouts exported in each format, end to end through the use
- * case (`createExport`): the ready index read page by page, partners by BatchGetItem, the checks, the
- * file generated and streamed to S3, the export record stored and every payout linked to it.
+ * case (`createExport`): the ready index read page by page while the payouts it lists are read again
+ * (consistent, projected BatchGetItem) and their partners too, the checks, the file generated and
+ * streamed to S3, a link item per payout (BatchWriteItem, 25 a request) and the export record.
  *
  * For each format the parent starts a fresh in-process dynalite and s3rver, seeds 10,000 partners and
  * 10,000 ready payouts with BatchWriteItem (items shaped as the API writes them), then runs the export
  * in a child process of its own, so that the child's peak RSS is the export's alone (the emulators and
- * the seeded data stay in the parent). The parent then checks the result in the table and the bucket.
+ * the seeded data stay in the parent). The parent then checks the result in the table and the bucket:
+ * the record, the files, and on a sample of payouts their link item and an untouched payout item.
  *
  * Besides throughput and peak RSS, the child reports where the time went: the wall time during which
  * at least one request of a kind was in flight (DynamoDB reads, S3 uploads, DynamoDB writes), and the
@@ -20,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import {
   createTables,
   LOCAL_CREDENTIALS,
@@ -37,7 +39,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const FORMATS: readonly ExportFormat[] = ['csv', 'paypal', 'wise', 'sepa'];
 const MIN_RATE: Partial<Record<ExportFormat, number>> = { csv: 20_000, sepa: 5_000 };
 const MAX_RSS_MB = 256;
-/** UpdateItem calls measured for the write floor, after the export. */
+/** Link-shaped items written for the write floor, after the export. */
 const FLOOR_WRITES = 2_000;
 const EXPECTED_FILES: Record<ExportFormat, (payouts: number) => number> = {
   csv: () => 1,
@@ -66,25 +68,34 @@ function peakRssMb(): number {
   return Math.round(process.resourceUsage().maxRSS / 1024);
 }
 
-/** Plain UpdateItem calls on payout items at the link step's concurrency: the emulator's write floor. */
+/**
+ * Small items without index attributes in the payouts' partitions, written as the link step writes
+ * them (BatchWriteItem, 25 a request, 8 in flight): the emulator's floor for that step, in items/s.
+ */
 async function writeFloor(
   client: DynamoDBDocumentClient,
   payoutKeys: Record<string, string>[],
 ): Promise<number> {
+  const batches: Record<string, unknown>[][] = [];
+  for (let start = 0; start < payoutKeys.length; start += 25) {
+    batches.push(
+      payoutKeys.slice(start, start + 25).map((key) => ({
+        PutRequest: { Item: { PK: key.PK, SK: 'BENCH_FLOOR', type: 'bench_floor', at: Date.now() } },
+      })),
+    );
+  }
   let next = 0;
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: 32 }, async () => {
-      for (let key = payoutKeys[next++]; key; key = payoutKeys[next++]) {
-        await client.send(
-          new UpdateCommand({
-            TableName: LOCAL_NAMES.table,
-            Key: key,
-            UpdateExpression: 'SET benchTouched = :one',
-            ConditionExpression: 'attribute_exists(PK)',
-            ExpressionAttributeValues: { ':one': 1 },
-          }),
-        );
+    Array.from({ length: 8 }, async () => {
+      for (let batch = batches[next++]; batch; batch = batches[next++]) {
+        let requests = batch;
+        while (requests.length > 0) {
+          const result = await client.send(
+            new BatchWriteCommand({ RequestItems: { [LOCAL_NAMES.table]: requests } }),
+          );
+          requests = (result.UnprocessedItems?.[LOCAL_NAMES.table] ?? []) as typeof requests;
+        }
       }
     }),
   );
@@ -264,7 +275,7 @@ interface ChildResult {
   baselineRssMb: number;
   peakRssMb: number;
   busy: Record<string, Busy>;
-  /** UpdateItem calls per second on the same emulator, outside the export (the link step's floor). */
+  /** Link-shaped items per second written with BatchWriteItem on the same emulator, outside the export. */
   floorWritesPerSecond: number;
 }
 
@@ -381,10 +392,18 @@ async function verify(
   for (const index of sample) {
     const id = payoutIds[index] ?? '';
     const { Item } = await client.send(
-      new GetCommand({ TableName: LOCAL_NAMES.table, Key: keys.payout(id) }),
+      new GetCommand({ TableName: LOCAL_NAMES.table, Key: keys.payout(id), ConsistentRead: true }),
     );
     if (Item?.status !== 'ready' || Item.version !== 3) problems.push(`${id} changed status or version`);
-    if (!Array.isArray(Item?.exportIds) || !Item.exportIds.includes(result.exportId))
+    if (!Array.isArray(Item?.events) || Item.events.length !== 3) problems.push(`${id} history changed`);
+    const link = await client.send(
+      new GetCommand({
+        TableName: LOCAL_NAMES.table,
+        Key: { PK: keys.payout(id).PK, SK: `EXPORT#${result.exportId}` },
+        ConsistentRead: true,
+      }),
+    );
+    if (link.Item?.type !== 'payout_export' || link.Item.format !== result.format)
       problems.push(`${id} not linked`);
   }
   client.destroy();
@@ -450,7 +469,7 @@ async function parent(count: number): Promise<void> {
     const { result, seedSeconds, problems } = await measure(format, count);
     results.push(result);
     console.log(
-      `${format}: seeded ${count} partners + ${count} payouts in ${seedSeconds.toFixed(1)} s; ${problems.length === 0 ? 'verified (record, files, payouts linked, status and version kept)' : `NOT VERIFIED: ${problems.join('; ')}`}`,
+      `${format}: seeded ${count} partners + ${count} payouts in ${seedSeconds.toFixed(1)} s; ${problems.length === 0 ? 'verified (record, files, link items, payout status, version and history kept)' : `NOT VERIFIED: ${problems.join('; ')}`}`,
     );
     ok &&= problems.length === 0;
   }
@@ -488,8 +507,8 @@ async function parent(count: number): Promise<void> {
   }
   console.log(
     'ms busy: wall time with at least one request of that kind in flight (DDB reads: the ready index page by page and BatchGetItem of payouts' +
-      ' and partners; DDB writes: the export record and one UpdateItem per payout linking it); other: checks, generation, hashing,' +
-      ' presigning. Generation alone: npx tsx test/bench/exports-generation.ts',
+      ' and partners, overlapped; DDB writes: BatchWriteItem of the link items, 25 a request, then the export record); other: checks,' +
+      ' generation, hashing, presigning. Write floor: link-shaped BatchWriteItem, items/s. Generation alone: npx tsx test/bench/exports-generation.ts',
   );
   console.log(
     JSON.stringify({

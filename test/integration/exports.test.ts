@@ -4,7 +4,10 @@
  * presigned url, parsed back and compared field by field with what the payouts and partners say
  * (amounts in EUR, JPY, BHD and USD; names with accents and ampersands). SEPA files are validated
  * against the official pain.001.001.09 and .03 XSDs. Refusals (409, 422, 400) must change nothing:
- * no export listed, no object under exports/, payouts at the same version with the same history.
+ * no export listed, no object under exports/, payouts at the same version with the same history and
+ * the same exports. An export leaves its payouts as they were (status, version, history) and each
+ * remembers it through a link item (`exportsOfPayout`); links of an export without a record (a crash
+ * between the links and the record) are ignored.
  *
  * The table and bucket are shared with other test files running at the same time: every export here
  * names its payouts, except the "every ready payout" ones, which ask for currencies (CHF, NOK) that no
@@ -12,14 +15,20 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { validateXML } from 'xmllint-wasm';
 import { dynamo, s3 } from '../../shared/adapters/clients.ts';
-import { presignExportDownload, uploadExportFile } from '../../shared/adapters/export-store.ts';
+import {
+  presignExportDownload,
+  putExportLinks,
+  uploadExportFile,
+} from '../../shared/adapters/export-store.ts';
 import { payoutIndexKeys } from '../../shared/adapters/payout-store.ts';
 import { keys, table } from '../../shared/adapters/table.ts';
+import { NotFound } from '../../shared/domain/errors.ts';
 import { newId } from '../../shared/domain/ids.ts';
+import { exportsOfPayout } from '../../shared/usecases/exports.ts';
 import { type As, type CallResult, call, manager, partner } from '../support/http.ts';
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -209,7 +218,10 @@ async function bucketKeys(): Promise<string[]> {
   return found.sort();
 }
 
-/** What a refused export must leave as it was: the exports, the files, the payouts and their history. */
+/**
+ * What a refused export must leave as it was: the exports, the files, the payouts, their history and
+ * the exports each was in.
+ */
 async function snapshot(payoutIds: string[]) {
   const payouts = [];
   for (const id of payoutIds) {
@@ -217,7 +229,11 @@ async function snapshot(payoutIds: string[]) {
     payouts.push(
       response.status === 404
         ? { id, missing: true }
-        : { payout: expectOk(response), events: await listAll(manager, `/payouts/${id}/events`) },
+        : {
+            payout: expectOk(response),
+            events: await listAll(manager, `/payouts/${id}/events`),
+            exports: await exportsOfPayout(id),
+          },
     );
   }
   return {
@@ -227,10 +243,9 @@ async function snapshot(payoutIds: string[]) {
   };
 }
 
-async function exportedEvents(payoutId: string): Promise<any[]> {
-  return (await listAll(manager, `/payouts/${payoutId}/events`)).filter(
-    (event) => event.type === 'payout.exported',
-  );
+/** The ids of the exports a payout remembers, oldest first. */
+async function exportIdsOf(payoutId: string): Promise<string[]> {
+  return (await exportsOfPayout(payoutId)).map((link) => link.exportId);
 }
 
 /** The checks every successful export answer passes. */
@@ -459,23 +474,38 @@ describe('POST /exports, csv', () => {
     ]);
   });
 
-  it('leaves the payouts ready at their version, each remembering the export in its history', async () => {
+  it('leaves the payouts ready at their version and history, each remembering the export', async () => {
     const ids = [fx.eurWiseA.id, fx.eurNone.id];
     const before = await Promise.all(
-      ids.map(async (id) => expectOk(await call(manager, 'GET', `/payouts/${id}`))),
+      ids.map(async (id) => ({
+        payout: expectOk(await call(manager, 'GET', `/payouts/${id}`)),
+        events: await listAll(manager, `/payouts/${id}/events`),
+        exports: await exportsOfPayout(id),
+      })),
     );
     const body = expectOk(await createExport({ format: 'csv', payoutIds: ids }), 201);
     for (const [index, id] of ids.entries()) {
-      const after = expectOk(await call(manager, 'GET', `/payouts/${id}`));
-      expect(after).toEqual(before[index]);
-      const events = await exportedEvents(id);
-      expect(events.at(-1)).toMatchObject({
-        type: 'payout.exported',
-        at: body.createdAt,
-        actor: { role: 'manager', id: 'manager-1' },
-        data: { exportId: body.id, format: 'csv', fileName: body.fileName },
-      });
+      const was = before[index];
+      expect(expectOk(await call(manager, 'GET', `/payouts/${id}`))).toEqual(was?.payout);
+      expect(await listAll(manager, `/payouts/${id}/events`)).toEqual(was?.events);
+      expect(await exportsOfPayout(id)).toEqual([
+        ...(was?.exports ?? []),
+        { exportId: body.id, format: 'csv', fileName: body.fileName, createdAt: body.createdAt },
+      ]);
     }
+    // The payout item itself is untouched: the link is an item of its own, outside every index.
+    const { Item } = await dynamo().send(
+      new GetCommand({ TableName: table(), Key: { PK: `PAYOUT#${ids[0]}`, SK: `EXPORT#${body.id}` } }),
+    );
+    expect(Item).toEqual({
+      PK: `PAYOUT#${ids[0]}`,
+      SK: `EXPORT#${body.id}`,
+      type: 'payout_export',
+      exportId: body.id,
+      format: 'csv',
+      fileName: body.fileName,
+      createdAt: body.createdAt,
+    });
   });
 });
 
@@ -629,7 +659,8 @@ describe('POST /exports, wise', () => {
     expect(await bucketKeys()).toEqual(
       expect.arrayContaining(body.files.map((file: any) => `exports/${body.id}/${file.fileName}`)),
     );
-    expect(await exportedEvents(ids[1_000] ?? '')).toHaveLength(1);
+    expect(await exportIdsOf(ids[0] ?? '')).toEqual([body.id]);
+    expect(await exportIdsOf(ids[1_000] ?? '')).toEqual([body.id]);
   }, 60_000);
 });
 
@@ -712,10 +743,7 @@ describe('POST /exports without payoutIds', () => {
     const second = expectOk(await createExport({ format: 'csv', currency: 'CHF' }), 201);
     expect(second.payoutIds).toEqual([a.id, b.id]);
     for (const payout of [a, b]) {
-      expect((await exportedEvents(payout.id)).map((event) => event.data.exportId)).toEqual([
-        first.id,
-        second.id,
-      ]);
+      expect(await exportIdsOf(payout.id)).toEqual([first.id, second.id]);
       expect(expectOk(await call(manager, 'GET', `/payouts/${payout.id}`))).toEqual(payout);
     }
   });
@@ -894,9 +922,38 @@ describe('GET /exports and /exports/{id}', () => {
     expect(again).toEqual(first);
     const ids = (await listAll(manager, '/exports')).map((item) => item.id);
     expect(ids.filter((id) => id === first.id)).toHaveLength(1);
-    expect(
-      (await exportedEvents(fx.eurSepaDe.id)).filter((event) => event.data.exportId === first.id),
-    ).toHaveLength(1);
+    expect((await exportIdsOf(fx.eurSepaDe.id)).filter((id) => id === first.id)).toHaveLength(1);
+  });
+});
+
+describe('exportsOfPayout', () => {
+  it('ignores links to an export without a record (a crash between the links and the record)', async () => {
+    const owner = await newPartner({
+      name: 'Crash & Co',
+      payoutMethod: { type: 'paypal', email: `crash+${randomUUID()}@example.com` },
+    });
+    const payout = await payoutOf(owner.id, 'EUR', [321]);
+    expect(await exportsOfPayout(payout.id)).toEqual([]);
+    const crashed = newId('export');
+    await putExportLinks([payout.id], {
+      exportId: crashed,
+      format: 'csv',
+      fileName: `${crashed}.csv`,
+      createdAt: new Date().toISOString(),
+    });
+    expect(await exportsOfPayout(payout.id)).toEqual([]);
+    expectProblem(await call(manager, 'GET', `/exports/${crashed}`), 404, 'not_found');
+    expect((await listAll(manager, '/exports')).map((item) => item.id)).not.toContain(crashed);
+
+    const body = expectOk(await createExport({ format: 'paypal', payoutIds: [payout.id] }), 201);
+    expect(await exportsOfPayout(payout.id)).toEqual([
+      { exportId: body.id, format: 'paypal', fileName: body.fileName, createdAt: body.createdAt },
+    ]);
+    expect(expectOk(await call(manager, 'GET', `/payouts/${payout.id}`))).toEqual(payout);
+  });
+
+  it('answers 404 for an unknown payout', async () => {
+    await expect(exportsOfPayout(newId('payout'))).rejects.toBeInstanceOf(NotFound);
   });
 });
 
