@@ -165,7 +165,11 @@ export async function startApiGateway(options: {
       };
       if (!claims) (event.requestContext as { authorizer?: unknown }).authorizer = undefined;
       const handler = await httpHandlerOf(route.spec.group);
-      const result = (await invokeLocal(`partner-payouts-${route.spec.group}`, handler, event)) as APIGatewayProxyStructuredResultV2;
+      const result = (await invokeLocal(
+        `partner-payouts-${route.spec.group}`,
+        handler,
+        event,
+      )) as APIGatewayProxyStructuredResultV2;
       send(response, result);
       options.log?.(`${method} ${url.pathname} ${result.statusCode} ${Date.now() - started}ms`);
     } catch (error) {
