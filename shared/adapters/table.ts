@@ -8,6 +8,7 @@
  * | externalId lock | REWARD_EXT#extId   | REWARD_EXT|                            |                                 |                                      |                       |
  * | payout          | PAYOUT#id          | PAYOUT    | PARTNER#pid / PO#createdAt#id | PAYOUT_STATUS#status / createdAt#id |                                 | PAYOUTS / createdAt#id |
  * | draft slot      | SLOT#pid#currency  | SLOT      |                            |                                 |                                      |                       |
+ * | export link     | PAYOUT#pid         | EXPORT#id |                            |                                 |                                      |                       |
  * | export          | EXPORT#id          | EXPORT    |                            |                                 |                                      | EXPORTS / createdAt#id |
  * | payout run      | RUN#id             | RUN       |                            |                                 |                                      |                       |
  */
