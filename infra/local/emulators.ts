@@ -2,9 +2,11 @@
  * The local stand-ins for DynamoDB and S3, in-process on loopback: dynalite (on disk when given a
  * directory) and s3rver. Used by `npm start` and by the tests' global setup.
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -25,6 +27,57 @@ interface Closable {
 export interface Dynalite {
   endpoint: string;
   close(): Promise<void>;
+}
+
+/**
+ * dynalite in its own process (its CLI, not npx, which leaves an orphan), so the database and the
+ * handlers use both cores. Killed with this process.
+ */
+export async function startDynaliteProcess(options: { directory: string }): Promise<Dynalite> {
+  mkdirSync(options.directory, { recursive: true });
+  const cli = require.resolve('dynalite/cli.js');
+  const child = spawn(
+    process.execPath,
+    [
+      cli,
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--path',
+      options.directory,
+      '--createTableMs',
+      '0',
+      '--deleteTableMs',
+      '0',
+      '--updateTableMs',
+      '0',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const killChild = () => child.kill('SIGTERM');
+  process.once('exit', killChild);
+  const port = await new Promise<number>((resolve, reject) => {
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening at: https?:\/\/[^:]+:(\d+)/.exec(output);
+      if (match?.[1]) resolve(Number(match[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`dynalite exited with ${code}`)));
+  });
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        process.off('exit', killChild);
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
 }
 
 export async function startDynalite(options: { directory?: string; port?: number } = {}): Promise<Dynalite> {

@@ -15,7 +15,13 @@ import { NOTIFIED_EVENT_TYPES } from '#shared/domain/notifications.ts';
 import { workflowDefinition } from '../workflow/definition.ts';
 import { type ExtraRoute, type LocalApiGateway, startApiGateway } from './api-gateway.ts';
 import { docsRoutes } from './docs.ts';
-import { createTables, LOCAL_CREDENTIALS, LOCAL_REGION, startDynalite, startS3rver } from './emulators.ts';
+import {
+  createTables,
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  startDynaliteProcess,
+  startS3rver,
+} from './emulators.ts';
 import { type LocalEventBridge, startLocalEventBridge } from './eventbridge.ts';
 import { invokeLocal, type LambdaHandler } from './functions.ts';
 import { startLocalLambda } from './lambda.ts';
@@ -172,7 +178,7 @@ export interface LocalBackend {
 
 export async function startLocalBackend(options: LocalBackendOptions = {}): Promise<LocalBackend> {
   const dataDir = resolve(options.dataDir ?? process.env.DATA_DIR ?? '.data');
-  const dynalite = await startDynalite({ directory: join(dataDir, 'dynamodb') });
+  const dynalite = await startDynaliteProcess({ directory: join(dataDir, 'dynamodb') });
   const s3 = await startS3rver({
     directory: join(dataDir, 's3'),
     buckets: [LOCAL_NAMES.invoiceBucket, LOCAL_NAMES.exportBucket],

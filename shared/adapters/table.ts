@@ -188,6 +188,7 @@ export async function queryPage(query: PageQuery): Promise<Page<Record<string, u
   const projection = query.projection
     ? projectionOf([...new Set([...query.projection, ...keyFields])])
     : undefined;
+  let reads = 0;
   // Read one item past the page to know whether another page exists.
   while (items.length <= query.limit) {
     const input: QueryCommandInput = {
@@ -210,9 +211,11 @@ export async function queryPage(query: PageQuery): Promise<Page<Record<string, u
       ExclusiveStartKey: startKey,
       ScanIndexForward: query.ascending ?? true,
       ConsistentRead: query.index ? undefined : query.consistent,
-      Limit: query.filter ? Math.max(query.limit * 2, 50) : query.limit + 1 - items.length,
+      // What the page still needs; a filter that drops items makes later reads larger.
+      Limit: Math.max(query.limit + 1 - items.length, query.filter && reads > 0 ? 50 : 1),
     };
     const result = await dynamo().send(new QueryCommand(input));
+    reads++;
     for (const item of result.Items ?? []) items.push(item);
     if (!result.LastEvaluatedKey) break;
     startKey = result.LastEvaluatedKey;
