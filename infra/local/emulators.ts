@@ -6,7 +6,6 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:net';
 import {
   CreateTableCommand,
   DescribeTableCommand,

@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { newId } from '../../shared/domain/ids.ts';
 import { ROUTES, type RouteSpec } from '../../shared/http/routes.ts';
-import { type As, anonymous, type CallResult, call, manager, partner } from '../support/http.ts';
+import { expectOk, expectProblem, listAll } from '../support/expect.ts';
+import { anonymous, call, manager, partner } from '../support/http.ts';
 
 // Many requests per test; leave room for a busy 2-core machine.
 vi.setConfig({ testTimeout: 60_000 });
@@ -20,35 +21,6 @@ const PROTECTED_ROUTES = ALL.filter(([, spec]) => spec.access !== 'public');
 const PARTNER_ROUTES = ALL.filter(([, spec]) => spec.access === 'partner');
 
 // ------------------------------------------------------------------ helpers
-
-function expectOk(response: CallResult, status = 200): any {
-  expect({ status: response.status, body: response.status === status ? undefined : response.body }).toEqual({
-    status,
-    body: undefined,
-  });
-  return response.body;
-}
-
-function expectProblem(response: CallResult, status: number, code: string): void {
-  expect({ status: response.status, code: response.body?.code }).toEqual({ status, code });
-  expect(response.headers['content-type']).toBe('application/problem+json');
-  expect(response.body.status).toBe(status);
-}
-
-async function listAll(as: As, path: string, query: Record<string, string> = {}): Promise<any[]> {
-  const items: any[] = [];
-  let cursor: string | undefined;
-  for (let pages = 0; pages < 200; pages++) {
-    const response = await call(as, 'GET', path, {
-      query: { ...query, limit: '100', ...(cursor ? { cursor } : {}) },
-    });
-    expectOk(response);
-    items.push(...response.body.items);
-    if (response.body.nextCursor === null) return items;
-    cursor = response.body.nextCursor;
-  }
-  throw new Error('too many pages');
-}
 
 async function newPartner(): Promise<any> {
   const response = await call(manager, 'POST', '/partners', {

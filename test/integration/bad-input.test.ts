@@ -10,6 +10,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { z } from 'zod';
 import { newId } from '../../shared/domain/ids.ts';
 import { ROUTES, type RouteSpec } from '../../shared/http/routes.ts';
+import { expectOk, listAll } from '../support/expect.ts';
 import { type As, type CallOptions, type CallResult, call, manager, partner } from '../support/http.ts';
 
 // Many requests per test; leave room for a busy 2-core machine.
@@ -27,29 +28,6 @@ const BIG = 'x'.repeat(257 * 1024);
 function shapeOf(schema: z.ZodType | undefined): string[] {
   const shape = (schema as unknown as { shape?: Record<string, unknown> } | undefined)?.shape;
   return shape ? Object.keys(shape) : [];
-}
-
-function expectOk(response: CallResult, status = 200): any {
-  expect({ status: response.status, body: response.status === status ? undefined : response.body }).toEqual({
-    status,
-    body: undefined,
-  });
-  return response.body;
-}
-
-async function listAll(as: As, path: string, query: Record<string, string> = {}): Promise<any[]> {
-  const items: any[] = [];
-  let cursor: string | undefined;
-  for (let pages = 0; pages < 500; pages++) {
-    const response = await call(as, 'GET', path, {
-      query: { ...query, limit: '100', ...(cursor ? { cursor } : {}) },
-    });
-    expectOk(response);
-    items.push(...response.body.items);
-    if (response.body.nextCursor === null) return items;
-    cursor = response.body.nextCursor;
-  }
-  throw new Error('too many pages');
 }
 
 interface Fixture {

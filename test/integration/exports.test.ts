@@ -29,43 +29,15 @@ import { keys, table } from '../../shared/adapters/table.ts';
 import { NotFound } from '../../shared/domain/errors.ts';
 import { newId } from '../../shared/domain/ids.ts';
 import { exportsOfPayout } from '../../shared/usecases/exports.ts';
-import { type As, type CallResult, call, manager, partner } from '../support/http.ts';
+import { parseCsv } from '../support/csv.ts';
+import { expectOk, expectProblem, listAll } from '../support/expect.ts';
+import { call, manager, partner } from '../support/http.ts';
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 const EXPORT_BUCKET = 'partner-payouts-exports';
 
 // ------------------------------------------------------------------ helpers
-
-function expectOk(response: CallResult, status = 200): any {
-  expect({ status: response.status, body: response.status === status ? undefined : response.body }).toEqual({
-    status,
-    body: undefined,
-  });
-  return response.body;
-}
-
-function expectProblem(response: CallResult, status: number, code: string): any {
-  expect({ status: response.status, code: response.body?.code }).toEqual({ status, code });
-  expect(response.headers['content-type']).toBe('application/problem+json');
-  expect(typeof response.body.detail).toBe('string');
-  return response.body;
-}
-
-async function listAll(as: As, path: string, query: Record<string, string> = {}): Promise<any[]> {
-  const items: any[] = [];
-  let cursor: string | undefined;
-  for (let pages = 0; pages < 500; pages++) {
-    const response = await call(as, 'GET', path, {
-      query: { ...query, limit: '100', ...(cursor ? { cursor } : {}) },
-    });
-    expectOk(response);
-    items.push(...response.body.items);
-    if (response.body.nextCursor === null) return items;
-    cursor = response.body.nextCursor;
-  }
-  throw new Error('too many pages');
-}
 
 async function newPartner(body: Record<string, unknown>): Promise<any> {
   return expectOk(
@@ -126,49 +98,6 @@ async function download(file: { url: string; size: number; sha256: string }): Pr
     contentType: response.headers.get('content-type'),
     disposition: response.headers.get('content-disposition'),
   };
-}
-
-/** Minimal RFC 4180 parser: quoted fields, doubled quotes, CRLF after every record. */
-function parseCsv(text: string): string[][] {
-  const records: string[][] = [];
-  let record: string[] = [];
-  let field = '';
-  let i = 0;
-  while (i < text.length) {
-    const c = text[i];
-    if (c === '"' && field === '') {
-      i += 1;
-      for (;;) {
-        const q = text.indexOf('"', i);
-        if (q < 0) throw new Error('unterminated quote');
-        field += text.slice(i, q);
-        if (text[q + 1] === '"') {
-          field += '"';
-          i = q + 2;
-        } else {
-          i = q + 1;
-          break;
-        }
-      }
-    } else if (c === ',') {
-      record.push(field);
-      field = '';
-      i += 1;
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      record.push(field);
-      records.push(record);
-      record = [];
-      field = '';
-      i += 2;
-    } else if (c === '\r' || c === '\n') {
-      throw new Error(`bare line break at ${i}`);
-    } else {
-      field += c;
-      i += 1;
-    }
-  }
-  if (field !== '' || record.length > 0) throw new Error('last record without CRLF');
-  return records;
 }
 
 function decodeEntities(text: string): string {

@@ -5,39 +5,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
-import { type As, type CallResult, call, manager, partner } from '../support/http.ts';
+import { expectOk, listAll } from '../support/expect.ts';
+import { type CallResult, call, manager, partner } from '../support/http.ts';
 
 // Many requests per test; leave room for a busy 2-core machine.
 vi.setConfig({ testTimeout: 120_000 });
 
 // ------------------------------------------------------------------ helpers
 
-function expectOk(response: CallResult, status = 200): any {
-  expect({ status: response.status, body: response.status === status ? undefined : response.body }).toEqual({
-    status,
-    body: undefined,
-  });
-  return response.body;
-}
-
 function expectProblemJson(response: CallResult): void {
   expect(response.headers['content-type']).toBe('application/problem+json');
   expect(response.body.status).toBe(response.status);
-}
-
-async function listAll(as: As, path: string, query: Record<string, string> = {}): Promise<any[]> {
-  const items: any[] = [];
-  let cursor: string | undefined;
-  for (let pages = 0; pages < 200; pages++) {
-    const response = await call(as, 'GET', path, {
-      query: { ...query, limit: '100', ...(cursor ? { cursor } : {}) },
-    });
-    expectOk(response);
-    items.push(...response.body.items);
-    if (response.body.nextCursor === null) return items;
-    cursor = response.body.nextCursor;
-  }
-  throw new Error('too many pages');
 }
 
 async function newPartner(): Promise<string> {

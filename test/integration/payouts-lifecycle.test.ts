@@ -7,7 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
 import { newId } from '../../shared/domain/ids.ts';
-import { type As, type CallResult, call, manager, partner } from '../support/http.ts';
+import { expectOk, expectProblem, listAll } from '../support/expect.ts';
+import { type CallResult, call, manager, partner } from '../support/http.ts';
 
 // Many requests per test; leave room for a busy 2-core machine.
 vi.setConfig({ testTimeout: 60_000 });
@@ -16,37 +17,6 @@ const MANAGER_ACTOR = { role: 'manager', id: 'manager-1' };
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 // ------------------------------------------------------------------ helpers
-
-function expectProblem(response: CallResult, status: number, code: string): void {
-  expect({ status: response.status, code: response.body?.code }).toEqual({ status, code });
-  expect(response.headers['content-type']).toBe('application/problem+json');
-  expect(response.body.status).toBe(status);
-  expect(typeof response.body.title).toBe('string');
-  expect(typeof response.body.detail).toBe('string');
-}
-
-function expectOk(response: CallResult, status = 200): any {
-  expect({ status: response.status, body: response.status === status ? undefined : response.body }).toEqual({
-    status,
-    body: undefined,
-  });
-  return response.body;
-}
-
-async function listAll(as: As, path: string, query: Record<string, string> = {}): Promise<any[]> {
-  const items: any[] = [];
-  let cursor: string | undefined;
-  for (let pages = 0; pages < 200; pages++) {
-    const response = await call(as, 'GET', path, {
-      query: { ...query, limit: '100', ...(cursor ? { cursor } : {}) },
-    });
-    expectOk(response);
-    items.push(...response.body.items);
-    if (response.body.nextCursor === null) return items;
-    cursor = response.body.nextCursor;
-  }
-  throw new Error('too many pages');
-}
 
 async function newPartner(): Promise<string> {
   const response = await call(manager, 'POST', '/partners', {

@@ -1,0 +1,38 @@
+/** Assertions and reads shared by the handler tests (through `call`, the real Lambda handlers). */
+import { expect } from 'vitest';
+import { type As, type CallResult, call } from './http.ts';
+
+/** The status, or a failure that shows the problem body the handler answered instead. */
+export function expectOk(response: CallResult, status = 200): any {
+  expect({ status: response.status, body: response.status === status ? undefined : response.body }).toEqual({
+    status,
+    body: undefined,
+  });
+  return response.body;
+}
+
+/** A problem+json answer with this status and code (api.md "Errors"). */
+export function expectProblem(response: CallResult, status: number, code: string): any {
+  expect({ status: response.status, code: response.body?.code }).toEqual({ status, code });
+  expect(response.headers['content-type']).toBe('application/problem+json');
+  expect(response.body.status).toBe(status);
+  expect(typeof response.body.title).toBe('string');
+  expect(typeof response.body.detail).toBe('string');
+  return response.body;
+}
+
+/** Every item of a list route, following `nextCursor` page by page. */
+export async function listAll(as: As, path: string, query: Record<string, string> = {}): Promise<any[]> {
+  const items: any[] = [];
+  let cursor: string | undefined;
+  for (let pages = 0; pages < 500; pages++) {
+    const response = await call(as, 'GET', path, {
+      query: { ...query, limit: '100', ...(cursor ? { cursor } : {}) },
+    });
+    expectOk(response);
+    items.push(...response.body.items);
+    if (response.body.nextCursor === null) return items;
+    cursor = response.body.nextCursor;
+  }
+  throw new Error('too many pages');
+}
