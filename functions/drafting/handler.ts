@@ -5,15 +5,14 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-// A namespace import lets esbuild drop what is unused (zod's locales alone are ~250 KB).
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { invokeAsync } from '#shared/adapters/clients.ts';
 import { logger } from '#shared/adapters/observability.ts';
 import { draftingConfig } from '#shared/config/drafting.ts';
 import { createRun, getRun, runWithinBudget } from '#shared/usecases/drafting.ts';
 
 const config = draftingConfig();
-const DraftingEvent = z.object({ runId: z.string().optional() }).passthrough();
+const DraftingEvent = z.looseObject({ runId: z.optional(z.string()) });
 /** Leave this much of the invocation for saving the checkpoint and handing off. */
 const RESERVE_MS = 60_000;
 

@@ -1,7 +1,8 @@
 import { httpHandler } from '#shared/http/handler.ts';
+import { EXPORT_ROUTES } from '#shared/http/routes/exports.ts';
 import { createExport, getExport, listExports } from '#shared/usecases/exports.ts';
 
-export const handler = httpHandler('exports', {
+export const handler = httpHandler(EXPORT_ROUTES, {
   createExport: async ({ body, actor }) => ({ body: await createExport(body, actor) }),
   listExports: async ({ query }) => ({ body: await listExports(query) }),
   getExport: async ({ params }) => ({ body: await getExport(params.id ?? '') }),

@@ -1,5 +1,6 @@
 import { toPayout } from '#shared/adapters/payout-store.ts';
 import { httpHandler } from '#shared/http/handler.ts';
+import { PARTNER_PAYOUT_ROUTES } from '#shared/http/routes/partner-payouts.ts';
 import { requestInvoiceUpload } from '#shared/usecases/invoices.ts';
 import {
   getPartnerPayoutItem,
@@ -11,7 +12,7 @@ import {
 } from '#shared/usecases/payouts.ts';
 
 /** Every route here is scoped to the calling partner: another partner's or a draft payout is a 404. */
-export const handler = httpHandler('partner-payouts', {
+export const handler = httpHandler(PARTNER_PAYOUT_ROUTES, {
   listOwnPayouts: async ({ caller, query }) => ({
     body: await listPartnerPayouts(caller.partnerId ?? '', query),
   }),

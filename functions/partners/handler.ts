@@ -1,7 +1,8 @@
 import { httpHandler } from '#shared/http/handler.ts';
+import { PARTNER_ROUTES } from '#shared/http/routes/partners.ts';
 import { createPartner, getPartner, listPartners, updatePartner } from '#shared/usecases/partners.ts';
 
-export const handler = httpHandler('partners', {
+export const handler = httpHandler(PARTNER_ROUTES, {
   createPartner: async ({ body }) => ({ body: await createPartner(body) }),
   listPartners: async ({ query }) => ({ body: await listPartners(query) }),
   getPartner: async ({ params }) => ({ body: await getPartner(params.id ?? '') }),

@@ -1,5 +1,6 @@
 import { getPayoutItem } from '#shared/adapters/payout-store.ts';
 import { httpHandler } from '#shared/http/handler.ts';
+import { PAYOUT_ROUTES } from '#shared/http/routes/payouts.ts';
 import { getInvoiceDownload, rejectInvoice } from '#shared/usecases/invoices.ts';
 import {
   cancelPayout,
@@ -12,7 +13,7 @@ import {
   validatePayout,
 } from '#shared/usecases/payouts.ts';
 
-export const handler = httpHandler('payouts', {
+export const handler = httpHandler(PAYOUT_ROUTES, {
   createPayout: async ({ body, actor }) => ({ body: await createPayout(body, actor) }),
   listPayouts: async ({ query }) => ({ body: await listPayouts(query) }),
   getPayout: async ({ params }) => ({ body: await getPayout(params.id ?? '') }),

@@ -1,7 +1,8 @@
 import { httpHandler } from '#shared/http/handler.ts';
+import { REWARD_ROUTES } from '#shared/http/routes/rewards.ts';
 import { createReward, decideReward, getReward, listRewards } from '#shared/usecases/rewards.ts';
 
-export const handler = httpHandler('rewards', {
+export const handler = httpHandler(REWARD_ROUTES, {
   createReward: async ({ body }) => {
     const { reward, created } = await createReward(body);
     return { status: created ? 201 : 200, body: reward };

@@ -1,8 +1,7 @@
 /** The payout workflow's Lambda: one action per Task state of infra/workflow/payout.asl.json. */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-// A namespace import lets esbuild drop what is unused (zod's locales alone are ~250 KB).
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { logger } from '#shared/adapters/observability.ts';
 import {
   continueAsNew,
@@ -23,21 +22,18 @@ const WorkflowAction = z.discriminatedUnion('action', [
     action: z.literal('sync'),
     payoutId: z.string(),
     stage: z.string(),
-    reminders: z.number().int(),
-    signal: z
-      .object({ Error: z.string().optional(), decision: z.string().optional() })
-      .passthrough()
-      .nullish(),
-    executionStartTime: z.string().optional(),
+    reminders: z.int(),
+    signal: z.nullish(z.looseObject({ Error: z.optional(z.string()), decision: z.optional(z.string()) })),
+    executionStartTime: z.optional(z.string()),
   }),
-  z.object({ action: z.literal('remind'), payoutId: z.string(), reminders: z.number().int() }),
+  z.object({ action: z.literal('remind'), payoutId: z.string(), reminders: z.int() }),
   z.object({ action: z.literal('pay_rewards'), payoutId: z.string() }),
   z.object({ action: z.literal('release_rewards'), payoutId: z.string() }),
   z.object({
     action: z.literal('continue'),
     payoutId: z.string(),
     stage: z.string(),
-    reminders: z.number().int(),
+    reminders: z.int(),
     executionName: z.string(),
   }),
 ]);

@@ -4,8 +4,7 @@
  * by row and stop with an `ExportError` on the first failure.
  */
 import { electronicFormatIBAN, isSEPACountry, isValidBIC, isValidIBAN } from 'ibantools';
-// A namespace import lets esbuild drop what is unused (zod's locales alone are ~250 KB).
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { currencyExponent, isCurrency } from '../domain/money.ts';
 import type { ExportFormat } from '../domain/schemas.ts';
 import { toSepaText } from './text.ts';
@@ -23,8 +22,8 @@ export const PAYPAL_WHOLE_UNIT_CURRENCIES: ReadonlySet<string> = new Set(['HUF',
 /** EPC SCT limit per transaction: EUR 999,999,999.99. */
 export const SEPA_MAX_AMOUNT = 99_999_999_999;
 
-/** Same pattern as the API's e-mail validation (`z.email()`). */
-const EMAIL = z.regexes.email;
+/** The API's own e-mail validation (`z.email()`), so a stored address passes here too. */
+const EMAIL = z.email();
 
 /** The IBAN in electronic format (no spaces, upper case), unchecked. */
 export function compactIban(iban: string): string {
@@ -49,7 +48,7 @@ function isBlank(text: string | undefined): boolean {
 
 function emailProblem(email: string | undefined): RefusalReason | undefined {
   if (isBlank(email)) return 'missing_email';
-  return EMAIL.test(email?.trim() ?? '') ? undefined : 'invalid_email';
+  return EMAIL.safeParse(email?.trim() ?? '').success ? undefined : 'invalid_email';
 }
 
 function amountProblem(row: ExportRow): RefusalReason | undefined {

@@ -14,7 +14,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import { logger, metrics } from '../adapters/observability.ts';
 import {
   Conflict,
@@ -27,20 +27,13 @@ import {
 } from '../domain/errors.ts';
 import { actorOf, authorize, type Caller } from './auth.ts';
 import { internalErrorResponse, problemResponse, validationError } from './problem.ts';
-import {
-  type FunctionGroup,
-  type RouteName,
-  type RouteSpec,
-  type Routes,
-  routeKey,
-  routesOf,
-} from './routes.ts';
+import { type RouteSpec, type RouteTable, routeKey } from './route-spec.ts';
 
 export const MAX_BODY_BYTES = 256 * 1024;
 
 export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 
-type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+type Out<S> = S extends z.ZodMiniType ? z.output<S> : undefined;
 
 export interface Request<R extends RouteSpec> {
   body: Out<R['body']>;
@@ -56,10 +49,8 @@ export interface Reply {
   body: unknown;
 }
 
-export type Implementations<G extends FunctionGroup> = {
-  [K in RouteName as Routes[K]['group'] extends G ? K : never]: (
-    request: Request<Routes[K]>,
-  ) => Promise<Reply>;
+export type Implementations<R extends RouteTable> = {
+  [K in keyof R]: (request: Request<R[K]>) => Promise<Reply>;
 };
 
 type AnyImplementation = (request: Request<RouteSpec>) => Promise<Reply>;
@@ -180,12 +171,12 @@ export function jsonResponse(status: number, body: unknown): APIGatewayProxyStru
   return { statusCode: status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
 }
 
-/** The Lambda handler of one route group. */
-export function httpHandler<G extends FunctionGroup>(group: G, implementations: Implementations<G>) {
+/** The Lambda handler of one function's routes (./routes/<group>.ts). */
+export function httpHandler<R extends RouteTable>(routes: R, implementations: Implementations<R>) {
   const table = new Map<string, { spec: RouteSpec; run: AnyImplementation }>();
-  for (const [name, spec] of routesOf(group)) {
+  for (const [name, spec] of Object.entries(routes)) {
     const run = (implementations as unknown as Record<string, AnyImplementation>)[name];
-    if (!run) throw new Error(`Route ${name} of ${group} has no implementation`);
+    if (!run) throw new Error(`Route ${name} of ${spec.group} has no implementation`);
     table.set(routeKey(spec), { spec, run });
   }
 

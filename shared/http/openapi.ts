@@ -19,7 +19,7 @@ import {
   type ZodMediaTypeObject,
 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { Problem } from '../domain/schemas.ts';
+import { Problem, page, RESOURCES } from '../domain/resources.ts';
 import { PROBLEM_CONTENT_TYPE } from './problem.ts';
 import { FUNCTION_GROUPS, type FunctionGroup, ROUTES, type RouteSpec } from './routes.ts';
 
@@ -135,7 +135,7 @@ function relocateRefs(value: unknown): unknown {
 export class SchemaCollector {
   readonly components = new Map<string, Json>();
 
-  convert(schema: z.ZodType): Json {
+  convert(schema: z.core.$ZodType): Json {
     const generated = z.toJSONSchema(schema, {
       target: 'draft-2020-12',
       io: 'input',
@@ -165,7 +165,7 @@ export class SchemaCollector {
 }
 
 /** One query parameter per property of the (object) query schema. */
-function queryParameters(name: string, query: z.ZodType, schemas: SchemaCollector): Parameters {
+function queryParameters(name: string, query: z.core.$ZodType, schemas: SchemaCollector): Parameters {
   const object = schemas.resolve(schemas.convert(query));
   if (!isJson(object.properties)) throw new Error(`The query schema of ${name} is not an object`);
   const required = Array.isArray(object.required) ? object.required : [];
@@ -195,7 +195,9 @@ function operationOf(name: string, spec: RouteSpec, schemas: SchemaCollector, pr
   const responses: RouteConfig['responses'] = {
     [String(spec.status)]: {
       description: spec.summary,
-      content: jsonContent(schemas.convert(spec.response)),
+      content: jsonContent(
+        schemas.convert(spec.paged ? page(RESOURCES[spec.response]) : RESOURCES[spec.response]),
+      ),
     },
   };
   for (const error of ERRORS) {

@@ -1,6 +1,6 @@
 /** Typed errors → `application/problem+json` responses (api.md "Errors"). */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import { DomainError, type FieldError, ValidationFailed } from '../domain/errors.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -37,7 +37,7 @@ export function internalErrorResponse(): APIGatewayProxyStructuredResultV2 {
   };
 }
 
-export function fieldErrors(error: z.ZodError, prefix = ''): FieldError[] {
+export function fieldErrors(error: z.core.$ZodError, prefix = ''): FieldError[] {
   return error.issues.map((issue) => {
     const path = issue.path
       .map((part, index) =>
@@ -52,7 +52,7 @@ export function fieldErrors(error: z.ZodError, prefix = ''): FieldError[] {
   });
 }
 
-export function validationError(error: z.ZodError, where: 'body' | 'query'): ValidationFailed {
+export function validationError(error: z.core.$ZodError, where: 'body' | 'query'): ValidationFailed {
   return new ValidationFailed(`The request ${where} is invalid`, {
     errors: fieldErrors(error, where === 'query' ? 'query' : ''),
   });

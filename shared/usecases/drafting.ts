@@ -11,7 +11,13 @@
  * A run that crashes between 2 and 3 leaves claims that point at a payout id recorded in the slot;
  * the next run finds such slots and writes the missing payouts. Nothing is lost or drafted twice.
  */
-import { BatchWriteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../adapters/clients.ts';
 import { logger } from '../adapters/observability.ts';
 import {
@@ -406,7 +412,6 @@ async function* eligibleGroups(
   let startKey: Record<string, unknown> | undefined;
   let current: Group | undefined;
   do {
-    const { QueryCommand } = await import('@aws-sdk/lib-dynamodb');
     const page = await dynamo().send(
       new QueryCommand({
         TableName: table(),

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { newId } from '../../shared/domain/ids.ts';
 import { ROUTES, type RouteSpec } from '../../shared/http/routes.ts';
 import { expectOk, listAll } from '../support/expect.ts';
@@ -25,7 +25,7 @@ const BIG = 'x'.repeat(257 * 1024);
 
 // ------------------------------------------------------------------ helpers
 
-function shapeOf(schema: z.ZodType | undefined): string[] {
+function shapeOf(schema: z.ZodMiniType | undefined): string[] {
   const shape = (schema as unknown as { shape?: Record<string, unknown> } | undefined)?.shape;
   return shape ? Object.keys(shape) : [];
 }
@@ -120,7 +120,7 @@ const WRONG_TYPES: unknown[] = [123, -1.5, 'text', '', true, null, [], {}, ['a']
 /** Every bad variant of a valid body: each one must be refused. */
 function corpus(spec: RouteSpec, base: Record<string, unknown>): BadCase[] {
   const cases: BadCase[] = [];
-  const schema = spec.body as z.ZodType;
+  const schema = spec.body as z.ZodMiniType;
   const json = (name: string, body: unknown) => {
     // A "mutation" that the schema accepts is not bad input: leave it out.
     if (schema.safeParse(body).success) return;
@@ -314,7 +314,7 @@ describe('bad list queries', () => {
     expect(payoutsCursor).toEqual(expect.any(String));
     const foreignCursor = spec.path === '/rewards' ? payoutsCursor : rewardsCursor;
 
-    const schema = spec.query as z.ZodType;
+    const schema = spec.query as z.ZodMiniType;
     const queries: [string, Record<string, string>][] = [];
     for (const limit of [
       '0',

@@ -1,10 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { matchRoute } from '../../infra/local/api-gateway.ts';
 import { docsRoutes } from '../../infra/local/docs.ts';
-import * as domainSchemas from '../../shared/domain/schemas.ts';
+import * as partnerSchemas from '../../shared/domain/partner-schemas.ts';
+import * as resources from '../../shared/domain/resources.ts';
+import * as requestSchemas from '../../shared/domain/schemas.ts';
 import { openApiDocument, pathParams, SchemaCollector } from '../../shared/http/openapi.ts';
 import { ROUTES, type RouteSpec, routeKey } from '../../shared/http/routes.ts';
 
@@ -231,15 +233,16 @@ describe('spot checks', () => {
 });
 
 describe('schema conversion', () => {
-  it('converts every schema of schemas.ts, used by a route yet or not (refinements, transforms, unions)', () => {
+  it('converts every schema of the domain modules, used by a route yet or not (refinements, transforms, unions)', () => {
     const collector = new SchemaCollector();
-    const exported = Object.entries(domainSchemas as Record<string, unknown>).filter(
-      (entry): entry is [string, z.ZodType] => entry[1] instanceof z.ZodType,
-    );
+    const exported = Object.entries({ ...requestSchemas, ...partnerSchemas, ...resources } as Record<
+      string,
+      unknown
+    >).filter((entry): entry is [string, z.ZodMiniType] => entry[1] instanceof z.ZodMiniType);
     expect(exported.length).toBeGreaterThan(30);
     for (const [name, schema] of exported) {
       const converted = collector.convert(schema);
-      const id = schema.meta()?.id;
+      const id = z.globalRegistry.get(schema)?.id;
       if (typeof id === 'string') {
         expect(converted, name).toEqual({ $ref: `${SCHEMA_REF}${id}` });
         expect(collector.components.has(id), name).toBe(true);

@@ -1,0 +1,232 @@
+/**
+ * The response shapes of the API (what the OpenAPI document describes). The Lambdas do not parse
+ * their own responses, so they only import types from here, and no function bundles these schemas.
+ */
+import * as z from 'zod/mini';
+import { Address, PayoutMethod } from './partner-schemas.ts';
+import {
+  Currency,
+  documented,
+  ExportFormat,
+  idOf,
+  integer,
+  MinorAmount,
+  named,
+  PayoutStatus,
+  ReviewDecision,
+  RewardStatus,
+  type Schema,
+  SepaVersion,
+  Timestamp,
+} from './schemas.ts';
+
+export const Health = named('Health', z.object({ status: z.literal('ok') }));
+
+// ---------------------------------------------------------------- partners
+
+export const Partner = named(
+  'Partner',
+  z.object({
+    id: idOf('partner'),
+    name: z.string(),
+    email: z.string(),
+    country: z.optional(z.string()),
+    address: z.optional(Address),
+    payoutMethod: z.nullable(PayoutMethod),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  }),
+);
+export type Partner = z.infer<typeof Partner>;
+
+export const RewardReview = z.object({
+  decision: ReviewDecision,
+  comment: z.optional(z.string()),
+  at: Timestamp,
+});
+export type RewardReview = z.infer<typeof RewardReview>;
+
+export const Reward = named(
+  'Reward',
+  z.object({
+    id: idOf('reward'),
+    partnerId: idOf('partner'),
+    amount: MinorAmount,
+    currency: Currency,
+    status: RewardStatus,
+    description: z.optional(z.string()),
+    externalId: z.optional(z.string()),
+    refusalReason: z.optional(z.string()),
+    payoutId: z.nullable(idOf('payout')),
+    review: z.optional(RewardReview),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  }),
+);
+export type Reward = z.infer<typeof Reward>;
+
+const invoiceShape = {
+  fileName: z.string(),
+  size: integer(),
+  sha256: z.string(),
+  uploadedAt: Timestamp,
+};
+export const Invoice = named('Invoice', z.object(invoiceShape));
+export type Invoice = z.infer<typeof Invoice>;
+
+export const Payout = named(
+  'Payout',
+  z.object({
+    id: idOf('payout'),
+    partnerId: idOf('partner'),
+    currency: Currency,
+    status: PayoutStatus,
+    amount: MinorAmount,
+    rewardCount: integer(),
+    requirements: z.object({ invoice: z.boolean(), rewardReview: z.boolean() }),
+    message: z.optional(z.string()),
+    invoice: z.optional(Invoice),
+    paymentReference: z.optional(z.string()),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+    validatedAt: z.optional(Timestamp),
+    partnerValidatedAt: z.optional(Timestamp),
+    paidAt: z.optional(Timestamp),
+    cancelledAt: z.optional(Timestamp),
+    version: integer(),
+  }),
+);
+export type Payout = z.infer<typeof Payout>;
+
+export const Actor = z.object({ role: z.enum(['manager', 'partner', 'system']), id: z.string() });
+export type Actor = z.infer<typeof Actor>;
+
+export const PayoutEvent = named(
+  'PayoutEvent',
+  z.object({
+    id: z.string(),
+    type: z.string(),
+    at: Timestamp,
+    actor: Actor,
+    from: z.optional(PayoutStatus),
+    to: z.optional(PayoutStatus),
+    data: z.optional(z.record(z.string(), z.unknown())),
+  }),
+);
+export type PayoutEvent = z.infer<typeof PayoutEvent>;
+
+export const InvoiceDownload = named(
+  'InvoiceDownload',
+  z.object({ ...invoiceShape, url: z.string(), expiresAt: Timestamp }),
+);
+
+export const InvoiceUpload = named(
+  'InvoiceUpload',
+  z.object({
+    url: z.string(),
+    fields: z.record(z.string(), z.string()),
+    expiresAt: Timestamp,
+    maxBytes: integer(),
+  }),
+);
+
+export const Total = z.object({ currency: Currency, amount: MinorAmount });
+
+/** One file of an export (providers cap their files: PayPal 5,000 payouts, Wise 1,000). */
+export const ExportFile = named(
+  'ExportFile',
+  z.object({
+    fileName: z.string(),
+    contentType: z.string(),
+    size: documented(integer(), { description: 'Bytes' }),
+    sha256: documented(z.string(), { description: 'Hex SHA-256 of the file as stored' }),
+    payoutCount: integer(),
+    totals: z.array(Total),
+    url: documented(z.string(), { description: 'Presigned GET, valid 15 minutes' }),
+    expiresAt: Timestamp,
+  }),
+);
+
+const exportSummaryShape = {
+  id: idOf('export'),
+  format: ExportFormat,
+  sepaVersion: z.optional(SepaVersion),
+  payoutCount: integer(),
+  totals: z.array(Total),
+  fileName: z.string(),
+  sha256: z.string(),
+  url: z.string(),
+  expiresAt: Timestamp,
+  files: z.array(ExportFile),
+  createdAt: Timestamp,
+  createdBy: z.string(),
+};
+
+/** An export as listed: everything but its payout ids. `fileName`, `sha256` and `url` are its first file's. */
+export const ExportSummary = named('ExportSummary', z.object(exportSummaryShape));
+export type ExportSummary = z.infer<typeof ExportSummary>;
+
+export const Export = named(
+  'Export',
+  z.object({
+    ...exportSummaryShape,
+    payoutIds: documented(z.array(idOf('payout')), { description: 'The exported payouts, in file order' }),
+  }),
+);
+export type Export = z.infer<typeof Export>;
+
+export const PayoutRun = named(
+  'PayoutRun',
+  z.object({
+    id: idOf('run'),
+    status: z.enum(['running', 'completed']),
+    asOf: Timestamp,
+    partnerId: z.optional(z.string()),
+    currency: z.optional(z.string()),
+    payoutsCreated: integer(),
+    payoutsUpdated: integer(),
+    rewardsClaimed: integer(),
+    skipped: z.array(
+      z.object({
+        partnerId: idOf('partner'),
+        currency: Currency,
+        amount: MinorAmount,
+        reason: z.enum(['below_minimum', 'non_positive_amount']),
+      }),
+    ),
+    createdAt: Timestamp,
+    completedAt: z.optional(Timestamp),
+  }),
+);
+export type PayoutRun = z.infer<typeof PayoutRun>;
+
+export const page = <T extends Schema>(item: T) =>
+  z.object({ items: z.array(item), nextCursor: z.nullable(z.string()) });
+
+export const Problem = named(
+  'Problem',
+  z.object({
+    type: z.string(),
+    title: z.string(),
+    status: integer(),
+    code: z.string(),
+    detail: z.string(),
+    errors: z.optional(z.array(z.object({ path: z.string(), message: z.string() }))),
+  }),
+);
+export type Problem = z.infer<typeof Problem>;
+
+/** What a route answers with, by name: a route spec names its response (../http/route-spec.ts). */
+export const RESOURCES = {
+  Health,
+  Partner,
+  Reward,
+  Payout,
+  PayoutEvent,
+  InvoiceDownload,
+  InvoiceUpload,
+  Export,
+  ExportSummary,
+  PayoutRun,
+} as const satisfies Record<string, Schema>;
+export type ResourceName = keyof typeof RESOURCES;

@@ -1,0 +1,50 @@
+/**
+ * What a route is: its method and path, the function (group) that serves it, who may call it, the
+ * schemas of its input and the name of the resource it answers with. Each function's routes are in
+ * ./routes/<group>.ts, which is all its bundle carries; ./routes.ts joins them into the catalogue the
+ * CDK API, the local server and the OpenAPI document are built from.
+ */
+import type { ResourceName } from '../domain/resources.ts';
+import type { Schema } from '../domain/schemas.ts';
+
+export const FUNCTION_GROUPS = [
+  'health',
+  'partners',
+  'rewards',
+  'payouts',
+  'partner-payouts',
+  'payout-runs',
+  'exports',
+] as const;
+export type FunctionGroup = (typeof FUNCTION_GROUPS)[number];
+
+export type Access = 'public' | 'manager' | 'partner';
+export type Method = 'GET' | 'POST' | 'PATCH';
+
+export interface RouteSpec {
+  method: Method;
+  path: string;
+  group: FunctionGroup;
+  access: Access;
+  summary: string;
+  body?: Schema;
+  query?: Schema;
+  status: number;
+  /**
+   * The resource it answers with (`paged`: a page of them), by name: responses are documented, not
+   * parsed, so no function bundles their schemas (../domain/resources.ts).
+   */
+  response: ResourceName;
+  paged?: boolean;
+  /** Transitions accept `If-Match: <version>`. */
+  ifMatch?: boolean;
+}
+
+/** The routes of one function, by operation name. */
+export type RouteTable = Record<string, RouteSpec>;
+
+export const route = <const R extends RouteSpec>(spec: R): R => spec;
+
+export function routeKey(spec: Pick<RouteSpec, 'method' | 'path'>): string {
+  return `${spec.method} ${spec.path}`;
+}

@@ -1,0 +1,25 @@
+/** The routes of the `payout-runs` function (see ../routes.ts for the whole catalogue). */
+import { CreatePayoutRun } from '../../domain/schemas.ts';
+import { type RouteSpec, route } from '../route-spec.ts';
+
+export const PAYOUT_RUN_ROUTES = {
+  createPayoutRun: route({
+    method: 'POST',
+    path: '/payout-runs',
+    group: 'payout-runs',
+    access: 'manager',
+    summary: 'Run the scheduled drafting now (201 when done; 202 when it continues asynchronously)',
+    body: CreatePayoutRun,
+    status: 201,
+    response: 'PayoutRun',
+  }),
+  getPayoutRun: route({
+    method: 'GET',
+    path: '/payout-runs/{id}',
+    group: 'payout-runs',
+    access: 'manager',
+    summary: 'A drafting run’s result',
+    status: 200,
+    response: 'PayoutRun',
+  }),
+} as const satisfies Record<string, RouteSpec>;
