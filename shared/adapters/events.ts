@@ -1,5 +1,5 @@
 /** Domain events on the EventBridge bus: `source: partner-payouts`, `detail-type` = event type. */
-import { eventBridge } from './clients.ts';
+import { putEvents } from './aws/eventbridge.ts';
 
 export const EVENT_SOURCE = 'partner-payouts';
 
@@ -13,20 +13,17 @@ export interface DomainEvent {
 /** Publishes in batches of 10; throws if any entry failed, so the caller's retry publishes again. */
 export async function publishEvents(events: readonly DomainEvent[]): Promise<void> {
   if (events.length === 0) return;
-  const { client, sdk } = await eventBridge();
   const busName = process.env.EVENT_BUS_NAME ?? 'default';
   for (let start = 0; start < events.length; start += 10) {
     const batch = events.slice(start, start + 10);
-    const result = await client.send(
-      new sdk.PutEventsCommand({
-        Entries: batch.map((event) => ({
-          EventBusName: busName,
-          Source: EVENT_SOURCE,
-          DetailType: event.type,
-          Detail: JSON.stringify(event.detail),
-          Resources: event.resources,
-        })),
-      }),
+    const result = await putEvents(
+      batch.map((event) => ({
+        EventBusName: busName,
+        Source: EVENT_SOURCE,
+        DetailType: event.type,
+        Detail: JSON.stringify(event.detail),
+        Resources: event.resources,
+      })),
     );
     if ((result.FailedEntryCount ?? 0) > 0) {
       const reasons = (result.Entries ?? []).map((entry) => entry.ErrorCode).filter(Boolean);

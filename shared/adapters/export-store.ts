@@ -32,7 +32,17 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { ENV, requireEnv } from '../config/env.ts';
 import type { Address, ExportFormat, PayoutMethod, PayoutStatus, SepaVersion } from '../domain/schemas.ts';
-import { dynamo, s3 } from './clients.ts';
+import {
+  abortMultipartUpload,
+  completeMultipartUpload,
+  createMultipartUpload,
+  deleteObject,
+  presignGetObject,
+  putObject,
+  type UploadedPart,
+  uploadPart,
+} from './aws/s3.ts';
+import { dynamo } from './clients.ts';
 import { keys, type Page, queryPage, table } from './table.ts';
 
 /** Every export object lives under this prefix (the only one the exports function may touch). */
@@ -108,31 +118,21 @@ export async function uploadExportFile(
   contentType: string,
   chunks: AsyncIterable<string>,
 ): Promise<StoredObject> {
-  const { client, sdk } = await s3();
-  const target = { Bucket: bucket(), Key: key };
+  const target = { bucket: bucket(), key };
   const hash = createHash('sha256');
   let size = 0;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let uploadId: string | undefined;
-  const parts: { ETag: string; PartNumber: number }[] = [];
+  const parts: UploadedPart[] = [];
   let inFlight: Promise<void> | undefined;
 
   const sendPart = async (body: Buffer): Promise<void> => {
-    if (uploadId === undefined) {
-      const created = await client.send(
-        new sdk.CreateMultipartUploadCommand({ ...target, ContentType: contentType }),
-      );
-      if (!created.UploadId) throw new Error(`S3 gave no upload id for ${key}`);
-      uploadId = created.UploadId;
-    }
+    uploadId ??= await createMultipartUpload(target, contentType);
     const PartNumber = parts.length + 1;
     parts.push({ ETag: '', PartNumber });
-    const sent = await client.send(
-      new sdk.UploadPartCommand({ ...target, UploadId: uploadId, PartNumber, Body: body }),
-    );
-    if (!sent.ETag) throw new Error(`S3 gave no ETag for part ${PartNumber} of ${key}`);
-    parts[PartNumber - 1] = { ETag: sent.ETag, PartNumber };
+    const ETag = await uploadPart(target, uploadId, PartNumber, body);
+    parts[PartNumber - 1] = { ETag, PartNumber };
   };
   const takePending = (): Buffer => {
     const body = Buffer.concat(pending, pendingBytes);
@@ -158,36 +158,24 @@ export async function uploadExportFile(
     }
     const rest = takePending();
     if (inFlight === undefined) {
-      await client.send(new sdk.PutObjectCommand({ ...target, ContentType: contentType, Body: rest }));
+      await putObject(target, rest, contentType);
     } else {
       await inFlight;
       if (rest.length > 0) await sendPart(rest);
-      await client.send(
-        new sdk.CompleteMultipartUploadCommand({
-          ...target,
-          UploadId: uploadId,
-          MultipartUpload: { Parts: parts },
-        }),
-      );
+      if (uploadId === undefined) throw new Error(`S3 gave no upload id for ${key}`);
+      await completeMultipartUpload(target, uploadId, parts);
     }
     return { size, sha256: hash.digest('hex') };
   } catch (error) {
     await inFlight?.catch(() => undefined);
-    if (uploadId !== undefined) {
-      await client
-        .send(new sdk.AbortMultipartUploadCommand({ ...target, UploadId: uploadId }))
-        .catch(() => undefined);
-    }
+    if (uploadId !== undefined) await abortMultipartUpload(target, uploadId).catch(() => undefined);
     throw error;
   }
 }
 
 /** Deletes export objects (the files of an export that could not be completed). */
 export async function deleteExportObjects(objectKeys: readonly string[]): Promise<void> {
-  const { client, sdk } = await s3();
-  for (const key of objectKeys) {
-    await client.send(new sdk.DeleteObjectCommand({ Bucket: bucket(), Key: key }));
-  }
+  for (const key of objectKeys) await deleteObject({ bucket: bucket(), key });
 }
 
 export interface Download {
@@ -200,17 +188,13 @@ export async function presignExportDownload(
   file: { key: string; fileName: string; contentType: string },
   now: number = Date.now(),
 ): Promise<Download> {
-  const { client, sdk } = await s3();
-  const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
-  const url = await getSignedUrl(
-    client,
-    new sdk.GetObjectCommand({
-      Bucket: bucket(),
-      Key: file.key,
-      ResponseContentType: file.contentType,
-      ResponseContentDisposition: `attachment; filename="${file.fileName.replace(/["\\]/g, '')}"`,
-    }),
-    { expiresIn: EXPORT_URL_EXPIRES_SECONDS },
+  const url = await presignGetObject(
+    { bucket: bucket(), key: file.key },
+    {
+      expiresInSeconds: EXPORT_URL_EXPIRES_SECONDS,
+      responseContentType: file.contentType,
+      responseContentDisposition: `attachment; filename="${file.fileName.replace(/["\\]/g, '')}"`,
+    },
   );
   return { url, expiresAt: new Date(now + EXPORT_URL_EXPIRES_SECONDS * 1000).toISOString() };
 }

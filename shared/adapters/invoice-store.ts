@@ -1,13 +1,12 @@
 /** Invoice objects in S3: presigned POST for uploads, presigned GET for downloads, checks on arrival. */
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import {
   INVOICE_CONTENT_TYPE,
   INVOICE_DOWNLOAD_EXPIRES_SECONDS,
   INVOICE_MAX_BYTES,
   INVOICE_UPLOAD_EXPIRES_SECONDS,
 } from '../domain/invoices.ts';
-import { s3 } from './clients.ts';
+import { deleteObject, getObject, headObject, presignGetObject, presignPost } from './aws/s3.ts';
 
 function bucket(): string {
   const name = process.env.INVOICE_BUCKET;
@@ -16,18 +15,16 @@ function bucket(): string {
 }
 
 export async function presignInvoiceUpload(key: string, fileName: string) {
-  const { client } = await s3();
-  const { createPresignedPost } = await import('@aws-sdk/s3-presigned-post');
-  const post = await createPresignedPost(client, {
-    Bucket: bucket(),
-    Key: key,
-    Fields: { 'Content-Type': INVOICE_CONTENT_TYPE, 'x-amz-meta-file-name': fileName },
-    Conditions: [
+  const post = await presignPost({
+    bucket: bucket(),
+    key,
+    fields: { 'Content-Type': INVOICE_CONTENT_TYPE, 'x-amz-meta-file-name': fileName },
+    conditions: [
       ['content-length-range', 1, INVOICE_MAX_BYTES],
       ['eq', '$Content-Type', INVOICE_CONTENT_TYPE],
       ['eq', '$x-amz-meta-file-name', fileName],
     ],
-    Expires: INVOICE_UPLOAD_EXPIRES_SECONDS,
+    expiresInSeconds: INVOICE_UPLOAD_EXPIRES_SECONDS,
   });
   return {
     url: post.url,
@@ -38,17 +35,13 @@ export async function presignInvoiceUpload(key: string, fileName: string) {
 }
 
 export async function presignInvoiceDownload(key: string, fileName: string) {
-  const { client, sdk } = await s3();
-  const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
-  const url = await getSignedUrl(
-    client,
-    new sdk.GetObjectCommand({
-      Bucket: bucket(),
-      Key: key,
-      ResponseContentType: INVOICE_CONTENT_TYPE,
-      ResponseContentDisposition: `attachment; filename="${fileName.replace(/"/g, '')}"`,
-    }),
-    { expiresIn: INVOICE_DOWNLOAD_EXPIRES_SECONDS },
+  const url = await presignGetObject(
+    { bucket: bucket(), key },
+    {
+      expiresInSeconds: INVOICE_DOWNLOAD_EXPIRES_SECONDS,
+      responseContentType: INVOICE_CONTENT_TYPE,
+      responseContentDisposition: `attachment; filename="${fileName.replace(/"/g, '')}"`,
+    },
   );
   return { url, expiresAt: new Date(Date.now() + INVOICE_DOWNLOAD_EXPIRES_SECONDS * 1000).toISOString() };
 }
@@ -63,13 +56,12 @@ export interface InspectedObject {
 
 /** Reads the object itself: its size first, then (when small enough) its bytes, hashed as they stream. */
 export async function inspectInvoiceObject(key: string): Promise<InspectedObject> {
-  const { client, sdk } = await s3();
   let size: number;
   let fileName: string | undefined;
   try {
-    const head = await client.send(new sdk.HeadObjectCommand({ Bucket: bucket(), Key: key }));
-    size = head.ContentLength ?? 0;
-    fileName = head.Metadata?.['file-name'];
+    const head = await headObject({ bucket: bucket(), key });
+    size = head.size;
+    fileName = head.metadata['file-name'];
   } catch (error) {
     if (error instanceof Error && (error.name === 'NotFound' || error.name === 'NoSuchKey')) {
       return { exists: false, size: 0, head: Buffer.alloc(0), sha256: '' };
@@ -78,13 +70,12 @@ export async function inspectInvoiceObject(key: string): Promise<InspectedObject
   }
   if (size < 1 || size > INVOICE_MAX_BYTES)
     return { exists: true, size, head: Buffer.alloc(0), sha256: '', fileName };
-  const object = await client.send(new sdk.GetObjectCommand({ Bucket: bucket(), Key: key }));
+  const body = await getObject({ bucket: bucket(), key });
   const hash = createHash('sha256');
-  const first: Buffer[] = [];
+  const first: Uint8Array[] = [];
   let firstLength = 0;
   let read = 0;
-  for await (const chunk of object.Body as Readable) {
-    const buffer = chunk as Buffer;
+  for await (const buffer of body) {
     hash.update(buffer);
     read += buffer.length;
     if (firstLength < 16) {
@@ -96,6 +87,5 @@ export async function inspectInvoiceObject(key: string): Promise<InspectedObject
 }
 
 export async function deleteInvoiceObject(key: string): Promise<void> {
-  const { client, sdk } = await s3();
-  await client.send(new sdk.DeleteObjectCommand({ Bucket: bucket(), Key: key }));
+  await deleteObject({ bucket: bucket(), key });
 }

@@ -4,7 +4,7 @@
  * commit stands and the workflow reconciles on its next timeout.
  */
 import type { PayoutStatus } from '../domain/schemas.ts';
-import { sfn } from './clients.ts';
+import { sendTaskSuccess, startExecution } from './aws/stepfunctions.ts';
 import { logger } from './observability.ts';
 import type { PayoutItem } from './payout-store.ts';
 
@@ -23,15 +23,12 @@ export interface WorkflowInput {
 export async function startPayoutWorkflow(payoutId: string, stage: WorkflowInput['stage']): Promise<void> {
   const arn = stateMachineArn();
   if (!arn) return;
-  const { client, sdk } = await sfn();
   try {
-    await client.send(
-      new sdk.StartExecutionCommand({
-        stateMachineArn: arn,
-        name: payoutId,
-        input: JSON.stringify({ payoutId, stage, reminders: 0, signal: null } satisfies WorkflowInput),
-      }),
-    );
+    await startExecution({
+      stateMachineArn: arn,
+      name: payoutId,
+      input: JSON.stringify({ payoutId, stage, reminders: 0, signal: null } satisfies WorkflowInput),
+    });
   } catch (error) {
     if (error instanceof Error && error.name === 'ExecutionAlreadyExists') return;
     // The payout exists; the reconciliation sweep re-attaches a missing execution.
@@ -53,14 +50,11 @@ export async function signalPayoutWorkflow(
   // commit is on it; one parked after it finds the payout moved and answers itself.
   const task = committed.task;
   if (!stateMachineArn() || !task || task.stage !== from) return;
-  const { client, sdk } = await sfn();
   try {
-    await client.send(
-      new sdk.SendTaskSuccessCommand({
-        taskToken: task.token,
-        output: JSON.stringify({ decision, payoutId: committed.id }),
-      }),
-    );
+    await sendTaskSuccess({
+      taskToken: task.token,
+      output: JSON.stringify({ decision, payoutId: committed.id }),
+    });
   } catch (error) {
     // TaskTimedOut, InvalidToken, network: the workflow catches up when its wait times out.
     logger.warn('SendTaskSuccess failed; the workflow will reconcile', {

@@ -4,7 +4,8 @@
  * continue-as-new near the one-year execution limit.
  */
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamo, sfn } from '../adapters/clients.ts';
+import { sendTaskSuccess, startExecution } from '../adapters/aws/stepfunctions.ts';
+import { dynamo } from '../adapters/clients.ts';
 import { publishEvents } from '../adapters/events.ts';
 import { logger } from '../adapters/observability.ts';
 import { findPayoutItem, newEvent, type PayoutItem, toPayout } from '../adapters/payout-store.ts';
@@ -45,13 +46,7 @@ export async function parkTaskToken(
   } catch (error) {
     if (!isConditionalCheckFailed(error)) throw error;
   }
-  const { client, sdk } = await sfn();
-  await client.send(
-    new sdk.SendTaskSuccessCommand({
-      taskToken: token,
-      output: JSON.stringify({ decision: 'moved', payoutId }),
-    }),
-  );
+  await sendTaskSuccess({ taskToken: token, output: JSON.stringify({ decision: 'moved', payoutId }) });
   return 'answered';
 }
 
@@ -183,20 +178,17 @@ export async function continueAsNew(input: {
   const arn = process.env.STATE_MACHINE_ARN;
   if (!arn) throw new Error('Missing environment variable STATE_MACHINE_ARN');
   const generation = Number(/\.(\d+)$/.exec(input.executionName)?.[1] ?? 1) + 1;
-  const { client, sdk } = await sfn();
   try {
-    await client.send(
-      new sdk.StartExecutionCommand({
-        stateMachineArn: arn,
-        name: `${input.payoutId}.${generation}`,
-        input: JSON.stringify({
-          payoutId: input.payoutId,
-          stage: input.stage,
-          reminders: input.reminders,
-          signal: null,
-        }),
+    await startExecution({
+      stateMachineArn: arn,
+      name: `${input.payoutId}.${generation}`,
+      input: JSON.stringify({
+        payoutId: input.payoutId,
+        stage: input.stage,
+        reminders: input.reminders,
+        signal: null,
       }),
-    );
+    });
   } catch (error) {
     if (!(error instanceof Error && error.name === 'ExecutionAlreadyExists')) throw error;
   }

@@ -288,7 +288,8 @@ async function child(
   const dataDir = mkdtempSync(join(tmpdir(), 'exports-bench-child-'));
   configureEnvironment({ dynamodb, s3: s3Endpoint }, dataDir);
   process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
-  const { setDynamo, s3 } = await import('../../shared/adapters/clients.ts');
+  const { setDynamo } = await import('../../shared/adapters/clients.ts');
+  const { observeAwsCalls } = await import('../../shared/adapters/aws/request.ts');
   const { createExport } = await import('../../shared/usecases/exports.ts');
   const meter = busyMeter();
   const dynamo = documentClient(dynamodb, 5);
@@ -307,23 +308,16 @@ async function child(
     { step: 'finalizeRequest', name: 'benchBusyMeter' },
   );
   setDynamo(dynamo);
-  const { client } = await s3();
-  client.middlewareStack.add(
-    (next) => async (args) => {
-      const done = meter.start('s3');
-      const doneAny = meter.start('any');
-      try {
-        return await next(args);
-      } finally {
-        done();
-        doneAny();
-      }
-    },
-    { step: 'finalizeRequest', name: 'benchBusyMeter' },
-  );
-  // Loads the generators and the SDK commands, as a warm Lambda container would have them.
+  observeAwsCalls(() => {
+    const done = meter.start('s3');
+    const doneAny = meter.start('any');
+    return () => {
+      done();
+      doneAny();
+    };
+  });
+  // Loads the generators, as a warm Lambda container would have them.
   await import('../../shared/exports/index.ts');
-  await import('@aws-sdk/s3-request-presigner');
   const baseline = peakRssMb();
 
   const started = performance.now();

@@ -15,10 +15,11 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { BatchWriteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateXML } from 'xmllint-wasm';
-import { dynamo, s3 } from '../../shared/adapters/clients.ts';
+import { dynamo } from '../../shared/adapters/clients.ts';
 import {
   presignExportDownload,
   putExportLinks,
@@ -36,6 +37,9 @@ import { call, manager, partner } from '../support/http.ts';
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 const EXPORT_BUCKET = 'partner-payouts-exports';
+/** Lists the bucket (the code under test has no listing call). */
+const s3 = new S3Client({ endpoint: process.env.AWS_ENDPOINT_URL_S3, forcePathStyle: true });
+afterAll(() => s3.destroy());
 
 // ------------------------------------------------------------------ helpers
 
@@ -134,12 +138,11 @@ const XSD = {
 
 /** Every object key under exports/ in the export bucket. */
 async function bucketKeys(): Promise<string[]> {
-  const { client, sdk } = await s3();
   const found: string[] = [];
   let token: string | undefined;
   do {
-    const page = await client.send(
-      new sdk.ListObjectsV2Command({ Bucket: EXPORT_BUCKET, Prefix: 'exports/', ContinuationToken: token }),
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: EXPORT_BUCKET, Prefix: 'exports/', ContinuationToken: token }),
     );
     for (const object of page.Contents ?? []) if (object.Key) found.push(object.Key);
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
