@@ -7,6 +7,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { invokeAsync } from '#shared/adapters/clients.ts';
+import { publishCounts } from '#shared/adapters/metrics.ts';
 import { logger } from '#shared/adapters/observability.ts';
 import { draftingConfig } from '#shared/config/drafting.ts';
 import { createRun, getRun, runWithinBudget } from '#shared/usecases/drafting.ts';
@@ -24,6 +25,11 @@ async function handle(event: unknown, context: Context) {
   const { run: result, finished } = await runWithinBudget(run, { ...config, concurrency: 32 }, budget, (id) =>
     invokeAsync(context.functionName, { runId: id }),
   );
+  // The run's counts are cumulative over its invocations: publish what this one added.
+  publishCounts({
+    payoutsDrafted: result.payoutsCreated - run.payoutsCreated,
+    rewardsClaimed: result.rewardsClaimed - run.rewardsClaimed,
+  });
   logger.info('Drafting run', {
     runId: result.id,
     finished,

@@ -2,6 +2,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import * as z from 'zod/mini';
+import { publishCounts } from '#shared/adapters/metrics.ts';
 import { logger } from '#shared/adapters/observability.ts';
 import {
   continueAsNew,
@@ -48,8 +49,11 @@ async function handle(event: unknown) {
       return syncPayout({ ...input, stage: input.stage as never }, settings);
     case 'remind':
       return { reminders: await remindPartner(input.payoutId, input.reminders) };
-    case 'pay_rewards':
-      return { rewards: await markPayoutRewardsPaid(input.payoutId) };
+    case 'pay_rewards': {
+      const rewards = await markPayoutRewardsPaid(input.payoutId);
+      publishCounts({ payoutsPaid: 1, rewardsPaid: rewards });
+      return { rewards };
+    }
     case 'release_rewards':
       return { rewards: await releasePayoutRewards(input.payoutId) };
     case 'continue':

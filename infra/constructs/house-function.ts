@@ -16,6 +16,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 import type { EnvName } from '#shared/config/env.ts';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '#shared/config/metrics.ts';
 import { acknowledgeWildcardResource, hasIndexes, NAG_REASONS } from './nag.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -87,8 +88,8 @@ export class HouseFunction extends Construct {
       loggingFormat: LoggingFormat.JSON,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: 'partner-payouts',
-        POWERTOOLS_METRICS_NAMESPACE: 'PartnerPayouts',
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         ...props.environment,
       },
       bundling: {

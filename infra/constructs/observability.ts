@@ -19,7 +19,7 @@ import {
   GraphWidget,
   type IMetric,
   MathExpression,
-  type Metric,
+  Metric,
   TextWidget,
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
@@ -32,6 +32,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { BUSINESS_METRICS, METRICS_NAMESPACE, SERVICE_NAME } from '#shared/config/metrics.ts';
 import type { HouseFunction } from './house-function.ts';
 
 export interface ObservabilityProps {
@@ -230,6 +231,32 @@ export class Observability extends Construct {
         httpApi.metricClientError({ statistic: 'Sum', label: '4xx' }),
         httpApi.metricServerError({ statistic: 'Sum', label: '5xx' }),
       ]),
+    );
+    const business = (name: string, label: string) =>
+      new Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: name,
+        dimensionsMap: { service: SERVICE_NAME },
+        statistic: 'Sum',
+        label,
+      });
+    dashboard.addWidgets(
+      graph(
+        'Payouts drafted and paid',
+        [
+          business(BUSINESS_METRICS.payoutsDrafted, 'Drafted (scheduled runs)'),
+          business(BUSINESS_METRICS.payoutsPaid, 'Paid'),
+        ],
+        12,
+      ),
+      graph(
+        'Rewards claimed and paid',
+        [
+          business(BUSINESS_METRICS.rewardsClaimed, 'Claimed (scheduled runs)'),
+          business(BUSINESS_METRICS.rewardsPaid, 'Paid'),
+        ],
+        12,
+      ),
     );
     dashboard.addWidgets(
       graph(

@@ -1,7 +1,9 @@
 /**
  * The CSV-based formats: a generic CSV for people and spreadsheets, the PayPal Payouts bulk upload file
- * and the Wise batch transfer file. RFC 4180 (CRLF line ends, quotes where needed) via csv-stringify,
- * UTF-8.
+ * and the Wise batch transfer file. RFC 4180, UTF-8: CRLF after every record, a cell quoted when it
+ * holds a comma, quote or line break, its quotes doubled. That is all of RFC 4180 a writer needs, so it
+ * is written here (tests read every file back with an independent parser) rather than bundling
+ * csv-stringify (~11 KiB) into the exports function's cold start.
  *
  * Formula injection: cells starting with = + - @ tab or CR get a leading `'` (see `guardFormula`).
  * - generic CSV: every cell but the two numeric amount columns;
@@ -10,7 +12,6 @@
  *   someone else; they are validated identifiers (`checkExportable`), whose characters cannot form a
  *   function call (an e-mail has no `(`, `=`, `|` or `!`).
  */
-import { stringify } from 'csv-stringify/sync';
 import { currencyExponent, formatMinor } from '../domain/money.ts';
 import type { ExportFormat } from '../domain/schemas.ts';
 import { compactIban, PAYPAL_WHOLE_UNIT_CURRENCIES } from './check.ts';
@@ -34,11 +35,17 @@ export interface CsvLayout {
   record(row: ExportRow): string[];
 }
 
-const CSV_OPTIONS = { record_delimiter: 'windows' } as const;
+const NEEDS_QUOTES = /[",\r\n]/;
+
+function encodeCell(cell: string): string {
+  return NEEDS_QUOTES.test(cell) ? `"${cell.replaceAll('"', '""')}"` : cell;
+}
 
 /** Encodes records as RFC 4180 text (CRLF after every record). */
 export function encodeRecords(records: string[][]): string {
-  return stringify(records, CSV_OPTIONS);
+  let text = '';
+  for (const record of records) text += `${record.map(encodeCell).join(',')}\r\n`;
+  return text;
 }
 
 /** Free text on one line: control characters (line breaks, tabs) become spaces. */

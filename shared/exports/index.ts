@@ -40,7 +40,7 @@ export { DEFAULT_SEPA_VERSION, SEPA_MAX_TRANSACTIONS } from './sepa.ts';
 export { guardFormula, sepaId, sepaText, toSepaText } from './text.ts';
 export type * from './types.ts';
 
-/** Records encoded per call to csv-stringify. */
+/** Records encoded per call to `encodeRecords`. */
 const CSV_BATCH = 256;
 
 const LAYOUTS: Record<'csv' | 'paypal' | 'wise', CsvLayout> = {

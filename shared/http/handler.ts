@@ -6,8 +6,6 @@
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type {
   APIGatewayProxyEventV2WithJWTAuthorizer,
@@ -15,7 +13,7 @@ import type {
   Context,
 } from 'aws-lambda';
 import type * as z from 'zod/mini';
-import { logger, metrics } from '../adapters/observability.ts';
+import { logger } from '../adapters/observability.ts';
 import {
   Conflict,
   DomainError,
@@ -205,24 +203,17 @@ export function httpHandler<R extends RouteTable>(routes: R, implementations: Im
         ifMatch: parseIfMatch(event, spec),
       } as Request<RouteSpec>;
       const reply = await withIdempotency(context, event, spec, caller, rawBody, () => run(request));
-      metrics.addMetric('Success', MetricUnit.Count, 1);
       return jsonResponse(reply.status ?? spec.status, reply.body);
     } catch (error) {
       if (error instanceof DomainError) {
-        metrics.addMetric(
-          error.status === 401 || error.status === 403 ? 'AuthError' : 'ClientError',
-          MetricUnit.Count,
-          1,
-        );
         return problemResponse(error);
       }
       logger.error('Unhandled error', { error, routeKey: event.routeKey });
-      metrics.addMetric('UnhandledError', MetricUnit.Count, 1);
       return internalErrorResponse();
     }
   };
 
-  return middy<HttpEvent, APIGatewayProxyStructuredResultV2, Error, Context>(handle)
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics));
+  return middy<HttpEvent, APIGatewayProxyStructuredResultV2, Error, Context>(handle).use(
+    injectLambdaContext(logger, { resetKeys: true }),
+  );
 }

@@ -307,6 +307,11 @@ describe('observability', () => {
       '"ConsumedWriteCapacityUnits"',
       '"ThrottledRequests"',
       '"ReadThrottleEvents"',
+      // the business metrics the drafting and workflow functions publish (Powertools EMF)
+      '"PartnerPayouts","PayoutsDrafted","service","partner-payouts"',
+      '"PartnerPayouts","PayoutsPaid","service","partner-payouts"',
+      '"RewardsClaimed"',
+      '"RewardsPaid"',
     ]) {
       expect(body, metric).toContain(metric);
     }

@@ -1,4 +1,4 @@
-/** A minimal RFC 4180 parser for reading export files back in tests (independent of csv-stringify). */
+/** A minimal RFC 4180 parser for reading export files back in tests (independent of the writer in shared/exports/csv.ts). */
 
 /** Minimal RFC 4180 parser: quoted fields, doubled quotes, CRLF records. Fails on a bare LF or CR. */
 export function parseCsv(text: string): string[][] {
