@@ -4,8 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
 import { matchRoute } from '../../infra/local/api-gateway.ts';
 import { docsRoutes } from '../../infra/local/docs.ts';
+import * as exportRequests from '../../shared/domain/export-requests.ts';
 import * as partnerSchemas from '../../shared/domain/partner-schemas.ts';
+import * as payoutRequests from '../../shared/domain/payout-requests.ts';
 import * as resources from '../../shared/domain/resources.ts';
+import * as rewardRequests from '../../shared/domain/reward-requests.ts';
 import * as requestSchemas from '../../shared/domain/schemas.ts';
 import { openApiDocument, pathParams, SchemaCollector } from '../../shared/http/openapi.ts';
 import { ROUTES, type RouteSpec, routeKey } from '../../shared/http/routes.ts';
@@ -235,10 +238,16 @@ describe('spot checks', () => {
 describe('schema conversion', () => {
   it('converts every schema of the domain modules, used by a route yet or not (refinements, transforms, unions)', () => {
     const collector = new SchemaCollector();
-    const exported = Object.entries({ ...requestSchemas, ...partnerSchemas, ...resources } as Record<
-      string,
-      unknown
-    >).filter((entry): entry is [string, z.ZodMiniType] => entry[1] instanceof z.ZodMiniType);
+    const exported = Object.entries({
+      ...requestSchemas,
+      ...partnerSchemas,
+      ...rewardRequests,
+      ...payoutRequests,
+      ...exportRequests,
+      ...resources,
+    } as Record<string, unknown>).filter(
+      (entry): entry is [string, z.ZodMiniType] => entry[1] instanceof z.ZodMiniType,
+    );
     expect(exported.length).toBeGreaterThan(30);
     for (const [name, schema] of exported) {
       const converted = collector.convert(schema);

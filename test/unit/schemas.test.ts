@@ -8,7 +8,8 @@ import {
   UpdateOwnProfile,
   WiseMethod,
 } from '../../shared/domain/partner-schemas.ts';
-import { CreateReward, ListQuery, RefuseReward, ReviewReward } from '../../shared/domain/schemas.ts';
+import { CreateReward, RefuseReward, ReviewReward } from '../../shared/domain/reward-requests.ts';
+import { ListQuery } from '../../shared/domain/schemas.ts';
 
 const partnerId = newId('partner');
 const validReward = { partnerId, amount: 1250, currency: 'EUR' };

@@ -1,5 +1,6 @@
 /** The routes of the `exports` function (see ../routes.ts for the whole catalogue). */
-import { CreateExport, ListQuery } from '../../domain/schemas.ts';
+import { CreateExport } from '../../domain/export-requests.ts';
+import { ListQuery } from '../../domain/schemas.ts';
 import { type RouteSpec, route } from '../route-spec.ts';
 
 export const EXPORT_ROUTES = {

@@ -1,14 +1,8 @@
 /** The routes of the `partner-payouts` function (see ../routes.ts for the whole catalogue). */
 import * as z from 'zod/mini';
-import {
-  EmptyBody,
-  ListQuery,
-  listQuery,
-  PayoutStatus,
-  RequestChanges,
-  RequestInvoiceUpload,
-  ReviewReward,
-} from '../../domain/schemas.ts';
+import { RequestChanges, RequestInvoiceUpload } from '../../domain/payout-requests.ts';
+import { ReviewReward } from '../../domain/reward-requests.ts';
+import { EmptyBody, ListQuery, listQuery, PayoutStatus } from '../../domain/schemas.ts';
 import { type RouteSpec, route } from '../route-spec.ts';
 
 const PartnerPayoutQuery = listQuery({ status: z.optional(PayoutStatus) });

@@ -1,5 +1,5 @@
 /** The routes of the `payout-runs` function (see ../routes.ts for the whole catalogue). */
-import { CreatePayoutRun } from '../../domain/schemas.ts';
+import { CreatePayoutRun } from '../../domain/payout-requests.ts';
 import { type RouteSpec, route } from '../route-spec.ts';
 
 export const PAYOUT_RUN_ROUTES = {

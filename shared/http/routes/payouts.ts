@@ -3,14 +3,11 @@ import * as z from 'zod/mini';
 import {
   CancelPayout,
   CreatePayout,
-  Currency,
-  ListQuery,
-  listQuery,
   MarkPaid,
-  PayoutStatus,
   RejectInvoice,
   ValidatePayout,
-} from '../../domain/schemas.ts';
+} from '../../domain/payout-requests.ts';
+import { Currency, ListQuery, listQuery, PayoutStatus } from '../../domain/schemas.ts';
 import { type RouteSpec, route } from '../route-spec.ts';
 
 const PayoutQuery = listQuery({

@@ -1,6 +1,7 @@
 /** The routes of the `rewards` function (see ../routes.ts for the whole catalogue). */
 import * as z from 'zod/mini';
-import { CreateReward, EmptyBody, listQuery, RefuseReward, RewardStatus } from '../../domain/schemas.ts';
+import { CreateReward, RefuseReward } from '../../domain/reward-requests.ts';
+import { EmptyBody, listQuery, RewardStatus } from '../../domain/schemas.ts';
 import { type RouteSpec, route } from '../route-spec.ts';
 
 const RewardQuery = listQuery({
