@@ -4,7 +4,7 @@
  */
 import { electronicFormatIBAN, isValidBIC, isValidIBAN } from 'ibantools';
 import * as z from 'zod/mini';
-import { CountryCode, Currency, named, text } from './schemas.ts';
+import { Currency, countryCode, named, text } from './schemas.ts';
 
 export const Address = named(
   'Address',
@@ -14,7 +14,7 @@ export const Address = named(
     city: text(70),
     postalCode: z.optional(text(16)),
     region: z.optional(text(70)),
-    country: CountryCode,
+    country: countryCode(),
   }),
 );
 export type Address = z.infer<typeof Address>;
@@ -60,7 +60,7 @@ export const CreatePartner = named(
   z.strictObject({
     name: text(140),
     email: Email,
-    country: z.optional(CountryCode),
+    country: z.optional(countryCode()),
     address: z.optional(Address),
     payoutMethod: z.optional(z.nullable(PayoutMethod)),
   }),
@@ -72,7 +72,7 @@ export const UpdatePartner = named(
   z.strictObject({
     name: z.optional(text(140)),
     email: z.optional(Email),
-    country: z.optional(z.nullable(CountryCode)),
+    country: z.optional(z.nullable(countryCode())),
     address: z.optional(z.nullable(Address)),
     payoutMethod: z.optional(z.nullable(PayoutMethod)),
   }),

@@ -1,6 +1,6 @@
 /** Request bodies of the payout, partner-payout and payout-run routes (see ./schemas.ts for why the schemas are split by function). */
 import * as z from 'zod/mini';
-import { Currency, idOf, named, Timestamp, text } from './schemas.ts';
+import { Currency, idOf, named, text, timestamp } from './schemas.ts';
 
 export const CreatePayout = named(
   'CreatePayout',
@@ -30,7 +30,7 @@ export type ValidatePayout = z.infer<typeof ValidatePayout>;
 
 export const MarkPaid = named(
   'MarkPaid',
-  z.strictObject({ paymentReference: z.optional(text(140)), paidAt: z.optional(Timestamp) }),
+  z.strictObject({ paymentReference: z.optional(text(140)), paidAt: z.optional(timestamp()) }),
 );
 export type MarkPaid = z.infer<typeof MarkPaid>;
 
@@ -46,7 +46,7 @@ export const RequestInvoiceUpload = named(
 export const CreatePayoutRun = named(
   'CreatePayoutRun',
   z.strictObject({
-    asOf: z.optional(Timestamp),
+    asOf: z.optional(timestamp()),
     partnerId: z.optional(idOf('partner')),
     currency: z.optional(Currency),
   }),

@@ -10,14 +10,14 @@ import {
   ExportFormat,
   idOf,
   integer,
-  MinorAmount,
+  minorAmount,
   named,
   PayoutStatus,
   ReviewDecision,
   RewardStatus,
   type Schema,
   SepaVersion,
-  Timestamp,
+  timestamp,
 } from './schemas.ts';
 
 export const Health = named('Health', z.object({ status: z.literal('ok') }));
@@ -33,8 +33,8 @@ export const Partner = named(
     country: z.optional(z.string()),
     address: z.optional(Address),
     payoutMethod: z.nullable(PayoutMethod),
-    createdAt: Timestamp,
-    updatedAt: Timestamp,
+    createdAt: timestamp(),
+    updatedAt: timestamp(),
   }),
 );
 export type Partner = z.infer<typeof Partner>;
@@ -42,7 +42,7 @@ export type Partner = z.infer<typeof Partner>;
 export const RewardReview = z.object({
   decision: ReviewDecision,
   comment: z.optional(z.string()),
-  at: Timestamp,
+  at: timestamp(),
 });
 export type RewardReview = z.infer<typeof RewardReview>;
 
@@ -51,7 +51,7 @@ export const Reward = named(
   z.object({
     id: idOf('reward'),
     partnerId: idOf('partner'),
-    amount: MinorAmount,
+    amount: minorAmount(),
     currency: Currency,
     status: RewardStatus,
     description: z.optional(z.string()),
@@ -59,8 +59,8 @@ export const Reward = named(
     refusalReason: z.optional(z.string()),
     payoutId: z.nullable(idOf('payout')),
     review: z.optional(RewardReview),
-    createdAt: Timestamp,
-    updatedAt: Timestamp,
+    createdAt: timestamp(),
+    updatedAt: timestamp(),
   }),
 );
 export type Reward = z.infer<typeof Reward>;
@@ -69,7 +69,7 @@ const invoiceShape = {
   fileName: z.string(),
   size: integer(),
   sha256: z.string(),
-  uploadedAt: Timestamp,
+  uploadedAt: timestamp(),
 };
 export const Invoice = named('Invoice', z.object(invoiceShape));
 export type Invoice = z.infer<typeof Invoice>;
@@ -81,18 +81,18 @@ export const Payout = named(
     partnerId: idOf('partner'),
     currency: Currency,
     status: PayoutStatus,
-    amount: MinorAmount,
+    amount: minorAmount(),
     rewardCount: integer(),
     requirements: z.object({ invoice: z.boolean(), rewardReview: z.boolean() }),
     message: z.optional(z.string()),
     invoice: z.optional(Invoice),
     paymentReference: z.optional(z.string()),
-    createdAt: Timestamp,
-    updatedAt: Timestamp,
-    validatedAt: z.optional(Timestamp),
-    partnerValidatedAt: z.optional(Timestamp),
-    paidAt: z.optional(Timestamp),
-    cancelledAt: z.optional(Timestamp),
+    createdAt: timestamp(),
+    updatedAt: timestamp(),
+    validatedAt: z.optional(timestamp()),
+    partnerValidatedAt: z.optional(timestamp()),
+    paidAt: z.optional(timestamp()),
+    cancelledAt: z.optional(timestamp()),
     version: integer(),
   }),
 );
@@ -106,7 +106,7 @@ export const PayoutEvent = named(
   z.object({
     id: z.string(),
     type: z.string(),
-    at: Timestamp,
+    at: timestamp(),
     actor: Actor,
     from: z.optional(PayoutStatus),
     to: z.optional(PayoutStatus),
@@ -117,7 +117,7 @@ export type PayoutEvent = z.infer<typeof PayoutEvent>;
 
 export const InvoiceDownload = named(
   'InvoiceDownload',
-  z.object({ ...invoiceShape, url: z.string(), expiresAt: Timestamp }),
+  z.object({ ...invoiceShape, url: z.string(), expiresAt: timestamp() }),
 );
 
 export const InvoiceUpload = named(
@@ -125,12 +125,12 @@ export const InvoiceUpload = named(
   z.object({
     url: z.string(),
     fields: z.record(z.string(), z.string()),
-    expiresAt: Timestamp,
+    expiresAt: timestamp(),
     maxBytes: integer(),
   }),
 );
 
-export const Total = z.object({ currency: Currency, amount: MinorAmount });
+export const Total = z.object({ currency: Currency, amount: minorAmount() });
 
 /** One file of an export (providers cap their files: PayPal 5,000 payouts, Wise 1,000). */
 export const ExportFile = named(
@@ -143,7 +143,7 @@ export const ExportFile = named(
     payoutCount: integer(),
     totals: z.array(Total),
     url: documented(z.string(), { description: 'Presigned GET, valid 15 minutes' }),
-    expiresAt: Timestamp,
+    expiresAt: timestamp(),
   }),
 );
 
@@ -156,9 +156,9 @@ const exportSummaryShape = {
   fileName: z.string(),
   sha256: z.string(),
   url: z.string(),
-  expiresAt: Timestamp,
+  expiresAt: timestamp(),
   files: z.array(ExportFile),
-  createdAt: Timestamp,
+  createdAt: timestamp(),
   createdBy: z.string(),
 };
 
@@ -180,7 +180,7 @@ export const PayoutRun = named(
   z.object({
     id: idOf('run'),
     status: z.enum(['running', 'completed']),
-    asOf: Timestamp,
+    asOf: timestamp(),
     partnerId: z.optional(z.string()),
     currency: z.optional(z.string()),
     payoutsCreated: integer(),
@@ -190,12 +190,12 @@ export const PayoutRun = named(
       z.object({
         partnerId: idOf('partner'),
         currency: Currency,
-        amount: MinorAmount,
+        amount: minorAmount(),
         reason: z.enum(['below_minimum', 'non_positive_amount']),
       }),
     ),
-    createdAt: Timestamp,
-    completedAt: z.optional(Timestamp),
+    createdAt: timestamp(),
+    completedAt: z.optional(timestamp()),
   }),
 );
 export type PayoutRun = z.infer<typeof PayoutRun>;

@@ -67,18 +67,25 @@ export const Currency = documented(
   },
 );
 
-export const MinorAmount = documented(
-  z.int('must be an integer number of minor units').check(z.refine(isMinorAmount, 'must be a safe integer')),
-  { description: 'Integer amount in minor units of the currency' },
-);
+// Field builders rather than constants: a function no route of a bundle uses is dropped from it,
+// a constant schema is not (building it is a call esbuild must assume has side effects).
 
-export const Timestamp = documented(z.iso.datetime({ offset: false }), { description: 'ISO 8601 UTC' });
+export const minorAmount = () =>
+  documented(
+    z
+      .int('must be an integer number of minor units')
+      .check(z.refine(isMinorAmount, 'must be a safe integer')),
+    { description: 'Integer amount in minor units of the currency' },
+  );
+
+export const timestamp = () => documented(z.iso.datetime({ offset: false }), { description: 'ISO 8601 UTC' });
 
 export const integer = () => z.int();
 
 export const text = (max = MAX_TEXT) => z.string().check(z.trim(), z.minLength(1), z.maxLength(max));
 
-export const CountryCode = z.string().check(z.regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code'));
+export const countryCode = () =>
+  z.string().check(z.regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code'));
 
 // ---------------------------------------------------------------- rewards
 

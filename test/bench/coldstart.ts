@@ -5,38 +5,16 @@
  * a baseline bundle that only creates a DynamoDBDocumentClient. Prints one JSON line last.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
-import { BUNDLING } from '../../infra/constructs/house-function.ts';
+import { BASELINE_SOURCE, bundleAsCdk, ROOT } from '../support/bundle.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
-const root = resolve('.');
+const root = ROOT;
 const out = mkdtempSync(join(tmpdir(), 'payouts-coldstart-'));
-
-async function bundle(name: string, entry: string | { contents: string }): Promise<string> {
-  const outfile = join(out, name, 'index.mjs');
-  mkdirSync(join(out, name), { recursive: true });
-  await build({
-    ...(typeof entry === 'string'
-      ? { entryPoints: [entry] }
-      : { stdin: { contents: entry.contents, resolveDir: root, loader: 'ts' as const } }),
-    outfile,
-    bundle: true,
-    format: BUNDLING.format,
-    target: BUNDLING.target,
-    platform: BUNDLING.platform,
-    minify: BUNDLING.minify,
-    sourcemap: BUNDLING.sourceMap ? 'external' : false,
-    mainFields: [...BUNDLING.mainFields],
-    banner: { js: BUNDLING.banner },
-    absWorkingDir: root,
-    logLevel: 'error',
-  });
-  return outfile;
-}
+const bundle = (name: string, entry: string | { contents: string }) => bundleAsCdk(out, name, entry);
 
 /** Environment a function reads at module load (fail-fast config), with harmless values. */
 const ENVIRONMENT = {
@@ -75,9 +53,7 @@ function initMs(file: string): number {
   return (times[Math.floor(times.length / 2) - 1]! + times[Math.floor(times.length / 2)]!) / 2;
 }
 
-const baselineFile = await bundle('baseline', {
-  contents: `import { DynamoDBClient } from '@aws-sdk/client-dynamodb';\nimport { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';\nexport const client = DynamoDBDocumentClient.from(new DynamoDBClient({}));\nexport const handler = async () => client.config.region;\n`,
-});
+const baselineFile = await bundle('baseline', { contents: BASELINE_SOURCE });
 const baselineBytes = statSync(baselineFile).size;
 const baselineInitMs = initMs(baselineFile);
 console.log(
