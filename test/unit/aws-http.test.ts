@@ -20,7 +20,11 @@ import {
   sanitizeErrorCode,
   xmlElement,
 } from '../../shared/adapters/aws/errors.ts';
-import { credentialsExpired, observeAwsCalls } from '../../shared/adapters/aws/request.ts';
+import {
+  credentialsExpired,
+  observeAwsCalls,
+  setFirstByteTimeout,
+} from '../../shared/adapters/aws/request.ts';
 import {
   completeMultipartUploadXml,
   type PresignPostInput,
@@ -264,7 +268,7 @@ describe('multipart upload', () => {
 describe('a signed call', () => {
   let server: Server;
   const seen: { headers: IncomingHttpHeaders; body: string; path: string }[] = [];
-  let answers: { status: number; body: object }[] = [];
+  let answers: { status: number; body: object; hang?: boolean }[] = [];
   const previous = process.env.AWS_ENDPOINT_URL_SFN;
 
   beforeAll(async () => {
@@ -278,6 +282,7 @@ describe('a signed call', () => {
           path: request.url ?? '',
         });
         const answer = answers.shift() ?? { status: 200, body: {} };
+        if (answer.hang) return; // never answers: the client's first-byte timeout must give up
         response.writeHead(answer.status, { 'content-type': 'application/x-amz-json-1.0' });
         response.end(JSON.stringify(answer.body));
       });
@@ -326,6 +331,22 @@ describe('a signed call', () => {
     ];
     await expect(startExecution(input)).resolves.toMatchObject({ executionArn: 'arn:2' });
     expect(seen).toHaveLength(3);
+  });
+
+  it('abandons an attempt without response headers after the first-byte timeout, and retries it', async () => {
+    setFirstByteTimeout(150);
+    try {
+      answers = [
+        { status: 0, body: {}, hang: true },
+        { status: 200, body: { executionArn: 'arn:3', startDate: 3 } },
+      ];
+      await expect(startExecution(input)).resolves.toMatchObject({ executionArn: 'arn:3' });
+      expect(seen).toHaveLength(2);
+      answers = [0, 1, 2].map(() => ({ status: 0, body: {}, hang: true }));
+      await expect(startExecution(input)).rejects.toMatchObject({ name: 'NetworkError' });
+    } finally {
+      setFirstByteTimeout(undefined);
+    }
   });
 
   it('gives up after three attempts', async () => {

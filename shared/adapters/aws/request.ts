@@ -134,6 +134,19 @@ export async function sendSigned(request: AwsRequest): Promise<Response> {
   }
 }
 
+/**
+ * An attempt that has no response headers after this long is abandoned (and retried, as a network
+ * error): the SDK's socket timeout, so a stalled connection cannot hold a function to its own
+ * timeout. It does not limit reading the body (a streamed download).
+ */
+export const FIRST_BYTE_TIMEOUT_MS = 20_000;
+let firstByteTimeoutMs = FIRST_BYTE_TIMEOUT_MS;
+
+/** Shortens the first-byte timeout (tests); `undefined` restores the default. */
+export function setFirstByteTimeout(ms: number | undefined): void {
+  firstByteTimeoutMs = ms ?? FIRST_BYTE_TIMEOUT_MS;
+}
+
 async function sendOnce(request: AwsRequest): Promise<Response> {
   const origin = new URL(request.origin);
   const unsigned: HttpRequest = {
@@ -150,6 +163,9 @@ async function sendOnce(request: AwsRequest): Promise<Response> {
   // fetch sets Host itself, from the URL: the value signed above.
   const { host: _host, ...headers } = signed.headers;
   let response: Response;
+  const abort = new AbortController();
+  const timeoutMs = firstByteTimeoutMs;
+  const timer = setTimeout(() => abort.abort(new Error(`no response within ${timeoutMs} ms`)), timeoutMs);
   try {
     response = await fetch(
       `${origin.origin}${request.path}${request.query ? `?${formatQuery(request.query)}` : ''}`,
@@ -157,11 +173,14 @@ async function sendOnce(request: AwsRequest): Promise<Response> {
         method: request.method,
         headers,
         body: request.body ?? null,
+        signal: abort.signal,
       },
     );
   } catch (error) {
     const reason = error instanceof Error ? (error.cause ?? error).toString() : String(error);
     throw new NetworkError(`${request.operation}: ${reason}`, { cause: error });
+  } finally {
+    clearTimeout(timer);
   }
   if (response.ok) return response;
   const text = request.method === 'HEAD' ? '' : await response.text().catch(() => '');
