@@ -10,7 +10,8 @@ async function handle(event: S3Event) {
   for (const record of event.Records) {
     // Keys arrive URL-encoded, with spaces as '+'.
     const key = decodeURIComponent(record.s3.object.key.replace(/\+/g, ' '));
-    const outcome = await processUploadedInvoice(key);
+    // S3's receive time orders uploads whose events arrive out of order.
+    const outcome = await processUploadedInvoice(key, record.eventTime);
     logger.info('Invoice upload checked', { key, outcome });
     outcomes.push({ key, outcome });
   }

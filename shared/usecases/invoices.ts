@@ -18,7 +18,7 @@ import {
   toPayout,
   updatePayout,
 } from '../adapters/payout-store.ts';
-import { InvalidTransition, NotFound } from '../domain/errors.ts';
+import { Conflict, InvalidTransition, NotFound } from '../domain/errors.ts';
 import { invoiceKey, judgeInvoice, payoutIdOfInvoiceKey, safeFileName } from '../domain/invoices.ts';
 import type { Actor, Payout } from '../domain/schemas.ts';
 import { getPartnerPayoutItem } from './payouts.ts';
@@ -52,13 +52,49 @@ export async function requestInvoiceUpload(partnerId: string, payoutId: string, 
   return presignInvoiceUpload(key, safeFileName(fileName));
 }
 
-export type InvoiceOutcome = 'attached' | 'rejected' | 'duplicate' | 'ignored';
+export type InvoiceOutcome = 'attached' | 'rejected' | 'superseded' | 'duplicate' | 'ignored';
+
+/** A conflicting write (another upload checked at the same moment) makes the check run again. */
+const MAX_CHECKS = 5;
+
+/** Upload order: by S3's receive time, then key (so two uploads in the same millisecond still order). */
+function uploadOrder(uploadedAt: string, key: string): string {
+  return `${uploadedAt}|${key}`;
+}
+
+/** The latest upload the payout ever attached (the history keeps each, also after a rejection). */
+function latestAttached(item: PayoutItem): string | undefined {
+  let latest: string | undefined;
+  for (const event of item.events) {
+    if (event.type !== 'payout.invoice_uploaded') continue;
+    const { uploadedAt, key } = event.data ?? {};
+    if (typeof uploadedAt !== 'string' || typeof key !== 'string') continue;
+    const order = uploadOrder(uploadedAt, key);
+    if (latest === undefined || order > latest) latest = order;
+  }
+  return latest;
+}
 
 /**
  * Checks an uploaded object and attaches it to its payout, or deletes it and records why. Running
- * it twice for the same object changes nothing the second time.
+ * it twice for the same object changes nothing the second time. S3 delivers its events in no
+ * particular order: an upload older (by `uploadedAt`, S3's receive time) than one the payout already
+ * attached is superseded, never attached over it.
  */
-export async function processUploadedInvoice(key: string): Promise<InvoiceOutcome> {
+export async function processUploadedInvoice(
+  key: string,
+  uploadedAt: string = new Date().toISOString(),
+): Promise<InvoiceOutcome> {
+  for (let check = 1; ; check++) {
+    try {
+      return await checkUploadedInvoice(key, uploadedAt);
+    } catch (error) {
+      if (!(error instanceof Conflict) || check >= MAX_CHECKS) throw error;
+    }
+  }
+}
+
+async function checkUploadedInvoice(key: string, uploadedAt: string): Promise<InvoiceOutcome> {
   const payoutId = payoutIdOfInvoiceKey(key);
   if (!payoutId) {
     logger.warn('Object outside the invoice layout; deleting', { key });
@@ -73,13 +109,30 @@ export async function processUploadedInvoice(key: string): Promise<InvoiceOutcom
   if (item.invoiceKey === key || item.events.some((event) => event.data?.key === key)) return 'duplicate';
   const object = await inspectInvoiceObject(key);
   if (!object.exists) return 'duplicate';
+  const at = new Date().toISOString();
+  const latest = latestAttached(item);
+  if (latest !== undefined && uploadOrder(uploadedAt, key) < latest) {
+    await deleteInvoiceObject(key);
+    // Recorded (the key is never checked twice) but not a rejection: nobody needs telling.
+    const updated = await updatePayout(item.id, {
+      from: [item.status],
+      set: {},
+      events: [
+        newEvent('payout.invoice_superseded', SYSTEM, at, {
+          data: { key, uploadedAt, fileName: object.fileName },
+        }),
+      ],
+      at,
+    });
+    await publishAfterCommit(updated);
+    return 'superseded';
+  }
   const verdict = judgeInvoice(object.size, object.head);
   const reason = !verdict.ok
     ? verdict.reason
     : item.status !== 'pending'
       ? `the payout is ${item.status}`
       : undefined;
-  const at = new Date().toISOString();
   if (reason) {
     await deleteInvoiceObject(key);
     await recordRejection(item, { key, reason, fileName: object.fileName }, at);
@@ -89,11 +142,14 @@ export async function processUploadedInvoice(key: string): Promise<InvoiceOutcom
     fileName: safeFileName(object.fileName),
     size: object.size,
     sha256: object.sha256,
-    uploadedAt: at,
+    uploadedAt,
   };
   try {
     const updated = await updatePayout(payoutId, {
       from: ['pending'],
+      // Against the item judged above: an upload attached meanwhile makes this a Conflict, and the
+      // check runs again against it.
+      version: item.version,
       set: { invoice, invoiceKey: key },
       events: [newEvent('payout.invoice_uploaded', SYSTEM, at, { data: { key, ...invoice } })],
       at,

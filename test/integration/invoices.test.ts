@@ -204,14 +204,18 @@ const eventKey = (key: string) =>
  * process, where nothing listens to it; here the checker's real handler gets the event AWS would
  * send for a browser POST.
  */
-async function notifyUploaded(key: string, size: number): Promise<{ key: string; outcome: string }[]> {
+async function notifyUploaded(
+  key: string,
+  size: number,
+  eventTime = new Date().toISOString(),
+): Promise<{ key: string; outcome: string }[]> {
   const event = {
     Records: [
       {
         eventVersion: '2.1',
         eventSource: 'aws:s3',
         awsRegion: process.env.AWS_REGION ?? 'us-east-1',
-        eventTime: new Date().toISOString(),
+        eventTime,
         eventName: 'ObjectCreated:Post',
         s3: {
           s3SchemaVersion: '1.0',
@@ -537,6 +541,68 @@ describe('uploading an invoice', () => {
 });
 
 // ------------------------------------------------------------------ the invoice in the lifecycle
+
+describe('invoice events out of order (S3 does not order its notifications)', () => {
+  it('attaches the newest upload whatever order the events come in; an older one is superseded and deleted', async () => {
+    const { partnerId, payoutId } = await payoutIn('pending');
+    const older = await requestUpload(partnerId, payoutId, 'older.pdf');
+    const newer = await requestUpload(partnerId, payoutId, 'newer.pdf');
+    const olderBytes = pdfNumbered(7);
+    const newerBytes = pdfNumbered(8);
+    expect([200, 204]).toContain((await upload(older, olderBytes)).status);
+    expect([200, 204]).toContain((await upload(newer, newerBytes)).status);
+    const olderKey = older.fields.key as string;
+    const newerKey = newer.fields.key as string;
+
+    // The newer upload's event arrives first, the older one's after it.
+    expect(await notifyUploaded(newerKey, newerBytes.length, '2026-11-23T10:00:02.000Z')).toEqual([
+      { key: newerKey, outcome: 'attached' },
+    ]);
+    expect(await notifyUploaded(olderKey, olderBytes.length, '2026-11-23T10:00:01.000Z')).toEqual([
+      { key: olderKey, outcome: 'superseded' },
+    ]);
+
+    const payout = await getPayout(payoutId);
+    expect(payout.invoice).toMatchObject({
+      fileName: 'newer.pdf',
+      sha256: sha256(newerBytes),
+      uploadedAt: '2026-11-23T10:00:02.000Z',
+    });
+    expect(await objectExists(olderKey)).toBe(false);
+    expect(await objectExists(newerKey)).toBe(true);
+    const superseded = await eventsOfType(payoutId, 'payout.invoice_superseded');
+    expect(superseded.map((event) => event.data?.key)).toEqual([olderKey]);
+    // Not a rejection: the partner is not told their (newer) invoice was refused.
+    expect(await eventsOfType(payoutId, 'payout.invoice_rejected')).toEqual([]);
+    // And a redelivery of the superseded event changes nothing.
+    expect(await notifyUploaded(olderKey, olderBytes.length, '2026-11-23T10:00:01.000Z')).toEqual([
+      { key: olderKey, outcome: 'duplicate' },
+    ]);
+  });
+
+  it('checks two uploads arriving at the same moment one after the other: the newer one stays attached', async () => {
+    const { partnerId, payoutId } = await payoutIn('pending');
+    const grants = [
+      await requestUpload(partnerId, payoutId, 'a.pdf'),
+      await requestUpload(partnerId, payoutId, 'b.pdf'),
+    ];
+    const bytes = [pdfNumbered(9), pdfNumbered(10)];
+    for (const [index, grant] of grants.entries()) {
+      expect([200, 204]).toContain((await upload(grant, bytes[index] as Buffer)).status);
+    }
+    const outcomes = await Promise.all([
+      notifyUploaded(grants[1]?.fields.key as string, bytes[1]?.length ?? 0, '2026-11-23T11:00:02.000Z'),
+      notifyUploaded(grants[0]?.fields.key as string, bytes[0]?.length ?? 0, '2026-11-23T11:00:01.000Z'),
+    ]);
+    const byKey = Object.fromEntries(outcomes.flat().map(({ key, outcome }) => [key, outcome]));
+    expect(byKey[grants[1]?.fields.key as string]).toBe('attached');
+    expect(['attached', 'superseded']).toContain(byKey[grants[0]?.fields.key as string]);
+    expect((await getPayout(payoutId)).invoice).toMatchObject({
+      fileName: 'b.pdf',
+      sha256: sha256(bytes[1] as Buffer),
+    });
+  });
+});
 
 describe('the invoice in the payout lifecycle', () => {
   it('gates the partner validation: 422 invoice_required before the upload, 200 after', async () => {
