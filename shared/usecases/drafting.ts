@@ -67,6 +67,11 @@ export interface RunState extends PayoutRun {
   skippedCount: number;
   /** Next shard to read: shards before it are done. */
   nextShard: number;
+  /**
+   * Within `nextShard`, the first group (`partnerId#currency#`, a GSI3SK prefix) not drafted yet: a
+   * run pauses between groups, so one large shard cannot hold it past its time budget.
+   */
+  shardFrom?: string;
 }
 
 // ------------------------------------------------------------------ a small write limiter
@@ -124,7 +129,7 @@ export async function getRun(id: string): Promise<RunState> {
 }
 
 export function toPayoutRun(run: RunState): PayoutRun {
-  const { nextShard: _next, skippedCount: _count, ...rest } = run;
+  const { nextShard: _next, skippedCount: _count, shardFrom: _from, ...rest } = run;
   const {
     PK: _pk,
     SK: _sk,
@@ -401,14 +406,27 @@ function skip(tally: Tally, group: Group, amount: number, reason: SkipReason): v
 
 // ------------------------------------------------------------------ streaming a shard
 
+/** Where a group's rewards start in GSI3 (the sort key is `partnerId#currency#createdAt#id`). */
+function groupKey(group: Pick<Group, 'partnerId' | 'currency'>): string {
+  return `${group.partnerId}#${group.currency}#`;
+}
+
 async function* eligibleGroups(
   shard: number,
   cutoff: string,
   filter: { partnerId?: string | undefined; currency?: string | undefined },
+  from?: string,
 ): AsyncGenerator<Group> {
   const prefix = filter.partnerId
     ? `${filter.partnerId}#${filter.currency ? `${filter.currency}#` : ''}`
     : undefined;
+  // A paused run resumes at its first undrafted group: by key condition, or (one partner's run,
+  // already a key prefix) by skipping the groups before it.
+  const keyCondition = prefix
+    ? 'GSI3PK = :pk AND begins_with(GSI3SK, :prefix)'
+    : from
+      ? 'GSI3PK = :pk AND GSI3SK >= :from'
+      : 'GSI3PK = :pk';
   let startKey: Record<string, unknown> | undefined;
   let current: Group | undefined;
   do {
@@ -416,12 +434,13 @@ async function* eligibleGroups(
       new QueryCommand({
         TableName: table(),
         IndexName: 'GSI3',
-        KeyConditionExpression: prefix ? 'GSI3PK = :pk AND begins_with(GSI3SK, :prefix)' : 'GSI3PK = :pk',
+        KeyConditionExpression: keyCondition,
         FilterExpression: `createdAt <= :cutoff${filter.currency ? ' AND currency = :currency' : ''}`,
         ExpressionAttributeValues: {
           ':pk': `UNCLAIMED#${shard}`,
           ':cutoff': cutoff,
           ...(prefix ? { ':prefix': prefix } : {}),
+          ...(!prefix && from ? { ':from': from } : {}),
           ...(filter.currency ? { ':currency': filter.currency } : {}),
         },
         ExclusiveStartKey: startKey,
@@ -429,6 +448,7 @@ async function* eligibleGroups(
     );
     for (const item of page.Items ?? []) {
       const reward = toReward(item);
+      if (from && groupKey(reward) < from) continue;
       if (current && (current.partnerId !== reward.partnerId || current.currency !== reward.currency)) {
         yield current;
         current = undefined;
@@ -529,28 +549,33 @@ export async function executeRun(run: RunState, settings: DraftingSettings): Pro
     skippedCount: run.skippedCount,
   };
   const cutoff = holdingCutoff(run.asOf, settings.holdingPeriodDays);
-  if (run.nextShard === 0) await recoverOrphanClaims(run, tally);
+  if (run.nextShard === 0 && run.shardFrom === undefined) await recoverOrphanClaims(run, tally);
   const shards = run.partnerId
     ? [unclaimedShard(run.partnerId)]
     : Array.from({ length: UNCLAIMED_SHARDS }, (_, i) => i);
   let nextShard = run.nextShard;
+  let shardFrom = run.shardFrom;
   let paused = false;
   for (const shard of shards.filter(
     (s, index) => (run.partnerId ? run.nextShard === 0 : index >= run.nextShard) && s >= 0,
   )) {
-    if (settings.shouldPause?.()) {
-      paused = true;
-      break;
-    }
     const inFlight = new Set<Promise<void>>();
     // A group that fails fails the run, once the groups in flight have settled: its error is kept
     // here (a task that settles while no one awaits it would otherwise drop it from the set unseen).
     let failure: { error: unknown } | undefined;
     try {
-      for await (const group of eligibleGroups(shard, cutoff, {
-        partnerId: run.partnerId,
-        currency: run.currency,
-      })) {
+      for await (const group of eligibleGroups(
+        shard,
+        cutoff,
+        { partnerId: run.partnerId, currency: run.currency },
+        shardFrom,
+      )) {
+        if (settings.shouldPause?.()) {
+          // Stop before this group: the groups in flight finish, and the run resumes here.
+          paused = true;
+          shardFrom = groupKey(group);
+          break;
+        }
         const task: Promise<void> = draftGroup(group, run, settings, limiter, writer, tally)
           .catch((error: unknown) => {
             failure ??= { error };
@@ -565,14 +590,18 @@ export async function executeRun(run: RunState, settings: DraftingSettings): Pro
       await Promise.all(inFlight);
     }
     if (failure) throw failure.error;
+    if (paused) break;
     nextShard = run.partnerId ? 1 : shard + 1;
+    shardFrom = undefined;
   }
   await writer.close();
   const done = !paused;
+  const { shardFrom: _previous, ...rest } = run;
   const next: RunState = {
-    ...run,
+    ...rest,
     ...tally,
     nextShard,
+    ...(paused && shardFrom !== undefined ? { shardFrom } : {}),
     status: done ? 'completed' : 'running',
     ...(done ? { completedAt: new Date().toISOString() } : {}),
   };

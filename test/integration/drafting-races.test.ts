@@ -23,7 +23,9 @@ const { dynamo } = await import('../../shared/adapters/clients.ts');
 const { LEASE_MS } = await import('../../shared/adapters/payout-store.ts');
 const { table } = await import('../../shared/adapters/table.ts');
 const { newId } = await import('../../shared/domain/ids.ts');
-const { createRun, executeRun, getRun, runWithinBudget } = await import('../../shared/usecases/drafting.ts');
+const { createRun, executeRun, getRun, runWithinBudget, toPayoutRun } = await import(
+  '../../shared/usecases/drafting.ts'
+);
 const { rewardItem } = await import('../../shared/usecases/rewards.ts');
 type DraftingSettings = import('../../shared/usecases/drafting.ts').DraftingSettings;
 type RunState = import('../../shared/usecases/drafting.ts').RunState;
@@ -374,13 +376,18 @@ describe('drafting runs over the whole table', () => {
     expect(payouts.map((p) => p.id).sort()).toEqual(drafted.payouts.map((p) => p.id).sort());
   });
 
-  it('a paused run continues from its checkpoint', async () => {
+  it('a paused run continues from its checkpoint, which can be inside a shard', async () => {
     const seeded = await seed(16, 96);
     let checks = 0;
     const run = await createRun({});
+    // Asked before each group: five groups are drafted, the sixth is where the run resumes.
     const paused = await executeRun(run, settings({ shouldPause: () => ++checks > 5 }));
-    expect(paused).toMatchObject({ status: 'running', nextShard: 5 });
-    expect((await getRun(run.id)).nextShard).toBe(5);
+    expect(paused.status).toBe('running');
+    expect(paused.payoutsCreated + paused.payoutsUpdated + paused.skippedCount).toBe(5);
+    const saved = await getRun(run.id);
+    expect(saved.nextShard).toBe(paused.nextShard);
+    expect(saved.shardFrom).toMatch(/^pt_[0-9A-HJKMNP-TV-Z]{26}#[A-Z]{3}#$/);
+    expect(toPayoutRun(saved)).not.toHaveProperty('shardFrom');
     const handedOff: string[] = [];
     const finished = await runWithinBudget(await getRun(run.id), settings(), 60_000, async (id) => {
       handedOff.push(id);
@@ -389,15 +396,21 @@ describe('drafting runs over the whole table', () => {
     expect(handedOff).toEqual([]);
     expect(finished.run.status).toBe('completed');
     expect(finished.run.rewardsClaimed).toBe(seeded.eligible.size);
+    expect(finished.run).not.toHaveProperty('shardFrom');
     await verify(seeded);
 
-    // Out of budget at once: the run is handed off, unfinished.
+    // Out of budget at once, with groups to draft: the run is handed off, unfinished.
+    const more = await seed(2, 12);
     const next = await runWithinBudget(await createRun({}), settings(), -1, async (id) => {
       handedOff.push(id);
     });
     expect(next.finished).toBe(false);
     expect(handedOff).toEqual([next.run.id]);
     expect((await getRun(next.run.id)).status).toBe('running');
+    // The continuation drafts from there.
+    const continued = await executeRun(await getRun(next.run.id), settings());
+    expect(continued).toMatchObject({ status: 'completed', rewardsClaimed: more.eligible.size });
+    await verify(more);
   });
 
   it('the local schedule fires the drafting handler, which drafts the whole table', async () => {
