@@ -21,7 +21,7 @@ export const handler = httpHandler(PAYOUT_ROUTES, {
     body: await listPayoutRewards(await getPayoutItem(params.id ?? ''), query),
   }),
   listPayoutEvents: async ({ params, query }) => ({
-    body: listPayoutEvents(await getPayoutItem(params.id ?? ''), query),
+    body: await listPayoutEvents(await getPayoutItem(params.id ?? ''), query),
   }),
   validatePayout: async ({ params, body, actor, ifMatch }) => ({
     body: await validatePayout(params.id ?? '', body, actor, { ifMatch }),

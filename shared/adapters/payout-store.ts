@@ -1,6 +1,8 @@
 /**
  * Payout and reward items. Every payout transition is one conditional UpdateItem that also appends
- * the history entry; a reward belongs to a payout when its own item says so.
+ * its history entries to the item's small outbox (see ./payout-history.ts for how entries, reviews
+ * and upload keys become their own items and why readers still see each transition atomically); a
+ * reward belongs to a payout when its own item says so.
  */
 import {
   BatchGetCommand,
@@ -12,8 +14,9 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { Conflict, InvalidTransition, NotFound, PreconditionFailed } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
-import type { Actor, Payout, PayoutEvent, PayoutStatus, Reward, RewardReview } from '../domain/schemas.ts';
+import type { Actor, Payout, PayoutEvent, PayoutStatus, Reward } from '../domain/schemas.ts';
 import { dynamo } from './clients.ts';
+import { flushHistory, flushHistoryQuietly, type HistoryEntry, MAX_OUTBOX } from './payout-history.ts';
 import { isConditionalCheckFailed, keys, queryAll, stripKeys, table, unclaimedKeys } from './table.ts';
 
 /** How long a draft stays locked while its rewards are being changed (claims, decisions). */
@@ -21,25 +24,74 @@ export const LEASE_MS = 30_000;
 
 const PAYOUT_INTERNAL = [
   'type',
-  'events',
-  'reviews',
-  'rewardIds',
+  'seq',
+  'flushed',
+  'outbox',
+  'reviewRound',
+  'memberCount',
   'leaseUntil',
   'task',
-  'exportIds',
   'invoiceKey',
+  'latestUpload',
   'reminders',
   'publishedEvents',
+  'workflow',
 ];
 
+/**
+ * The payout item: only bounded attributes (no list that grows with rewards, reviews, rounds or
+ * exports). Its history is `seq` entries long, of which `outbox` holds the ones not yet stored as
+ * their own items.
+ */
 export interface PayoutItem extends Payout {
-  events: PayoutEvent[];
-  reviews: Record<string, RewardReview>;
-  rewardIds: string[];
+  seq: number;
+  flushed: number;
+  outbox: HistoryEntry[];
+  /** Review round: bumped by each manager validation; reviews of older rounds no longer count. */
+  reviewRound?: number;
+  /** How many rewards name this payout (a check on the by-payout index, which is eventually consistent). */
+  memberCount?: number;
+  /** Reminders sent since the payout last became pending. */
+  reminders?: number;
+  /** Upload order (`uploadedAt|key`) of the latest invoice upload ever attached. */
+  latestUpload?: string;
+  publishedEvents?: number;
   leaseUntil?: number;
   task?: { token: string; stage: PayoutStatus };
-  exportIds?: string[];
   invoiceKey?: string;
+  /** The execution the payout last started (or failed to start); not on the wire. */
+  workflow?: PayoutWorkflowRecord;
+}
+
+export interface PayoutWorkflowRecord {
+  executionName: string;
+  /** When StartExecution succeeded; absent when it failed (`failedAt`). */
+  startedAt?: string;
+  failedAt?: string;
+  error?: string;
+  /** Attempt number n of the name `<payoutId>-<n>` (1 for the first, named `<payoutId>`). */
+  attempt: number;
+}
+
+/** A payout as first written: its first history entries instead of the outbox bookkeeping. */
+export type NewPayoutItem = Omit<PayoutItem, 'seq' | 'flushed' | 'outbox'> & {
+  events: PayoutEvent[];
+  memberCount: number;
+};
+
+/** The DynamoDB item of a new payout (put by hand-made drafts and by drafting's batched writes). */
+export function newPayoutRecord(item: NewPayoutItem): Record<string, NativeAttributeValue> {
+  const { events, ...rest } = item;
+  return {
+    ...keys.payout(item.id),
+    type: 'payout',
+    ...payoutIndexKeys(item),
+    ...rest,
+    seq: events.length,
+    flushed: 0,
+    outbox: events,
+    reviewRound: item.reviewRound ?? 0,
+  };
 }
 
 /** The attributes a payout shows through the API (reads that need nothing else project to these). */
@@ -110,11 +162,11 @@ export async function getPayoutItem(id: string): Promise<PayoutItem> {
   return item;
 }
 
-export async function putNewPayout(item: PayoutItem): Promise<void> {
+export async function putNewPayout(item: NewPayoutItem): Promise<void> {
   await dynamo().send(
     new PutCommand({
       TableName: table(),
-      Item: { ...keys.payout(item.id), type: 'payout', ...payoutIndexKeys(item), ...item },
+      Item: newPayoutRecord(item),
       ConditionExpression: 'attribute_not_exists(PK)',
     }),
   );
@@ -132,27 +184,57 @@ export interface PayoutUpdate {
   to?: PayoutStatus;
   set?: Record<string, NativeAttributeValue>;
   remove?: string[];
-  events: PayoutEvent[];
+  events: HistoryEntry[];
   at: string;
+  /** Leave `version` and `updatedAt` alone (bookkeeping entries such as reminders). */
+  keepVersion?: boolean;
+  /** Top-level attributes that must still hold these values (undefined: must be absent); else 409. */
+  expect?: Record<string, NativeAttributeValue | undefined>;
 }
 
 /**
- * One conditional UpdateItem: the status check, the version bump, the change and its history entry
- * succeed or fail together.
+ * One conditional UpdateItem: the status check, the version bump, the change and its history entries
+ * (appended to the outbox) succeed or fail together; then the entries are materialized.
  */
 export async function updatePayout(id: string, update: PayoutUpdate): Promise<PayoutItem> {
-  const names: Record<string, string> = { '#status': 'status', '#version': 'version', '#events': 'events' };
-  const values: Record<string, NativeAttributeValue> = {
-    ':one': 1,
-    ':events': update.events,
-    ':updatedAt': update.at,
-  };
-  const sets = [
-    '#version = #version + :one',
-    '#events = list_append(#events, :events)',
-    'updatedAt = :updatedAt',
-  ];
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const updated = await updatePayoutOnce(id, update);
+      if (updated.outbox?.length) await flushHistoryQuietly(updated);
+      return updated;
+    } catch (error) {
+      // A full outbox (its flushes failed): materialize it, then commit.
+      if (!(error instanceof OutboxFull) || attempt >= 3) throw error;
+      await flushHistory(error.item);
+    }
+  }
+}
+
+class OutboxFull extends Error {
+  constructor(readonly item: PayoutItem) {
+    super('The payout history outbox is full');
+  }
+}
+
+async function updatePayoutOnce(id: string, update: PayoutUpdate): Promise<PayoutItem> {
+  const names: Record<string, string> = { '#status': 'status', '#version': 'version' };
+  const values: Record<string, NativeAttributeValue> = {};
+  const sets: string[] = [];
+  if (!update.keepVersion) {
+    sets.push('#version = #version + :one', 'updatedAt = :updatedAt');
+    values[':one'] = 1;
+    values[':updatedAt'] = update.at;
+  }
   const conditions: string[] = ['attribute_exists(PK)'];
+  if (update.events.length > 0) {
+    names['#seq'] = 'seq';
+    names['#outbox'] = 'outbox';
+    values[':entries'] = update.events;
+    values[':count'] = update.events.length;
+    values[':maxOutbox'] = MAX_OUTBOX;
+    sets.push('#seq = #seq + :count', '#outbox = list_append(#outbox, :entries)');
+    conditions.push('size(#outbox) < :maxOutbox');
+  }
   const fromNames = update.from.map((status, index) => {
     values[`:from${index}`] = status;
     return `:from${index}`;
@@ -162,6 +244,15 @@ export async function updatePayout(id: string, update: PayoutUpdate): Promise<Pa
   if (expected !== undefined) {
     conditions.push('#version = :expected');
     values[':expected'] = expected;
+  }
+  for (const [field, value] of Object.entries(update.expect ?? {})) {
+    const index = Object.keys(names).length;
+    names[`#x${index}`] = field;
+    if (value === undefined) conditions.push(`attribute_not_exists(#x${index})`);
+    else {
+      values[`:x${index}`] = value;
+      conditions.push(`#x${index} = :x${index}`);
+    }
   }
   if (update.respectLease) {
     conditions.push('(attribute_not_exists(leaseUntil) OR leaseUntil < :now)');
@@ -196,6 +287,7 @@ export async function updatePayout(id: string, update: PayoutUpdate): Promise<Pa
       })
       .join('.'),
   );
+  if (sets.length === 0) sets.push('#status = #status');
   try {
     const result = await dynamo().send(
       new UpdateCommand({
@@ -220,6 +312,8 @@ export async function updatePayout(id: string, update: PayoutUpdate): Promise<Pa
     if (update.ifMatch !== undefined && current.version !== update.ifMatch) {
       throw new PreconditionFailed(`The payout is at version ${current.version}, not ${update.ifMatch}`);
     }
+    if (update.events.length > 0 && (current.outbox?.length ?? 0) >= MAX_OUTBOX)
+      throw new OutboxFull(current);
     throw new Conflict('The payout was changed by another request; read it again and retry', {
       data: { version: current.version },
     });
@@ -263,15 +357,26 @@ export async function getRewardItems(ids: readonly string[]): Promise<Record<str
 }
 
 /**
- * The rewards that belong to a payout, read consistently: the ids the payout recorded plus any the
- * index knows (a claim whose follow-up crashed), kept only if the reward item itself says so.
+ * The rewards that belong to a payout, read consistently: the by-payout index names them (the
+ * rewards say which payout they are in; the payout keeps no list of them), each kept only if the
+ * reward item itself, read consistently, says so. The index is eventually consistent on AWS: while
+ * it shows fewer rewards than the payout counted (`memberCount`), it is read again.
  */
-export async function loadPayoutRewards(payout: Pick<PayoutItem, 'id' | 'rewardIds'>): Promise<Reward[]> {
-  const indexed = await queryAll({
-    index: 'GSI2',
-    partition: { name: 'GSI2PK', value: `PAYOUT#${payout.id}` },
-  });
-  const ids = [...new Set([...(payout.rewardIds ?? []), ...indexed.map((item) => String(item.id))])];
+export async function loadPayoutRewards(
+  payout: Pick<PayoutItem, 'id'> & { memberCount?: number | undefined; status?: PayoutStatus },
+): Promise<Reward[]> {
+  let indexed: Record<string, unknown>[] = [];
+  // A finished payout's rewards may have been released since it counted them: no waiting for those.
+  const expected = payout.status === 'cancelled' ? 0 : (payout.memberCount ?? 0);
+  for (let attempt = 0; attempt < 6; attempt++) {
+    indexed = await queryAll({
+      index: 'GSI2',
+      partition: { name: 'GSI2PK', value: `PAYOUT#${payout.id}` },
+    });
+    if (indexed.length >= expected) break;
+    await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+  }
+  const ids = [...new Set(indexed.map((item) => String(item.id)))];
   const items = await getRewardItems(ids);
   return items
     .filter((item) => item.payoutId === payout.id)

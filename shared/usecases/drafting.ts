@@ -25,9 +25,10 @@ import {
   findPayoutItem,
   LEASE_MS,
   loadPayoutRewards,
+  type NewPayoutItem,
   newEvent,
+  newPayoutRecord,
   type PayoutItem,
-  payoutIndexKeys,
   putNewPayout,
   toReward,
   updatePayout,
@@ -229,11 +230,11 @@ async function pointSlotAt(
 // ------------------------------------------------------------------ batched payout writes
 
 class PayoutWriter {
-  private buffer: PayoutItem[] = [];
+  private buffer: NewPayoutItem[] = [];
   private readonly flushes: Promise<void>[] = [];
   constructor(private readonly limiter: Limiter) {}
 
-  add(item: PayoutItem): void {
+  add(item: NewPayoutItem): void {
     this.buffer.push(item);
     if (this.buffer.length >= 25) {
       const flush = this.flush();
@@ -248,7 +249,7 @@ class PayoutWriter {
     this.buffer = [];
     if (items.length === 0) return;
     let requests = items.map((item) => ({
-      PutRequest: { Item: { ...keys.payout(item.id), type: 'payout', ...payoutIndexKeys(item), ...item } },
+      PutRequest: { Item: newPayoutRecord(item) },
     }));
     for (let attempt = 0; requests.length > 0; attempt++) {
       if (attempt > 8) throw new Error('BatchWriteItem left payouts unprocessed');
@@ -283,7 +284,7 @@ interface Tally {
   skippedCount: number;
 }
 
-function newPayoutItem(id: string, group: Group, claimed: readonly Reward[], at: string): PayoutItem {
+function newPayoutItem(id: string, group: Group, claimed: readonly Reward[], at: string): NewPayoutItem {
   const totals = payoutTotals(claimed);
   return {
     id,
@@ -299,8 +300,7 @@ function newPayoutItem(id: string, group: Group, claimed: readonly Reward[], at:
     events: [
       newEvent('payout.drafted', RUN_ACTOR, at, { to: 'draft', data: { rewardCount: totals.rewardCount } }),
     ],
-    reviews: {},
-    rewardIds: claimed.map((reward) => reward.id),
+    memberCount: claimed.length,
   };
 }
 
@@ -349,7 +349,7 @@ async function draftGroup(
       throw error;
     }
   }
-  const room = MAX_REWARDS_PER_PAYOUT - (existing?.rewardIds.length ?? 0);
+  const room = MAX_REWARDS_PER_PAYOUT - (existing?.memberCount ?? 0);
   const claimed: Reward[] = [];
   await Promise.all(
     group.rewards.slice(0, Math.max(0, room)).map((reward) =>
@@ -365,12 +365,12 @@ async function draftGroup(
   if (existing) {
     const rewards = await loadPayoutRewards({
       id: payoutId,
-      rewardIds: [...existing.rewardIds, ...claimed.map((r) => r.id)],
+      memberCount: (existing.memberCount ?? 0) + claimed.length,
     });
     const totals = payoutTotals(rewards);
     await updatePayout(payoutId, {
       from: ['draft'],
-      set: { amount: totals.amount, rewardCount: totals.rewardCount, rewardIds: rewards.map((r) => r.id) },
+      set: { amount: totals.amount, rewardCount: totals.rewardCount, memberCount: rewards.length },
       remove: ['leaseUntil'],
       events: claimed.length
         ? [
@@ -509,8 +509,8 @@ async function recoverOrphanClaims(run: RunState, tally: Tally): Promise<void> {
  */
 async function repairDraft(payout: PayoutItem, run: RunState): Promise<boolean> {
   const rewards = await loadPayoutRewards(payout);
-  const known = new Set(payout.rewardIds);
-  const added = rewards.filter((reward) => !known.has(reward.id)).map((reward) => reward.id);
+  // The payout keeps a count, not a list, of its rewards: the repair records how many it gained.
+  const added = Math.max(0, rewards.length - (payout.memberCount ?? 0));
   const totals = payoutTotals(rewards);
   const at = new Date().toISOString();
   try {
@@ -518,10 +518,10 @@ async function repairDraft(payout: PayoutItem, run: RunState): Promise<boolean> 
       from: ['draft'],
       version: payout.version,
       respectLease: true,
-      set: { amount: totals.amount, rewardCount: totals.rewardCount, rewardIds: rewards.map((r) => r.id) },
+      set: { amount: totals.amount, rewardCount: totals.rewardCount, memberCount: rewards.length },
       remove: ['leaseUntil'],
-      events: added.length
-        ? [newEvent('payout.rewards_added', RUN_ACTOR, at, { data: { runId: run.id, rewardIds: added } })]
+      events: added
+        ? [newEvent('payout.rewards_added', RUN_ACTOR, at, { data: { runId: run.id, added } })]
         : [],
       at,
     });
@@ -530,8 +530,8 @@ async function repairDraft(payout: PayoutItem, run: RunState): Promise<boolean> 
     if (error instanceof Conflict || error instanceof InvalidTransition) return false;
     throw error;
   }
-  if (added.length) logger.warn('Repaired a draft of an interrupted run', { payoutId: payout.id, added });
-  return added.length > 0;
+  if (added) logger.warn('Repaired a draft of an interrupted run', { payoutId: payout.id, added });
+  return added > 0;
 }
 
 /**

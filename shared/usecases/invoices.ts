@@ -10,6 +10,7 @@ import {
   presignInvoiceUpload,
 } from '../adapters/invoice-store.ts';
 import { logger } from '../adapters/observability.ts';
+import { uploadChecked } from '../adapters/payout-history.ts';
 import {
   findPayoutItem,
   getPayoutItem,
@@ -62,17 +63,12 @@ function uploadOrder(uploadedAt: string, key: string): string {
   return `${uploadedAt}|${key}`;
 }
 
-/** The latest upload the payout ever attached (the history keeps each, also after a rejection). */
+/**
+ * The latest upload the payout ever attached (kept on the item with each attach, also after a
+ * rejection).
+ */
 function latestAttached(item: PayoutItem): string | undefined {
-  let latest: string | undefined;
-  for (const event of item.events) {
-    if (event.type !== 'payout.invoice_uploaded') continue;
-    const { uploadedAt, key } = event.data ?? {};
-    if (typeof uploadedAt !== 'string' || typeof key !== 'string') continue;
-    const order = uploadOrder(uploadedAt, key);
-    if (latest === undefined || order > latest) latest = order;
-  }
-  return latest;
+  return item.latestUpload;
 }
 
 /**
@@ -106,7 +102,7 @@ async function checkUploadedInvoice(key: string, uploadedAt: string): Promise<In
     await deleteInvoiceObject(key);
     return 'ignored';
   }
-  if (item.invoiceKey === key || item.events.some((event) => event.data?.key === key)) return 'duplicate';
+  if (item.invoiceKey === key || (await uploadChecked(item, key))) return 'duplicate';
   const object = await inspectInvoiceObject(key);
   if (!object.exists) return 'duplicate';
   const at = new Date().toISOString();
@@ -150,7 +146,7 @@ async function checkUploadedInvoice(key: string, uploadedAt: string): Promise<In
       // Against the item judged above: an upload attached meanwhile makes this a Conflict, and the
       // check runs again against it.
       version: item.version,
-      set: { invoice, invoiceKey: key },
+      set: { invoice, invoiceKey: key, latestUpload: uploadOrder(uploadedAt, key) },
       events: [newEvent('payout.invoice_uploaded', SYSTEM, at, { data: { key, ...invoice } })],
       at,
     });

@@ -2,6 +2,7 @@
 import { DeleteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../adapters/clients.ts';
 import { logger } from '../adapters/observability.ts';
+import { findReviews, loadReviews, readHistory, toEvent } from '../adapters/payout-history.ts';
 import {
   claimReward,
   findPayoutItem,
@@ -11,6 +12,7 @@ import {
   LEASE_MS,
   loadPayoutRewards,
   markRewardPaid,
+  type NewPayoutItem,
   newEvent,
   PAYOUT_VIEW,
   type PayoutItem,
@@ -56,7 +58,7 @@ import { findPartner } from './partners.ts';
 
 const nowIso = () => new Date().toISOString();
 const CLAIM_CONCURRENCY = 16;
-/** A payout item holds its reward ids; this keeps it far from DynamoDB's 400 KB item limit. */
+/** The most rewards one payout holds (one export row each; the payout item itself lists none). */
 export const MAX_REWARDS_PER_PAYOUT = 5000;
 
 // ------------------------------------------------------------------ drafting
@@ -138,7 +140,7 @@ export async function createPayout(input: CreatePayout, actor: Actor): Promise<P
   }
   const at = nowIso();
   const id = newId('payout');
-  const item: PayoutItem = {
+  const item: NewPayoutItem = {
     id,
     partnerId: input.partnerId,
     currency: input.currency,
@@ -150,8 +152,7 @@ export async function createPayout(input: CreatePayout, actor: Actor): Promise<P
     updatedAt: at,
     version: 1,
     events: [newEvent('payout.drafted', actor, at, { to: 'draft' })],
-    reviews: {},
-    rewardIds: [],
+    memberCount: 0,
     leaseUntil: Date.parse(at) + LEASE_MS,
   };
   await putNewPayout(item);
@@ -188,7 +189,7 @@ export async function createPayout(input: CreatePayout, actor: Actor): Promise<P
     set: {
       amount: totals.amount,
       rewardCount: totals.rewardCount,
-      rewardIds: claimed.map((reward) => reward.id),
+      memberCount: claimed.length,
     },
     remove: ['leaseUntil'],
     events: [],
@@ -340,30 +341,35 @@ export async function listPayoutRewards(
     limit: page.limit,
     cursor: page.cursor,
   });
-  const items = result.items.map(toReward).map((reward) => {
-    const review = item.reviews?.[reward.id];
+  const rewards = result.items.map(toReward);
+  const reviews = await findReviews(
+    item,
+    rewards.map((reward) => reward.id),
+  );
+  const items = rewards.map((reward) => {
+    const review = reviews.get(reward.id);
     return review ? { ...reward, review } : reward;
   });
   return { items, nextCursor: result.nextCursor };
 }
 
-export function listPayoutEvents(
+/** The payout's history, oldest first, paged by entry number (see ../adapters/payout-history.ts). */
+export async function listPayoutEvents(
   item: PayoutItem,
   page: { limit: number; cursor?: string | undefined },
-): Page<PayoutEvent> {
+): Promise<Page<PayoutEvent>> {
   const identity = { events: item.id };
-  const offset = page.cursor ? Number(decodeCursor(page.cursor, ['offset'], identity).offset) : 0;
-  if (!Number.isSafeInteger(offset) || offset < 0) {
+  const after = page.cursor ? Number(decodeCursor(page.cursor, ['after'], identity).after) : 0;
+  if (!Number.isSafeInteger(after) || after < 0 || after > (item.seq ?? 0)) {
     throw new ValidationFailed('The cursor is invalid', {
       errors: [{ path: 'cursor', message: 'invalid cursor' }],
     });
   }
-  const events = item.events ?? [];
-  const items = events.slice(offset, offset + page.limit);
-  const next = offset + page.limit;
+  const entries = await readHistory(item, { afterSeq: after, limit: page.limit });
+  const last = entries.at(-1)?.seq ?? after;
   return {
-    items,
-    nextCursor: next < events.length ? encodeCursor({ offset: String(next) }, identity) : null,
+    items: entries.map(toEvent),
+    nextCursor: last < (item.seq ?? 0) ? encodeCursor({ after: String(last) }, identity) : null,
   };
 }
 
@@ -405,10 +411,12 @@ export async function validatePayout(
     set: {
       amount: totals.amount,
       rewardCount: totals.rewardCount,
-      rewardIds: rewards.map((reward) => reward.id),
+      memberCount: rewards.length,
       requirements,
       validatedAt: at,
-      reviews: {},
+      // A fresh partner review: reviews of earlier rounds no longer count, reminders start again.
+      reviewRound: (item.reviewRound ?? 0) + 1,
+      reminders: 0,
       ...(body.message ? { message: body.message } : {}),
     },
     remove: body.message ? [] : ['message'],
@@ -439,7 +447,7 @@ export async function partnerValidatePayout(
     rewards,
     requirements: item.requirements,
     hasInvoice: item.invoice !== undefined,
-    reviews: item.reviews ?? {},
+    reviews: Object.fromEntries(await loadReviews(item)),
   });
   const at = nowIso();
   const updated = await updatePayout(id, {
@@ -556,13 +564,17 @@ export async function reviewReward(
   checkPartnerReview(item.status, reward);
   const at = nowIso();
   const review = { decision: body.decision, ...(body.comment ? { comment: body.comment } : {}), at };
+  // The review is its history entry; its own item (the latest decision per reward) is written from
+  // the entry once committed. `round` ties it to this review round.
   await updatePayout(id, {
     from: ['pending'],
-    set: { [`reviews.${rewardId}`]: review },
     events: [
-      newEvent(`reward.${body.decision === 'approve' ? 'approved' : 'disputed'}`, actor, at, {
-        data: { rewardId, ...review },
-      }),
+      {
+        ...newEvent(`reward.${body.decision === 'approve' ? 'approved' : 'disputed'}`, actor, at, {
+          data: { rewardId, ...review },
+        }),
+        round: item.reviewRound ?? 0,
+      },
     ],
     at,
   });

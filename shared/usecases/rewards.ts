@@ -1,6 +1,7 @@
 /** Rewards: creation with externalId de-duplication, lists, and the manager's accept / refuse. */
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../adapters/clients.ts';
+import { findReviews } from '../adapters/payout-history.ts';
 import {
   findPayoutItem,
   findRewardItem,
@@ -140,7 +141,7 @@ export async function getReward(id: string): Promise<Reward> {
   const reward = toReward(item);
   if (reward.payoutId) {
     const payout = await findPayoutItem(reward.payoutId);
-    const review = payout?.reviews?.[reward.id];
+    const review = payout ? (await findReviews(payout, [reward.id])).get(reward.id) : undefined;
     if (review) return { ...reward, review };
   }
   return reward;
@@ -278,7 +279,7 @@ export async function recomputeDraftTotals(
       await updatePayout(payoutId, {
         from: ['draft'],
         version: payout.version,
-        set: { amount: totals.amount, rewardCount: totals.rewardCount, rewardIds: rewards.map((r) => r.id) },
+        set: { amount: totals.amount, rewardCount: totals.rewardCount, memberCount: rewards.length },
         remove: options.releaseLease ? ['leaseUntil'] : [],
         events: [],
         at: nowIso(),

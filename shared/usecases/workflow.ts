@@ -8,10 +8,18 @@ import { sendTaskSuccess, startExecution } from '../adapters/aws/stepfunctions.t
 import { dynamo } from '../adapters/clients.ts';
 import { publishEvents } from '../adapters/events.ts';
 import { logger } from '../adapters/observability.ts';
-import { findPayoutItem, newEvent, type PayoutItem, toPayout } from '../adapters/payout-store.ts';
+import { flushHistoryQuietly, readHistory, toEvent } from '../adapters/payout-history.ts';
+import {
+  findPayoutItem,
+  newEvent,
+  type PayoutItem,
+  toPayout,
+  updatePayout,
+} from '../adapters/payout-store.ts';
 import { isConditionalCheckFailed, keys, queryAll, table } from '../adapters/table.ts';
 import { startPayoutWorkflow } from '../adapters/workflow.ts';
 import { workflowSettings } from '../config/workflow.ts';
+import { Conflict, InvalidTransition } from '../domain/errors.ts';
 import type { PayoutStatus } from '../domain/schemas.ts';
 
 export { workflowSettings };
@@ -57,32 +65,45 @@ export async function parkTaskToken(
  * between the two publishes again (at least once; subscribers de-duplicate on the entry id).
  */
 export async function publishHistory(item: PayoutItem): Promise<number> {
-  const published = (item as PayoutItem & { publishedEvents?: number }).publishedEvents ?? 0;
-  const events = (item.events ?? []).slice(published);
-  if (events.length === 0) return 0;
+  let published = item.publishedEvents ?? 0;
   const payout = toPayout(item);
-  await publishEvents(
-    events.map((event) => ({
-      type: event.type.startsWith('payout.') ? event.type : `payout.${event.type}`,
-      detail: { ...payout, event },
-      resources: [event.id],
-    })),
-  );
-  try {
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: keys.payout(item.id),
-        UpdateExpression: 'SET publishedEvents = :next',
-        ConditionExpression: 'attribute_not_exists(publishedEvents) OR publishedEvents < :next',
-        ExpressionAttributeValues: { ':next': published + events.length },
+  let count = 0;
+  // In chunks, the mark moved after each: a long unpublished history (thousands of reviews) is never
+  // read or published whole.
+  while (published < (item.seq ?? 0)) {
+    const entries = await readHistory(item, { afterSeq: published, limit: PUBLISH_CHUNK });
+    if (entries.length === 0) break;
+    await publishEvents(
+      entries.map((entry) => {
+        const event = toEvent(entry);
+        return {
+          type: event.type.startsWith('payout.') ? event.type : `payout.${event.type}`,
+          detail: { ...payout, event },
+          resources: [event.id],
+        };
       }),
     );
-  } catch (error) {
-    if (!isConditionalCheckFailed(error)) throw error;
+    const next = published + entries.length;
+    try {
+      await dynamo().send(
+        new UpdateCommand({
+          TableName: table(),
+          Key: keys.payout(item.id),
+          UpdateExpression: 'SET publishedEvents = :next',
+          ConditionExpression: 'attribute_not_exists(publishedEvents) OR publishedEvents < :next',
+          ExpressionAttributeValues: { ':next': next },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+    count += entries.length;
+    published = next;
   }
-  return events.length;
+  return count;
 }
+
+const PUBLISH_CHUNK = 100;
 
 // ------------------------------------------------------------------ sync
 
@@ -110,6 +131,7 @@ export async function syncPayout(input: SyncInput, settings = workflowSettings()
     item.status === 'pending' &&
     input.stage === 'pending' &&
     remindersThisRound(item) < settings.maxReminders;
+  if (item.outbox?.length) await flushHistoryQuietly(item);
   const age = input.executionStartTime ? Date.now() - Date.parse(input.executionStartTime) : 0;
   const terminal = item.status === 'paid' || item.status === 'cancelled';
   return {
@@ -122,44 +144,34 @@ export async function syncPayout(input: SyncInput, settings = workflowSettings()
 // ------------------------------------------------------------------ remind
 
 /**
- * Reminders sent since the payout last became pending, counted from its history: the limit holds
- * per review round, and survives an execution being re-attached.
+ * Reminders sent since the payout last became pending: a counter on the payout, reset by the
+ * validation that makes it pending and bumped with each reminder's history entry in the same write,
+ * so the limit holds per review round and survives an execution being restarted.
  */
-export function remindersThisRound(item: Pick<PayoutItem, 'events'>): number {
-  let count = 0;
-  for (const event of item.events ?? []) {
-    if (event.to === 'pending') count = 0;
-    else if (event.type === 'payout.reminder') count++;
-  }
-  return count;
+export function remindersThisRound(item: Pick<PayoutItem, 'reminders'>): number {
+  return item.reminders ?? 0;
 }
 
 /** Records the reminder in the payout's history and publishes it; returns the new reminder count. */
 export async function remindPartner(payoutId: string, reminders: number): Promise<number> {
   const at = new Date().toISOString();
   const current = await findPayoutItem(payoutId);
-  const count = (current ? remindersThisRound(current) : reminders) + 1;
+  if (!current) return reminders;
+  const count = remindersThisRound(current) + 1;
   try {
-    const result = await dynamo().send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: keys.payout(payoutId),
-        UpdateExpression: 'SET #events = list_append(#events, :event)',
-        ConditionExpression: '#status = :pending',
-        ExpressionAttributeNames: { '#events': 'events', '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':event': [
-            newEvent('payout.reminder', { role: 'system', id: 'workflow' }, at, { data: { count } }),
-          ],
-          ':pending': 'pending',
-        },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    await publishHistory(result.Attributes as PayoutItem);
+    const updated = await updatePayout(payoutId, {
+      from: ['pending'],
+      // Against the count read: a concurrent reminder (a duplicate wake-up) makes this one a no-op.
+      expect: { reminders: current.reminders },
+      keepVersion: true,
+      set: { reminders: count },
+      events: [newEvent('payout.reminder', { role: 'system', id: 'workflow' }, at, { data: { count } })],
+      at,
+    });
+    await publishHistory(updated);
   } catch (error) {
-    if (!isConditionalCheckFailed(error)) throw error;
-    // The partner acted meanwhile: no reminder; the next sync routes the payout.
+    if (!(error instanceof InvalidTransition || error instanceof Conflict)) throw error;
+    // The partner acted meanwhile, or another wake-up reminded: the next sync routes the payout.
   }
   return count;
 }

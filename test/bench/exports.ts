@@ -31,7 +31,7 @@ import {
   startS3rver,
 } from '../../infra/local/emulators.ts';
 import { configureEnvironment, LOCAL_NAMES } from '../../infra/local/runtime.ts';
-import type { PayoutItem } from '../../shared/adapters/payout-store.ts';
+import type { NewPayoutItem } from '../../shared/adapters/payout-store.ts';
 import type { Address, ExportFormat, Partner, PayoutMethod } from '../../shared/domain/schemas.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -151,7 +151,7 @@ function addressFor(index: number): Address | undefined {
 async function seed(endpoint: string, format: ExportFormat, count: number): Promise<string[]> {
   const { newId } = await import('../../shared/domain/ids.ts');
   const { keys } = await import('../../shared/adapters/table.ts');
-  const { newEvent, payoutIndexKeys } = await import('../../shared/adapters/payout-store.ts');
+  const { newEvent, newPayoutRecord } = await import('../../shared/adapters/payout-store.ts');
   const client = documentClient(endpoint);
   const base = Date.now() - 86_400_000;
   const manager = { role: 'manager' as const, id: 'bench-manager' };
@@ -177,7 +177,7 @@ async function seed(endpoint: string, format: ExportFormat, count: number): Prom
       ...partner,
     });
     const currency = format === 'csv' ? (CSV_CURRENCIES[index % CSV_CURRENCIES.length] ?? 'EUR') : 'EUR';
-    const payout: PayoutItem = {
+    const payout: NewPayoutItem = {
       id: newId('payout', base + index),
       partnerId: partner.id,
       currency,
@@ -198,11 +198,10 @@ async function seed(endpoint: string, format: ExportFormat, count: number): Prom
           to: 'ready',
         }),
       ],
-      reviews: {},
-      rewardIds: [newId('reward'), newId('reward'), newId('reward')],
+      memberCount: 3,
     };
     payoutIds.push(payout.id);
-    items.push({ ...keys.payout(payout.id), type: 'payout', ...payoutIndexKeys(payout), ...payout });
+    items.push(newPayoutRecord(payout));
   }
   const batches: Record<string, unknown>[][] = [];
   for (let start = 0; start < items.length; start += 25) batches.push(items.slice(start, start + 25));

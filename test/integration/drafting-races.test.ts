@@ -147,15 +147,17 @@ async function verify(seeded: Seeded, complete = true) {
   let uncounted = 0;
   for (const payout of payouts) {
     const own = [...rewards.values()].filter((reward) => reward.payoutId === payout.id);
-    const counted = own.filter((reward) => payout.rewardIds.includes(reward.id));
-    uncounted += own.length - counted.length;
+    // The payout keeps a count of its rewards, not their ids (the rewards name their payout).
+    const members = Number(payout.memberCount);
+    uncounted += own.length - members;
     expect(payout.status).toBe('draft');
     // Mid-crash a draft may not count claims made for it yet; once converged it counts exactly them.
-    expect([...payout.rewardIds].sort(), payout.id).toEqual(
-      (complete ? own : counted).map((reward) => reward.id).sort(),
-    );
-    expect(payout.rewardCount).toBe(payout.rewardIds.length);
-    expect(payout.amount, payout.id).toBe(counted.reduce((sum, reward) => sum + Number(reward.amount), 0));
+    if (complete) expect(members, payout.id).toBe(own.length);
+    else expect(members, payout.id).toBeLessThanOrEqual(own.length);
+    expect(payout.rewardCount).toBe(members);
+    if (members === own.length) {
+      expect(payout.amount, payout.id).toBe(own.reduce((sum, reward) => sum + Number(reward.amount), 0));
+    }
     for (const reward of own) {
       expect(`${reward.partnerId}#${reward.currency}`).toBe(`${payout.partnerId}#${payout.currency}`);
     }

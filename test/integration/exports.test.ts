@@ -545,9 +545,10 @@ describe('POST /exports, wise', () => {
         type: 'payout',
         ...payoutIndexKeys(payout),
         ...payout,
-        events: [],
-        reviews: {},
-        rewardIds: [newId('reward')],
+        seq: 0,
+        flushed: 0,
+        outbox: [],
+        memberCount: 1,
       };
     });
     for (let start = 0; start < items.length; start += 25) {

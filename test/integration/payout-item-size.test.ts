@@ -1,0 +1,158 @@
+/**
+ * A payout item that cannot outgrow DynamoDB (issue 13 §3): 5,000 rewards, every one reviewed by the
+ * partner through three review rounds (15,000 reviews), through the real Lambda handlers against
+ * dynalite. The payout item stays under 50 KB, and its history and its rewards (with the current
+ * round's reviews) page correctly.
+ */
+import { randomUUID } from 'node:crypto';
+import { BatchWriteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { dynamo } from '../../shared/adapters/clients.ts';
+import { keys, table, unclaimedKeys } from '../../shared/adapters/table.ts';
+import { newId } from '../../shared/domain/ids.ts';
+import { expectOk, listAll } from '../support/expect.ts';
+import { call, manager, partner } from '../support/http.ts';
+
+const REWARDS = Number(process.env.SIZE_TEST_REWARDS ?? 5000);
+const ROUNDS = 3;
+const CONCURRENCY = 8;
+
+/** DynamoDB's item size: attribute names plus values (the marshalled JSON is an upper bound). */
+function itemSize(item: Record<string, unknown>): number {
+  return Buffer.byteLength(JSON.stringify(marshall(item, { removeUndefinedValues: true })));
+}
+
+async function rawPayout(id: string): Promise<Record<string, unknown>> {
+  const result = await dynamo().send(
+    new GetCommand({ TableName: table(), Key: keys.payout(id), ConsistentRead: true }),
+  );
+  if (!result.Item) throw new Error(`no payout ${id}`);
+  return result.Item;
+}
+
+async function inParallel<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < items.length) await work(items[next++] as T);
+    }),
+  );
+}
+
+/**
+ * The rewards are seeded as items (5,000 POST /rewards would only test the rewards route again); the
+ * same attributes and index keys the route writes, accepted and unclaimed.
+ */
+async function seedRewards(partnerId: string): Promise<string[]> {
+  const at = new Date().toISOString();
+  const ids: string[] = [];
+  const items = Array.from({ length: REWARDS }, (_, index) => {
+    const id = newId('reward');
+    ids.push(id);
+    const createdAt = new Date(Date.parse(at) + index).toISOString();
+    const reward = { id, partnerId, currency: 'EUR', createdAt };
+    return {
+      ...keys.reward(id),
+      type: 'reward',
+      ...reward,
+      amount: 100 + (index % 50),
+      status: 'accepted',
+      updatedAt: createdAt,
+      GSI1PK: `PARTNER#${partnerId}`,
+      GSI1SK: `RW#${createdAt}#${id}`,
+      GSI4PK: 'REWARDS',
+      GSI4SK: `${createdAt}#${id}`,
+      ...unclaimedKeys(reward),
+    };
+  });
+  const batches = [];
+  for (let start = 0; start < items.length; start += 25) batches.push(items.slice(start, start + 25));
+  await inParallel(batches, async (batch) => {
+    let requests = batch.map((Item) => ({ PutRequest: { Item } }));
+    while (requests.length > 0) {
+      const result = await dynamo().send(new BatchWriteCommand({ RequestItems: { [table()]: requests } }));
+      requests = (result.UnprocessedItems?.[table()] ?? []) as typeof requests;
+    }
+  });
+  return ids;
+}
+
+describe('a payout of 5,000 rewards, each reviewed in three rounds', () => {
+  it('keeps the payout item under 50 KB and pages its history and rewards', { timeout: 900_000 }, async () => {
+    const created = await call(manager, 'POST', '/partners', {
+      body: { name: 'Size Partner', email: `size+${randomUUID()}@example.com` },
+    });
+    const partnerId = expectOk(created, 201).id;
+    const rewardIds = await seedRewards(partnerId);
+
+    const drafted = expectOk(
+      await call(manager, 'POST', '/payouts', { body: { partnerId, currency: 'EUR' } }),
+      201,
+    );
+    expect(drafted.rewardCount).toBe(REWARDS);
+    const payoutId: string = drafted.id;
+    const sizes: number[] = [itemSize(await rawPayout(payoutId))];
+    const timings: number[] = [];
+
+    for (let round = 1; round <= ROUNDS; round++) {
+      expectOk(
+        await call(manager, 'POST', `/payouts/${payoutId}/validate`, { body: { requireRewardReview: true } }),
+      );
+      const started = Date.now();
+      await inParallel(rewardIds, async (rewardId) => {
+        const response = await call(
+          partner(partnerId),
+          'POST',
+          `/partner/payouts/${payoutId}/rewards/${rewardId}/review`,
+          { body: { decision: 'approve', comment: `round ${round}` } },
+        );
+        expectOk(response);
+      });
+      timings.push(Date.now() - started);
+      sizes.push(itemSize(await rawPayout(payoutId)));
+      if (round < ROUNDS) {
+        expectOk(
+          await call(partner(partnerId), 'POST', `/partner/payouts/${payoutId}/request-changes`, {
+            body: { comment: `round ${round}: please check` },
+          }),
+        );
+      }
+    }
+    const ready = expectOk(await call(partner(partnerId), 'POST', `/partner/payouts/${payoutId}/validate`));
+    expect(ready.status).toBe('ready');
+
+    const item = await rawPayout(payoutId);
+    sizes.push(itemSize(item));
+    expect(Math.max(...sizes)).toBeLessThan(50_000);
+    // No unbounded list on the item.
+    for (const [name, value] of Object.entries(item)) {
+      if (Array.isArray(value)) expect({ name, length: value.length }).toEqual({ name, length: 0 });
+    }
+
+    // The history: every entry exactly once, in commit order.
+    const events = await listAll(manager, `/payouts/${payoutId}/events`);
+    const expected = 1 + ROUNDS + REWARDS * ROUNDS + (ROUNDS - 1) + 1;
+    expect(events.length).toBe(expected);
+    expect(new Set(events.map((event) => event.id)).size).toBe(expected);
+    expect(events[0].type).toBe('payout.drafted');
+    expect(events.at(-1).type).toBe('payout.partner_validated');
+    expect(events.filter((event) => event.type === 'payout.validated').length).toBe(ROUNDS);
+    expect(events.filter((event) => event.type === 'reward.approved').length).toBe(REWARDS * ROUNDS);
+    for (const event of events) expect(Object.keys(event)).not.toContain('seq');
+
+    // The rewards: each once, each with this round's review.
+    const rewards = await listAll(manager, `/payouts/${payoutId}/rewards`);
+    expect(rewards.length).toBe(REWARDS);
+    expect(new Set(rewards.map((reward) => reward.id))).toEqual(new Set(rewardIds));
+    for (const reward of rewards) {
+      expect(reward.review?.decision).toBe('approve');
+      expect(reward.review?.comment).toBe(`round ${ROUNDS}`);
+    }
+    const partnerView = await listAll(partner(partnerId), `/partner/payouts/${payoutId}/rewards`);
+    expect(partnerView.length).toBe(REWARDS);
+    console.info(
+      `payout item sizes (bytes): ${sizes.join(', ')}; ${events.length} history entries, ${rewards.length} rewards; review rounds took ${timings.join(', ')} ms`,
+    );
+  });
+});
