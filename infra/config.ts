@@ -30,6 +30,8 @@ export interface PayoutsConfig {
   /** Default throttling of the API's `$default` stage: steady requests per second, and burst. */
   apiThrottleRateLimit: number;
   apiThrottleBurstLimit: number;
+  /** How often the reconciler restarts lost payout workflows (minutes). */
+  reconcileIntervalMinutes: number;
 }
 
 function read(node: Node, name: string): string | undefined {
@@ -77,5 +79,6 @@ export function loadConfig(node: Node): PayoutsConfig {
     logRetentionDays: number('logRetentionDays', stage === 'prod' ? 365 : 30),
     apiThrottleRateLimit: positive('apiThrottleRateLimit', 100),
     apiThrottleBurstLimit: positive('apiThrottleBurstLimit', 200),
+    reconcileIntervalMinutes: positive('reconcileIntervalMinutes', 15),
   };
 }

@@ -13,6 +13,7 @@ import { Exports } from './constructs/exports.ts';
 import { HouseFunction } from './constructs/house-function.ts';
 import { Invoices } from './constructs/invoices.ts';
 import { Observability } from './constructs/observability.ts';
+import { Reconciler } from './constructs/reconciler.ts';
 import { Workflow } from './constructs/workflow.ts';
 
 export interface PayoutsStackProps extends StackProps {
@@ -35,6 +36,7 @@ export class PayoutsStack extends Stack {
   readonly invoices: Invoices;
   readonly exports: Exports;
   readonly drafting: Drafting;
+  readonly reconciler: Reconciler;
   readonly accessLogs: Bucket;
   readonly observability: Observability;
 
@@ -136,6 +138,16 @@ export class PayoutsStack extends Stack {
     this.drafting.bindApi(fns['payout-runs']);
 
     // Last: alarms and the dashboard for every house function and dead-letter queue composed above.
+    this.reconciler = new Reconciler(this, 'Reconciler', {
+      table,
+      stateMachineArn: this.workflow.stateMachineArn,
+      stateMachineName: this.workflow.stateMachineName,
+      reminderIntervalSeconds: config.reminderIntervalSeconds,
+      intervalMinutes: config.reconcileIntervalMinutes,
+      logRetention,
+      removalPolicy,
+    });
+
     this.observability = new Observability(this, 'Observability', {
       functions: HouseFunction.all(this),
       deadLetterQueues: DeadLetterQueue.all(this),

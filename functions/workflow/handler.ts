@@ -26,6 +26,7 @@ const WorkflowAction = z.discriminatedUnion('action', [
     reminders: z.int(),
     signal: z.nullish(z.looseObject({ Error: z.optional(z.string()), decision: z.optional(z.string()) })),
     executionStartTime: z.optional(z.string()),
+    executionName: z.optional(z.string()),
   }),
   z.object({ action: z.literal('remind'), payoutId: z.string(), reminders: z.int() }),
   z.object({ action: z.literal('pay_rewards'), payoutId: z.string() }),

@@ -32,6 +32,7 @@ export interface WorkflowProps {
 export class Workflow extends Construct {
   readonly stateMachine: StateMachine;
   readonly stateMachineArn: string;
+  readonly stateMachineName: string;
   readonly bus: EventBus;
   readonly workflowFunction: HouseFunction;
   readonly notifier: HouseFunction;
@@ -42,6 +43,7 @@ export class Workflow extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const stateMachineName = `${stack.stackName}-payout`;
+    this.stateMachineName = stateMachineName;
     // Built by hand: the workflow Lambda needs the ARN, and the state machine needs the Lambda's.
     this.stateMachineArn = Arn.format(
       {

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { EVENT_SOURCE } from '#shared/adapters/events.ts';
 import { DEFAULT_PAYOUT_SCHEDULE } from '#shared/config/drafting.ts';
 import { ENV } from '#shared/config/env.ts';
+import { reconcileSettings } from '#shared/config/reconcile.ts';
 import { workflowSettings } from '#shared/config/workflow.ts';
 import { NOTIFIED_EVENT_TYPES } from '#shared/domain/notifications.ts';
 import { workflowDefinition } from '../workflow/definition.ts';
@@ -25,7 +26,7 @@ import {
 import { type LocalEventBridge, startLocalEventBridge } from './eventbridge.ts';
 import { invokeLocal, type LambdaHandler } from './functions.ts';
 import { startLocalLambda } from './lambda.ts';
-import { scheduleDrafting } from './schedule.ts';
+import { scheduleDrafting, scheduleEvery } from './schedule.ts';
 import { startLocalSes } from './ses.ts';
 import { type LocalStepFunctions, startLocalStepFunctions } from './stepfunctions.ts';
 import { createVerifier } from './tokens.ts';
@@ -39,6 +40,7 @@ export const LOCAL_NAMES = {
   stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:partner-payouts',
   workflowFunction: 'partner-payouts-workflow',
   draftingFunction: 'partner-payouts-drafting',
+  reconcilerFunction: 'partner-payouts-reconciler',
 } as const;
 
 export interface LocalEndpoints {
@@ -173,6 +175,8 @@ export interface LocalBackend {
   dataDir: string;
   api: LocalApiGateway;
   workflow: WorkflowRuntime;
+  /** One reconciler run now (what its schedule fires). */
+  reconcile(options?: { checkAll?: boolean }): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -209,8 +213,17 @@ export async function startLocalBackend(options: LocalBackendOptions = {}): Prom
       console.error('invoice check failed', error),
     );
   });
-  const { reattachWorkflows } = await import('#shared/usecases/workflow.ts');
-  await reattachWorkflows();
+  // The reconciler, as on AWS: on its schedule, and once now. At start it checks every open payout,
+  // not only overdue ones: the local Step Functions keeps its executions in memory, so after a
+  // restart every execution is gone.
+  const reconcile = async (options: { checkAll?: boolean } = {}) => {
+    const { handler } = await import('../../functions/reconciler/handler.ts');
+    return invokeLocal(LOCAL_NAMES.reconcilerFunction, handler, options, 300_000);
+  };
+  await reconcile({ checkAll: true }).catch((error: unknown) => console.error('reconciler failed', error));
+  const reconcileSchedule = scheduleEvery(reconcileSettings().intervalMinutes, 'reconciler', async () => {
+    await reconcile();
+  });
   const schedule = scheduleDrafting(
     process.env[ENV.payoutSchedule] || DEFAULT_PAYOUT_SCHEDULE,
     process.env[ENV.payoutScheduleTz] || 'UTC',
@@ -230,8 +243,10 @@ export async function startLocalBackend(options: LocalBackendOptions = {}): Prom
     dataDir,
     api,
     workflow,
+    reconcile,
     close: async () => {
       schedule.stop();
+      reconcileSchedule.stop();
       await api.close();
       await workflow.close();
       await s3.close();

@@ -19,3 +19,14 @@ export function scheduleDrafting(expression: string, timezone: string, fire: () 
     }
   });
 }
+
+/** Every `minutes` minutes (the reconciler's `rate(n minutes)` on AWS). */
+export function scheduleEvery(minutes: number, name: string, fire: () => Promise<void>): Cron {
+  return new Cron(`*/${Math.min(59, Math.max(1, minutes))} * * * *`, { protect: true }, async () => {
+    try {
+      await fire();
+    } catch (error) {
+      console.error(`scheduled ${name} failed`, error);
+    }
+  });
+}

@@ -140,31 +140,50 @@ async function putProjection(payoutId: string, seq: number, entry: HistoryEntry)
 }
 
 /**
- * Materializes the outbox of the item as read: the entries and their projections first, then, entry
- * by entry in order, one conditional write removes the outbox's first element and advances
- * `flushed` from n-1 to n (on the condition that it is n-1: the first element is then entry n).
- * Concurrent flushers cooperate: a failed condition means another one advanced past n. (One write
- * per entry, not one for all: DynamoDB and dynalite disagree on what several list-index REMOVEs in
- * one expression mean.) Safe to run twice and concurrently; returns the number of entries it moved.
+ * Materializes the outbox of the item as read: the entries and their projections (projection first,
+ * the entry item last: an entry item exists only once its projections do), then, entry by entry in
+ * order, one conditional write removes the outbox's first element and advances `flushed` from n-1
+ * to n (on the condition that it is n-1: the first element is then entry n). A failed condition
+ * means another flusher advanced past n (having attempted n-1 first, `flushed` ≥ n-1 before each
+ * attempt, so a failure means ≥ n). (One write per entry, not one for all: DynamoDB and dynalite
+ * disagree on what several list-index REMOVEs in one expression mean.)
+ *
+ * `own`: the number of entries at the end of the outbox that the caller just committed. Only those
+ * are written outright; an earlier one is checked first (one GetItem of its entry item) and written
+ * only if its own committer has not yet done so, so concurrent commits do not all rewrite each
+ * other's entries. Safe to run twice and concurrently; returns the number of entries it advanced.
  */
-export async function flushHistory(item: HistoryState): Promise<number> {
+export async function flushHistory(item: HistoryState, own?: number): Promise<number> {
   const pending = outboxEntries(item);
   if (pending.length === 0) return 0;
-  for (let start = 0; start < pending.length; start += 8) {
-    await Promise.all(
-      pending.slice(start, start + 8).map(async ({ seq, entry }) => {
-        await dynamo().send(
-          new PutCommand({
-            TableName: table(),
-            Item: { ...historyKeys.entry(item.id, seq), type: 'history', seq, event: entry },
-          }),
-        );
-        await putProjection(item.id, seq, entry);
+  const firstOwn = own === undefined ? 0 : Math.max(0, pending.length - own);
+  const materialize = async ({ seq, entry }: { seq: number; entry: HistoryEntry }) => {
+    await putProjection(item.id, seq, entry);
+    await dynamo().send(
+      new PutCommand({
+        TableName: table(),
+        Item: { ...historyKeys.entry(item.id, seq), type: 'history', seq, event: entry },
       }),
     );
+  };
+  const mine = pending.slice(firstOwn);
+  for (let start = 0; start < mine.length; start += 8) {
+    await Promise.all(mine.slice(start, start + 8).map(materialize));
   }
   let moved = 0;
-  for (const { seq } of pending) {
+  for (const [index, pendingEntry] of pending.entries()) {
+    const { seq } = pendingEntry;
+    if (index < firstOwn) {
+      const stored = await dynamo().send(
+        new GetCommand({
+          TableName: table(),
+          Key: historyKeys.entry(item.id, seq),
+          ConsistentRead: true,
+          ProjectionExpression: 'SK',
+        }),
+      );
+      if (!stored.Item) await materialize(pendingEntry);
+    }
     try {
       await dynamo().send(
         new UpdateCommand({
@@ -188,9 +207,9 @@ export async function flushHistory(item: HistoryState): Promise<number> {
 const payoutKey = (id: string) => ({ PK: `PAYOUT#${id}`, SK: 'PAYOUT' });
 
 /** After a commit: materialize, but never fail the caller (the next commit's flush does it). */
-export async function flushHistoryQuietly(item: HistoryState): Promise<void> {
+export async function flushHistoryQuietly(item: HistoryState, own?: number): Promise<void> {
   try {
-    await flushHistory(item);
+    await flushHistory(item, own);
   } catch (error) {
     logger.warn('Materializing the payout history failed; the next change retries', {
       payoutId: item.id,

@@ -65,7 +65,9 @@ export interface PayoutItem extends Payout {
 
 export interface PayoutWorkflowRecord {
   executionName: string;
-  /** When StartExecution succeeded; absent when it failed (`failedAt`). */
+  /** When the reconciler claimed this attempt (before its StartExecution). */
+  requestedAt?: string;
+  /** When the execution started (recorded by its first Sync, or by the reconciler). */
   startedAt?: string;
   failedAt?: string;
   error?: string;
@@ -200,7 +202,7 @@ export async function updatePayout(id: string, update: PayoutUpdate): Promise<Pa
   for (let attempt = 0; ; attempt++) {
     try {
       const updated = await updatePayoutOnce(id, update);
-      if (updated.outbox?.length) await flushHistoryQuietly(updated);
+      if (updated.outbox?.length) await flushHistoryQuietly(updated, update.events.length);
       return updated;
     } catch (error) {
       // A full outbox (its flushes failed): materialize it, then commit.
@@ -217,9 +219,11 @@ class OutboxFull extends Error {
 }
 
 async function updatePayoutOnce(id: string, update: PayoutUpdate): Promise<PayoutItem> {
-  const names: Record<string, string> = { '#status': 'status', '#version': 'version' };
+  const names: Record<string, string> = { '#status': 'status' };
   const values: Record<string, NativeAttributeValue> = {};
   const sets: string[] = [];
+  const expectedVersion = update.ifMatch ?? update.version;
+  if (!update.keepVersion || expectedVersion !== undefined) names['#version'] = 'version';
   if (!update.keepVersion) {
     sets.push('#version = #version + :one', 'updatedAt = :updatedAt');
     values[':one'] = 1;

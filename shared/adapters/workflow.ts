@@ -3,12 +3,15 @@
  * that the workflow parked on the payout item. A failed callback never fails the request: the
  * commit stands and the workflow reconciles on its next timeout.
  */
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { PayoutStatus } from '../domain/schemas.ts';
 import { sendTaskSuccess, startExecution } from './aws/stepfunctions.ts';
+import { dynamo } from './clients.ts';
 import { logger } from './observability.ts';
-import type { PayoutItem } from './payout-store.ts';
+import type { PayoutItem, PayoutWorkflowRecord } from './payout-store.ts';
+import { isConditionalCheckFailed, keys, table } from './table.ts';
 
-function stateMachineArn(): string | undefined {
+export function stateMachineArn(): string | undefined {
   return process.env.STATE_MACHINE_ARN || undefined;
 }
 
@@ -19,20 +22,110 @@ export interface WorkflowInput {
   signal: null;
 }
 
-/** Starts the payout's execution, named by the payout id. Idempotent: an existing one is kept. */
+/** The execution ARN of a payout's execution named `name`. */
+export function executionArnOf(stateMachineArn: string, name: string): string {
+  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+}
+
+/**
+ * The name of attempt n of a payout's execution: the payout id for the first, `<payoutId>-<n>` for
+ * each restart by the reconciler (deterministic, so two reconcilers cannot start two executions).
+ */
+export function executionNameOf(payoutId: string, attempt: number): string {
+  return attempt <= 1 ? payoutId : `${payoutId}-${attempt}`;
+}
+
+/**
+ * Starts the payout's first execution, named by the payout id. Idempotent: an existing one is kept.
+ * A start that fails after the client's retries is recorded on the payout (`workflow.failedAt`) for
+ * the reconciler, which starts it again; it never fails the caller (the payout exists).
+ */
 export async function startPayoutWorkflow(payoutId: string, stage: WorkflowInput['stage']): Promise<void> {
   const arn = stateMachineArn();
   if (!arn) return;
+  const result = await startWorkflowExecution(arn, { payoutId, stage, reminders: 0, attempt: 1 });
+  if (result.ok) return;
+  logger.error('StartExecution failed; recorded for the reconciler', { payoutId, error: result.error });
+  await recordWorkflow(payoutId, {
+    executionName: executionNameOf(payoutId, 1),
+    attempt: 1,
+    failedAt: new Date().toISOString(),
+    error: result.error,
+  }).catch((error: unknown) => {
+    // Not even recorded: the reconciler still finds the payout (never synced) and starts it.
+    logger.error('Recording the failed start failed', { payoutId, error });
+  });
+}
+
+/** StartExecution for attempt n; an execution that already exists under that name counts as started. */
+export async function startWorkflowExecution(
+  stateMachineArn: string,
+  input: { payoutId: string; stage: string; reminders: number; attempt: number },
+): Promise<{ ok: true; executionName: string } | { ok: false; executionName: string; error: string }> {
+  const executionName = executionNameOf(input.payoutId, input.attempt);
   try {
     await startExecution({
-      stateMachineArn: arn,
-      name: payoutId,
-      input: JSON.stringify({ payoutId, stage, reminders: 0, signal: null } satisfies WorkflowInput),
+      stateMachineArn,
+      name: executionName,
+      input: JSON.stringify({
+        payoutId: input.payoutId,
+        stage: input.stage,
+        reminders: input.reminders,
+        signal: null,
+      }),
     });
+    return { ok: true, executionName };
   } catch (error) {
-    if (error instanceof Error && error.name === 'ExecutionAlreadyExists') return;
-    // The payout exists; the reconciliation sweep re-attaches a missing execution.
-    logger.error('StartExecution failed', { payoutId, error });
+    if (error instanceof Error && error.name === 'ExecutionAlreadyExists') return { ok: true, executionName };
+    return {
+      ok: false,
+      executionName,
+      error: error instanceof Error ? `${error.name}: ${error.message}`.slice(0, 500) : String(error),
+    };
+  }
+}
+
+/**
+ * Records the payout's execution. With `ifExecution`, only if the payout still records that one
+ * (null: none): the reconciler's claim on the next attempt, so concurrent runs start it once.
+ * Returns false when the condition failed.
+ */
+export async function recordWorkflow(
+  payoutId: string,
+  workflow: PayoutWorkflowRecord,
+  options: { ifExecution?: string | null; ifStatus?: string } = {},
+): Promise<boolean> {
+  const conditions = ['attribute_exists(PK)'];
+  const names: Record<string, string> = { '#workflow': 'workflow' };
+  const values: Record<string, unknown> = { ':workflow': workflow };
+  if (options.ifExecution === null) conditions.push('attribute_not_exists(#workflow)');
+  else if (options.ifExecution !== undefined) {
+    conditions.push('#workflow.executionName = :previous');
+    values[':previous'] = options.ifExecution;
+  } else if (workflow.failedAt) {
+    // A failed first start never overwrites what a running execution recorded.
+    conditions.push('(attribute_not_exists(#workflow) OR attribute_exists(#workflow.failedAt))');
+  }
+  if (options.ifStatus) {
+    conditions.push('#status = :status');
+    names['#status'] = 'status';
+    values[':status'] = options.ifStatus;
+  }
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.payout(payoutId),
+        UpdateExpression: 'SET #workflow = :workflow',
+        ConditionExpression: conditions.join(' AND '),
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
   }
 }
 

@@ -24,6 +24,8 @@ export const ENV = {
   corsOrigins: 'CORS_ORIGINS',
   mailDir: 'MAIL_DIR',
   draftingFunctionName: 'DRAFTING_FUNCTION_NAME',
+  reconcileIntervalMinutes: 'RECONCILE_INTERVAL_MINUTES',
+  reconcileMarginSeconds: 'RECONCILE_MARGIN_SECONDS',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

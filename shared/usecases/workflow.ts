@@ -16,8 +16,7 @@ import {
   toPayout,
   updatePayout,
 } from '../adapters/payout-store.ts';
-import { isConditionalCheckFailed, keys, queryAll, table } from '../adapters/table.ts';
-import { startPayoutWorkflow } from '../adapters/workflow.ts';
+import { isConditionalCheckFailed, keys, table } from '../adapters/table.ts';
 import { workflowSettings } from '../config/workflow.ts';
 import { Conflict, InvalidTransition } from '../domain/errors.ts';
 import type { PayoutStatus } from '../domain/schemas.ts';
@@ -113,17 +112,63 @@ export interface SyncInput {
   reminders: number;
   signal?: { Error?: string; decision?: string } | null;
   executionStartTime?: string;
+  executionName?: string;
 }
 
 export interface SyncResult {
-  status: PayoutStatus | 'gone';
+  status: PayoutStatus | 'gone' | 'superseded';
   remind: boolean;
   continueAsNew: boolean;
+}
+
+/** Attempt n of an execution name `<payoutId>[-<n>][.<generation>]`. */
+export function attemptOf(payoutId: string, executionName: string): number {
+  const match = /^(?:-(\d+))?(?:\.\d+)?$/.exec(executionName.slice(payoutId.length));
+  return executionName.startsWith(payoutId) && match ? Number(match[1] ?? 1) : 1;
+}
+
+/**
+ * Records that this execution reported on the payout (`syncedAt`, and the execution as the payout's
+ * `workflow`), unless the payout records a later attempt: then this execution is a leftover of an
+ * earlier attempt and ends (`superseded`), so a payout never has two live workflows.
+ */
+async function recordSync(item: PayoutItem, input: SyncInput): Promise<boolean> {
+  if (!input.executionName) return true;
+  const attempt = attemptOf(item.id, input.executionName);
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.payout(item.id),
+        UpdateExpression: 'SET syncedAt = :now, #workflow = :workflow',
+        ConditionExpression: 'attribute_not_exists(#workflow) OR #workflow.attempt <= :attempt',
+        ExpressionAttributeNames: { '#workflow': 'workflow' },
+        ExpressionAttributeValues: {
+          ':now': new Date().toISOString(),
+          ':attempt': attempt,
+          ':workflow': {
+            executionName: input.executionName,
+            attempt,
+            startedAt: input.executionStartTime ?? new Date().toISOString(),
+          },
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+    logger.warn('A later attempt runs this payout; this execution ends', {
+      payoutId: item.id,
+      executionName: input.executionName,
+    });
+    return false;
+  }
 }
 
 export async function syncPayout(input: SyncInput, settings = workflowSettings()): Promise<SyncResult> {
   const item = await findPayoutItem(input.payoutId);
   if (!item) return { status: 'gone', remind: false, continueAsNew: false };
+  if (!(await recordSync(item, input))) return { status: 'superseded', remind: false, continueAsNew: false };
   await publishHistory(item);
   const timedOut = input.signal?.Error === 'States.Timeout';
   const remind =
@@ -190,10 +235,11 @@ export async function continueAsNew(input: {
   const arn = process.env.STATE_MACHINE_ARN;
   if (!arn) throw new Error('Missing environment variable STATE_MACHINE_ARN');
   const generation = Number(/\.(\d+)$/.exec(input.executionName)?.[1] ?? 1) + 1;
+  const base = input.executionName.replace(/\.\d+$/, '');
   try {
     await startExecution({
       stateMachineArn: arn,
-      name: `${input.payoutId}.${generation}`,
+      name: `${base}.${generation}`,
       input: JSON.stringify({
         payoutId: input.payoutId,
         stage: input.stage,
@@ -205,20 +251,4 @@ export async function continueAsNew(input: {
     if (!(error instanceof Error && error.name === 'ExecutionAlreadyExists')) throw error;
   }
   logger.info('Continued as new', { payoutId: input.payoutId, generation });
-}
-
-/** Starts an execution for every payout still in a human step (after a restart, or a lost start). */
-export async function reattachWorkflows(): Promise<number> {
-  let count = 0;
-  for (const stage of ['draft', 'pending', 'ready'] as const) {
-    const items = await queryAll({
-      index: 'GSI2',
-      partition: { name: 'GSI2PK', value: `PAYOUT_STATUS#${stage}` },
-    });
-    for (const item of items) {
-      await startPayoutWorkflow(String(item.id), stage);
-      count++;
-    }
-  }
-  return count;
 }

@@ -16,7 +16,7 @@ import { call, manager, partner } from '../support/http.ts';
 
 const REWARDS = Number(process.env.SIZE_TEST_REWARDS ?? 5000);
 const ROUNDS = 3;
-const CONCURRENCY = 8;
+const CONCURRENCY = 2;
 
 /** DynamoDB's item size: attribute names plus values (the marshalled JSON is an upper bound). */
 function itemSize(item: Record<string, unknown>): number {
@@ -79,7 +79,9 @@ async function seedRewards(partnerId: string): Promise<string[]> {
 }
 
 describe('a payout of 5,000 rewards, each reviewed in three rounds', () => {
-  it('keeps the payout item under 50 KB and pages its history and rewards', { timeout: 900_000 }, async () => {
+  it('keeps the payout item under 50 KB and pages its history and rewards', {
+    timeout: 900_000,
+  }, async () => {
     const created = await call(manager, 'POST', '/partners', {
       body: { name: 'Size Partner', email: `size+${randomUUID()}@example.com` },
     });

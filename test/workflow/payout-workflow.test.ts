@@ -202,8 +202,17 @@ function parked(h: Harness, p: Draft, stage: string, not?: string, timeoutMs?: n
   );
 }
 
+/** The payout's current execution: the one it records (a restart is attempt `<payoutId>-<n>`). */
 async function execution(h: Harness, p: Draft) {
-  return h.sfn.send(new DescribeExecutionCommand({ executionArn: executionArn(p.payoutId) }));
+  const item = await h.ddb.send(
+    new GetCommand({
+      TableName: TABLE,
+      Key: { PK: `PAYOUT#${p.payoutId}`, SK: 'PAYOUT' },
+      ConsistentRead: true,
+    }),
+  );
+  const name = String(item.Item?.workflow?.executionName ?? p.payoutId);
+  return h.sfn.send(new DescribeExecutionCommand({ executionArn: executionArn(name) }));
 }
 
 function finished(h: Harness, p: Draft, status: ExecutionStatus = 'SUCCEEDED') {

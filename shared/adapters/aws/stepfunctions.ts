@@ -25,3 +25,16 @@ export function startExecution(input: StartExecutionInput): Promise<StartExecuti
 export async function sendTaskSuccess(input: { taskToken: string; output: string }): Promise<void> {
   await callJsonRpc<Record<string, never>>('sfn', PROTOCOL, 'SendTaskSuccess', input);
 }
+
+export interface DescribeExecutionOutput {
+  executionArn: string;
+  name?: string;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
+  startDate?: number;
+  stopDate?: number;
+}
+
+/** The execution's status; an unknown execution throws `ExecutionDoesNotExist`. */
+export function describeExecution(input: { executionArn: string }): Promise<DescribeExecutionOutput> {
+  return callJsonRpc<DescribeExecutionOutput>('sfn', PROTOCOL, 'DescribeExecution', input);
+}
