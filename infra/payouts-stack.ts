@@ -82,6 +82,8 @@ export class PayoutsStack extends Stack {
       logRetention,
       removalPolicy,
     });
+    // The notifier is idempotent on each history entry's id: its records live in the idempotency table.
+    this.workflow.notifier.bindTable(ENV.idempotencyTableName, idempotencyTable, 'readWrite');
     this.accessLogs = new Bucket(this, 'AccessLogs', {
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,

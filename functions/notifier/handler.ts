@@ -1,4 +1,15 @@
-/** E-mails partners and managers about payout events from the bus (rule: NOTIFIED_EVENT_TYPES). */
+/**
+ * E-mails partners and managers about payout events from the bus (rule: NOTIFIED_EVENT_TYPES).
+ * Events arrive at least once (the bus and the rule retry, a timed-out invocation is retried, the
+ * workflow publishes again after a crash): the handler is idempotent on the history entry's id
+ * (`detail.event.id`) with Powertools idempotency, so each entry sends its e-mail once. A second
+ * delivery while the first is still sending fails (IdempotencyAlreadyInProgressError) and its retry
+ * finds the first one done; a failed send releases the key so the retry sends. Records expire after
+ * NOTIFY_IDEMPOTENCY_SECONDS (3 days), longer than every retry window.
+ */
+import { IdempotencyConfig } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { makeHandlerIdempotent } from '@aws-lambda-powertools/idempotency/middleware';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
@@ -13,10 +24,27 @@ const settings = {
   portalUrl: optionalEnv(ENV.portalUrl, 'https://partners.example.com'),
 };
 
+/** Longer than EventBridge's 24 h of retries and the Lambda's async retries. */
+export const NOTIFY_IDEMPOTENCY_SECONDS = 3 * 24 * 60 * 60;
+
+const persistenceStore = new DynamoDBPersistenceLayer({ tableName: requireEnv(ENV.idempotencyTableName) });
+const config = new IdempotencyConfig({
+  eventKeyJmesPath: 'detail.event.id',
+  expiresAfterSeconds: NOTIFY_IDEMPOTENCY_SECONDS,
+  throwOnNoIdempotencyKey: true,
+});
+
 async function handle(event: EventBridgeEvent<string, Payout & { event?: PayoutEvent }>) {
   const outcome = await notify(event['detail-type'], event.detail, settings);
-  logger.info('Notification', { type: event['detail-type'], payoutId: event.detail.id, outcome });
+  logger.info('Notification', {
+    type: event['detail-type'],
+    payoutId: event.detail.id,
+    entryId: event.detail.event?.id,
+    outcome,
+  });
   return { outcome };
 }
 
-export const handler = middy(handle).use(injectLambdaContext(logger, { resetKeys: true }));
+export const handler = middy(handle)
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(makeHandlerIdempotent({ persistenceStore, config, keyPrefix: 'notifier' }));

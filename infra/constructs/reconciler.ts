@@ -16,6 +16,7 @@ import { ENV } from '#shared/config/env.ts';
 import { DEFAULT_RECONCILE_MARGIN_SECONDS } from '#shared/config/reconcile.ts';
 import { DeadLetterQueue } from './dead-letter-queue.ts';
 import { HouseFunction } from './house-function.ts';
+import { acknowledgeWildcardResource, NAG_REASONS } from './nag.ts';
 
 export interface ReconcilerProps {
   table: ITable;
@@ -83,6 +84,7 @@ export class Reconciler extends Construct {
     this.function.fn.addToRolePolicy(
       new PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executions] }),
     );
+    acknowledgeWildcardResource(this.function.role, executions, NAG_REASONS.stateMachineExecutions);
     this.function.fn.addToRolePolicy(
       new PolicyStatement({ actions: ['states:StartExecution'], resources: [props.stateMachineArn] }),
     );
