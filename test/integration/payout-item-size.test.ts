@@ -17,6 +17,11 @@ import { call, manager, partner } from '../support/http.ts';
 const REWARDS = Number(process.env.SIZE_TEST_REWARDS ?? 5000);
 const ROUNDS = 3;
 const CONCURRENCY = 2;
+/**
+ * Claiming, validating or checking 5,000 rewards takes a few seconds on an idle machine, but can pass
+ * API Gateway's 30 s on this shared, loaded one: those calls get a longer budget.
+ */
+const SLOW = 180_000;
 
 /** DynamoDB's item size: attribute names plus values (the marshalled JSON is an upper bound). */
 function itemSize(item: Record<string, unknown>): number {
@@ -89,7 +94,7 @@ describe('a payout of 5,000 rewards, each reviewed in three rounds', () => {
     const rewardIds = await seedRewards(partnerId);
 
     const drafted = expectOk(
-      await call(manager, 'POST', '/payouts', { body: { partnerId, currency: 'EUR' } }),
+      await call(manager, 'POST', '/payouts', { body: { partnerId, currency: 'EUR' }, timeoutMs: SLOW }),
       201,
     );
     expect(drafted.rewardCount).toBe(REWARDS);
@@ -99,7 +104,10 @@ describe('a payout of 5,000 rewards, each reviewed in three rounds', () => {
 
     for (let round = 1; round <= ROUNDS; round++) {
       expectOk(
-        await call(manager, 'POST', `/payouts/${payoutId}/validate`, { body: { requireRewardReview: true } }),
+        await call(manager, 'POST', `/payouts/${payoutId}/validate`, {
+          body: { requireRewardReview: true },
+          timeoutMs: SLOW,
+        }),
       );
       const started = Date.now();
       await inParallel(rewardIds, async (rewardId) => {
@@ -121,7 +129,9 @@ describe('a payout of 5,000 rewards, each reviewed in three rounds', () => {
         );
       }
     }
-    const ready = expectOk(await call(partner(partnerId), 'POST', `/partner/payouts/${payoutId}/validate`));
+    const ready = expectOk(
+      await call(partner(partnerId), 'POST', `/partner/payouts/${payoutId}/validate`, { timeoutMs: SLOW }),
+    );
     expect(ready.status).toBe('ready');
 
     const item = await rawPayout(payoutId);

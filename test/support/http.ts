@@ -21,6 +21,8 @@ export interface CallOptions {
   rawBody?: string;
   headers?: Record<string, string>;
   query?: Record<string, string>;
+  /** The invocation's time budget (the Lambda context's deadline); 30 s like API Gateway by default. */
+  timeoutMs?: number;
 }
 
 export interface CallResult {
@@ -69,7 +71,7 @@ export async function call(
   const handler = await httpHandlerOf(matched.route.spec.group);
   const result = (await handler(
     event,
-    lambdaContext(`test-${matched.route.spec.group}`),
+    lambdaContext(`test-${matched.route.spec.group}`, options.timeoutMs),
   )) as APIGatewayProxyStructuredResultV2;
   const text = result.body ?? '';
   return {
