@@ -95,6 +95,8 @@ async function lambda(load: () => Promise<{ handler: LambdaHandler }>, name: str
 
 export interface WorkflowRuntime {
   sfn: LocalStepFunctions;
+  /** For fault-injection tests: the workflow Lambda throws on the next `times` calls of `action`. */
+  failWorkflowStep(action: string, payoutId: string, times: number): void;
   lambda: { endpoint: string; idle(): Promise<void>; close(): Promise<void> };
   events: LocalEventBridge;
   ses: { endpoint: string; close(): Promise<void> };
@@ -107,10 +109,23 @@ export async function startWorkflowRuntime(options: {
   waitTimeOverrides?: Record<string, number>;
   retryIntervalOverrides?: Record<string, number | number[]>;
 }): Promise<WorkflowRuntime> {
-  const workflow = await lambda(
+  const workflowLambda = await lambda(
     () => import('../../functions/workflow/handler.ts'),
     LOCAL_NAMES.workflowFunction,
   );
+  // Fault injection for tests: the next `times` invocations of an action for a payout throw.
+  const workflowFaults: { action: string; payoutId: string; times: number }[] = [];
+  const workflow = async (payload: unknown) => {
+    const { action, payoutId } = (payload ?? {}) as { action?: string; payoutId?: string };
+    const fault = workflowFaults.find((f) => f.action === action && f.payoutId === payoutId && f.times > 0);
+    if (fault) {
+      fault.times--;
+      const error = new Error(`Injected fault in ${action} of ${payoutId}`);
+      error.name = 'InjectedFault';
+      throw error;
+    }
+    return workflowLambda(payload);
+  };
   const notifier = await lambda(
     () => import('../../functions/notifier/handler.ts'),
     'partner-payouts-notifier',
@@ -150,6 +165,9 @@ export async function startWorkflowRuntime(options: {
   });
   return {
     sfn,
+    failWorkflowStep(action, payoutId, times) {
+      workflowFaults.push({ action, payoutId, times });
+    },
     lambda: invoke,
     events,
     ses,

@@ -116,6 +116,12 @@ export interface LocalStepFunctionsOptions {
 
 export interface LocalStepFunctions {
   endpoint: string;
+  /**
+   * For fault-injection tests (no emulator can be told to fail): while the returned function has
+   * not been called, every `action` request whose body `when` accepts answers 503
+   * ServiceUnavailable, as an AWS outage would (the client's retries fail too).
+   */
+  failAction(action: string, when: (body: Record<string, unknown>) => boolean): () => void;
   /** States entered so far by an execution (what Standard workflows bill as state transitions). */
   stateTransitions(executionArn: string): number | undefined;
   close(): Promise<void>;
@@ -863,6 +869,8 @@ export async function startLocalStepFunctions(
     ListStateMachines: listStateMachines,
   };
 
+  const faults = new Set<{ action: string; when: (body: Record<string, unknown>) => boolean }>();
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -883,7 +891,13 @@ export async function startLocalStepFunctions(
       } catch {
         throw new ServiceError('SerializationException', 'Request body is not valid JSON');
       }
-      payload = operation(isRecord(body) ? body : {});
+      const request = isRecord(body) ? body : {};
+      for (const fault of faults) {
+        if (fault.action === action && fault.when(request)) {
+          throw new ServiceError('ServiceUnavailable', `Injected fault: ${action} is unavailable`, 503);
+        }
+      }
+      payload = operation(request);
     } catch (error) {
       const serviceError =
         error instanceof ServiceError
@@ -926,6 +940,11 @@ export async function startLocalStepFunctions(
   return {
     endpoint,
     stateTransitions: (executionArn) => executions.get(executionArn)?.transitions,
+    failAction(action, when) {
+      const fault = { action, when };
+      faults.add(fault);
+      return () => faults.delete(fault);
+    },
     async close(): Promise<void> {
       for (const execution of executions.values()) {
         if (execution.status !== 'RUNNING') continue;
