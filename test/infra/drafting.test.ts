@@ -35,12 +35,6 @@ function draftingSchedule(template: Template): [string, Json] {
   return entries[0] as [string, Json];
 }
 
-function only(template: Template, type: string): [string, Json] {
-  const entries = Object.entries(template.findResources(type));
-  expect(entries, type).toHaveLength(1);
-  return entries[0] as [string, Json];
-}
-
 /** The functions whose environment has `name` = `value` (or just has `name`). */
 function functionsWith(template: Template, name: string, value?: unknown): [string, Json][] {
   return Object.entries<Json>(template.findResources('AWS::Lambda::Function')).filter(([, fn]) => {
