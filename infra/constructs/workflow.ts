@@ -82,7 +82,8 @@ export class Workflow extends Construct {
         workflowDefinition({ waitSeconds: props.reminderIntervalSeconds }),
       ),
       definitionSubstitutions: { WorkflowFunctionArn: this.workflowFunction.fn.functionArn },
-      logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: true },
+      // Errors only, without execution data: task tokens and payout details stay out of CloudWatch.
+      logs: { destination: logGroup, level: LogLevel.ERROR, includeExecutionData: false },
       tracingEnabled: true,
     });
     // The function itself, not `:*` (versions and aliases) as grantInvoke would allow: the

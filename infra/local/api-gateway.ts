@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { type DomainError, NotFound, PayloadTooLarge, Unauthorized } from '#shared/domain/errors.ts';
+import { DomainError, NotFound, PayloadTooLarge, Unauthorized, ValidationFailed } from '#shared/domain/errors.ts';
 import { problemResponse } from '#shared/http/problem.ts';
 import { ROUTES, type RouteSpec, routeKey } from '#shared/http/routes.ts';
 import { httpHandlerOf, invokeLocal } from './functions.ts';
@@ -42,9 +42,17 @@ export function matchRoute(
     if (route.spec.method !== method) continue;
     const match = route.pattern.exec(path);
     if (!match) continue;
-    const params = Object.fromEntries(
-      route.params.map((name, index) => [name, decodeURIComponent(match[index + 1] ?? '')]),
-    );
+    const params: Record<string, string> = {};
+    for (const [index, name] of route.params.entries()) {
+      try {
+        params[name] = decodeURIComponent(match[index + 1] ?? '');
+      } catch {
+        // A malformed % escape: API Gateway answers 400 before any function runs.
+        throw new ValidationFailed('The path has a malformed percent-encoding', {
+          errors: [{ path: name, message: 'malformed percent-encoding' }],
+        });
+      }
+    }
     return { route, params };
   }
   return undefined;
@@ -102,7 +110,14 @@ export async function startApiGateway(options: {
         if (await extra(request, response, url)) return;
       }
       const method = request.method ?? 'GET';
-      const matched = matchRoute(method, url.pathname);
+      let matched: ReturnType<typeof matchRoute>;
+      try {
+        matched = matchRoute(method, url.pathname);
+      } catch (error) {
+        if (!(error instanceof DomainError)) throw error;
+        sendProblem(response, error);
+        return;
+      }
       if (!matched) {
         sendProblem(response, new NotFound(`No route ${method} ${url.pathname}`));
         return;

@@ -57,6 +57,8 @@ export async function createVerifier(dataDir: string): Promise<Verifier> {
         issuer: LOCAL_ISSUER,
         audience: LOCAL_AUDIENCE,
         algorithms: ['ES256'],
+        // API Gateway's JWT authorizer refuses a token without an expiry.
+        requiredClaims: ['exp'],
       });
       return payload;
     } catch {

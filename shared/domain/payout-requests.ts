@@ -1,6 +1,6 @@
 /** Request bodies of the payout, partner-payout and payout-run routes (see ./schemas.ts for why the schemas are split by function). */
 import * as z from 'zod/mini';
-import { Currency, idOf, named, text, timestamp } from './schemas.ts';
+import { Currency, idOf, multilineText, named, text, timestamp } from './schemas.ts';
 
 export const CreatePayout = named(
   'CreatePayout',
@@ -23,7 +23,7 @@ export const ValidatePayout = named(
   z.strictObject({
     requireInvoice: z.optional(z.boolean()),
     requireRewardReview: z.optional(z.boolean()),
-    message: z.optional(text(2000)),
+    message: z.optional(multilineText(2000)),
   }),
 );
 export type ValidatePayout = z.infer<typeof ValidatePayout>;
@@ -34,9 +34,12 @@ export const MarkPaid = named(
 );
 export type MarkPaid = z.infer<typeof MarkPaid>;
 
-export const CancelPayout = named('CancelPayout', z.strictObject({ reason: z.optional(text(1000)) }));
-export const RequestChanges = named('RequestChanges', z.strictObject({ comment: text(2000) }));
-export const RejectInvoice = named('RejectInvoice', z.strictObject({ reason: text(1000) }));
+export const CancelPayout = named(
+  'CancelPayout',
+  z.strictObject({ reason: z.optional(multilineText(1000)) }),
+);
+export const RequestChanges = named('RequestChanges', z.strictObject({ comment: multilineText(2000) }));
+export const RejectInvoice = named('RejectInvoice', z.strictObject({ reason: multilineText(1000) }));
 
 export const RequestInvoiceUpload = named(
   'RequestInvoiceUpload',

@@ -1,7 +1,7 @@
 /** Request bodies of the reward routes (see ./schemas.ts for why the schemas are split by function). */
 import * as z from 'zod/mini';
 import { isMinorAmount } from './money.ts';
-import { Currency, idOf, named, ReviewDecision, text } from './schemas.ts';
+import { Currency, idOf, multilineText, named, ReviewDecision, text } from './schemas.ts';
 
 export const CreateReward = named(
   'CreateReward',
@@ -19,11 +19,11 @@ export const CreateReward = named(
 );
 export type CreateReward = z.infer<typeof CreateReward>;
 
-export const RefuseReward = named('RefuseReward', z.strictObject({ reason: text(500) }));
+export const RefuseReward = named('RefuseReward', z.strictObject({ reason: multilineText(500) }));
 
 export const ReviewReward = named(
   'ReviewReward',
-  z.strictObject({ decision: ReviewDecision, comment: z.optional(text(1000)) }).check(
+  z.strictObject({ decision: ReviewDecision, comment: z.optional(multilineText(1000)) }).check(
     z.refine((body) => body.decision !== 'dispute' || body.comment !== undefined, {
       message: 'a dispute needs a comment',
       path: ['comment'],

@@ -82,7 +82,35 @@ export const timestamp = () => documented(z.iso.datetime({ offset: false }), { d
 
 export const integer = () => z.int();
 
-export const text = (max = MAX_TEXT) => z.string().check(z.trim(), z.minLength(1), z.maxLength(max));
+/** C0 and C1 control characters (NUL, CR, LF, TAB, ESC, …, DEL, U+0080–U+009F). */
+const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
+/** The same, but for LF. */
+const CONTROL_BUT_LF = /[\u0000-\u0009\u000B-\u001F\u007F-\u009F]/;
+
+/** One line of free text (names, addresses, references, details): no control character at all. */
+export const text = (max = MAX_TEXT) =>
+  z.string().check(
+    z.trim(),
+    z.minLength(1),
+    z.maxLength(max),
+    z.refine((value) => !CONTROL.test(value), 'must not contain control characters'),
+  );
+
+/**
+ * Free text meant to hold several lines (comments, reasons, notes, messages): line breaks are kept as
+ * LF (CRLF and a lone CR become LF); every other control character is refused.
+ */
+export const multilineText = (max = MAX_TEXT) =>
+  z.string().check(
+    z.overwrite((value) => value.replace(/\r\n?/g, '\n')),
+    z.trim(),
+    z.minLength(1),
+    z.maxLength(max),
+    z.refine(
+      (value) => !CONTROL_BUT_LF.test(value),
+      'must not contain control characters other than line breaks',
+    ),
+  );
 
 export const countryCode = () =>
   z.string().check(z.regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code'));

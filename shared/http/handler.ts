@@ -23,6 +23,7 @@ import {
   UnsupportedMediaType,
   ValidationFailed,
 } from '../domain/errors.ts';
+import { type IdKind, isId } from '../domain/ids.ts';
 import { actorOf, authorize, type Caller } from './auth.ts';
 import { internalErrorResponse, problemResponse, validationError } from './problem.ts';
 import { type RouteSpec, type RouteTable, routeKey } from './route-spec.ts';
@@ -88,6 +89,52 @@ function readBody(event: HttpEvent, spec: RouteSpec): unknown {
       errors: [{ path: '(body)', message: 'malformed JSON' }],
     });
   }
+}
+
+/** Which id kind a path parameter holds: by the collection segment before it (or its own name). */
+const PATH_ID_KINDS: Record<string, IdKind> = {
+  partners: 'partner',
+  rewards: 'reward',
+  payouts: 'payout',
+  exports: 'export',
+  'payout-runs': 'run',
+};
+
+/**
+ * Every path id must match its kind's pattern: one that cannot exist is a 404 like an unknown one
+ * (and never reaches DynamoDB, whose key size limit would make a long one a 500).
+ */
+export function checkPathIds(path: string, params: Record<string, string | undefined>): void {
+  const segments = path.split('/');
+  for (const [index, segment] of segments.entries()) {
+    const name = /^\{(\w+)\}$/.exec(segment)?.[1];
+    if (!name) continue;
+    const kind =
+      name === 'rewardId' ? 'reward' : name === 'id' ? PATH_ID_KINDS[segments[index - 1] ?? ''] : undefined;
+    const value = params[name] ?? '';
+    if (kind && !isId(kind, value)) {
+      throw new NotFound(`No ${kind} ${value.length > 40 ? `${value.slice(0, 40)}…` : value}`);
+    }
+  }
+}
+
+/**
+ * DynamoDB refusing a write for its size or shape (an item over 400 KB, a key over its limit) is the
+ * request's fault, never a 500.
+ */
+function storageRefusal(error: unknown): DomainError | undefined {
+  if (!(error instanceof Error)) return undefined;
+  if (error.name === 'ItemCollectionSizeLimitExceededException') {
+    return new PayloadTooLarge('The payout cannot hold more data');
+  }
+  if (error.name === 'ValidationException' && 'name' in error) {
+    return /size/i.test(error.message)
+      ? new PayloadTooLarge('The request would make a stored item too large')
+      : new ValidationFailed('The request cannot be stored as sent', {
+          errors: [{ path: '(request)', message: 'refused by the database' }],
+        });
+  }
+  return undefined;
 }
 
 function parseIfMatch(event: HttpEvent, spec: RouteSpec): number | undefined {
@@ -184,6 +231,7 @@ export function httpHandler<R extends RouteTable>(routes: R, implementations: Im
       if (!route) throw new NotFound(`No route ${event.routeKey}`);
       const { spec, run } = route;
       const caller = authorize(spec.access, event.requestContext?.authorizer?.jwt?.claims);
+      checkPathIds(spec.path, event.pathParameters ?? {});
       const rawBody = readBody(event, spec);
       const body = spec.body ? spec.body.safeParse(rawBody) : undefined;
       if (body && !body.success) throw validationError(body.error, 'body');
@@ -207,6 +255,11 @@ export function httpHandler<R extends RouteTable>(routes: R, implementations: Im
     } catch (error) {
       if (error instanceof DomainError) {
         return problemResponse(error);
+      }
+      const refusal = storageRefusal(error);
+      if (refusal) {
+        logger.warn('The database refused the request', { error, routeKey: event.routeKey });
+        return problemResponse(refusal);
       }
       logger.error('Unhandled error', { error, routeKey: event.routeKey });
       return internalErrorResponse();
