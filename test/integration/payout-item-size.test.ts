@@ -85,7 +85,7 @@ async function seedRewards(partnerId: string): Promise<string[]> {
 
 describe('a payout of 5,000 rewards, each reviewed in three rounds', () => {
   it('keeps the payout item under 50 KB and pages its history and rewards', {
-    timeout: 900_000,
+    timeout: 2_400_000,
   }, async () => {
     const created = await call(manager, 'POST', '/partners', {
       body: { name: 'Size Partner', email: `size+${randomUUID()}@example.com` },
