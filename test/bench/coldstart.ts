@@ -4,8 +4,9 @@
  * a bundle that only imports the third-party packages the function must use — the SDK clients of the
  * services it calls, their commands and presigners, a format library it must use — and creates its
  * SDK clients lazily, as the function does. Reports the minified size and the median time to load
- * the bundle and run its module initialisation in a fresh Node process (BENCH_RUNS, default 10) of
- * both, and a DocumentClient-only bundle for reference. Prints one JSON line last.
+ * the bundle and run its module initialisation in a fresh Node process (BENCH_RUNS, default 10; the
+ * function's and its baseline's runs interleaved) of both, and a DocumentClient-only bundle for
+ * reference. Prints one JSON line last.
  *
  * A function whose baseline holds no SDK client (`health` calls no AWS service) is compared with
  * the DocumentClient-only bundle instead: an empty module is no meaningful floor.
@@ -48,30 +49,42 @@ const ENVIRONMENT = {
   POWERTOOLS_TRACE_ENABLED: 'false',
 };
 
-/** Median module-initialisation time of a bundle over RUNS fresh processes. */
-function initMs(file: string): number {
-  const times: number[] = [];
+/** Module-initialisation time of a bundle in a fresh Node process. */
+function initOnce(file: string): number {
   const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(String(performance.now() - t));`;
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    env: ENVIRONMENT,
+  });
+  if (result.status !== 0) throw new Error(`${file}: ${result.stderr}`);
+  return Number(result.stdout);
+}
+
+function median(times: number[]): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+/**
+ * Median init times of bundles over RUNS fresh processes each, their runs interleaved (a, b, a, b…)
+ * so that the load of a shared machine weighs on each alike.
+ */
+function initMs(...files: string[]): number[] {
+  const times = files.map(() => [] as number[]);
   for (let run = 0; run < RUNS; run++) {
-    const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-      encoding: 'utf8',
-      env: ENVIRONMENT,
-    });
-    if (result.status !== 0) throw new Error(`${file}: ${result.stderr}`);
-    times.push(Number(result.stdout));
+    for (const [index, file] of files.entries()) times[index]?.push(initOnce(file));
   }
-  times.sort((a, b) => a - b);
-  const middle = Math.floor(times.length / 2);
-  return times.length % 2 === 1
-    ? (times[middle] as number)
-    : ((times[middle - 1] as number) + (times[middle] as number)) / 2;
+  return times.map(median);
 }
 
 const round = (value: number) => Math.round(value * 10) / 10;
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(0).padStart(4)} KiB`;
 
 const documentClient = await bundleAsCdk(out, 'document-client', { contents: DOCUMENT_CLIENT_SOURCE });
-const documentClientInitMs = initMs(documentClient.file);
+const [documentClientInitMs = 0] = initMs(documentClient.file);
 console.log(
   `DocumentClient only: ${kib(documentClient.bytes)}, init ${documentClientInitMs.toFixed(1)} ms (reference)`,
 );
@@ -89,14 +102,13 @@ for (const name of readdirSync(join(ROOT, 'functions')).sort()) {
   if (!existsSync(join(ROOT, 'functions', name, 'handler.ts'))) continue;
   const bundled = await bundleWithBaseline(out, name);
   const baseline = budgetBaseline(bundled, documentClient);
+  const [fnInit = 0, baselineInit = 0] = initMs(bundled.fn.file, baseline.file);
   const row: Row = {
     name,
     bytes: bundled.fn.bytes,
-    initMs: round(initMs(bundled.fn.file)),
+    initMs: round(fnInit),
     baselineBytes: baseline.bytes,
-    baselineInitMs: round(
-      baseline.file === documentClient.file ? documentClientInitMs : initMs(baseline.file),
-    ),
+    baselineInitMs: round(baselineInit),
   };
   functions.push(row);
   const packages = [...bundled.imports.packages.keys()].map((pkg) => pkg.replace('@aws-sdk/', '')).join(', ');
