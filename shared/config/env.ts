@@ -24,6 +24,8 @@ export const ENV = {
   corsOrigins: 'CORS_ORIGINS',
   mailDir: 'MAIL_DIR',
   draftingFunctionName: 'DRAFTING_FUNCTION_NAME',
+  returnWindowDays: 'RETURN_WINDOW_DAYS',
+  processingReminderDays: 'PROCESSING_REMINDER_DAYS',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
