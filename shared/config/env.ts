@@ -26,6 +26,8 @@ export const ENV = {
   draftingFunctionName: 'DRAFTING_FUNCTION_NAME',
   returnWindowDays: 'RETURN_WINDOW_DAYS',
   processingReminderDays: 'PROCESSING_REMINDER_DAYS',
+  /** Local and tests only: the processing reminder in seconds instead of days. */
+  processingReminderSeconds: 'PROCESSING_REMINDER_SECONDS',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
