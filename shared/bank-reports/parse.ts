@@ -14,6 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { SaxesParser, type SaxesTagNS } from 'saxes';
+import { BANK_REPORT_MAX_BYTES } from '../domain/bank-reports.ts';
 import { currencyExponent, isCurrency, parseDecimal } from '../domain/money.ts';
 import {
   BankReportRejected,
@@ -27,8 +28,7 @@ import {
   SUPPORTED_MESSAGES,
 } from './types.ts';
 
-/** At most 20 MiB, the presigned POST's limit too. */
-export const MAX_REPORT_BYTES = 20 * 1024 * 1024;
+export const MAX_REPORT_BYTES = BANK_REPORT_MAX_BYTES;
 
 const NAMESPACE = /^urn:iso:std:iso:20022:tech:xsd:([a-z]{4}\.\d{3})\.(\d{3}\.\d{2})$/;
 const PAID_STATUSES = new Set(['ACSC', 'ACCC']);

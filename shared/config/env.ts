@@ -24,6 +24,7 @@ export const ENV = {
   corsOrigins: 'CORS_ORIGINS',
   mailDir: 'MAIL_DIR',
   draftingFunctionName: 'DRAFTING_FUNCTION_NAME',
+  bankReportBucket: 'BANK_REPORT_BUCKET',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
