@@ -25,6 +25,8 @@ export const ENV = {
   mailDir: 'MAIL_DIR',
   draftingFunctionName: 'DRAFTING_FUNCTION_NAME',
   bankReportBucket: 'BANK_REPORT_BUCKET',
+  returnWindowDays: 'RETURN_WINDOW_DAYS',
+  processingReminderDays: 'PROCESSING_REMINDER_DAYS',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
