@@ -49,7 +49,7 @@ import {
 } from '../domain/bank-reports.ts';
 import { exportIdOfMessageId } from '../domain/end-to-end.ts';
 import { NotFound } from '../domain/errors.ts';
-import { newId } from '../domain/ids.ts';
+import { isId, newId } from '../domain/ids.ts';
 import { sumMinor } from '../domain/money.ts';
 import { reasonText } from '../domain/reason-codes.ts';
 import type { Actor } from '../domain/schemas.ts';
@@ -126,9 +126,15 @@ export async function requestReportUpload(fileName: string | undefined, actor: A
   return { id, ...(await presignReportUpload(key, name)) };
 }
 
+/** The report, or NotFound (also for what cannot be a report id: no storage call with it). */
+async function reportOrNotFound(id: string): Promise<BankReportRecord> {
+  const record = isId('bankReport', id) ? await findReport(id) : undefined;
+  if (!record) throw new NotFound(`Bank report ${id.slice(0, 40)} not found`);
+  return record;
+}
+
 export async function getBankReport(id: string): Promise<BankReportView> {
-  const record = await findReport(id);
-  if (!record) throw new NotFound(`Bank report ${id} not found`);
+  const record = await reportOrNotFound(id);
   return toView(record);
 }
 
@@ -138,7 +144,7 @@ export async function listBankReports(query: { limit: number; cursor?: string | 
 }
 
 export async function listBankReportLines(id: string, query: { limit: number; cursor?: string | undefined }) {
-  if (!(await findReport(id))) throw new NotFound(`Bank report ${id} not found`);
+  await reportOrNotFound(id);
   const page = await listLineRecords(id, query);
   return {
     items: page.items.map(({ index: _index, detail: _detail, ...line }) => line),
