@@ -54,8 +54,9 @@ import { sumMinor } from '../domain/money.ts';
 import { reasonText } from '../domain/reason-codes.ts';
 import type { Actor } from '../domain/schemas.ts';
 import {
+  type BatchMatch,
   exportSettlementView,
-  findByEndToEndId,
+  findByEndToEndIds,
   type SettleResult,
   settleFailed,
   settlePaid,
@@ -66,6 +67,8 @@ import {
 export const APPLY_CONCURRENCY = 32;
 /** Lines recorded per BatchWriteItem. */
 const LINE_BATCH = 25;
+/** Lines whose payouts are read together (two BatchGetItem requests). */
+const MATCH_CHUNK = 200;
 
 // ------------------------------------------------------------------ the API
 
@@ -341,8 +344,10 @@ async function expandBatches(batches: readonly ReportBatch[]): Promise<PlannedLi
 }
 
 /**
- * Applies the lines a few at a time and records each (25 an item batch) as it completes. Lines a
- * crashed run already recorded keep their result and are not applied again.
+ * Applies the lines a few at a time and records each (25 an item batch) as it completes. The payouts
+ * are read a chunk of lines at a time (BatchGetItem, the next chunk read while this one settles), so
+ * that a line costs about one conditional write. Lines a crashed run already recorded keep their
+ * result and are not applied again.
  */
 async function applyLines(
   reportId: string,
@@ -362,21 +367,47 @@ async function applyLines(
     write.catch(() => undefined);
     writes.push(write);
   };
-  await Promise.all(
-    planned.map((plan, index) => {
-      const recorded = done.get(index);
-      if (recorded) {
-        results[index] = recorded;
-        return undefined;
-      }
-      return run(async () => {
-        const stored = await applyLine(index, plan);
-        results[index] = stored;
-        buffer.push(stored);
-        if (buffer.length >= LINE_BATCH) flush();
-      });
-    }),
-  );
+  const todo: number[] = [];
+  planned.forEach((_, index) => {
+    const recorded = done.get(index);
+    if (recorded) results[index] = recorded;
+    else todo.push(index);
+  });
+  const chunks: number[][] = [];
+  for (let start = 0; start < todo.length; start += MATCH_CHUNK)
+    chunks.push(todo.slice(start, start + MATCH_CHUNK));
+  const read = (chunk: readonly number[]) =>
+    findByEndToEndIds(
+      chunk.flatMap((index) => {
+        const plan = planned[index] as PlannedLine;
+        return plan.result ? [] : [plan.line.endToEndId];
+      }),
+    );
+  const settled: Promise<unknown>[] = [];
+  let next = chunks.length > 0 ? read(chunks[0] as number[]) : undefined;
+  for (let c = 0; c < chunks.length; c++) {
+    const matches = await (next as ReturnType<typeof read>);
+    const chunkSettled = Promise.all(
+      (chunks[c] as number[]).map((index) =>
+        run(async () => {
+          const plan = planned[index] as PlannedLine;
+          const stored = await applyLine(index, plan, matches.get(plan.line.endToEndId));
+          results[index] = stored;
+          buffer.push(stored);
+          if (buffer.length >= LINE_BATCH) flush();
+        }),
+      ),
+    );
+    // Awaited below; this only keeps a failure from counting as unhandled meanwhile.
+    chunkSettled.catch(() => undefined);
+    settled.push(chunkSettled);
+    if (c + 1 < chunks.length) {
+      // At most two chunks queued: the next is read while this one settles.
+      if (c >= 1) await settled[c - 1];
+      next = read(chunks[c + 1] as number[]);
+    }
+  }
+  await Promise.all(settled);
   flush();
   await Promise.all(writes);
   return results;
@@ -385,7 +416,11 @@ async function applyLines(
 const FAILED_REASON = (line: ReportLine) =>
   line.outcome === 'failed' ? reasonText(line.reasonCode).text : undefined;
 
-async function applyLine(index: number, plan: PlannedLine): Promise<StoredLine> {
+async function applyLine(
+  index: number,
+  plan: PlannedLine,
+  found: BatchMatch | undefined,
+): Promise<StoredLine> {
   const { line } = plan;
   const stored: StoredLine = {
     index,
@@ -406,7 +441,7 @@ async function applyLine(index: number, plan: PlannedLine): Promise<StoredLine> 
     if (plan.detail) stored.detail = plan.detail;
     return stored;
   }
-  const match = await findByEndToEndId(line.endToEndId);
+  const match = found?.match ?? { found: 'unmatched' as const };
   if (match.found === 'unmatched') return stored;
   stored.payoutId = match.payoutId;
   // pain.002 may not repeat the amount: the line then shows the payout's.
@@ -427,22 +462,32 @@ async function applyLine(index: number, plan: PlannedLine): Promise<StoredLine> 
     return stored;
   }
   const at = new Date().toISOString();
+  // The payout as just read; its rewards are marked paid by its workflow (woken by the signal).
+  const options = { item: found?.item, followUps: 'workflow' as const };
   const settled: SettleResult =
     line.outcome === 'paid'
-      ? await settlePaid(match.payoutId, {
-          source: 'bank_report',
-          paymentReference: line.paymentReference,
-          at,
-          endToEndId: match.endToEndId,
-        })
-      : await settleFailed(match.payoutId, {
-          code: line.reasonCode,
-          ...(line.bankText && !line.reasonCode ? { reason: line.bankText } : {}),
-          returned: line.returned === true,
-          source: 'bank_report',
-          at,
-          endToEndId: match.endToEndId,
-        });
+      ? await settlePaid(
+          match.payoutId,
+          {
+            source: 'bank_report',
+            paymentReference: line.paymentReference,
+            at,
+            endToEndId: match.endToEndId,
+          },
+          options,
+        )
+      : await settleFailed(
+          match.payoutId,
+          {
+            code: line.reasonCode,
+            ...(line.bankText && !line.reasonCode ? { reason: line.bankText } : {}),
+            returned: line.returned === true,
+            source: 'bank_report',
+            at,
+            endToEndId: match.endToEndId,
+          },
+          options,
+        );
   if (settled.result === 'not_found') stored.result = 'unmatched';
   else {
     stored.result = settled.result;

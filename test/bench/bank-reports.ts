@@ -221,7 +221,10 @@ interface ChildResult {
 
 async function child(dynamodb: string, s3Endpoint: string, key: string, payoutIds: string[]): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bank-reports-bench-child-'));
-  configureEnvironment({ dynamodb, s3: s3Endpoint }, dataDir);
+  // The follow-ups publish `bank_report.applied`: to the local bus of `npm start`, with no rules.
+  const { startLocalEventBridge } = await import('../../infra/local/eventbridge.ts');
+  const bus = await startLocalEventBridge({ rules: [] });
+  configureEnvironment({ dynamodb, s3: s3Endpoint, eventbridge: bus.endpoint }, dataDir);
   process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
   const { setDynamo } = await import('../../shared/adapters/clients.ts');
   const { APPLY_CONCURRENCY, processUploadedReport } = await import('../../shared/usecases/bank-reports.ts');
@@ -239,27 +242,17 @@ async function child(dynamodb: string, s3Endpoint: string, key: string, payoutId
     { step: 'finalizeRequest', name: 'benchRequestCounter' },
   );
   setDynamo(dynamo);
-  // No event bus or SES here: the follow-ups (event, e-mails) are not part of applying lines.
   const baseline = peakRssMb();
 
   const started = performance.now();
-  const outcome = await processUploadedReport(key, { concurrency: APPLY_CONCURRENCY }).catch(
-    (error: unknown) => {
-      // The follow-ups fail without a bus; the lines are applied and counted before them.
-      if (
-        error instanceof Error &&
-        /PutEvents|fetch failed|ECONNREFUSED|endpoint/i.test(String(error.message))
-      )
-        return 'applied';
-      throw error;
-    },
-  );
+  const outcome = await processUploadedReport(key, { concurrency: APPLY_CONCURRENCY });
   const seconds = (performance.now() - started) / 1000;
   const report = await findReport(key.replace(/^bank-reports\//, '').replace(/\.xml$/, ''));
   if (outcome !== 'applied' || report?.status !== 'applied')
     throw new Error(`report ${outcome}, ${report?.status}`);
   const lines = report.counts.lines;
 
+  const applyRequests = { ...requests };
   // The floor: the same number of conditional UpdateItems, same table, same concurrency.
   const run = limiter(APPLY_CONCURRENCY);
   const floorStart = performance.now();
@@ -289,8 +282,9 @@ async function child(dynamodb: string, s3Endpoint: string, key: string, payoutId
     concurrency: APPLY_CONCURRENCY,
     baselineRssMb: baseline,
     peakRssMb: peakRssMb(),
-    requests,
+    requests: applyRequests,
   };
+  await bus.close();
   rmSync(dataDir, { recursive: true, force: true });
   process.stdout.write(`${JSON.stringify(output)}\n`);
 }
