@@ -327,6 +327,63 @@ describe('applying reports', () => {
       status: 'failed',
       failure: { code: 'MD07', source: 'bank_report', returned: true },
     });
+
+    // Reissued (the rewards move to a new ready payout), exported again, booked: paid.
+    const reissued = expectOk(
+      await call(manager, 'POST', `/payouts/${a.payoutId}/reissue`),
+      201,
+    );
+    expect(reissued).toMatchObject({ status: 'ready', amount: 12_500, reissueOf: a.payoutId });
+    const next = await exportSepa([reissued.id]);
+    const e2eNew = next.endToEnd.get(reissued.id) as string;
+    const paidAgain = await uploadReport(
+      camt({
+        entries: [
+          { amount: '125.00', creditDebit: 'DBIT', acctSvcrRef: 'ENTRY-2', txs: [{ endToEndId: e2eNew }] },
+        ],
+      }),
+    );
+    expect(paidAgain.counts).toEqual({ ...zero, lines: 1, applied: 1 });
+    expect(await payoutOf(reissued.id)).toMatchObject({ status: 'paid', paymentReference: 'ENTRY-2' });
+    // A late booking of the returned transfer's id changes nothing: it is already settled (failed).
+    const late = await uploadReport(
+      camt({ entries: [{ amount: '125.00', creditDebit: 'DBIT', txs: [{ endToEndId: e2eA }] }] }),
+    );
+    expect(late.counts).toEqual({ ...zero, lines: 1 });
+    expect(await linesOf(late.id)).toMatchObject([{ result: 'invalid_transition' }]);
+    expect(await payoutOf(a.payoutId)).toMatchObject({ status: 'failed', reissuedAs: reissued.id });
+  });
+
+  it('two deliveries of the same upload at once: one run applies it, once', async () => {
+    const a = await readyPayout(2_000);
+    const exported = await exportSepa([a.payoutId]);
+    const grant = await requestUpload();
+    const xml = camt({
+      messageId: `CAMT-${randomUUID().slice(0, 8)}`,
+      entries: [
+        {
+          amount: '20.00',
+          creditDebit: 'DBIT',
+          txs: [{ endToEndId: exported.endToEnd.get(a.payoutId) as string }],
+        },
+      ],
+    });
+    const form = new FormData();
+    for (const [name, value] of Object.entries(grant.fields)) form.append(name, value);
+    form.append('file', new Blob([xml], { type: 'application/xml' }), 'report.xml');
+    expect([200, 204]).toContain((await fetch(grant.url, { method: 'POST', body: form })).status);
+    const key = grant.fields.key as string;
+    const runs = await Promise.allSettled([notify(key, xml.length), notify(key, xml.length)]);
+    // The other run found the report leased: it fails (the event is retried) or finds it applied.
+    const refused = runs.filter((run) => run.status === 'rejected');
+    for (const run of refused)
+      expect(String((run as PromiseRejectedResult).reason)).toMatch(/ReportBusy|being applied/);
+    expect(runs.filter((run) => run.status === 'fulfilled').length).toBeGreaterThanOrEqual(1);
+    if (refused.length > 0) await notify(key, xml.length); // the retry
+    const report = expectOk(await call(manager, 'GET', `/bank-reports/${grant.id}`));
+    expect(report).toMatchObject({ status: 'applied', counts: { ...zero, lines: 1, applied: 1 } });
+    const events = expectOk(await call(manager, 'GET', `/payouts/${a.payoutId}/events`));
+    expect(events.items.filter((event: { type: string }) => event.type === 'payout.paid')).toHaveLength(1);
   });
 
   it('the same bytes again are the same report: their own id, applied, duplicateOf the first, nothing applied', async () => {
