@@ -311,6 +311,9 @@ export const BankReportLine = named(
     currency: z.optional(Currency),
     paymentReference: z.optional(z.string()),
     returned: z.optional(z.boolean()),
+    detail: z.optional(
+      documented(z.string(), { description: 'Why a line changed nothing, e.g. the payout’s own amount' }),
+    ),
     result: z.enum([
       'applied',
       'already_applied',

@@ -150,7 +150,7 @@ export async function listBankReportLines(id: string, query: { limit: number; cu
   await reportOrNotFound(id);
   const page = await listLineRecords(id, query);
   return {
-    items: page.items.map(({ index: _index, detail: _detail, ...line }) => line),
+    items: page.items.map(({ index: _index, ...line }) => line),
     nextCursor: page.nextCursor,
   };
 }
@@ -204,8 +204,27 @@ export async function processUploadedReport(
     if (current && (current.status === 'applied' || current.status === 'rejected')) return 'ignored';
     throw new ReportBusy(`Bank report ${reportId} is being applied by another run`);
   }
+  try {
+    return await applyLeased(record, key, maxBytes, options.concurrency ?? APPLY_CONCURRENCY);
+  } catch (error) {
+    // The event is retried: let the retry take the report at once (the lines recorded stay).
+    await updateReport(reportId, { from: ['received'], remove: ['leaseUntil'] }).catch(() => false);
+    throw error;
+  }
+}
+
+async function applyLeased(
+  record: BankReportRecord,
+  key: string,
+  maxBytes: number,
+  concurrency: number,
+): Promise<UploadOutcome> {
+  const reportId = record.id;
   const size = await reportObjectSize(key);
-  if (size === undefined) return 'ignored';
+  if (size === undefined) {
+    await reject(record, new BankReportRejected('not_xml', 'The uploaded file is gone from storage'));
+    return 'rejected';
+  }
   if (size > maxBytes) {
     await reject(record, tooLarge(maxBytes));
     await deleteReportObject(key);
@@ -241,9 +260,7 @@ export async function processUploadedReport(
     pending.push('mail_export_rejected');
   }
   const lines = [...parsed.lines.map((line) => ({ line })), ...(await expandBatches(parsed.batches))];
-  results.push(
-    ...(await applyLines(reportId, lines, { concurrency: options.concurrency ?? APPLY_CONCURRENCY })),
-  );
+  results.push(...(await applyLines(reportId, lines, { concurrency })));
   const counts = countResults(results.map((line) => line.result));
   if (counts.voidedExport > 0) pending.unshift('mail_voided_export');
   if (counts.unmatched + counts.mismatched > 0) pending.push('mail_attention');

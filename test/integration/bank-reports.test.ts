@@ -448,6 +448,7 @@ describe('applying reports', () => {
         currency: 'EUR',
         paymentReference: 'E1',
         result: 'amount_mismatch',
+        detail: 'the payout is 10000 EUR',
       },
       {
         endToEndId: unknown,
