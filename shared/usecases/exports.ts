@@ -78,7 +78,7 @@ import {
   type RefusalReason,
   type SepaDebtor,
 } from '../exports/index.ts';
-import { releaseExportPayouts, voidExport } from './settlement.ts';
+import { releaseExportPayouts, voidExport } from './export-void.ts';
 
 /** Also the most `payoutIds` a request may name (`CreateExport`). */
 export const MAX_PAYOUTS_PER_EXPORT = 10_000;
