@@ -392,3 +392,57 @@ describe('refused files, each with a reason a manager can read', () => {
     expect(parsed.sha256).toBe(createHash('sha256').update(xml).digest('hex'));
   });
 });
+
+describe('report rules', () => {
+  it('counts are derived from the lines’ results', async () => {
+    const { countResults } = await import('#shared/domain/bank-reports.ts');
+    expect(
+      countResults([
+        'applied',
+        'applied',
+        'already_applied',
+        'in_progress',
+        'unmatched',
+        'amount_mismatch',
+        'voided_export',
+        'invalid_transition',
+      ]),
+    ).toEqual({
+      lines: 8,
+      applied: 2,
+      alreadyApplied: 1,
+      inProgress: 1,
+      unmatched: 1,
+      mismatched: 1,
+      voidedExport: 1,
+    });
+    expect(countResults([])).toEqual({
+      lines: 0,
+      applied: 0,
+      alreadyApplied: 0,
+      inProgress: 0,
+      unmatched: 0,
+      mismatched: 0,
+      voidedExport: 0,
+    });
+  });
+
+  it('the server picks the object key; only that layout names a report', async () => {
+    const { bankReportKey, reportIdOfKey, safeReportFileName } = await import(
+      '#shared/domain/bank-reports.ts'
+    );
+    const id = 'br_01JF3Z0000000000000000000A';
+    expect(bankReportKey(id)).toBe(`bank-reports/${id}.xml`);
+    expect(reportIdOfKey(bankReportKey(id))).toBe(id);
+    for (const key of [
+      `bank-reports/${id}.xml.bak`,
+      `invoices/${id}.xml`,
+      `bank-reports/../${id}.xml`,
+      'bank-reports/br_x.xml',
+    ]) {
+      expect(reportIdOfKey(key)).toBeUndefined();
+    }
+    expect(safeReportFileName('../../etc/passwd')).toBe('....etcpasswd');
+    expect(safeReportFileName('  ')).toBe('bank-report.xml');
+  });
+});
