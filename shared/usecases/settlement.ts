@@ -266,7 +266,7 @@ export async function settleFailed(
     ...(plain.code ? { code: plain.code } : {}),
     reason: input.reason?.trim() || plain.text,
     source: input.source,
-    returned: input.returned && item.status === 'paid',
+    returned: input.returned,
     at: input.at,
   };
   const now = new Date().toISOString();
