@@ -11,6 +11,14 @@
  * A line's key is its position in the file, so applying a report again writes the same items: a run
  * that crashed half-way and runs again converges on one set of lines. Lines carry no index attribute.
  */
+import type { Readable } from 'node:stream';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  NoSuchKey,
+  NotFound,
+} from '@aws-sdk/client-s3';
 import {
   BatchWriteCommand,
   type BatchWriteCommandOutput,
@@ -20,6 +28,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import type { LineOutcome } from '../bank-reports/types.ts';
 import { ENV, requireEnv } from '../config/env.ts';
 import {
@@ -30,8 +39,7 @@ import {
   type BankReportStatus,
   type LineResult,
 } from '../domain/bank-reports.ts';
-import { deleteObject, getObject, headObject, presignPost } from './aws/s3.ts';
-import { dynamo } from './clients.ts';
+import { dynamo, s3 } from './clients.ts';
 import { limiter } from './export-store.ts';
 import { isConditionalCheckFailed, type Page, queryPage, table } from './table.ts';
 
@@ -56,16 +64,16 @@ function bucket(): string {
 // ------------------------------------------------------------------ files in S3
 
 export async function presignReportUpload(key: string, fileName: string) {
-  const post = await presignPost({
-    bucket: bucket(),
-    key,
-    fields: { 'Content-Type': BANK_REPORT_CONTENT_TYPE, 'x-amz-meta-file-name': fileName },
-    conditions: [
+  const post = await createPresignedPost(s3(), {
+    Bucket: bucket(),
+    Key: key,
+    Fields: { 'Content-Type': BANK_REPORT_CONTENT_TYPE, 'x-amz-meta-file-name': fileName },
+    Conditions: [
       ['content-length-range', 1, BANK_REPORT_MAX_BYTES],
       ['eq', '$Content-Type', BANK_REPORT_CONTENT_TYPE],
       ['eq', '$x-amz-meta-file-name', fileName],
     ],
-    expiresInSeconds: BANK_REPORT_UPLOAD_EXPIRES_SECONDS,
+    Expires: BANK_REPORT_UPLOAD_EXPIRES_SECONDS,
   });
   return {
     url: post.url,
@@ -78,20 +86,25 @@ export async function presignReportUpload(key: string, fileName: string) {
 /** The object's size, or undefined when it is gone. */
 export async function reportObjectSize(key: string): Promise<number | undefined> {
   try {
-    return (await headObject({ bucket: bucket(), key })).size;
+    const head = await s3().send(new HeadObjectCommand({ Bucket: bucket(), Key: key }));
+    return head.ContentLength ?? 0;
   } catch (error) {
-    if (error instanceof Error && (error.name === 'NotFound' || error.name === 'NoSuchKey')) return undefined;
+    // HEAD answers have no body: a missing object is `NotFound` (404), `NoSuchKey` on a GET.
+    if (error instanceof NotFound || error instanceof NoSuchKey) return undefined;
     throw error;
   }
 }
 
-/** The object's bytes as they arrive. */
-export async function readReportObject(key: string): Promise<AsyncIterable<Uint8Array>> {
-  return getObject({ bucket: bucket(), key });
+/** The object's bytes as they arrive (a stream: memory holds a chunk, not the file). */
+export async function readReportObject(
+  key: string,
+): Promise<AsyncIterable<Uint8Array> | Iterable<Uint8Array>> {
+  const object = await s3().send(new GetObjectCommand({ Bucket: bucket(), Key: key }));
+  return (object.Body ?? []) as Readable | Uint8Array[];
 }
 
 export async function deleteReportObject(key: string): Promise<void> {
-  await deleteObject({ bucket: bucket(), key });
+  await s3().send(new DeleteObjectCommand({ Bucket: bucket(), Key: key }));
 }
 
 // ------------------------------------------------------------------ reports

@@ -329,10 +329,7 @@ describe('applying reports', () => {
     });
 
     // Reissued (the rewards move to a new ready payout), exported again, booked: paid.
-    const reissued = expectOk(
-      await call(manager, 'POST', `/payouts/${a.payoutId}/reissue`),
-      201,
-    );
+    const reissued = expectOk(await call(manager, 'POST', `/payouts/${a.payoutId}/reissue`), 201);
     expect(reissued).toMatchObject({ status: 'ready', amount: 12_500, reissueOf: a.payoutId });
     const next = await exportSepa([reissued.id]);
     const e2eNew = next.endToEnd.get(reissued.id) as string;
