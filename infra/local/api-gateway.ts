@@ -7,10 +7,17 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { DomainError, NotFound, PayloadTooLarge, Unauthorized, ValidationFailed } from '#shared/domain/errors.ts';
+import {
+  DomainError,
+  NotFound,
+  PayloadTooLarge,
+  Unauthorized,
+  ValidationFailed,
+} from '#shared/domain/errors.ts';
 import { problemResponse } from '#shared/http/problem.ts';
 import { ROUTES, type RouteSpec, routeKey } from '#shared/http/routes.ts';
 import { httpHandlerOf, invokeLocal } from './functions.ts';
+import { PortInUseError } from './ports.ts';
 import type { Verifier } from './tokens.ts';
 
 /** API Gateway accepts up to 10 MB; the handlers answer 413 above 256 KiB. Locally we stop reading at 1 MiB. */
@@ -206,7 +213,9 @@ export async function startApiGateway(options: {
   });
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new PortInUseError('the API', options.port) : error),
+    );
     server.listen(options.port, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;

@@ -36,6 +36,7 @@ export const LOCAL_NAMES = {
   idempotencyTable: 'partner-payouts-idempotency',
   invoiceBucket: 'partner-payouts-invoices',
   exportBucket: 'partner-payouts-exports',
+  bankReportBucket: 'partner-payouts-bank-reports',
   eventBus: 'partner-payouts',
   stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:partner-payouts',
   workflowFunction: 'partner-payouts-workflow',
@@ -66,6 +67,7 @@ export function configureEnvironment(endpoints: LocalEndpoints, dataDir: string)
     [ENV.idempotencyTableName]: LOCAL_NAMES.idempotencyTable,
     [ENV.invoiceBucket]: LOCAL_NAMES.invoiceBucket,
     [ENV.exportBucket]: LOCAL_NAMES.exportBucket,
+    [ENV.bankReportBucket]: LOCAL_NAMES.bankReportBucket,
     [ENV.eventBusName]: LOCAL_NAMES.eventBus,
     [ENV.draftingFunctionName]: LOCAL_NAMES.draftingFunction,
     POWERTOOLS_TRACE_ENABLED: 'false',
@@ -152,7 +154,10 @@ export async function startWorkflowRuntime(options: {
   const sfn = await startLocalStepFunctions({
     stateMachines: {
       [LOCAL_NAMES.stateMachineArn]: workflowDefinition(
-        { waitSeconds: workflowSettings().waitSeconds },
+        {
+          waitSeconds: workflowSettings().waitSeconds,
+          processingWaitSeconds: workflowSettings().processingWaitSeconds,
+        },
         { WorkflowFunctionArn: LOCAL_NAMES.workflowFunction },
       ),
     },
@@ -183,6 +188,9 @@ export async function startWorkflowRuntime(options: {
 export interface LocalBackendOptions {
   dataDir?: string;
   port?: number;
+  /** dynalite's and s3rver's ports (default: any free port). */
+  dynamodbPort?: number;
+  s3Port?: number;
   /** Log each request to stdout. */
   verbose?: boolean;
   extraRoutes?: ExtraRoute[];
@@ -200,10 +208,17 @@ export interface LocalBackend {
 
 export async function startLocalBackend(options: LocalBackendOptions = {}): Promise<LocalBackend> {
   const dataDir = resolve(options.dataDir ?? process.env.DATA_DIR ?? '.data');
-  const dynalite = await startDynaliteProcess({ directory: join(dataDir, 'dynamodb') });
+  const dynalite = await startDynaliteProcess({
+    directory: join(dataDir, 'dynamodb'),
+    port: options.dynamodbPort,
+  });
   const s3 = await startS3rver({
     directory: join(dataDir, 's3'),
-    buckets: [LOCAL_NAMES.invoiceBucket, LOCAL_NAMES.exportBucket],
+    buckets: [LOCAL_NAMES.invoiceBucket, LOCAL_NAMES.exportBucket, LOCAL_NAMES.bankReportBucket],
+    port: options.s3Port,
+  }).catch(async (error: unknown) => {
+    await dynalite.close();
+    throw error;
   });
   configureEnvironment({ dynamodb: dynalite.endpoint, s3: s3.endpoint }, dataDir);
   const workflow = await startWorkflowRuntime({ mailDir: join(dataDir, 'mail') });
@@ -229,6 +244,18 @@ export async function startLocalBackend(options: LocalBackendOptions = {}): Prom
     if (records.length === 0) return;
     invoiceUploaded({ Records: records }).catch((error: unknown) =>
       console.error('invoice check failed', error),
+    );
+  });
+  const bankReportUploaded = await lambda(
+    () => import('../../functions/bank-report-uploaded/handler.ts'),
+    'partner-payouts-bank-report-uploaded',
+    900_000,
+  );
+  s3.onObjectCreated((event) => {
+    const records = event.Records.filter((record) => record.s3.bucket.name === LOCAL_NAMES.bankReportBucket);
+    if (records.length === 0) return;
+    bankReportUploaded({ Records: records }).catch((error: unknown) =>
+      console.error('bank report check failed', error),
     );
   });
   // The reconciler, as on AWS: on its schedule, and once now. At start it checks every open payout,

@@ -36,6 +36,7 @@ const PAYOUT_INTERNAL = [
   'reminders',
   'publishedEvents',
   'workflow',
+  'exportRefs',
 ];
 
 /**
@@ -59,6 +60,8 @@ export interface PayoutItem extends Payout {
   leaseUntil?: number;
   task?: { token: string; stage: PayoutStatus };
   invoiceKey?: string;
+  /** Every EndToEndId the payout was exported under → its export id (see settlement). */
+  exportRefs?: Record<string, string>;
   /** The execution the payout last started (or failed to start); not on the wire. */
   workflow?: PayoutWorkflowRecord;
 }
@@ -108,11 +111,19 @@ export const PAYOUT_VIEW = [
   'message',
   'invoice',
   'paymentReference',
+  'exportId',
+  'endToEndId',
+  'paidSource',
+  'failure',
+  'reissueOf',
+  'reissuedAs',
   'createdAt',
   'updatedAt',
   'validatedAt',
   'partnerValidatedAt',
+  'processingAt',
   'paidAt',
+  'failedAt',
   'cancelledAt',
   'version',
 ] as const;
@@ -183,6 +194,14 @@ export interface PayoutUpdate {
   ifMatch?: number | undefined;
   /** Refuse while another request holds the draft lease. */
   respectLease?: boolean;
+  /** An extra condition (its own `#c…`/`:c…` names), e.g. that the payout is not reissued. */
+  condition?: {
+    expression: string;
+    names?: Record<string, string>;
+    values?: Record<string, NativeAttributeValue>;
+    /** The error when only this condition failed. */
+    error?: () => Error;
+  };
   to?: PayoutStatus;
   set?: Record<string, NativeAttributeValue>;
   remove?: string[];
@@ -262,6 +281,11 @@ async function updatePayoutOnce(id: string, update: PayoutUpdate): Promise<Payou
     conditions.push('(attribute_not_exists(leaseUntil) OR leaseUntil < :now)');
     values[':now'] = Date.parse(update.at);
   }
+  if (update.condition) {
+    conditions.push(`(${update.condition.expression})`);
+    Object.assign(names, update.condition.names ?? {});
+    Object.assign(values, update.condition.values ?? {});
+  }
   let fieldIndex = 0;
   const setField = (field: string, value: NativeAttributeValue) => {
     const path = field
@@ -279,6 +303,10 @@ async function updatePayoutOnce(id: string, update: PayoutUpdate): Promise<Payou
   if (update.to) {
     setField('status', update.to);
     setField('GSI2PK', `PAYOUT_STATUS#${update.to}`);
+  }
+  // Reminders count per wait: entering a status that reminds starts the count again.
+  if ((update.to === 'pending' || update.to === 'processing') && !('reminders' in (update.set ?? {}))) {
+    setField('reminders', 0);
   }
   for (const [field, value] of Object.entries(update.set ?? {})) setField(field, value);
   const removes = (update.remove ?? []).map((field) =>
@@ -318,6 +346,9 @@ async function updatePayoutOnce(id: string, update: PayoutUpdate): Promise<Payou
     }
     if (update.events.length > 0 && (current.outbox?.length ?? 0) >= MAX_OUTBOX)
       throw new OutboxFull(current);
+    if (update.condition?.error && (expected === undefined || current.version === expected)) {
+      throw update.condition.error();
+    }
     throw new Conflict('The payout was changed by another request; read it again and retry', {
       data: { version: current.version },
     });
@@ -491,6 +522,47 @@ export async function markRewardPaid(rewardId: string, payoutId: string, at: str
   }
 }
 
+/** A reward of a payout that failed after it was paid goes back to accepted. Idempotent. */
+export async function unpayReward(rewardId: string, payoutId: string, at: string): Promise<void> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.reward(rewardId),
+        UpdateExpression: 'SET #status = :accepted, updatedAt = :at REMOVE paidAt',
+        ConditionExpression: 'payoutId = :po AND #status = :paid',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':accepted': 'accepted', ':paid': 'paid', ':at': at, ':po': payoutId },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+  }
+}
+
+/** Moves a reward from a failed payout to the payout reissuing it. Idempotent. */
+export async function moveReward(rewardId: string, from: string, to: string, at: string): Promise<void> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.reward(rewardId),
+        UpdateExpression: 'SET payoutId = :to, GSI2PK = :gpk, GSI2SK = :gsk, updatedAt = :at',
+        ConditionExpression: 'payoutId = :from',
+        ExpressionAttributeValues: {
+          ':to': to,
+          ':from': from,
+          ':gpk': `PAYOUT#${to}`,
+          ':gsk': `RW#${rewardId}`,
+          ':at': at,
+        },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+  }
+}
+
 /** Runs `work` on the rewards of at most `concurrency` items at a time. */
 export async function forEachLimited<T>(
   items: readonly T[],
@@ -505,4 +577,37 @@ export async function forEachLimited<T>(
     }
   });
   await Promise.all(workers);
+}
+
+/**
+ * Strongly consistent reads of many payouts (100 keys a BatchGetItem), by id; missing ones absent.
+ * With `fields`, only those attributes are read (a partial item: its history is often most of it).
+ */
+export async function findPayoutItems(
+  ids: readonly string[],
+  fields?: readonly string[],
+): Promise<Map<string, PayoutItem>> {
+  const projection = fields
+    ? {
+        ProjectionExpression: fields.map((_, index) => `#f${index}`).join(', '),
+        ExpressionAttributeNames: Object.fromEntries(fields.map((field, index) => [`#f${index}`, field])),
+      }
+    : {};
+  const unique = [...new Set(ids)];
+  const found = new Map<string, PayoutItem>();
+  for (let start = 0; start < unique.length; start += 100) {
+    let pending: Record<string, unknown>[] = unique.slice(start, start + 100).map(keys.payout);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt >= 10) throw new Error('BatchGetItem left keys unprocessed');
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
+      const result: BatchGetCommandOutput = await dynamo().send(
+        new BatchGetCommand({
+          RequestItems: { [table()]: { Keys: pending, ConsistentRead: true, ...projection } },
+        }),
+      );
+      for (const item of result.Responses?.[table()] ?? []) found.set(String(item.id), item as PayoutItem);
+      pending = (result.UnprocessedKeys?.[table()]?.Keys ?? []) as Record<string, unknown>[];
+    }
+  }
+  return found;
 }

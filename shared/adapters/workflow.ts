@@ -1,12 +1,19 @@
 /**
  * The API's side of the payout workflow: start one execution per payout, and answer the task token
  * that the workflow parked on the payout item. A failed callback never fails the request: the
- * commit stands and the workflow reconciles on its next timeout.
+ * commit stands and the workflow reconciles on its next timeout. A failed start is recorded on the
+ * payout (`workflow.failedAt`) for the reconciler.
  */
+import {
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
+  SendTaskSuccessCommand,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { PayoutStatus } from '../domain/schemas.ts';
-import { sendTaskSuccess, startExecution } from './aws/stepfunctions.ts';
-import { dynamo } from './clients.ts';
+import { dynamo, sfn } from './clients.ts';
 import { logger } from './observability.ts';
 import type { PayoutItem, PayoutWorkflowRecord } from './payout-store.ts';
 import { isConditionalCheckFailed, keys, table } from './table.ts';
@@ -15,9 +22,45 @@ export function stateMachineArn(): string | undefined {
   return process.env.STATE_MACHINE_ARN || undefined;
 }
 
+/**
+ * Starts an execution under a deterministic name; resolves `false` when one of that name exists
+ * already (`ExecutionAlreadyExists`): starting is idempotent.
+ */
+export async function startNamedExecution(
+  stateMachineArn: string,
+  name: string,
+  input: Omit<WorkflowInput, 'stage'> & { stage: string },
+): Promise<boolean> {
+  try {
+    await sfn().send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
+    return true;
+  } catch (error) {
+    if (error instanceof ExecutionAlreadyExists) return false;
+    throw error;
+  }
+}
+
+/** Answers a waiting task (`TaskTimedOut`, `TaskDoesNotExist`, `InvalidToken` are thrown as the SDK's errors). */
+export async function answerTask(taskToken: string, output: unknown): Promise<void> {
+  await sfn().send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
+}
+
+/** The status of the named execution, or `MISSING` when there is none. */
+export async function describeExecutionStatus(stateMachineArn: string, name: string): Promise<string> {
+  try {
+    const result = await sfn().send(
+      new DescribeExecutionCommand({ executionArn: executionArnOf(stateMachineArn, name) }),
+    );
+    return result.status ?? 'MISSING';
+  } catch (error) {
+    if (error instanceof ExecutionDoesNotExist) return 'MISSING';
+    throw error;
+  }
+}
+
 export interface WorkflowInput {
   payoutId: string;
-  stage: 'draft' | 'pending' | 'ready';
+  stage: 'draft' | 'pending' | 'ready' | 'processing' | 'failed';
   reminders: number;
   signal: null;
 }
@@ -36,25 +79,33 @@ export function executionNameOf(payoutId: string, attempt: number): string {
 }
 
 /**
- * Starts the payout's first execution, named by the payout id. Idempotent: an existing one is kept.
- * A start that fails after the client's retries is recorded on the payout (`workflow.failedAt`) for
- * the reconciler, which starts it again; it never fails the caller (the payout exists).
+ * Starts the payout's execution, named by the payout id (or `name`, for a payout whose first execution
+ * finished, e.g. `po_….failed` when a paid payout fails). Idempotent: an existing one is kept. A start
+ * that fails after the client's retries is recorded on the payout for the reconciler, which starts it
+ * again; it never fails the caller (the payout exists).
  */
-export async function startPayoutWorkflow(payoutId: string, stage: WorkflowInput['stage']): Promise<void> {
+export async function startPayoutWorkflow(
+  payoutId: string,
+  stage: WorkflowInput['stage'],
+  name: string = payoutId,
+): Promise<void> {
   const arn = stateMachineArn();
   if (!arn) return;
-  const result = await startWorkflowExecution(arn, { payoutId, stage, reminders: 0, attempt: 1 });
-  if (result.ok) return;
-  logger.error('StartExecution failed; recorded for the reconciler', { payoutId, error: result.error });
-  await recordWorkflow(payoutId, {
-    executionName: executionNameOf(payoutId, 1),
-    attempt: 1,
-    failedAt: new Date().toISOString(),
-    error: result.error,
-  }).catch((error: unknown) => {
-    // Not even recorded: the reconciler still finds the payout (never synced) and starts it.
-    logger.error('Recording the failed start failed', { payoutId, error });
-  });
+  try {
+    await startNamedExecution(arn, name, { payoutId, stage, reminders: 0, signal: null });
+  } catch (error) {
+    const message = error instanceof Error ? `${error.name}: ${error.message}`.slice(0, 500) : String(error);
+    logger.error('StartExecution failed; recorded for the reconciler', { payoutId, error });
+    await recordWorkflow(payoutId, {
+      executionName: name,
+      attempt: 1,
+      failedAt: new Date().toISOString(),
+      error: message,
+    }).catch((recordError: unknown) => {
+      // Not even recorded: the reconciler still finds the payout (never synced) and starts it.
+      logger.error('Recording the failed start failed', { payoutId, error: recordError });
+    });
+  }
 }
 
 /** StartExecution for attempt n; an execution that already exists under that name counts as started. */
@@ -64,19 +115,14 @@ export async function startWorkflowExecution(
 ): Promise<{ ok: true; executionName: string } | { ok: false; executionName: string; error: string }> {
   const executionName = executionNameOf(input.payoutId, input.attempt);
   try {
-    await startExecution({
-      stateMachineArn,
-      name: executionName,
-      input: JSON.stringify({
-        payoutId: input.payoutId,
-        stage: input.stage,
-        reminders: input.reminders,
-        signal: null,
-      }),
+    await startNamedExecution(stateMachineArn, executionName, {
+      payoutId: input.payoutId,
+      stage: input.stage,
+      reminders: input.reminders,
+      signal: null,
     });
     return { ok: true, executionName };
   } catch (error) {
-    if (error instanceof Error && error.name === 'ExecutionAlreadyExists') return { ok: true, executionName };
     return {
       ok: false,
       executionName,
@@ -136,18 +182,16 @@ export async function recordWorkflow(
  */
 export async function signalPayoutWorkflow(
   committed: Pick<PayoutItem, 'id' | 'task'>,
-  from: PayoutStatus,
+  from: PayoutStatus | readonly PayoutStatus[],
   decision: string,
 ): Promise<void> {
+  const stages: readonly PayoutStatus[] = typeof from === 'string' ? [from] : from;
   // `committed` is the item as the transition's UpdateItem returned it: a token parked before the
   // commit is on it; one parked after it finds the payout moved and answers itself.
   const task = committed.task;
-  if (!stateMachineArn() || !task || task.stage !== from) return;
+  if (!stateMachineArn() || !task || !stages.includes(task.stage)) return;
   try {
-    await sendTaskSuccess({
-      taskToken: task.token,
-      output: JSON.stringify({ decision, payoutId: committed.id }),
-    });
+    await answerTask(task.token, { decision, payoutId: committed.id });
   } catch (error) {
     // TaskTimedOut, InvalidToken, network: the workflow catches up when its wait times out.
     logger.warn('SendTaskSuccess failed; the workflow will reconcile', {

@@ -14,12 +14,11 @@
  * payout (it must still record the execution that was found dead, and still be in the status read),
  * so concurrent runs, and the API changing the payout meanwhile, start it at most once.
  */
-import { describeExecution } from '../adapters/aws/stepfunctions.ts';
 import { logger } from '../adapters/observability.ts';
 import type { PayoutWorkflowRecord } from '../adapters/payout-store.ts';
 import { queryPage } from '../adapters/table.ts';
 import {
-  executionArnOf,
+  describeExecutionStatus,
   executionNameOf,
   recordWorkflow,
   startWorkflowExecution,
@@ -84,7 +83,7 @@ export async function runReconciler(
 
 // ------------------------------------------------------------------ payout workflows
 
-const PROJECTION = ['id', 'status', 'createdAt', 'syncedAt', 'workflow', 'reminders'] as const;
+const PROJECTION = ['id', 'status', 'createdAt', 'syncedAt', 'workflow', 'reminders', 'reissuedAs'] as const;
 const DEAD = new Set(['FAILED', 'TIMED_OUT', 'ABORTED', 'SUCCEEDED']);
 
 interface Candidate {
@@ -117,12 +116,7 @@ export function judgeWorkflow(
 }
 
 async function executionStatus(arn: string, name: string): Promise<string> {
-  try {
-    return (await describeExecution({ executionArn: executionArnOf(arn, name) })).status;
-  } catch (error) {
-    if (error instanceof Error && error.name === 'ExecutionDoesNotExist') return 'MISSING';
-    throw error;
-  }
+  return describeExecutionStatus(arn, name);
 }
 
 async function reconcilePayout(
@@ -207,6 +201,8 @@ export const payoutWorkflowRecoverer: Recoverer = {
           cursor,
         });
         for (const item of page.items) {
+          // A failed payout that was reissued is finished: its successor has its own workflow.
+          if (item.reissuedAs !== undefined) continue;
           try {
             await reconcilePayout(arn, item as unknown as Candidate, context, report);
           } catch (error) {

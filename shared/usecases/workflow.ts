@@ -4,7 +4,6 @@
  * continue-as-new near the one-year execution limit.
  */
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { sendTaskSuccess, startExecution } from '../adapters/aws/stepfunctions.ts';
 import { dynamo } from '../adapters/clients.ts';
 import { publishEvents } from '../adapters/events.ts';
 import { logger } from '../adapters/observability.ts';
@@ -17,15 +16,17 @@ import {
   updatePayout,
 } from '../adapters/payout-store.ts';
 import { isConditionalCheckFailed, keys, table } from '../adapters/table.ts';
+import { answerTask, startNamedExecution } from '../adapters/workflow.ts';
 import { workflowSettings } from '../config/workflow.ts';
 import { Conflict, InvalidTransition } from '../domain/errors.ts';
 import type { PayoutStatus } from '../domain/schemas.ts';
 
 export { workflowSettings };
 
-import { markPayoutRewardsPaid, releasePayoutRewards } from './payouts.ts';
+import { isFinished } from '../domain/payout-rules.ts';
+import { markPayoutRewardsPaid, moveReissuedRewards, releasePayoutRewards } from './payouts.ts';
 
-export type WaitStage = 'draft' | 'pending' | 'ready';
+export type WaitStage = 'draft' | 'pending' | 'ready' | 'processing' | 'failed';
 
 // ------------------------------------------------------------------ park
 
@@ -53,7 +54,7 @@ export async function parkTaskToken(
   } catch (error) {
     if (!isConditionalCheckFailed(error)) throw error;
   }
-  await sendTaskSuccess({ taskToken: token, output: JSON.stringify({ decision: 'moved', payoutId }) });
+  await answerTask(token, { decision: 'moved', payoutId });
   return 'answered';
 }
 
@@ -119,10 +120,14 @@ export interface SyncResult {
   status: PayoutStatus | 'gone' | 'superseded';
   remind: boolean;
   continueAsNew: boolean;
+  /** A failed payout that was reissued: its workflow moves the rewards left and finishes. */
+  reissued: boolean;
 }
 
 /** Attempt n of an execution name `<payoutId>[-<n>][.<generation>]`. */
 export function attemptOf(payoutId: string, executionName: string): number {
+  // The execution that follows a paid payout that failed (`<payoutId>.failed`) is a new life.
+  if (executionName === `${payoutId}.failed`) return 1000;
   const match = /^(?:-(\d+))?(?:\.\d+)?$/.exec(executionName.slice(payoutId.length));
   return executionName.startsWith(payoutId) && match ? Number(match[1] ?? 1) : 1;
 }
@@ -167,22 +172,26 @@ async function recordSync(item: PayoutItem, input: SyncInput): Promise<boolean> 
 
 export async function syncPayout(input: SyncInput, settings = workflowSettings()): Promise<SyncResult> {
   const item = await findPayoutItem(input.payoutId);
-  if (!item) return { status: 'gone', remind: false, continueAsNew: false };
-  if (!(await recordSync(item, input))) return { status: 'superseded', remind: false, continueAsNew: false };
+  if (!item) return { status: 'gone', remind: false, continueAsNew: false, reissued: false };
+  if (!(await recordSync(item, input))) {
+    return { status: 'superseded', remind: false, continueAsNew: false, reissued: false };
+  }
   await publishHistory(item);
   const timedOut = input.signal?.Error === 'States.Timeout';
+  // A timeout of the wait on the partner (pending) or on the bank (processing) reminds.
   const remind =
     timedOut &&
-    item.status === 'pending' &&
-    input.stage === 'pending' &&
+    (item.status === 'pending' || item.status === 'processing') &&
+    input.stage === item.status &&
     remindersThisRound(item) < settings.maxReminders;
   if (item.outbox?.length) await flushHistoryQuietly(item);
   const age = input.executionStartTime ? Date.now() - Date.parse(input.executionStartTime) : 0;
-  const terminal = item.status === 'paid' || item.status === 'cancelled';
+  const terminal = isFinished(item);
   return {
     status: item.status,
     remind,
     continueAsNew: !terminal && age > settings.maxExecutionAgeMs,
+    reissued: item.status === 'failed' && item.reissuedAs !== undefined,
   };
 }
 
@@ -195,6 +204,35 @@ export async function syncPayout(input: SyncInput, settings = workflowSettings()
  */
 export function remindersThisRound(item: Pick<PayoutItem, 'reminders'>): number {
   return item.reminders ?? 0;
+}
+
+/**
+ * A processing payout has had no outcome for PROCESSING_REMINDER_DAYS: records
+ * `payout.processing_reminder` (the manager is e-mailed) and publishes it; returns the count.
+ */
+export async function remindManagerProcessing(payoutId: string, days: number): Promise<number> {
+  const at = new Date().toISOString();
+  const current = await findPayoutItem(payoutId);
+  if (!current) return 0;
+  const count = remindersThisRound(current) + 1;
+  try {
+    const updated = await updatePayout(payoutId, {
+      from: ['processing'],
+      expect: { reminders: current.reminders },
+      keepVersion: true,
+      set: { reminders: count },
+      events: [
+        newEvent('payout.processing_reminder', { role: 'system', id: 'workflow' }, at, {
+          data: { count, days, exportId: current.exportId },
+        }),
+      ],
+      at,
+    });
+    await publishHistory(updated);
+  } catch (error) {
+    if (!(error instanceof InvalidTransition || error instanceof Conflict)) throw error;
+  }
+  return count;
 }
 
 /** Records the reminder in the payout's history and publishes it; returns the new reminder count. */
@@ -223,7 +261,7 @@ export async function remindPartner(payoutId: string, reminders: number): Promis
 
 // ------------------------------------------------------------------ follow-ups and continue-as-new
 
-export { markPayoutRewardsPaid, releasePayoutRewards };
+export { markPayoutRewardsPaid, moveReissuedRewards, releasePayoutRewards };
 
 /** Starts the next generation of the payout's execution (`po_…`, `po_….2`, …). */
 export async function continueAsNew(input: {
@@ -236,19 +274,11 @@ export async function continueAsNew(input: {
   if (!arn) throw new Error('Missing environment variable STATE_MACHINE_ARN');
   const generation = Number(/\.(\d+)$/.exec(input.executionName)?.[1] ?? 1) + 1;
   const base = input.executionName.replace(/\.\d+$/, '');
-  try {
-    await startExecution({
-      stateMachineArn: arn,
-      name: `${base}.${generation}`,
-      input: JSON.stringify({
-        payoutId: input.payoutId,
-        stage: input.stage,
-        reminders: input.reminders,
-        signal: null,
-      }),
-    });
-  } catch (error) {
-    if (!(error instanceof Error && error.name === 'ExecutionAlreadyExists')) throw error;
-  }
+  await startNamedExecution(arn, `${base}.${generation}`, {
+    payoutId: input.payoutId,
+    stage: input.stage,
+    reminders: input.reminders,
+    signal: null,
+  });
   logger.info('Continued as new', { payoutId: input.payoutId, generation });
 }

@@ -19,12 +19,15 @@ declare module 'vitest' {
   }
 }
 
+// The SDK's Node-version notice (Node 20 here) is noise in the test output; Lambda runs Node 22+.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
 export default async function setup(project: TestProject) {
   const dataDir = mkdtempSync(join(tmpdir(), 'payouts-test-'));
   const dynalite = await startDynalite();
   const s3 = await startS3rver({
     directory: join(dataDir, 's3'),
-    buckets: [LOCAL_NAMES.invoiceBucket, LOCAL_NAMES.exportBucket],
+    buckets: [LOCAL_NAMES.invoiceBucket, LOCAL_NAMES.exportBucket, LOCAL_NAMES.bankReportBucket],
   });
   await createTables(dynalite.endpoint, LOCAL_NAMES);
   // A bus with no rules: published domain events are accepted and dropped (tests that need to
