@@ -54,6 +54,7 @@ import type {
   SepaVersion,
 } from '../domain/schemas.ts';
 import { dynamo, s3 } from './clients.ts';
+import { flushHistoryQuietly, type HistoryState } from './payout-history.ts';
 import { isConditionalCheckFailed, keys, type Page, queryPage, table } from './table.ts';
 
 /** Every export object lives under this prefix (the only one the exports function may touch). */
@@ -820,15 +821,22 @@ export async function takePayout(
   take: { exportId: string; endToEndId: string; at: string; event: PayoutEvent },
 ): Promise<boolean> {
   try {
-    await dynamo().send(
+    const result = await dynamo().send(
       new UpdateCommand({
         TableName: table(),
         Key: keys.payout(payoutId),
         UpdateExpression:
-          'SET #status = :processing, GSI2PK = :gsi, #version = #version + :one, #events = list_append(#events, :events), updatedAt = :at, processingAt = :at, exportId = :x, endToEndId = :e2e, exportRefs = list_append(if_not_exists(exportRefs, :none), :ref)',
+          'SET #status = :processing, GSI2PK = :gsi, #version = #version + :one, #seq = #seq + :one, #outbox = list_append(#outbox, :events), reminders = :zero, updatedAt = :at, processingAt = :at, exportId = :x, endToEndId = :e2e, exportRefs = list_append(if_not_exists(exportRefs, :none), :ref)',
         ConditionExpression: '#status = :ready',
-        ExpressionAttributeNames: { '#status': 'status', '#version': 'version', '#events': 'events' },
+        // The history entry goes to the payout's outbox (see ./payout-history.ts).
+        ExpressionAttributeNames: {
+          '#status': 'status',
+          '#version': 'version',
+          '#seq': 'seq',
+          '#outbox': 'outbox',
+        },
         ExpressionAttributeValues: {
+          ':zero': 0,
           ':processing': 'processing',
           ':ready': 'ready',
           ':gsi': 'PAYOUT_STATUS#processing',
@@ -840,8 +848,10 @@ export async function takePayout(
           ':none': [],
           ':ref': [{ endToEndId: take.endToEndId, exportId: take.exportId } satisfies ExportRef],
         },
+        ReturnValues: 'ALL_NEW',
       }),
     );
+    await flushHistoryQuietly(result.Attributes as HistoryState, 1);
     return true;
   } catch (error) {
     if (isConditionalCheckFailed(error)) return false;
@@ -866,9 +876,14 @@ export async function releasePayoutFromExport(
         TableName: table(),
         Key: keys.payout(payoutId),
         UpdateExpression:
-          'SET #status = :ready, GSI2PK = :gsi, #version = #version + :one, #events = list_append(#events, :events), updatedAt = :at REMOVE exportId, endToEndId, processingAt',
+          'SET #status = :ready, GSI2PK = :gsi, #version = #version + :one, #seq = #seq + :one, #outbox = list_append(#outbox, :events), updatedAt = :at REMOVE exportId, endToEndId, processingAt',
         ConditionExpression: '#status = :processing AND exportId = :x',
-        ExpressionAttributeNames: { '#status': 'status', '#version': 'version', '#events': 'events' },
+        ExpressionAttributeNames: {
+          '#status': 'status',
+          '#version': 'version',
+          '#seq': 'seq',
+          '#outbox': 'outbox',
+        },
         ExpressionAttributeValues: {
           ':processing': 'processing',
           ':ready': 'ready',
@@ -881,6 +896,7 @@ export async function releasePayoutFromExport(
         ReturnValues: 'ALL_NEW',
       }),
     );
+    if (result.Attributes) await flushHistoryQuietly(result.Attributes as HistoryState, 1);
     return result.Attributes;
   } catch (error) {
     if (isConditionalCheckFailed(error)) return undefined;
