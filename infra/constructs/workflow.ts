@@ -88,8 +88,8 @@ export class Workflow extends Construct {
         }),
       ),
       definitionSubstitutions: { WorkflowFunctionArn: this.workflowFunction.fn.functionArn },
-      // Errors only, without execution data: task tokens and payout details stay out of CloudWatch.
-      logs: { destination: logGroup, level: LogLevel.ERROR, includeExecutionData: false },
+      // Every event (cdk-nag SF1), without execution data: task tokens and payout details stay out of CloudWatch.
+      logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: false },
       tracingEnabled: true,
     });
     // The function itself, not `:*` (versions and aliases) as grantInvoke would allow: the

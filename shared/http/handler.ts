@@ -100,6 +100,7 @@ const PATH_ID_KINDS: Record<string, IdKind> = {
   payouts: 'payout',
   exports: 'export',
   'payout-runs': 'run',
+  'bank-reports': 'bankReport',
 };
 
 /**

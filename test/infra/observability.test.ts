@@ -133,7 +133,7 @@ describe('observability', () => {
     const [, machine] = only('AWS::StepFunctions::StateMachine');
     expect(machine.Properties.LoggingConfiguration).toMatchObject({
       Level: 'ALL',
-      IncludeExecutionData: true,
+      IncludeExecutionData: false,
     });
     expect(machine.Properties.TracingConfiguration).toEqual({ Enabled: true });
   });
@@ -166,7 +166,7 @@ describe('observability', () => {
       ),
       ...ofType('AWS::Lambda::EventInvokeConfig').map(([, config]) => config.Properties.FunctionName.Ref),
     ]);
-    expect(asyncFunctionIds.size).toBe(4); // notifier, drafting, invoice checker, reconciler
+    expect(asyncFunctionIds.size).toBe(5); // notifier, drafting, invoice checker, bank-report checker, reconciler
     for (const id of asyncFunctionIds) {
       expect(isQueue(resources[id]?.Properties.DeadLetterConfig?.TargetArn), id).toBe(true);
     }
@@ -196,7 +196,7 @@ describe('observability', () => {
 
   it('alarms as soon as any dead-letter queue holds a message', () => {
     const queueIds = ofType('AWS::SQS::Queue').map(([id]) => id);
-    expect(queueIds).toHaveLength(4);
+    expect(queueIds).toHaveLength(5);
     const depth = alarmsOn('ApproximateNumberOfMessagesVisible');
     expect(depth.map((alarm) => alarmMetrics(alarm)[0]?.dimensions.QueueName).sort()).toEqual(
       queueIds.map((id) => `{GetAtt:${id}.QueueName}`).sort(),

@@ -92,7 +92,7 @@ describe('payout workflow stack', () => {
     expect(properties.StateMachineType).toBe('STANDARD');
     expect(properties.TracingConfiguration).toEqual({ Enabled: true });
     expect(properties.LoggingConfiguration.Level).toBe('ALL');
-    expect(properties.LoggingConfiguration.IncludeExecutionData).toBe(true);
+    expect(properties.LoggingConfiguration.IncludeExecutionData).toBe(false);
     const destinations = properties.LoggingConfiguration.Destinations as Json[];
     expect(destinations).toHaveLength(1);
     const logGroupArn = destinations[0].CloudWatchLogsLogGroup.LogGroupArn;
