@@ -12,6 +12,7 @@ import {
   markPayoutPaid,
   validatePayout,
 } from '#shared/usecases/payouts.ts';
+import { selfBilledInvoiceDownload } from '#shared/usecases/self-billing.ts';
 
 export const handler = httpHandler(PAYOUT_ROUTES, {
   createPayout: async ({ body, actor }) => ({ body: await createPayout(body, actor) }),
@@ -30,6 +31,9 @@ export const handler = httpHandler(PAYOUT_ROUTES, {
     body: await markPayoutPaid(params.id ?? '', body, actor, { ifMatch }),
   }),
   getInvoice: async ({ params }) => ({ body: await getInvoiceDownload(params.id ?? '') }),
+  getSelfBilledInvoice: async ({ params }) => ({
+    body: await selfBilledInvoiceDownload(await getPayoutItem(params.id ?? '')),
+  }),
   rejectInvoice: async ({ params, body, actor }) => ({
     body: await rejectInvoice(params.id ?? '', body.reason, actor),
   }),

@@ -39,6 +39,8 @@ export const LOCAL_NAMES = {
   stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:partner-payouts',
   workflowFunction: 'partner-payouts-workflow',
   draftingFunction: 'partner-payouts-drafting',
+  selfBillingBucket: 'partner-payouts-self-billing',
+  selfBillingFunction: 'partner-payouts-self-billing',
 } as const;
 
 export interface LocalEndpoints {
@@ -66,6 +68,8 @@ export function configureEnvironment(endpoints: LocalEndpoints, dataDir: string)
     [ENV.exportBucket]: LOCAL_NAMES.exportBucket,
     [ENV.eventBusName]: LOCAL_NAMES.eventBus,
     [ENV.draftingFunctionName]: LOCAL_NAMES.draftingFunction,
+    [ENV.selfBillingBucket]: LOCAL_NAMES.selfBillingBucket,
+    [ENV.selfBillingFunctionName]: LOCAL_NAMES.selfBillingFunction,
     POWERTOOLS_TRACE_ENABLED: 'false',
     POWERTOOLS_METRICS_DISABLED: 'true',
   };
@@ -84,6 +88,9 @@ export function configureEnvironment(endpoints: LocalEndpoints, dataDir: string)
   process.env[ENV.sepaDebtorName] ||= 'Example Company';
   process.env[ENV.sepaDebtorIban] ||= 'DE89370400440532013000';
   process.env[ENV.sepaDebtorBic] ||= 'COBADEFFXXX';
+  process.env[ENV.companyName] ||= 'Example Company B.V.';
+  process.env[ENV.companyAddress] ||= 'Keizersgracht 1|1015 CJ|Amsterdam|NL';
+  process.env[ENV.companyVatId] ||= 'NL004495445B01';
   process.env.POWERTOOLS_LOG_LEVEL ||= 'WARN';
 }
 
@@ -118,8 +125,18 @@ export async function startWorkflowRuntime(options: {
     LOCAL_NAMES.draftingFunction,
     900_000,
   );
+  const selfBilling = await lambda(
+    () => import('../../functions/self-billing/handler.ts'),
+    LOCAL_NAMES.selfBillingFunction,
+    120_000,
+  );
   const ses = await startLocalSes({ mailDir: options.mailDir });
-  const invoke = await startLocalLambda({ functions: { [LOCAL_NAMES.draftingFunction]: drafting } });
+  const invoke = await startLocalLambda({
+    functions: {
+      [LOCAL_NAMES.draftingFunction]: drafting,
+      [LOCAL_NAMES.selfBillingFunction]: selfBilling,
+    },
+  });
   const events = await startLocalEventBridge({
     rules: [
       {
@@ -136,10 +153,13 @@ export async function startWorkflowRuntime(options: {
     stateMachines: {
       [LOCAL_NAMES.stateMachineArn]: workflowDefinition(
         { waitSeconds: workflowSettings().waitSeconds },
-        { WorkflowFunctionArn: LOCAL_NAMES.workflowFunction },
+        {
+          WorkflowFunctionArn: LOCAL_NAMES.workflowFunction,
+          SelfBillingFunctionArn: LOCAL_NAMES.selfBillingFunction,
+        },
       ),
     },
-    lambdas: { [LOCAL_NAMES.workflowFunction]: workflow },
+    lambdas: { [LOCAL_NAMES.workflowFunction]: workflow, [LOCAL_NAMES.selfBillingFunction]: selfBilling },
     waitTimeOverrides: options.waitTimeOverrides,
     retryIntervalOverrides: options.retryIntervalOverrides,
     log: process.env.DEBUG_WORKFLOW
@@ -181,7 +201,7 @@ export async function startLocalBackend(options: LocalBackendOptions = {}): Prom
   const dynalite = await startDynaliteProcess({ directory: join(dataDir, 'dynamodb') });
   const s3 = await startS3rver({
     directory: join(dataDir, 's3'),
-    buckets: [LOCAL_NAMES.invoiceBucket, LOCAL_NAMES.exportBucket],
+    buckets: [LOCAL_NAMES.invoiceBucket, LOCAL_NAMES.exportBucket, LOCAL_NAMES.selfBillingBucket],
   });
   configureEnvironment({ dynamodb: dynalite.endpoint, s3: s3.endpoint }, dataDir);
   const workflow = await startWorkflowRuntime({ mailDir: join(dataDir, 'mail') });

@@ -429,12 +429,13 @@ export interface PartnerSnapshot {
 }
 
 const PAYOUT_PROJECTION = {
-  expression: '#id, #partnerId, #currency, #amount, #status',
+  expression: '#id, #partnerId, #currency, #amount, #amountToPay, #status',
   names: {
     '#id': 'id',
     '#partnerId': 'partnerId',
     '#currency': 'currency',
     '#amount': 'amount',
+    '#amountToPay': 'amountToPay',
     '#status': 'status',
   },
 };
@@ -454,7 +455,8 @@ function toPayoutSnapshot(item: Record<string, unknown>): PayoutSnapshot {
     id: String(item.id),
     partnerId: String(item.partnerId),
     currency: String(item.currency),
-    amount: Number(item.amount),
+    // What the bank pays: the amount plus the VAT of a self-billed invoice under the vat regime.
+    amount: Number(item.amountToPay ?? item.amount),
     status: item.status as PayoutStatus,
   };
 }

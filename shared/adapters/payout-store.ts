@@ -12,7 +12,9 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { Conflict, InvalidTransition, NotFound, PreconditionFailed } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
+import type { Address } from '../domain/partner-schemas.ts';
 import type { Actor, Payout, PayoutEvent, PayoutStatus, Reward, RewardReview } from '../domain/schemas.ts';
+import type { BillingDetails } from '../self-billing/model.ts';
 import { dynamo } from './clients.ts';
 import { isConditionalCheckFailed, keys, queryAll, stripKeys, table, unclaimedKeys } from './table.ts';
 
@@ -30,6 +32,7 @@ const PAYOUT_INTERNAL = [
   'invoiceKey',
   'reminders',
   'publishedEvents',
+  'selfBillingSnapshot',
 ];
 
 export interface PayoutItem extends Payout {
@@ -40,6 +43,14 @@ export interface PayoutItem extends Payout {
   task?: { token: string; stage: PayoutStatus };
   exportIds?: string[];
   invoiceKey?: string;
+  /** The partner's billing details and series as the payout was validated in self_billed mode. */
+  selfBillingSnapshot?: SelfBillingSnapshot;
+}
+
+export interface SelfBillingSnapshot {
+  billing: BillingDetails;
+  address: Address;
+  seriesPrefix: string;
 }
 
 /** The attributes a payout shows through the API (reads that need nothing else project to these). */
@@ -54,6 +65,10 @@ export const PAYOUT_VIEW = [
   'message',
   'invoice',
   'paymentReference',
+  'vatAmount',
+  'amountToPay',
+  'selfBilledInvoice',
+  'selfBilledCreditNote',
   'createdAt',
   'updatedAt',
   'validatedAt',

@@ -24,6 +24,12 @@ export const ENV = {
   corsOrigins: 'CORS_ORIGINS',
   mailDir: 'MAIL_DIR',
   draftingFunctionName: 'DRAFTING_FUNCTION_NAME',
+  companyName: 'COMPANY_NAME',
+  companyAddress: 'COMPANY_ADDRESS',
+  companyVatId: 'COMPANY_VAT_ID',
+  selfBillingAgreementVersion: 'SELF_BILLING_AGREEMENT_VERSION',
+  selfBillingBucket: 'SELF_BILLING_BUCKET',
+  selfBillingFunctionName: 'SELF_BILLING_FUNCTION_NAME',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

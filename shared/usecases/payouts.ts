@@ -52,7 +52,14 @@ import type {
   Reward,
   ValidatePayout,
 } from '../domain/schemas.ts';
-import { findPartner } from './partners.ts';
+import {
+  amountsToPay,
+  assertSelfBillingActive,
+  resolveInvoiceMode,
+  selfBillingState,
+  seriesPrefixOf,
+} from '../domain/self-billing.ts';
+import { findPartner, findPartnerItem } from './partners.ts';
 
 const nowIso = () => new Date().toISOString();
 const CLAIM_CONCURRENCY = 16;
@@ -392,10 +399,21 @@ export async function validatePayout(
   assertNoLease(item, at);
   const rewards = await loadPayoutRewards(item);
   const totals = checkManagerValidation(rewards);
+  const partner = await findPartnerItem(item.partnerId);
+  const now = new Date(at);
+  const invoiceMode = resolveInvoiceMode(body, partner ? selfBillingState(partner, now).active : false);
+  if (invoiceMode === 'self_billed') assertSelfBillingActive(partner ?? { id: item.partnerId }, now);
   const requirements = {
-    invoice: body.requireInvoice ?? false,
+    invoice: invoiceMode !== 'none',
+    invoiceMode,
     rewardReview: body.requireRewardReview ?? false,
   };
+  // The partner's billing details as validated: the preview, the invoice and the VAT follow them.
+  const snapshot =
+    invoiceMode === 'self_billed' && partner?.billing && partner.address
+      ? { billing: partner.billing, address: partner.address, seriesPrefix: seriesPrefixOf(partner) }
+      : undefined;
+  const { vatAmount, amountToPay } = amountsToPay(totals.amount, invoiceMode, snapshot?.billing);
   const updated = await updatePayout(id, {
     from: transition.from,
     version: item.version,
@@ -409,9 +427,16 @@ export async function validatePayout(
       requirements,
       validatedAt: at,
       reviews: {},
+      amountToPay,
+      ...(vatAmount ? { vatAmount } : {}),
+      ...(snapshot ? { selfBillingSnapshot: snapshot } : {}),
       ...(body.message ? { message: body.message } : {}),
     },
-    remove: body.message ? [] : ['message'],
+    remove: [
+      ...(body.message ? [] : ['message']),
+      ...(vatAmount ? [] : ['vatAmount']),
+      ...(snapshot ? [] : ['selfBillingSnapshot']),
+    ],
     events: [
       newEvent(transition.event, actor, at, {
         from: item.status,
@@ -434,6 +459,10 @@ export async function partnerValidatePayout(
 ): Promise<Payout> {
   const item = await getPartnerPayoutItem(partnerId, id);
   const transition = transitionFor('partner_validate', item.status);
+  if (item.requirements.invoiceMode === 'self_billed') {
+    // Validating is the partner's acceptance of the self-billed invoice: their agreement must hold.
+    assertSelfBillingActive((await findPartnerItem(partnerId)) ?? { id: partnerId }, new Date());
+  }
   const rewards = await loadPayoutRewards(item);
   checkPartnerValidation({
     rewards,

@@ -13,6 +13,7 @@ import { isConditionalCheckFailed, keys, queryAll, table } from '../adapters/tab
 import { startPayoutWorkflow } from '../adapters/workflow.ts';
 import { workflowSettings } from '../config/workflow.ts';
 import type { PayoutStatus } from '../domain/schemas.ts';
+import { documentsDue } from '../domain/self-billing.ts';
 
 export { workflowSettings };
 
@@ -98,11 +99,13 @@ export interface SyncResult {
   status: PayoutStatus | 'gone';
   remind: boolean;
   continueAsNew: boolean;
+  /** A self-billed invoice or credit note is due: the workflow runs the self-billing function. */
+  issue: boolean;
 }
 
 export async function syncPayout(input: SyncInput, settings = workflowSettings()): Promise<SyncResult> {
   const item = await findPayoutItem(input.payoutId);
-  if (!item) return { status: 'gone', remind: false, continueAsNew: false };
+  if (!item) return { status: 'gone', remind: false, continueAsNew: false, issue: false };
   await publishHistory(item);
   const timedOut = input.signal?.Error === 'States.Timeout';
   const remind =
@@ -112,10 +115,12 @@ export async function syncPayout(input: SyncInput, settings = workflowSettings()
     remindersThisRound(item) < settings.maxReminders;
   const age = input.executionStartTime ? Date.now() - Date.parse(input.executionStartTime) : 0;
   const terminal = item.status === 'paid' || item.status === 'cancelled';
+  const due = documentsDue(item);
   return {
     status: item.status,
     remind,
     continueAsNew: !terminal && age > settings.maxExecutionAgeMs,
+    issue: due.invoice || due.creditNote,
   };
 }
 

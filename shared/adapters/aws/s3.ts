@@ -71,9 +71,15 @@ export async function getObject(ref: ObjectRef): Promise<AsyncIterable<Uint8Arra
 
 async function* emptyStream(): AsyncGenerator<Uint8Array> {}
 
-export async function putObject(ref: ObjectRef, body: Uint8Array, contentType: string): Promise<void> {
+/** PutObject; `headers` adds e.g. `if-none-match: *` (a conditional write) or `content-md5`. */
+export async function putObject(
+  ref: ObjectRef,
+  body: Uint8Array,
+  contentType: string,
+  headers: Record<string, string> = {},
+): Promise<void> {
   const response = await sendSigned(
-    objectRequest(ref, 'PutObject', 'PUT', { headers: { 'content-type': contentType }, body }),
+    objectRequest(ref, 'PutObject', 'PUT', { headers: { 'content-type': contentType, ...headers }, body }),
   );
   await response.body?.cancel();
 }
