@@ -13,6 +13,7 @@ import { Exports } from './constructs/exports.ts';
 import { HouseFunction } from './constructs/house-function.ts';
 import { Invoices } from './constructs/invoices.ts';
 import { Observability } from './constructs/observability.ts';
+import { SelfBilling } from './constructs/self-billing.ts';
 import { Workflow } from './constructs/workflow.ts';
 
 export interface PayoutsStackProps extends StackProps {
@@ -37,6 +38,7 @@ export class PayoutsStack extends Stack {
   readonly drafting: Drafting;
   readonly accessLogs: Bucket;
   readonly observability: Observability;
+  readonly selfBilling: SelfBilling;
 
   constructor(scope: Construct, id: string, props: PayoutsStackProps) {
     super(scope, id, props);
@@ -70,16 +72,6 @@ export class PayoutsStack extends Stack {
       .bindTable(ENV.tableName, table, 'readWrite')
       .bindTable(ENV.idempotencyTableName, idempotencyTable, 'readWrite');
 
-    this.workflow = new Workflow(this, 'Workflow', {
-      table,
-      reminderIntervalSeconds: config.reminderIntervalSeconds,
-      maxReminders: config.maxReminders,
-      mailFrom: config.mailFrom,
-      managerEmail: config.managerEmail,
-      portalUrl: config.portalUrl,
-      logRetention,
-      removalPolicy,
-    });
     this.accessLogs = new Bucket(this, 'AccessLogs', {
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
@@ -88,6 +80,30 @@ export class PayoutsStack extends Stack {
       lifecycleRules: [{ expiration: Duration.days(prod ? 365 : 30) }],
       removalPolicy,
       autoDeleteObjects: !prod,
+    });
+    this.selfBilling = new SelfBilling(this, 'SelfBilling', {
+      table,
+      company: { name: config.companyName, address: config.companyAddress, vatId: config.companyVatId },
+      ...(prod ? { lockRetentionYears: config.invoiceRetentionYears } : {}),
+      logRetention,
+      removalPolicy,
+      autoDeleteObjects: !prod,
+      accessLogsBucket: this.accessLogs,
+    });
+    this.selfBilling.bindDownloads(fns.payouts);
+    this.selfBilling.bindPreview(fns['partner-payouts']);
+    fns.partners.setEnv(ENV.selfBillingAgreementVersion, config.selfBillingAgreementVersion);
+
+    this.workflow = new Workflow(this, 'Workflow', {
+      selfBillingFunction: this.selfBilling.fn,
+      table,
+      reminderIntervalSeconds: config.reminderIntervalSeconds,
+      maxReminders: config.maxReminders,
+      mailFrom: config.mailFrom,
+      managerEmail: config.managerEmail,
+      portalUrl: config.portalUrl,
+      logRetention,
+      removalPolicy,
     });
     this.invoices = new Invoices(this, 'Invoices', {
       table,
