@@ -138,7 +138,7 @@ export async function issueSelfBilledDocuments(
   payoutId: string,
   hooks: TakeHooks = {},
 ): Promise<IssueResult> {
-  let item = await getPayoutItem(payoutId);
+  let item: PayoutItem = await getPayoutItem(payoutId);
   const due = documentsDue(item);
   const result: IssueResult = {};
   if (due.invoice) {
@@ -154,7 +154,7 @@ export async function issueSelfBilledDocuments(
     const rewards = await validatedRewards(item);
     const doc = buildDocument(documentInput(item, rewards, 'invoice', taken.number, issuedAt.slice(0, 10)));
     result.invoice = await record(payoutId, 'selfBilledInvoice', await store(item, doc, issuedAt));
-    item = await getPayoutItem(payoutId);
+    item = { ...item, selfBilledInvoice: result.invoice };
   }
   if (documentsDue(item).creditNote && item.selfBilledInvoice) {
     const invoice = item.selfBilledInvoice;
@@ -184,8 +184,10 @@ export async function issueSelfBilledDocuments(
       invoiceReference: { number: invoice.number, issueDate: invoiced.issueDate },
     });
     result.creditNote = await record(payoutId, 'selfBilledCreditNote', await store(item, doc, issuedAt));
+    item = { ...item, selfBilledCreditNote: result.creditNote };
   }
-  const left = documentsDue(await getPayoutItem(payoutId));
+  // Both records are conditional writes: what they answered is what the payout holds.
+  const left = documentsDue(item);
   if (left.invoice || left.creditNote)
     throw new Error(`Payout ${payoutId} still needs ${JSON.stringify(left)}`);
   return result;

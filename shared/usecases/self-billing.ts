@@ -7,7 +7,7 @@ import { invokeRequestResponse } from '../adapters/aws/lambda.ts';
 import type { PayoutItem } from '../adapters/payout-store.ts';
 import { presignDocument } from '../adapters/self-billing-store.ts';
 import { ENV, requireEnv } from '../config/env.ts';
-import { InvalidTransition, NotFound } from '../domain/errors.ts';
+import { InvalidTransition } from '../domain/errors.ts';
 import { documentKey } from '../domain/self-billing.ts';
 
 async function links(partnerId: string, number: string) {
@@ -21,7 +21,11 @@ async function links(partnerId: string, number: string) {
 /** The issued invoice (and credit note) of a payout, as presigned downloads; 404 until issued. */
 export async function selfBilledInvoiceDownload(item: PayoutItem) {
   const invoice = item.selfBilledInvoice;
-  if (!invoice) throw new NotFound(`No self-billed invoice has been issued for payout ${item.id}`);
+  if (!invoice) {
+    throw new InvalidTransition(`No self-billed invoice has been issued for payout ${item.id} (yet)`, {
+      data: { status: item.status, invoiceMode: item.requirements?.invoiceMode ?? 'none' },
+    });
+  }
   const creditNote = item.selfBilledCreditNote;
   return {
     number: invoice.number,
@@ -42,7 +46,9 @@ export async function selfBilledInvoiceDownload(item: PayoutItem) {
 /** The preview of a pending self-billed payout (no number, marked as a preview). */
 export async function selfBilledInvoicePreview(item: PayoutItem) {
   if (item.requirements?.invoiceMode !== 'self_billed') {
-    throw new NotFound(`Payout ${item.id} is not invoiced by self-billing`);
+    throw new InvalidTransition(`Payout ${item.id} is not invoiced by self-billing`, {
+      data: { invoiceMode: item.requirements?.invoiceMode ?? 'none' },
+    });
   }
   if (item.status !== 'pending') {
     throw new InvalidTransition(

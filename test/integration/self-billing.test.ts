@@ -210,7 +210,7 @@ describe('validation and the invoice mode', () => {
       'GET',
       `/partner/payouts/${payout.id}/self-billed-invoice/preview`,
     );
-    expect(preview.status).toBe(404);
+    expect(preview.status).toBe(409); // an upload payout has no self-billed preview
   });
 
   it('requireInvoice: true means self_billed when active; VAT 19 % is paid on top; an expired agreement blocks the partner', async () => {
@@ -251,7 +251,7 @@ describe('preview, then the issued invoice', () => {
     const partnerId = await activePartner(BILLING.reverse_charge);
     const payout = await pendingPayout(partnerId, [12500, 20000, -2500], { invoiceMode: 'self_billed' });
     const notYet = await call(manager, 'GET', `/payouts/${payout.id}/self-billed-invoice`);
-    expect(notYet.status).toBe(404);
+    expect(notYet.status).toBe(409);
 
     const preview = await ok(
       partner(partnerId),
