@@ -17,7 +17,12 @@ const doc = buildDocument({
   ...input,
   partner: {
     ...input.partner,
-    billing: { legalName: 'Müller Søren Łukasz GmbH', vatId: 'DE136695976', taxRegime: 'vat', vatRateBps: 1900 },
+    billing: {
+      legalName: 'Müller Søren Łukasz GmbH',
+      vatId: 'DE136695976',
+      taxRegime: 'vat',
+      vatRateBps: 1900,
+    },
   },
 });
 const base = `${docs}self-billed-invoice-sample`;
