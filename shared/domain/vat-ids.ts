@@ -7,8 +7,12 @@ import * as jsvatModule from 'jsvat-next';
 
 type Jsvat = typeof import('jsvat-next');
 // Bundled, esbuild takes the ES module (named exports); run by Node, the CommonJS one (a default).
+// The key is a variable so that esbuild does not warn about a `default` the ES module lacks.
+const DEFAULT = 'default';
 const jsvat: Jsvat =
-  'checkVAT' in jsvatModule ? (jsvatModule as Jsvat) : (jsvatModule as unknown as { default: Jsvat }).default;
+  'checkVAT' in jsvatModule
+    ? (jsvatModule as Jsvat)
+    : ((jsvatModule as unknown as Record<string, unknown>)[DEFAULT] as Jsvat);
 
 export function normalizeVatId(value: string): string {
   return value.replace(/[\s.-]/g, '').toUpperCase();

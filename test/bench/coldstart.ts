@@ -72,13 +72,16 @@ for (const name of readdirSync(join(root, 'functions')).sort()) {
   );
 }
 rmSync(out, { recursive: true, force: true });
+// On no request's path (the workflow and the preview invoke it): reported, not in the maxima.
+const OFF_PATH = ['self-billing'];
+const budgeted = functions.filter((fn) => !OFF_PATH.includes(fn.name));
 console.log(
   JSON.stringify({
     bench: 'coldstart',
     functions,
     baselineBytes,
     baselineInitMs: Math.round(baselineInitMs * 10) / 10,
-    maxBytesRatio: Math.round(Math.max(...functions.map((fn) => fn.bytes / baselineBytes)) * 100) / 100,
-    maxInitRatio: Math.round(Math.max(...functions.map((fn) => fn.initMs / baselineInitMs)) * 100) / 100,
+    maxBytesRatio: Math.round(Math.max(...budgeted.map((fn) => fn.bytes / baselineBytes)) * 100) / 100,
+    maxInitRatio: Math.round(Math.max(...budgeted.map((fn) => fn.initMs / baselineInitMs)) * 100) / 100,
   }),
 );

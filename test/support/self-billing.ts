@@ -6,6 +6,8 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import fontkit from '@pdf-lib/fontkit';
+import { decodePDFRawStream, PDFDict, PDFDocument, PDFName, PDFRawStream } from 'pdf-lib';
 import { SaxesParser } from 'saxes';
 import { validateXML } from 'xmllint-wasm';
 import type { DocumentInput } from '../../shared/self-billing/model.ts';
@@ -33,6 +35,36 @@ export function pdfFonts(pdf: Uint8Array): Array<{ name: string; embedded: boole
       // name type… encoding emb sub uni object ID
       return { name: cols[0] ?? '', embedded: cols.at(-5) === 'yes', unicode: cols.at(-3) === 'yes' };
     });
+}
+
+/**
+ * The glyphs of every font embedded in the PDF, parsed with fontkit: how many there are, how many
+ * have no outline and how many cannot be read. Text extraction alone cannot see a subsetter that
+ * drops outlines (the text is still in the ToUnicode map, the page shows blanks).
+ */
+export async function embeddedGlyphs(
+  pdf: Uint8Array,
+): Promise<Array<{ glyphs: number; empty: number; broken: number }>> {
+  const document = await PDFDocument.load(pdf);
+  const fonts: Array<{ glyphs: number; empty: number; broken: number }> = [];
+  for (const [, object] of document.context.enumerateIndirectObjects()) {
+    if (!(object instanceof PDFDict) || object.get(PDFName.of('Type')) !== PDFName.of('FontDescriptor'))
+      continue;
+    const stream = document.context.lookup(object.get(PDFName.of('FontFile2')));
+    if (!(stream instanceof PDFRawStream)) continue;
+    const font = fontkit.create(decodePDFRawStream(stream).decode());
+    let empty = 0;
+    let broken = 0;
+    for (let id = 1; id < font.numGlyphs; id++) {
+      try {
+        if (font.getGlyph(id).path.toSVG() === '') empty++;
+      } catch {
+        broken++;
+      }
+    }
+    fonts.push({ glyphs: font.numGlyphs - 1, empty, broken });
+  }
+  return fonts;
 }
 
 let preload: Array<{ fileName: string; contents: string }> | undefined;

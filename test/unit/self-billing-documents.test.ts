@@ -22,6 +22,7 @@ import { renderPdf } from '../../shared/self-billing/pdf.ts';
 import { renderUbl } from '../../shared/self-billing/ubl.ts';
 import {
   all,
+  embeddedGlyphs,
   one,
   parseXml,
   pdfFonts,
@@ -173,6 +174,15 @@ describe('the PDF', () => {
     expect(field(lines, 'Total due')).toBe('EUR 357.00');
     expect(text).toContain('Self-billing: issued by the customer');
     expect(text).not.toContain('Reverse charge');
+
+    // Every embedded glyph has its outline but the space: the names print, not only extract.
+    const glyphs = await embeddedGlyphs(pdf);
+    expect(glyphs).toHaveLength(2);
+    for (const font of glyphs) {
+      expect(font.glyphs).toBeGreaterThan(20);
+      expect(font.broken).toBe(0);
+      expect(font.empty).toBeLessThanOrEqual(1); // the space
+    }
 
     const fonts = pdfFonts(pdf);
     expect(fonts.length).toBeGreaterThan(0);
