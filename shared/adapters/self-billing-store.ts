@@ -6,9 +6,19 @@
  * exists is the document: its hash is read back from the stored bytes, never from a re-render.
  */
 import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  NoSuchKey,
+  NotFound,
+  PutObjectCommand,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ENV, requireEnv } from '../config/env.ts';
 import { SELF_BILLING_DOWNLOAD_EXPIRES_SECONDS } from '../domain/self-billing.ts';
-import { getObject, headObject, presignGetObject, putObject } from './aws/s3.ts';
+import { s3 } from './clients.ts';
 
 const bucket = () => requireEnv(ENV.selfBillingBucket);
 
@@ -16,18 +26,26 @@ export const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(byte
 
 async function exists(key: string): Promise<boolean> {
   try {
-    await headObject({ bucket: bucket(), key });
+    await s3().send(new HeadObjectCommand({ Bucket: bucket(), Key: key }));
     return true;
   } catch (error) {
-    if (error instanceof Error && (error.name === 'NotFound' || error.name === 'NoSuchKey')) return false;
+    if (error instanceof NotFound || error instanceof NoSuchKey) return false;
     throw error;
   }
 }
 
+/** The stored bytes of a key. */
+export async function readDocument(key: string): Promise<Buffer> {
+  const object = await s3().send(new GetObjectCommand({ Bucket: bucket(), Key: key }));
+  const chunks: Buffer[] = [];
+  for await (const chunk of object.Body as Readable) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
 export async function storedSha256(key: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of await getObject({ bucket: bucket(), key })) hash.update(chunk);
-  return hash.digest('hex');
+  return createHash('sha256')
+    .update(await readDocument(key))
+    .digest('hex');
 }
 
 /** Stores `bytes` at `key` unless the key exists; answers the SHA-256 of what the key holds. */
@@ -38,14 +56,21 @@ export async function storeOnce(
 ): Promise<{ sha256: string; created: boolean }> {
   if (await exists(key)) return { sha256: await storedSha256(key), created: false };
   try {
-    await putObject({ bucket: bucket(), key }, bytes, contentType, {
-      'if-none-match': '*',
-      'content-md5': createHash('md5').update(bytes).digest('base64'),
-    });
+    await s3().send(
+      new PutObjectCommand({
+        Bucket: bucket(),
+        Key: key,
+        Body: bytes,
+        ContentType: contentType,
+        IfNoneMatch: '*',
+        // Object Lock buckets want an integrity header on every write.
+        ContentMD5: createHash('md5').update(bytes).digest('base64'),
+      }),
+    );
   } catch (error) {
     // Another writer got there first (412), or is writing it now (409): theirs is the document.
     if (
-      error instanceof Error &&
+      error instanceof S3ServiceException &&
       (error.name === 'PreconditionFailed' || error.name === 'ConditionalRequestConflict')
     ) {
       return { sha256: await storedSha256(key), created: false };
@@ -56,13 +81,15 @@ export async function storeOnce(
 }
 
 export async function presignDocument(key: string, fileName: string, contentType: string) {
-  const url = await presignGetObject(
-    { bucket: bucket(), key },
-    {
-      expiresInSeconds: SELF_BILLING_DOWNLOAD_EXPIRES_SECONDS,
-      responseContentType: contentType,
-      responseContentDisposition: `attachment; filename="${fileName.replace(/"/g, '')}"`,
-    },
+  const url = await getSignedUrl(
+    s3(),
+    new GetObjectCommand({
+      Bucket: bucket(),
+      Key: key,
+      ResponseContentType: contentType,
+      ResponseContentDisposition: `attachment; filename="${fileName.replace(/"/g, '')}"`,
+    }),
+    { expiresIn: SELF_BILLING_DOWNLOAD_EXPIRES_SECONDS },
   );
   return {
     url,

@@ -30,6 +30,8 @@ export const ENV = {
   selfBillingAgreementVersion: 'SELF_BILLING_AGREEMENT_VERSION',
   selfBillingBucket: 'SELF_BILLING_BUCKET',
   selfBillingFunctionName: 'SELF_BILLING_FUNCTION_NAME',
+  /** Local only (s3rver): S3 requests path-style. */
+  s3ForcePathStyle: 'S3_FORCE_PATH_STYLE',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

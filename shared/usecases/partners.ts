@@ -1,6 +1,7 @@
 /** Partners: create, read, list, update; a partner's own profile. */
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../adapters/clients.ts';
+import { findPartnerItem, type PartnerItem } from '../adapters/partner-store.ts';
 import { isConditionalCheckFailed, keys, type Page, queryPage, stripKeys, table } from '../adapters/table.ts';
 import { agreementVersion } from '../config/self-billing.ts';
 import { NotFound, RuleViolation, ValidationFailed } from '../domain/errors.ts';
@@ -18,8 +19,7 @@ import { vatIdCountry } from '../domain/vat-ids.ts';
 
 const nowIso = () => new Date().toISOString();
 
-/** A partner item as stored: the resource, the self-billing settings and the accepted agreement. */
-export type PartnerItem = Omit<Partner, 'selfBilling'> & SelfBillingPartner;
+export { findPartnerItem, type PartnerItem };
 
 export function toPartner(item: Record<string, unknown>, now = new Date()): Partner {
   const { selfBilling, selfBillingAgreement, ...partner } = stripKeys(item, [
@@ -42,14 +42,6 @@ export function toPartner(item: Record<string, unknown>, now = new Date()): Part
         }
       : {}),
   };
-}
-
-/** The partner item as stored (settings and agreement included), or undefined. */
-export async function findPartnerItem(id: string): Promise<PartnerItem | undefined> {
-  const result = await dynamo().send(
-    new GetCommand({ TableName: table(), Key: keys.partner(id), ConsistentRead: true }),
-  );
-  return result.Item as PartnerItem | undefined;
 }
 
 /** A VAT id names its country: it must be the partner's (their address's, else their country). */

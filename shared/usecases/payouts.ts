@@ -59,7 +59,8 @@ import {
   selfBillingState,
   seriesPrefixOf,
 } from '../domain/self-billing.ts';
-import { findPartner, findPartnerItem } from './partners.ts';
+import { findPartnerItem } from '../adapters/partner-store.ts';
+import { findPartner } from './partners.ts';
 
 const nowIso = () => new Date().toISOString();
 const CLAIM_CONCURRENCY = 16;

@@ -14,7 +14,6 @@
  */
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod/mini';
-import { getObject } from '../adapters/aws/s3.ts';
 import { dynamo } from '../adapters/clients.ts';
 import { type DocumentKind, holderOf, type TakeHooks, takeNumber } from '../adapters/document-series.ts';
 import {
@@ -25,9 +24,8 @@ import {
   type PayoutItem,
   toReward,
 } from '../adapters/payout-store.ts';
-import { storeOnce } from '../adapters/self-billing-store.ts';
+import { readDocument, storeOnce } from '../adapters/self-billing-store.ts';
 import { isConditionalCheckFailed, keys, table } from '../adapters/table.ts';
-import { ENV, requireEnv } from '../config/env.ts';
 import { companyDetails } from '../config/self-billing.ts';
 import { InvalidTransition, NotFound } from '../domain/errors.ts';
 import type { SelfBilledDocumentRecord } from '../domain/resources.ts';
@@ -122,10 +120,7 @@ async function record(
 }
 
 async function readJson<T>(key: string): Promise<T> {
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of await getObject({ bucket: requireEnv(ENV.selfBillingBucket), key }))
-    chunks.push(chunk);
-  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
+  return JSON.parse((await readDocument(key)).toString('utf8')) as T;
 }
 
 export interface IssueResult {

@@ -3,7 +3,7 @@
  * preview. No PDF library here: the preview is rendered by the self-billing function, invoked
  * synchronously, so the API functions start as fast as before.
  */
-import { invokeRequestResponse } from '../adapters/aws/lambda.ts';
+import { invokeSync } from '../adapters/clients.ts';
 import type { PayoutItem } from '../adapters/payout-store.ts';
 import { presignDocument } from '../adapters/self-billing-store.ts';
 import { ENV, requireEnv } from '../config/env.ts';
@@ -56,7 +56,7 @@ export async function selfBilledInvoicePreview(item: PayoutItem) {
       { data: { status: item.status } },
     );
   }
-  const { key } = await invokeRequestResponse<{ key: string }>(requireEnv(ENV.selfBillingFunctionName), {
+  const { key } = await invokeSync<{ key: string }>(requireEnv(ENV.selfBillingFunctionName), {
     action: 'preview',
     payoutId: item.id,
   });
