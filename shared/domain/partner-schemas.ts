@@ -3,9 +3,30 @@
  * checked by ibantools. Apart so that only the functions that parse them bundle ibantools.
  */
 import { electronicFormatIBAN, isValidBIC, isValidIBAN } from 'ibantools';
+import * as jsvatModule from 'jsvat-next';
 import * as z from 'zod/mini';
 import { Currency, countryCode, named, text } from './schemas.ts';
-import { isValidVatId, normalizeVatId } from './vat-ids.ts';
+import { normalizeVatId } from './vat-ids.ts';
+
+type Jsvat = typeof import('jsvat-next');
+// Bundled, esbuild takes the ES module (named exports); run by Node, the CommonJS one (a default).
+// The key is a variable so that esbuild does not warn about a `default` the ES module lacks.
+const DEFAULT = 'default';
+const jsvat: Jsvat =
+  'checkVAT' in jsvatModule
+    ? (jsvatModule as Jsvat)
+    : ((jsvatModule as unknown as Record<string, unknown>)[DEFAULT] as Jsvat);
+
+/**
+ * A VAT id, checked per country (format and check digits) by `jsvat-next`, a maintained fork of
+ * jsvat; one of a country jsvat does not know must at least look like one (prefix, 2–13 characters).
+ */
+export function isValidVatId(value: string): boolean {
+  const vatId = normalizeVatId(value);
+  const result = jsvat.checkVAT(vatId, jsvat.countries);
+  if (result.country) return result.isValid;
+  return /^[A-Z]{2}[A-Z0-9]{2,13}$/.test(vatId);
+}
 
 export const Address = named(
   'Address',

@@ -118,7 +118,6 @@ const TITLES: Record<DocumentType, string> = {
 };
 
 /** The title in the partner's country language, beside the English one (by ISO 3166 country). */
-const LOCAL_TITLES: Record<string, Record<DocumentType, string>> = {};
 const LANGUAGES: ReadonlyArray<[countries: string, invoice: string, creditNote: string]> = [
   ['DE AT LI', 'Gutschrift', 'Storno der Gutschrift'],
   ['FR LU MC', 'Autofacturation', 'Avoir d’autofacturation'],
@@ -133,12 +132,10 @@ const LANGUAGES: ReadonlyArray<[countries: string, invoice: string, creditNote: 
   ['SE', 'Självfakturering', 'Kreditnota (självfakturering)'],
   ['DK', 'Selvfakturering', 'Kreditnota (selvfakturering)'],
 ];
-for (const [countries, invoice, creditNote] of LANGUAGES) {
-  for (const country of countries.split(' ')) LOCAL_TITLES[country] = { invoice, credit_note: creditNote };
-}
 
 export function localTitle(country: string, type: DocumentType): string | undefined {
-  return LOCAL_TITLES[country]?.[type];
+  const entry = LANGUAGES.find(([countries]) => countries.split(' ').includes(country));
+  return entry ? entry[type === 'invoice' ? 1 : 2] : undefined;
 }
 
 /** `value × bps / 10000` rounded half-up (half away from zero for a negative value), exactly. */

@@ -11,7 +11,6 @@ import type { CreatePartner, Partner, UpdateOwnProfile, UpdatePartner } from '..
 import {
   type Agreement,
   agreementFrom,
-  type SelfBillingPartner,
   selfBillingState,
   seriesPrefixOf,
 } from '../domain/self-billing.ts';

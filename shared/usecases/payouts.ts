@@ -2,6 +2,7 @@
 import { DeleteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../adapters/clients.ts';
 import { logger } from '../adapters/observability.ts';
+import { findPartnerItem as findPartner, findPartnerItem } from '../adapters/partner-store.ts';
 import {
   claimReward,
   findPayoutItem,
@@ -59,8 +60,6 @@ import {
   selfBillingState,
   seriesPrefixOf,
 } from '../domain/self-billing.ts';
-import { findPartnerItem } from '../adapters/partner-store.ts';
-import { findPartner } from './partners.ts';
 
 const nowIso = () => new Date().toISOString();
 const CLAIM_CONCURRENCY = 16;

@@ -1,6 +1,7 @@
 /** Rewards: creation with externalId de-duplication, lists, and the manager's accept / refuse. */
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../adapters/clients.ts';
+import { findPartnerItem as findPartner } from '../adapters/partner-store.ts';
 import {
   findPayoutItem,
   findRewardItem,
@@ -22,7 +23,6 @@ import { Conflict, InvalidTransition, NotFound, RuleViolation } from '../domain/
 import { newId } from '../domain/ids.ts';
 import { checkRewardDecision, payoutTotals } from '../domain/payout-rules.ts';
 import type { Actor, CreateReward, Reward, RewardStatus } from '../domain/schemas.ts';
-import { findPartner } from './partners.ts';
 
 const nowIso = () => new Date().toISOString();
 

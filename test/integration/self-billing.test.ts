@@ -94,7 +94,7 @@ async function pendingPayout(partnerId: string, amounts: number[], validate: obj
       amount,
       currency,
       status: 'accepted',
-      description: i === 0 ? 'Commission — order Ζ-17 for Иванов' : `Reward ${i}`,
+      description: i === 0 ? 'Commission — order Ω-17 for Иванов' : `Reward ${i}`,
     });
     rewardIds.push(reward.id);
   }
