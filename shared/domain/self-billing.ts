@@ -144,11 +144,13 @@ export function documentsDue(item: {
   partnerValidatedAt?: string | undefined;
   selfBilledInvoice?: unknown;
   selfBilledCreditNote?: unknown;
+  reissueOf?: string | undefined;
 }): { invoice: boolean; creditNote: boolean } {
   const selfBilled =
     item.requirements?.invoiceMode === 'self_billed' && item.partnerValidatedAt !== undefined;
   return {
-    invoice: selfBilled && item.selfBilledInvoice === undefined,
+    // A reissue is the same supply: it keeps the invoice of the payout it reissues, never a new one.
+    invoice: selfBilled && item.selfBilledInvoice === undefined && item.reissueOf === undefined,
     creditNote: selfBilled && item.status === 'cancelled' && item.selfBilledCreditNote === undefined,
   };
 }

@@ -8,12 +8,7 @@ import { NotFound, RuleViolation, ValidationFailed } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import type { SelfBillingAgreement } from '../domain/resources.ts';
 import type { CreatePartner, Partner, UpdateOwnProfile, UpdatePartner } from '../domain/schemas.ts';
-import {
-  type Agreement,
-  agreementFrom,
-  selfBillingState,
-  seriesPrefixOf,
-} from '../domain/self-billing.ts';
+import { type Agreement, agreementFrom, selfBillingState, seriesPrefixOf } from '../domain/self-billing.ts';
 import { vatIdCountry } from '../domain/vat-ids.ts';
 
 const nowIso = () => new Date().toISOString();
