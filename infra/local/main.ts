@@ -1,6 +1,9 @@
 /** `npm start`: the whole backend on loopback. PORT (default 3000) and DATA_DIR (default .data/). */
 import { startLocalBackend } from './runtime.ts';
 
+// Local receivers (http://127.0.0.1:…) may get webhooks under `npm start` only; never on AWS.
+process.env.WEBHOOKS_ALLOW_PRIVATE ??= 'true';
+
 const port = Number(process.env.PORT ?? 3000);
 const backend = await startLocalBackend({ port, verbose: process.env.VERBOSE === 'true' });
 console.log(`partner-payouts listening on ${backend.url}`);

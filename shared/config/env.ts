@@ -24,6 +24,15 @@ export const ENV = {
   corsOrigins: 'CORS_ORIGINS',
   mailDir: 'MAIL_DIR',
   draftingFunctionName: 'DRAFTING_FUNCTION_NAME',
+  webhookQueueUrl: 'WEBHOOK_QUEUE_URL',
+  webhookQueueArn: 'WEBHOOK_QUEUE_ARN',
+  webhookSchedulerRoleArn: 'WEBHOOK_SCHEDULER_ROLE_ARN',
+  webhookScheduleGroup: 'WEBHOOK_SCHEDULE_GROUP',
+  webhookRetrySchedule: 'WEBHOOK_RETRY_SCHEDULE',
+  webhookDisableAfterDays: 'WEBHOOK_DISABLE_AFTER_DAYS',
+  webhookLogDays: 'WEBHOOK_LOG_DAYS',
+  webhookRotationOverlapSeconds: 'WEBHOOK_ROTATION_OVERLAP_SECONDS',
+  webhooksAllowPrivate: 'WEBHOOKS_ALLOW_PRIVATE',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -7,6 +7,8 @@ export const ID_PREFIXES = {
   export: 'ex',
   run: 'run',
   event: 'evt',
+  webhookEndpoint: 'we',
+  webhookDelivery: 'wd',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -12,6 +12,7 @@ import { PARTNER_ROUTES } from './routes/partners.ts';
 import { PAYOUT_RUN_ROUTES } from './routes/payout-runs.ts';
 import { PAYOUT_ROUTES } from './routes/payouts.ts';
 import { REWARD_ROUTES } from './routes/rewards.ts';
+import { WEBHOOK_ROUTES } from './routes/webhooks.ts';
 
 export {
   type Access,
@@ -31,6 +32,7 @@ export const ROUTES = {
   ...PARTNER_PAYOUT_ROUTES,
   ...EXPORT_ROUTES,
   ...PAYOUT_RUN_ROUTES,
+  ...WEBHOOK_ROUTES,
 } as const satisfies Record<string, RouteSpec>;
 
 export type RouteName = keyof typeof ROUTES;

@@ -35,7 +35,11 @@ interface Fixture {
   marker: string;
   looseReward: string;
   payouts: Record<'draft' | 'pending' | 'ready', { id: string; rewardId: string }>;
+  webhookEndpointId: string;
 }
+
+/** A loopback receiver nothing listens on (test/support/env.ts allows private receivers). */
+const WEBHOOK_ENDPOINT = { url: 'http://127.0.0.1:9/hooks', eventTypes: ['webhook.test'] };
 
 /** A partner with an unclaimed reward and a payout in draft, pending and ready. */
 async function fixture(): Promise<Fixture> {
@@ -70,7 +74,11 @@ async function fixture(): Promise<Fixture> {
   expectOk(await call(partner(partnerId), 'POST', `/partner/payouts/${ready.id}/validate`, { body: {} }));
   // Pending, unclaimed: a POST /payouts, a payout run or an accept/refuse that slipped through acts on it.
   const looseReward = await reward('pending');
-  return { partnerId, marker, looseReward, payouts: { draft, pending, ready } };
+  const webhookEndpointId = expectOk(
+    await call(manager, 'POST', '/webhook-endpoints', { body: WEBHOOK_ENDPOINT }),
+    201,
+  ).id as string;
+  return { partnerId, marker, looseReward, payouts: { draft, pending, ready }, webhookEndpointId };
 }
 
 /** The route's path with ids that a valid request would act on. */
@@ -85,6 +93,7 @@ function targetPath(spec: RouteSpec, fx: Fixture): string {
     if (name === 'rewardId') return payout.rewardId;
     if (spec.path.startsWith('/partners/')) return fx.partnerId;
     if (spec.path.startsWith('/rewards/')) return fx.looseReward;
+    if (spec.path.startsWith('/webhook-endpoints/')) return fx.webhookEndpointId;
     if (spec.path.startsWith('/payouts/') || spec.path.startsWith('/partner/payouts/')) return payout.id;
     return newId('run');
   });
@@ -101,6 +110,8 @@ function validBody(spec: RouteSpec, fx: Fixture): Record<string, unknown> {
     { reason: 'Because' },
     // Scoped to this fixture's ready payout: an unscoped export would touch every ready payout.
     { format: 'csv', payoutIds: [fx.payouts.ready.id] },
+    WEBHOOK_ENDPOINT,
+    { eventIds: [newId('event')] },
     {},
   ];
   const body = candidates.find((candidate) => spec.body?.safeParse(candidate).success);

@@ -9,7 +9,7 @@
  * Read on every call (a few environment lookups): tests repoint a service between files.
  */
 
-export type AwsService = 's3' | 'sfn' | 'eventbridge' | 'lambda' | 'sesv2';
+export type AwsService = 's3' | 'sfn' | 'eventbridge' | 'lambda' | 'sesv2' | 'sqs' | 'scheduler';
 
 export interface ServiceInfo {
   /** Suffix of `AWS_ENDPOINT_URL_<…>`: the SDK's service id, upper-cased. */
@@ -26,6 +26,8 @@ export const SERVICES: Record<AwsService, ServiceInfo> = {
   eventbridge: { envSuffix: 'EVENTBRIDGE', hostPrefix: 'events', signingName: 'events' },
   lambda: { envSuffix: 'LAMBDA', hostPrefix: 'lambda', signingName: 'lambda' },
   sesv2: { envSuffix: 'SESV2', hostPrefix: 'email', signingName: 'ses' },
+  sqs: { envSuffix: 'SQS', hostPrefix: 'sqs', signingName: 'sqs' },
+  scheduler: { envSuffix: 'SCHEDULER', hostPrefix: 'scheduler', signingName: 'scheduler' },
 };
 
 export type Environment = Readonly<Record<string, string | undefined>>;
