@@ -51,6 +51,7 @@ export async function enqueueDeliveries(
       targetArn: required(ENV.webhookQueueArn),
       roleArn: required(ENV.webhookSchedulerRoleArn),
       input: JSON.stringify(entry.message),
+      deadLetterArn: process.env[ENV.webhookDlqArn] || undefined,
     });
   }
 }

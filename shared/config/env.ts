@@ -26,6 +26,7 @@ export const ENV = {
   draftingFunctionName: 'DRAFTING_FUNCTION_NAME',
   webhookQueueUrl: 'WEBHOOK_QUEUE_URL',
   webhookQueueArn: 'WEBHOOK_QUEUE_ARN',
+  webhookDlqArn: 'WEBHOOK_DLQ_ARN',
   webhookSchedulerRoleArn: 'WEBHOOK_SCHEDULER_ROLE_ARN',
   webhookScheduleGroup: 'WEBHOOK_SCHEDULE_GROUP',
   webhookRetrySchedule: 'WEBHOOK_RETRY_SCHEDULE',

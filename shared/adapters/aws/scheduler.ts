@@ -15,6 +15,8 @@ export interface OneTimeSchedule {
   targetArn: string;
   roleArn: string;
   input: string;
+  /** Where a schedule that could not send its message for 24 h puts it. */
+  deadLetterArn?: string | undefined;
 }
 
 /** `at(yyyy-mm-ddThh:mm:ss)` in UTC, to the second. */
@@ -44,6 +46,7 @@ export async function createOneTimeSchedule(schedule: OneTimeSchedule): Promise<
           RoleArn: schedule.roleArn,
           Input: schedule.input,
           RetryPolicy: { MaximumEventAgeInSeconds: 86_400, MaximumRetryAttempts: 185 },
+          ...(schedule.deadLetterArn ? { DeadLetterConfig: { Arn: schedule.deadLetterArn } } : {}),
         },
       }),
       errors: 'json',
