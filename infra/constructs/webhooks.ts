@@ -10,6 +10,10 @@
  * a delivery that keeps throwing stays, up to 5 receives), the DLQ 14 days, a schedule until it
  * fires (≤ 24 h, then deleted; its own retries 24 h, then the DLQ), the rule's target retries 24 h
  * (then the DLQ).
+ *
+ * The same function sweeps the outbox every 5 minutes (../../shared/adapters/outbox.ts): events
+ * recorded with a change (`reward.created`, `export.created`, `payout_run.completed`) that the
+ * request or run did not get to publish.
  */
 import { Arn, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
@@ -18,12 +22,13 @@ import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { ScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
+import { Schedule, ScheduleExpression, ScheduleGroup, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EVENT_SOURCE } from '#shared/adapters/events.ts';
 import { ENV } from '#shared/config/env.ts';
 import { DeadLetterQueue } from './dead-letter-queue.ts';
+import { InvokeFunction } from './drafting.ts';
 import { HouseFunction } from './house-function.ts';
 import { acknowledgeWildcardResource, NAG_REASONS } from './nag.ts';
 
@@ -48,6 +53,7 @@ export class Webhooks extends Construct {
   readonly delivery: HouseFunction;
   readonly schedulerRole: Role;
   readonly scheduleGroup: ScheduleGroup;
+  readonly sweep: Schedule;
   private readonly props: WebhooksProps;
 
   constructor(scope: Construct, id: string, props: WebhooksProps) {
@@ -79,6 +85,8 @@ export class Webhooks extends Construct {
       description: 'Webhooks: fans domain events out to endpoints, signs and delivers them, retries',
       memorySize: 512,
       timeout: DELIVERY_TIMEOUT,
+      // The sweep's schedule invokes it asynchronously: an invocation that failed every retry lands here.
+      deadLetterQueue: this.dlq,
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
     });
@@ -91,6 +99,20 @@ export class Webhooks extends Construct {
         maxConcurrency: 20,
       }),
     );
+
+    // Events recorded with a change but never published (a crash in between) go out within minutes.
+    this.sweep = new Schedule(this, 'OutboxSweep', {
+      description: 'Publishes domain events recorded with a change but not published (outbox sweep)',
+      schedule: ScheduleExpression.rate(Duration.minutes(5)),
+      target: new InvokeFunction(this.delivery.fn, {
+        input: ScheduleTargetInput.fromObject({ kind: 'sweep' }),
+        deadLetterQueue: this.dlq,
+        retryAttempts: 2,
+        maxEventAge: Duration.minutes(10),
+      }),
+    });
+    props.bus.grantPutEventsTo(this.delivery.fn);
+    this.delivery.setEnv(ENV.eventBusName, props.bus.eventBusName);
 
     new Rule(this, 'Rule', {
       eventBus: props.bus,

@@ -139,6 +139,11 @@ export async function startWorkflowRuntime(options: {
     60_000,
   );
   const webhooks = await startLocalWebhookQueue({ consume: webhookDelivery });
+  // The outbox sweep, every 5 minutes as on AWS (EventBridge Scheduler there).
+  const sweep = setInterval(() => {
+    webhookDelivery({ kind: 'sweep' }).catch((error: unknown) => console.error('outbox sweep failed', error));
+  }, 300_000);
+  sweep.unref();
   const events = await startLocalEventBridge({
     rules: [
       {
@@ -179,6 +184,7 @@ export async function startWorkflowRuntime(options: {
     ses,
     webhooks,
     close: async () => {
+      clearInterval(sweep);
       await invoke.close();
       await sfn.close();
       await events.close();

@@ -43,6 +43,7 @@ import {
   uploadPart,
 } from './aws/s3.ts';
 import { dynamo } from './clients.ts';
+import { OUTBOX, type OutboxEntry } from './outbox.ts';
 import { keys, type Page, queryPage, table } from './table.ts';
 
 /** Every export object lives under this prefix (the only one the exports function may touch). */
@@ -246,7 +247,12 @@ function toRecord(item: Record<string, unknown>): ExportRecord {
 }
 
 /** Stores an export: its payout ids first, then the record that makes it visible. */
-export async function putExport(record: ExportRecord, payoutIds: readonly string[]): Promise<void> {
+export async function putExport(
+  record: ExportRecord,
+  payoutIds: readonly string[],
+  /** Events recorded with the record (../adapters/outbox.ts). */
+  outbox: readonly OutboxEntry[] = [],
+): Promise<void> {
   const key = keys.export(record.id);
   await dynamo().send(
     new PutCommand({
@@ -264,6 +270,7 @@ export async function putExport(record: ExportRecord, payoutIds: readonly string
         GSI4PK: 'EXPORTS',
         GSI4SK: `${record.createdAt}#${record.id}`,
         ...record,
+        ...(outbox.length > 0 ? { [OUTBOX]: outbox } : {}),
       },
       ConditionExpression: 'attribute_not_exists(PK)',
     }),

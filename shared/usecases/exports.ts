@@ -44,7 +44,8 @@ import {
   uploadExportFile,
 } from '../adapters/export-store.ts';
 import { logger } from '../adapters/observability.ts';
-import type { Page } from '../adapters/table.ts';
+import { outboxEntry, publishRecorded } from '../adapters/outbox.ts';
+import { keys, type Page } from '../adapters/table.ts';
 import { ENV, optionalEnv, requireEnv } from '../config/env.ts';
 import {
   DomainError,
@@ -462,9 +463,10 @@ export async function createExport(input: CreateExport, actor: Actor): Promise<E
     createdAt: at,
     createdBy: actor.id,
   };
+  const created = outboxEntry('export.created', at);
   try {
     await links;
-    await putExport(record, payoutIds);
+    await putExport(record, payoutIds, [created]);
   } catch (error) {
     // Links already written stay: without a record they point to nothing any reader shows.
     await deleteExportObjects(files.map((file) => file.key)).catch((cleanup: unknown) =>
@@ -472,7 +474,23 @@ export async function createExport(input: CreateExport, actor: Actor): Promise<E
     );
     throw error;
   }
+  await publishRecorded(keys.export(id), exportEventData(record, payoutIds), [created]);
   return { ...(await present(record)), payoutIds };
+}
+
+/** An export in its events: what GET shows, without the short-lived download links. */
+export function exportEventData(record: ExportRecord, payoutIds: readonly string[]): Record<string, unknown> {
+  return {
+    id: record.id,
+    format: record.format,
+    ...(record.sepaVersion ? { sepaVersion: record.sepaVersion } : {}),
+    payoutCount: record.payoutCount,
+    totals: record.totals,
+    fileName: record.fileName,
+    sha256: record.sha256,
+    createdAt: record.createdAt,
+    payoutIds,
+  };
 }
 
 /** One export, with fresh download links. */

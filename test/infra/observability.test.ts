@@ -14,6 +14,7 @@ import { DefinitionBody, Pass, StateMachine } from 'aws-cdk-lib/aws-stepfunction
 import { Construct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../infra/config.ts';
+import { DeadLetterQueue } from '../../infra/constructs/dead-letter-queue.ts';
 import { Observability } from '../../infra/constructs/observability.ts';
 import { PayoutsStack } from '../../infra/payouts-stack.ts';
 
@@ -71,6 +72,9 @@ describe('observability', () => {
     expect(entries, type).toHaveLength(1);
     return entries[0] as [string, Json];
   };
+  /** The dead-letter queues (the webhook queue itself is an SQS queue too, but not one). */
+  const deadLetterQueueIds = () =>
+    DeadLetterQueue.all(stack).map((queue) => stack.getLogicalId(queue.node.defaultChild as never));
   const alarmsOn = (name: string) =>
     alarms.filter((alarm) => alarmMetrics(alarm).some((m) => m.name === name));
 
@@ -152,21 +156,24 @@ describe('observability', () => {
     }
     // Functions invoked asynchronously (rules, schedules, S3 notifications, themselves): a DLQ for
     // events that failed every retry.
-    const asyncFunctionIds = new Set<string>([
-      ...ofType('AWS::Events::Rule').flatMap(([, rule]) =>
-        (rule.Properties.Targets as Json[]).map((target) => target.Arn['Fn::GetAtt']?.[0]),
-      ),
-      ...ofType('AWS::Scheduler::Schedule').map(
-        ([, schedule]) => schedule.Properties.Target.Arn['Fn::GetAtt']?.[0],
-      ),
-      ...ofType('Custom::S3BucketNotifications').flatMap(([, notifications]) =>
-        asList<Json>(notifications.Properties.NotificationConfiguration.LambdaFunctionConfigurations).map(
-          (configuration) => configuration.LambdaFunctionArn['Fn::GetAtt'][0],
+    const asyncFunctionIds = new Set<string>(
+      [
+        ...ofType('AWS::Events::Rule').flatMap(([, rule]) =>
+          (rule.Properties.Targets as Json[]).map((target) => target.Arn['Fn::GetAtt']?.[0]),
         ),
-      ),
-      ...ofType('AWS::Lambda::EventInvokeConfig').map(([, config]) => config.Properties.FunctionName.Ref),
-    ]);
-    expect(asyncFunctionIds.size).toBe(3); // notifier, drafting, invoice checker
+        ...ofType('AWS::Scheduler::Schedule').map(
+          ([, schedule]) => schedule.Properties.Target.Arn['Fn::GetAtt']?.[0],
+        ),
+        ...ofType('Custom::S3BucketNotifications').flatMap(([, notifications]) =>
+          asList<Json>(notifications.Properties.NotificationConfiguration.LambdaFunctionConfigurations).map(
+            (configuration) => configuration.LambdaFunctionArn['Fn::GetAtt'][0],
+          ),
+        ),
+        ...ofType('AWS::Lambda::EventInvokeConfig').map(([, config]) => config.Properties.FunctionName.Ref),
+        // (a rule may target a queue: the webhooks' rule; the queue has its DLQ, checked above)
+      ].filter((id) => resources[id]?.Type === 'AWS::Lambda::Function'),
+    );
+    expect(asyncFunctionIds.size).toBe(4); // notifier, drafting, invoice checker, webhook delivery (sweep)
     for (const id of asyncFunctionIds) {
       expect(isQueue(resources[id]?.Properties.DeadLetterConfig?.TargetArn), id).toBe(true);
     }
@@ -195,8 +202,8 @@ describe('observability', () => {
   });
 
   it('alarms as soon as any dead-letter queue holds a message', () => {
-    const queueIds = ofType('AWS::SQS::Queue').map(([id]) => id);
-    expect(queueIds).toHaveLength(3);
+    const queueIds = deadLetterQueueIds();
+    expect(queueIds).toHaveLength(4);
     const depth = alarmsOn('ApproximateNumberOfMessagesVisible');
     expect(depth.map((alarm) => alarmMetrics(alarm)[0]?.dimensions.QueueName).sort()).toEqual(
       queueIds.map((id) => `{GetAtt:${id}.QueueName}`).sort(),
@@ -229,7 +236,7 @@ describe('observability', () => {
   });
 
   it('sends every alarm, and its recovery, to the alarm topic', () => {
-    expect(alarms).toHaveLength(2 * houseFunctionIds.length + 1 + 2 + 3 + 2);
+    expect(alarms).toHaveLength(2 * houseFunctionIds.length + 1 + 2 + 4 + 2);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(alarm.Properties.OKActions).toEqual([{ Ref: topicId }]);
@@ -317,6 +324,6 @@ describe('observability', () => {
     }
     // Every house function and every DLQ has its line.
     for (const id of houseFunctionIds) expect(body, id).toContain(`{Ref:${id}}`);
-    for (const [id] of ofType('AWS::SQS::Queue')) expect(body, id).toContain(`{GetAtt:${id}.QueueName}`);
+    for (const id of deadLetterQueueIds()) expect(body, id).toContain(`{GetAtt:${id}.QueueName}`);
   });
 });

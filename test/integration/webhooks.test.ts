@@ -66,7 +66,11 @@ const signedOnly = (items: Received[]) => items.every((item) => item.verifiedBy.
 async function payoutLifecycle(): Promise<{ payoutId: string; partnerId: string }> {
   const partnerId = expectOk(
     await call(manager, 'POST', '/partners', {
-      body: { name: 'Webhook Partner', email: `wh+${randomUUID()}@example.com` },
+      body: {
+        name: 'Webhook Partner',
+        email: `wh+${randomUUID()}@example.com`,
+        payoutMethod: { type: 'paypal', email: 'wh-paypal@example.com' },
+      },
     }),
     201,
   ).id;
@@ -450,5 +454,94 @@ describe('unsafe URLs', () => {
     expect(result.error).toMatch(/redirect/);
     expect(redirecting.received).toHaveLength(1);
     expect(elsewhere.received).toHaveLength(0);
+  });
+});
+
+// ------------------------------------------------------------------ events of rewards, exports and runs
+
+describe('reward.created, export.created, payout_run.completed', () => {
+  it('are delivered like payout events, with the resource and its version', async () => {
+    const target = await receiver();
+    await register(target, { eventTypes: ['reward.created', 'export.created', 'payout_run.completed'] });
+    const { partnerId } = await payoutLifecycle();
+    const reward = expectOk(
+      await call(manager, 'POST', '/rewards', {
+        body: { partnerId, amount: 700, currency: 'EUR', status: 'accepted' },
+      }),
+      201,
+    );
+    const got = await eventually('reward.created', () =>
+      target.received.find((item) => item.type === 'reward.created' && item.data?.id === reward.id),
+    );
+    expect(got.data).toMatchObject({ id: reward.id, amount: 700, partnerId, version: 1 });
+    expect(got.data).not.toHaveProperty('outbox');
+    expect(got.id).toMatch(/^evt_/);
+    expect(got.verifiedBy).toEqual([0]);
+
+    // A ready payout, exported.
+    expectOk(
+      await call(manager, 'POST', '/rewards', {
+        body: { partnerId, amount: 300, currency: 'EUR', status: 'accepted' },
+      }),
+      201,
+    );
+    const payout = expectOk(
+      await call(manager, 'POST', '/payouts', { body: { partnerId, currency: 'EUR' } }),
+      201,
+    );
+    expectOk(await call(manager, 'POST', `/payouts/${payout.id}/validate`, { body: {} }));
+    expectOk(await call(partner(partnerId), 'POST', `/partner/payouts/${payout.id}/validate`, { body: {} }));
+    const exported = expectOk(
+      await call(manager, 'POST', '/exports', { body: { format: 'csv', payoutIds: [payout.id] } }),
+      201,
+    );
+    const exportEvent = await eventually('export.created', () =>
+      target.received.find((item) => item.type === 'export.created' && item.data?.id === exported.id),
+    );
+    expect(exportEvent.data).toMatchObject({
+      id: exported.id,
+      format: 'csv',
+      payoutIds: [payout.id],
+      version: 1,
+    });
+    expect(exportEvent.data).not.toHaveProperty('url');
+
+    const run = await call(manager, 'POST', '/payout-runs', { body: { partnerId, currency: 'USD' } });
+    expect([201, 202]).toContain(run.status);
+    const runEvent = await eventually('payout_run.completed', () =>
+      target.received.find((item) => item.type === 'payout_run.completed' && item.data?.id === run.body.id),
+    );
+    expect(runEvent.data).toMatchObject({ id: run.body.id, status: 'completed' });
+    expect(runEvent.data).not.toHaveProperty('GSI4PK');
+    expect(expectOk(await call(manager, 'GET', `/payout-runs/${run.body.id}`))).not.toHaveProperty('outbox');
+  });
+
+  it('an event recorded but not published (the bus was down) goes out with the sweep, same id', async () => {
+    const target = await receiver();
+    await register(target, { eventTypes: ['reward.created'] });
+    const { partnerId } = await payoutLifecycle();
+    const bus = process.env.AWS_ENDPOINT_URL_EVENTBRIDGE;
+    process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = 'http://127.0.0.1:9'; // nothing listens: PutEvents fails
+    let reward: any;
+    try {
+      reward = expectOk(
+        await call(manager, 'POST', '/rewards', { body: { partnerId, amount: 900, currency: 'EUR' } }),
+        201,
+      );
+    } finally {
+      process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = bus;
+    }
+    await sleep(300);
+    expect(target.received.filter((item) => item.data?.id === reward.id)).toHaveLength(0);
+    const { sweepRecordedEvents } = await import('../../shared/usecases/outbox-sweep.ts');
+    expect(await sweepRecordedEvents(Date.now() + 120_000)).toBeGreaterThanOrEqual(1);
+    const got = await eventually('the swept event', () =>
+      target.received.find((item) => item.data?.id === reward.id),
+    );
+    expect(got.type).toBe('reward.created');
+    // Swept once: a second sweep finds nothing left of it.
+    await sweepRecordedEvents(Date.now() + 120_000);
+    await sleep(300);
+    expect(target.received.filter((item) => item.data?.id === reward.id)).toHaveLength(1);
   });
 });
