@@ -33,7 +33,7 @@ async function handle(
     }
   }
   try {
-    await fanOut(busEvents.map((entry) => entry.event));
+    await fanOut(busEvents.map((entry) => ({ messageId: entry.id, event: entry.event })));
   } catch (error) {
     logger.error('Webhook fan-out failed', { error });
     failures.push(...busEvents.map((entry) => ({ itemIdentifier: entry.id })));

@@ -22,6 +22,8 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 export interface LocalWebhookQueueOptions {
   consume: (event: SQSEvent) => Promise<SQSBatchResponse | undefined | unknown>;
   batchSize?: number;
+  /** Waits this long for a fuller batch (Lambda's MaximumBatchingWindowInSeconds); default 0. */
+  batchWindowMs?: number;
   concurrency?: number;
   visibilityTimeoutMs?: number;
   maxReceiveCount?: number;
@@ -52,6 +54,8 @@ export interface LocalWebhookQueue {
 
 export async function startLocalWebhookQueue(options: LocalWebhookQueueOptions): Promise<LocalWebhookQueue> {
   const batchSize = options.batchSize ?? 10;
+  const batchWindowMs = options.batchWindowMs ?? 0;
+  let windowTimer: NodeJS.Timeout | undefined;
   const concurrency = options.concurrency ?? 4;
   const visibilityTimeoutMs = options.visibilityTimeoutMs ?? 2_000;
   const maxReceiveCount = options.maxReceiveCount ?? 5;
@@ -123,7 +127,14 @@ export async function startLocalWebhookQueue(options: LocalWebhookQueueOptions):
     later(visibilityTimeoutMs, () => makeReady(message));
   }
 
-  function pump(): void {
+  function pump(windowOver = false): void {
+    if (!windowOver && batchWindowMs > 0 && ready.length > 0 && ready.length < batchSize) {
+      windowTimer ??= setTimeout(() => {
+        windowTimer = undefined;
+        pump(true);
+      }, batchWindowMs);
+      return;
+    }
     while (!closed && running < concurrency && ready.length > 0) {
       const batch = ready.splice(0, batchSize);
       for (const message of batch) message.receiveCount++;
@@ -147,7 +158,7 @@ export async function startLocalWebhookQueue(options: LocalWebhookQueueOptions):
         )
         .finally(() => {
           running--;
-          pump();
+          pump(true);
           checkIdle();
         });
     }
@@ -231,6 +242,7 @@ export async function startLocalWebhookQueue(options: LocalWebhookQueueOptions):
     },
     async close(): Promise<void> {
       closed = true;
+      if (windowTimer) clearTimeout(windowTimer);
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
       ready.length = 0;

@@ -192,17 +192,15 @@ export async function deleteEndpoint(id: string): Promise<boolean> {
 
 // ------------------------------------------------------------------ events kept for replay
 
-export interface StoredEvent extends WebhookEvent {
-  fannedOut?: boolean;
-}
-
 const expiresAt = (at: number, days: number) => Math.floor(at / 1000) + Math.ceil(days * 86_400);
 
 /**
- * Records an event once (the first publication wins); answers whether its fan-out is still to do (a
- * new event, or one recorded by a fan-out that crashed before it finished).
+ * Records an event once, for replay and so that a second publication of it (the bus delivers at
+ * least once; Sync or the outbox sweep may publish again) is not fanned out twice. `messageId` is the
+ * queue message carrying this publication: the same message handled again (its first fan-out crashed
+ * before the message was deleted) may fan out again. Answers whether to fan out.
  */
-export async function recordEvent(event: WebhookEvent, logDays: number): Promise<boolean> {
+export async function recordEvent(event: WebhookEvent, logDays: number, messageId: string): Promise<boolean> {
   try {
     await dynamo().send(
       new PutCommand({
@@ -213,30 +211,18 @@ export async function recordEvent(event: WebhookEvent, logDays: number): Promise
           GSI4PK: eventsPartition(event.timestamp.slice(0, 10)),
           GSI4SK: `${event.timestamp}#${event.id}`,
           event,
+          messageId,
           expiresAt: expiresAt(Date.parse(event.timestamp) || Date.now(), logDays),
         },
-        ConditionExpression: 'attribute_not_exists(PK)',
+        ConditionExpression: 'attribute_not_exists(PK) OR messageId = :messageId',
+        ExpressionAttributeValues: { ':messageId': messageId },
       }),
     );
     return true;
   } catch (error) {
-    if (!isConditionalCheckFailed(error)) throw error;
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
   }
-  const existing = await dynamo().send(
-    new GetCommand({ TableName: table(), Key: webhookKeys.event(event.id), ConsistentRead: true }),
-  );
-  return existing.Item?.fannedOut !== true;
-}
-
-export async function markFannedOut(eventId: string): Promise<void> {
-  await dynamo().send(
-    new UpdateCommand({
-      TableName: table(),
-      Key: webhookKeys.event(eventId),
-      UpdateExpression: 'SET fannedOut = :true',
-      ExpressionAttributeValues: { ':true': true },
-    }),
-  );
 }
 
 const live = (item: Record<string, unknown>, now: number) =>

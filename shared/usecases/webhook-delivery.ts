@@ -14,7 +14,6 @@ import {
   type EndpointItem,
   findEndpointItems,
   listEnabledEndpoints,
-  markFannedOut,
   recordEvent,
   signingSecrets,
   updateEndpoint,
@@ -39,28 +38,36 @@ export type { DeliveryMessage };
 
 /**
  * One message per subscribed, enabled endpoint for each new event. An event is recorded first (kept
- * for replay) and marked once its messages are queued: a second publication of it is skipped, a
- * fan-out that crashed half-way is done again (receivers de-duplicate on `webhook-id`).
+ * for replay) with the id of the queue message that carried it: a second publication of it is
+ * skipped; the same message handled again (a fan-out that crashed half-way) fans out again
+ * (receivers de-duplicate on `webhook-id`).
  */
-export async function fanOut(events: readonly BusEvent[], settings = webhookSettings()): Promise<number> {
+export async function fanOut(
+  events: readonly { messageId: string; event: BusEvent }[],
+  settings = webhookSettings(),
+): Promise<number> {
   if (events.length === 0) return 0;
   const endpoints = await listEnabledEndpoints();
-  let queued = 0;
-  for (const bus of events) {
-    const event = toWebhookEvent(bus);
-    if (!(await recordEvent(event, settings.logDays))) continue;
-    const messages = endpoints
+  // A batch's events are recorded together, then their messages sent together.
+  const fresh = (
+    await Promise.all(
+      events.map(async ({ messageId, event: bus }) => {
+        const event = toWebhookEvent(bus);
+        return (await recordEvent(event, settings.logDays, messageId)) ? [event] : [];
+      }),
+    )
+  ).flat();
+  const messages = fresh.flatMap((event) =>
+    endpoints
       .filter((endpoint) => subscribes(endpoint.eventTypes, event.type))
       .map((endpoint) => ({
         id: newId('webhookDelivery'),
         delayMs: 0,
         message: { kind: 'deliver', endpointId: endpoint.id, event, attempt: 1 } satisfies DeliveryMessage,
-      }));
-    await enqueueDeliveries(messages);
-    await markFannedOut(event.id);
-    queued += messages.length;
-  }
-  return queued;
+      })),
+  );
+  await enqueueDeliveries(messages);
+  return messages.length;
 }
 
 // ------------------------------------------------------------------ one attempt

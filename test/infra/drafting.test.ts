@@ -26,12 +26,6 @@ function synth(context: Record<string, string> = {}): Template {
 const asList = <T>(value: T | T[] | undefined): T[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
 
-function only(template: Template, type: string): [string, Json] {
-  const entries = Object.entries(template.findResources(type));
-  expect(entries, type).toHaveLength(1);
-  return entries[0] as [string, Json];
-}
-
 /** The functions whose environment has `name` = `value` (or just has `name`). */
 function functionsWith(template: Template, name: string, value?: unknown): [string, Json][] {
   return Object.entries<Json>(template.findResources('AWS::Lambda::Function')).filter(([, fn]) => {

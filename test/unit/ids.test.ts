@@ -29,6 +29,8 @@ describe('newId', () => {
       export: 'ex',
       run: 'run',
       event: 'evt',
+      webhookEndpoint: 'we',
+      webhookDelivery: 'wd',
     });
   });
 
