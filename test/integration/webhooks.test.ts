@@ -545,3 +545,45 @@ describe('reward.created, export.created, payout_run.completed', () => {
     expect(target.received.filter((item) => item.data?.id === reward.id)).toHaveLength(1);
   });
 });
+
+// ------------------------------------------------------------------ failing for too long
+
+describe('an endpoint failing for WEBHOOK_DISABLE_AFTER_DAYS', () => {
+  it('is disabled and the manager e-mailed (once when it started failing, once when disabled)', async () => {
+    process.env.WEBHOOK_DISABLE_AFTER_DAYS = String(1 / 86_400); // one second
+    resetWebhookSettings();
+    try {
+      const down = await receiver(() => ({ status: 503 }));
+      const endpoint = await register(down, { eventTypes: ['payout.validated', 'payout.paid'] });
+      await payoutLifecycle();
+      await eventually('the first failure', () => down.received.length >= 1);
+      await sleep(1_100);
+      // Failing for longer than the limit now: the next failure (if the retries have not) disables it.
+      await payoutLifecycle();
+      const disabled = await eventually(
+        'the endpoint disabled',
+        async () => {
+          const current = expectOk(await call(manager, 'GET', `/webhook-endpoints/${endpoint.id}`));
+          return current.enabled === false ? current : undefined;
+        },
+        20_000,
+      );
+      expect(disabled.disabledReason).toBe('failing');
+      const mails = await eventually('both e-mails', () => {
+        const mine = pipeline.mails().filter((mail) => mail.includes(endpoint.id));
+        return mine.length >= 2 ? mine : undefined;
+      });
+      expect(mails.filter((mail) => /started failing/.test(mail))).toHaveLength(1);
+      expect(mails.filter((mail) => /was disabled/.test(mail))).toHaveLength(1);
+      // Nothing more reaches it while disabled.
+      await sleep(300);
+      const count = down.received.length;
+      await payoutLifecycle();
+      await sleep(500);
+      expect(down.received).toHaveLength(count);
+    } finally {
+      process.env.WEBHOOK_DISABLE_AFTER_DAYS = '5';
+      resetWebhookSettings();
+    }
+  });
+});
