@@ -14,7 +14,7 @@
  *
  * Messages live in memory: a restart of `npm start` drops the queued retries (replay re-sends them).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -51,6 +51,9 @@ export interface LocalWebhookQueue {
   idle(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** What SQS answers for a body (the SDK checks it). */
+const md5 = (text: string) => createHash('md5').update(text).digest('hex');
 
 export async function startLocalWebhookQueue(options: LocalWebhookQueueOptions): Promise<LocalWebhookQueue> {
   const batchSize = options.batchSize ?? 10;
@@ -168,15 +171,17 @@ export async function startLocalWebhookQueue(options: LocalWebhookQueueOptions):
 
   function sqs(target: string, body: Record<string, unknown>): Record<string, unknown> {
     if (target === 'AmazonSQS.SendMessage') {
-      send(String(body.MessageBody ?? ''), Number(body.DelaySeconds ?? 0) * 1000);
-      return { MessageId: randomUUID() };
+      const text = String(body.MessageBody ?? '');
+      send(text, Number(body.DelaySeconds ?? 0) * 1000);
+      return { MessageId: randomUUID(), MD5OfMessageBody: md5(text) };
     }
     if (target === 'AmazonSQS.SendMessageBatch') {
       const entries = Array.isArray(body.Entries) ? (body.Entries as Record<string, unknown>[]) : [];
       if (entries.length < 1 || entries.length > 10) throw new Error('TooManyEntriesInBatchRequest');
       const successful = entries.map((entry) => {
-        send(String(entry.MessageBody ?? ''), Number(entry.DelaySeconds ?? 0) * 1000);
-        return { Id: entry.Id, MessageId: randomUUID() };
+        const text = String(entry.MessageBody ?? '');
+        send(text, Number(entry.DelaySeconds ?? 0) * 1000);
+        return { Id: entry.Id, MessageId: randomUUID(), MD5OfMessageBody: md5(text) };
       });
       return { Successful: successful, Failed: [] };
     }

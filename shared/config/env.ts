@@ -34,6 +34,8 @@ export const ENV = {
   webhookLogDays: 'WEBHOOK_LOG_DAYS',
   webhookRotationOverlapSeconds: 'WEBHOOK_ROTATION_OVERLAP_SECONDS',
   webhooksAllowPrivate: 'WEBHOOKS_ALLOW_PRIVATE',
+  /** Local only (s3rver): S3 requests path-style. */
+  s3ForcePathStyle: 'S3_FORCE_PATH_STYLE',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -5,8 +5,15 @@
  * (`syncPayout`), as on AWS; nothing is mocked. Retries use a millisecond schedule.
  */
 import { randomUUID } from 'node:crypto';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { dynamo } from '../../shared/adapters/clients.ts';
+import { OUTBOX, outboxEntry } from '../../shared/adapters/outbox.ts';
+import { table } from '../../shared/adapters/table.ts';
 import { resetWebhookSettings } from '../../shared/config/webhooks.ts';
+import { newId } from '../../shared/domain/ids.ts';
+import { sweepRecordedEvents } from '../../shared/usecases/outbox-sweep.ts';
+import { rewardItem } from '../../shared/usecases/rewards.ts';
 import { syncPayout } from '../../shared/usecases/workflow.ts';
 import { expectOk, expectProblem, listAll } from '../support/expect.ts';
 import { call, manager, partner } from '../support/http.ts';
@@ -516,33 +523,40 @@ describe('reward.created, export.created, payout_run.completed', () => {
     expect(expectOk(await call(manager, 'GET', `/payout-runs/${run.body.id}`))).not.toHaveProperty('outbox');
   });
 
-  it('an event recorded but not published (the bus was down) goes out with the sweep, same id', async () => {
+  it('an event recorded with its change but not published (a crash in between) goes out with the sweep', async () => {
     const target = await receiver();
     await register(target, { eventTypes: ['reward.created'] });
     const { partnerId } = await payoutLifecycle();
-    const bus = process.env.AWS_ENDPOINT_URL_EVENTBRIDGE;
-    process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = 'http://127.0.0.1:9'; // nothing listens: PutEvents fails
-    let reward: any;
-    try {
-      reward = expectOk(
-        await call(manager, 'POST', '/rewards', { body: { partnerId, amount: 900, currency: 'EUR' } }),
-        201,
-      );
-    } finally {
-      process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = bus;
-    }
-    await sleep(300);
+    // What a crash right after the commit leaves: the reward written with its event, nothing published.
+    const at = new Date(Date.now() - 120_000).toISOString();
+    const reward = {
+      id: newId('reward'),
+      partnerId,
+      amount: 900,
+      currency: 'EUR',
+      status: 'pending' as const,
+      payoutId: null,
+      createdAt: at,
+      updatedAt: at,
+    };
+    const recorded = outboxEntry('reward.created', at);
+    await dynamo().send(
+      new PutCommand({ TableName: table(), Item: { ...rewardItem(reward), [OUTBOX]: [recorded] } }),
+    );
+    await sleep(200);
     expect(target.received.filter((item) => item.data?.id === reward.id)).toHaveLength(0);
-    const { sweepRecordedEvents } = await import('../../shared/usecases/outbox-sweep.ts');
-    expect(await sweepRecordedEvents(Date.now() + 120_000)).toBeGreaterThanOrEqual(1);
+    expect(await sweepRecordedEvents()).toBeGreaterThanOrEqual(1);
     const got = await eventually('the swept event', () =>
       target.received.find((item) => item.data?.id === reward.id),
     );
-    expect(got.type).toBe('reward.created');
-    // Swept once: a second sweep finds nothing left of it.
-    await sweepRecordedEvents(Date.now() + 120_000);
+    expect(got).toMatchObject({ id: recorded.id, type: 'reward.created' });
+    expect(got.data).toMatchObject({ id: reward.id, amount: 900, version: 1 });
+    expect(got.data).not.toHaveProperty('outbox');
+    // Swept once: the item no longer carries it, a second sweep sends nothing.
+    await sweepRecordedEvents();
     await sleep(300);
     expect(target.received.filter((item) => item.data?.id === reward.id)).toHaveLength(1);
+    expect(expectOk(await call(manager, 'GET', `/rewards/${reward.id}`))).not.toHaveProperty('outbox');
   });
 });
 
