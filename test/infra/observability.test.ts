@@ -173,7 +173,7 @@ describe('observability', () => {
         // (a rule may target a queue: the webhooks' rule; the queue has its DLQ, checked above)
       ].filter((id) => resources[id]?.Type === 'AWS::Lambda::Function'),
     );
-    expect(asyncFunctionIds.size).toBe(4); // notifier, drafting, invoice checker, webhook delivery (sweep)
+    expect(asyncFunctionIds.size).toBe(5); // notifier, drafting, invoice checker, bank-report checker, webhook delivery (sweep)
     for (const id of asyncFunctionIds) {
       expect(isQueue(resources[id]?.Properties.DeadLetterConfig?.TargetArn), id).toBe(true);
     }
@@ -203,7 +203,7 @@ describe('observability', () => {
 
   it('alarms as soon as any dead-letter queue holds a message', () => {
     const queueIds = deadLetterQueueIds();
-    expect(queueIds).toHaveLength(4);
+    expect(queueIds).toHaveLength(5);
     const depth = alarmsOn('ApproximateNumberOfMessagesVisible');
     expect(depth.map((alarm) => alarmMetrics(alarm)[0]?.dimensions.QueueName).sort()).toEqual(
       queueIds.map((id) => `{GetAtt:${id}.QueueName}`).sort(),
@@ -236,7 +236,7 @@ describe('observability', () => {
   });
 
   it('sends every alarm, and its recovery, to the alarm topic', () => {
-    expect(alarms).toHaveLength(2 * houseFunctionIds.length + 1 + 2 + 4 + 2);
+    expect(alarms).toHaveLength(2 * houseFunctionIds.length + 1 + 2 + 5 + 2);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(alarm.Properties.OKActions).toEqual([{ Ref: topicId }]);
