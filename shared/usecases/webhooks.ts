@@ -86,9 +86,8 @@ export async function updateWebhookEndpoint(
   if (input.url !== undefined) changes.url = input.url;
   if (input.description !== undefined) changes.description = input.description;
   if (input.eventTypes !== undefined) {
+    // `null` removes the attribute: "every event" is stored as no filter.
     changes.eventTypes = input.eventTypes && input.eventTypes.length > 0 ? input.eventTypes : null;
-    // `null` removes an attribute; "every event" is stored as no filter.
-    if (changes.eventTypes === null) changes.eventTypes = null;
   }
   if (input.enabled === true) {
     Object.assign(changes, { enabled: true, disabledReason: null, failingSince: null });

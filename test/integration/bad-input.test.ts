@@ -149,6 +149,7 @@ function validBody(spec: RouteSpec, fx: Fixture): Record<string, unknown> {
     // Scoped to this fixture's ready payout: an unscoped export would touch every ready payout.
     { format: 'csv', payoutIds: [fx.payouts.ready.id] },
     WEBHOOK_ENDPOINT,
+    { fileName: 'bank-report.xml' },
     { eventIds: [newId('event')] },
     {},
   ];
