@@ -72,7 +72,7 @@ function validBody(spec: RouteSpec, partnerId: string, rewardIds: string[] = [])
     { name: 'Someone', email: `someone+${randomUUID()}@example.com` },
     { format: 'csv', payoutIds: [newId('payout')] },
     { url: 'http://127.0.0.1:9/hooks', eventTypes: ['webhook.test'] },
-    { fileName: 'bank-report.xml' },
+    { fileName: 'report.xml' },
     { eventIds: [newId('event')] },
     {},
   ];
