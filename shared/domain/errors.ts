@@ -98,6 +98,7 @@ export const BUSINESS_RULES = [
   'too_many_rewards',
   'self_billing_inactive',
   'billing_details_incomplete',
+  'webhook_url_not_allowed',
 ] as const;
 export type BusinessRule = (typeof BUSINESS_RULES)[number];
 
