@@ -902,6 +902,8 @@ export interface PayoutSettlementView {
   partnerId: string;
   status: PayoutStatus;
   amount: number;
+  /** `amount` plus VAT where self-billing puts VAT on top: what an export paid. */
+  amountToPay?: number;
   currency: string;
   exportId?: string;
   endToEndId?: string;
@@ -917,7 +919,7 @@ export async function payoutSettlementView(payoutId: string): Promise<PayoutSett
       Key: keys.payout(payoutId),
       ConsistentRead: true,
       ProjectionExpression:
-        '#id, partnerId, #status, amount, currency, exportId, endToEndId, exportRefs, reissuedAs, paidAt',
+        '#id, partnerId, #status, amount, amountToPay, currency, exportId, endToEndId, exportRefs, reissuedAs, paidAt',
       ExpressionAttributeNames: { '#id': 'id', '#status': 'status' },
     }),
   );
@@ -928,6 +930,7 @@ export async function payoutSettlementView(payoutId: string): Promise<PayoutSett
     partnerId: String(item.partnerId),
     status: item.status as PayoutStatus,
     amount: Number(item.amount),
+    ...(typeof item.amountToPay === 'number' ? { amountToPay: item.amountToPay } : {}),
     currency: String(item.currency),
     ...(typeof item.exportId === 'string' ? { exportId: item.exportId } : {}),
     ...(typeof item.endToEndId === 'string' ? { endToEndId: item.endToEndId } : {}),
