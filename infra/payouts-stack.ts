@@ -6,6 +6,7 @@ import type { Construct } from 'constructs';
 import { ENV } from '#shared/config/env.ts';
 import type { PayoutsConfig } from './config.ts';
 import { Api } from './constructs/api.ts';
+import { BankReports } from './constructs/bank-reports.ts';
 import { Data } from './constructs/data.ts';
 import { DeadLetterQueue } from './constructs/dead-letter-queue.ts';
 import { Drafting } from './constructs/drafting.ts';
@@ -35,6 +36,7 @@ export class PayoutsStack extends Stack {
   readonly invoices: Invoices;
   readonly exports: Exports;
   readonly drafting: Drafting;
+  readonly bankReports: BankReports;
   readonly accessLogs: Bucket;
   readonly observability: Observability;
 
@@ -74,6 +76,7 @@ export class PayoutsStack extends Stack {
       table,
       reminderIntervalSeconds: config.reminderIntervalSeconds,
       maxReminders: config.maxReminders,
+      processingReminderDays: config.processingReminderDays,
       mailFrom: config.mailFrom,
       managerEmail: config.managerEmail,
       portalUrl: config.portalUrl,
@@ -114,6 +117,11 @@ export class PayoutsStack extends Stack {
     fns['partner-payouts'].setEnv(ENV.eventBusName, this.workflow.bus.eventBusName);
     this.workflow.bus.grantPutEventsTo(fns.payouts.fn);
     this.workflow.bindApi(fns.payouts);
+    // Exports move payouts to processing (their workflows are answered) and publish export.voided.
+    fns.exports.setEnv(ENV.eventBusName, this.workflow.bus.eventBusName);
+    this.workflow.bus.grantPutEventsTo(fns.exports.fn);
+    this.workflow.bindApi(fns.exports);
+    fns.payouts.setEnv(ENV.returnWindowDays, String(config.returnWindowDays));
     this.workflow.bindApi(fns['partner-payouts']);
 
     this.drafting = new Drafting(this, 'Drafting', {
@@ -134,6 +142,24 @@ export class PayoutsStack extends Stack {
       .bindTable(ENV.tableName, table, 'readWrite')
       .bindTable(ENV.idempotencyTableName, idempotencyTable, 'readWrite');
     this.drafting.bindApi(fns['payout-runs']);
+
+    this.bankReports = new BankReports(this, 'BankReports', {
+      table,
+      bus: this.workflow.bus,
+      corsOrigins: config.corsOrigins,
+      mailFrom: config.mailFrom,
+      managerEmail: config.managerEmail,
+      portalUrl: config.portalUrl,
+      bindWorkflow: (fn) => this.workflow.bindApi(fn),
+      logRetention,
+      removalPolicy,
+      autoDeleteObjects: !prod,
+      accessLogsBucket: this.accessLogs,
+    });
+    fns['bank-reports']
+      .bindTable(ENV.tableName, table, 'readWrite')
+      .bindTable(ENV.idempotencyTableName, idempotencyTable, 'readWrite');
+    this.bankReports.bindUploads(fns['bank-reports']);
 
     // Last: alarms and the dashboard for every house function and dead-letter queue composed above.
     this.observability = new Observability(this, 'Observability', {

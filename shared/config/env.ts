@@ -24,6 +24,11 @@ export const ENV = {
   corsOrigins: 'CORS_ORIGINS',
   mailDir: 'MAIL_DIR',
   draftingFunctionName: 'DRAFTING_FUNCTION_NAME',
+  bankReportBucket: 'BANK_REPORT_BUCKET',
+  returnWindowDays: 'RETURN_WINDOW_DAYS',
+  processingReminderDays: 'PROCESSING_REMINDER_DAYS',
+  /** Local and tests only: the processing reminder in seconds instead of days. */
+  processingReminderSeconds: 'PROCESSING_REMINDER_SECONDS',
   /** Tests only: how long a draft or drafting slot stays leased (default 30 s). */
   draftLeaseMs: 'DRAFT_LEASE_MS',
   /** Local only (s3rver): S3 requests path-style. */
