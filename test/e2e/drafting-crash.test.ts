@@ -252,29 +252,20 @@ describe('SIGKILL of npm start during a drafting run', { timeout: 240_000 }, () 
 
   it('converges after a restart: every eligible reward in exactly one payout, totals equal their rewards', async () => {
     const report: string[] = [];
-    const t0 = Date.now();
-    const log = (what: string) => console.log(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
     for (const [attempt, killAfter] of KILL_AFTER_MS.entries()) {
       const partners = await seed(attempt);
-      log('seeded');
       // The run is interrupted: its response never comes.
       const interrupted = http('POST', '/payout-runs', {}).catch(() => undefined);
       await sleep(killAfter);
       await killServer();
       await interrupted;
-
-      log('killed');
       await startServer();
-      log('restarted');
       await draftingRun();
       await sleep(LEASE_MS * 2 + 500);
       await draftingRun();
       await sleep(LEASE_MS * 2 + 500);
       await draftingRun();
-
-      log('runs done');
       const problems = await verify(partners);
-      log(`verified: ${problems.length}`);
       report.push(`kill at ${killAfter} ms: ${problems.length} problem(s)`, ...problems.slice(0, 20));
     }
     expect(report.filter((line) => !line.startsWith('kill at'))).toEqual([]);
