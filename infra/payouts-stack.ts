@@ -14,6 +14,8 @@ import { Exports } from './constructs/exports.ts';
 import { HouseFunction } from './constructs/house-function.ts';
 import { Invoices } from './constructs/invoices.ts';
 import { Observability } from './constructs/observability.ts';
+import { SelfBilling } from './constructs/self-billing.ts';
+import { Webhooks } from './constructs/webhooks.ts';
 import { Workflow } from './constructs/workflow.ts';
 
 export interface PayoutsStackProps extends StackProps {
@@ -37,8 +39,10 @@ export class PayoutsStack extends Stack {
   readonly exports: Exports;
   readonly drafting: Drafting;
   readonly bankReports: BankReports;
+  readonly webhooks: Webhooks;
   readonly accessLogs: Bucket;
   readonly observability: Observability;
+  readonly selfBilling: SelfBilling;
 
   constructor(scope: Construct, id: string, props: PayoutsStackProps) {
     super(scope, id, props);
@@ -72,7 +76,30 @@ export class PayoutsStack extends Stack {
       .bindTable(ENV.tableName, table, 'readWrite')
       .bindTable(ENV.idempotencyTableName, idempotencyTable, 'readWrite');
 
+    this.accessLogs = new Bucket(this, 'AccessLogs', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      encryption: BucketEncryption.S3_MANAGED,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      lifecycleRules: [{ expiration: Duration.days(prod ? 365 : 30) }],
+      removalPolicy,
+      autoDeleteObjects: !prod,
+    });
+    this.selfBilling = new SelfBilling(this, 'SelfBilling', {
+      table,
+      company: { name: config.companyName, address: config.companyAddress, vatId: config.companyVatId },
+      ...(prod ? { lockRetentionYears: config.invoiceRetentionYears } : {}),
+      logRetention,
+      removalPolicy,
+      autoDeleteObjects: !prod,
+      accessLogsBucket: this.accessLogs,
+    });
+    this.selfBilling.bindDownloads(fns.payouts);
+    this.selfBilling.bindPreview(fns['partner-payouts']);
+    fns.partners.setEnv(ENV.selfBillingAgreementVersion, config.selfBillingAgreementVersion);
+
     this.workflow = new Workflow(this, 'Workflow', {
+      selfBillingFunction: this.selfBilling.fn,
       table,
       reminderIntervalSeconds: config.reminderIntervalSeconds,
       maxReminders: config.maxReminders,
@@ -82,15 +109,6 @@ export class PayoutsStack extends Stack {
       portalUrl: config.portalUrl,
       logRetention,
       removalPolicy,
-    });
-    this.accessLogs = new Bucket(this, 'AccessLogs', {
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      encryption: BucketEncryption.S3_MANAGED,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
-      lifecycleRules: [{ expiration: Duration.days(prod ? 365 : 30) }],
-      removalPolicy,
-      autoDeleteObjects: !prod,
     });
     this.invoices = new Invoices(this, 'Invoices', {
       table,
@@ -160,6 +178,16 @@ export class PayoutsStack extends Stack {
       .bindTable(ENV.tableName, table, 'readWrite')
       .bindTable(ENV.idempotencyTableName, idempotencyTable, 'readWrite');
     this.bankReports.bindUploads(fns['bank-reports']);
+    this.webhooks = new Webhooks(this, 'Webhooks', {
+      table,
+      bus: this.workflow.bus,
+      mailFrom: config.mailFrom,
+      managerEmail: config.managerEmail,
+      logRetention,
+      removalPolicy,
+    });
+    fns.webhooks.bindTable(ENV.idempotencyTableName, idempotencyTable, 'readWrite');
+    this.webhooks.bind(fns.webhooks);
 
     // Last: alarms and the dashboard for every house function and dead-letter queue composed above.
     this.observability = new Observability(this, 'Observability', {
