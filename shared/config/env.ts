@@ -45,6 +45,8 @@ export const ENV = {
   webhookLogDays: 'WEBHOOK_LOG_DAYS',
   webhookRotationOverlapSeconds: 'WEBHOOK_ROTATION_OVERLAP_SECONDS',
   webhooksAllowPrivate: 'WEBHOOKS_ALLOW_PRIVATE',
+  /** Tests only: how long a draft or drafting slot stays leased (default 30 s). */
+  draftLeaseMs: 'DRAFT_LEASE_MS',
   /** Local only (s3rver): S3 requests path-style. */
   s3ForcePathStyle: 'S3_FORCE_PATH_STYLE',
 } as const;
