@@ -10,6 +10,10 @@ export interface PayoutsConfig {
   /** JWT issuer and audience of an external identity provider; a Cognito user pool is created when unset. */
   jwtIssuer?: string;
   jwtAudience?: string[];
+  /** The external issuer's claim names: a single role, an array of roles, the partner id. */
+  jwtRoleClaim?: string;
+  jwtRolesClaim?: string;
+  jwtPartnerIdClaim?: string;
   /** Origins allowed to POST invoices to the bucket and call the API from a browser. */
   corsOrigins: string[];
   mailFrom: string;
@@ -60,6 +64,9 @@ export function loadConfig(node: Node): PayoutsConfig {
     stage,
     jwtIssuer: read(node, 'jwtIssuer'),
     jwtAudience: read(node, 'jwtAudience') ? list('jwtAudience', []) : undefined,
+    jwtRoleClaim: read(node, 'jwtRoleClaim'),
+    jwtRolesClaim: read(node, 'jwtRolesClaim'),
+    jwtPartnerIdClaim: read(node, 'jwtPartnerIdClaim'),
     corsOrigins: list('corsOrigins', ['http://localhost:5173']),
     mailFrom: read(node, 'mailFrom') ?? 'payouts@example.com',
     managerEmail: read(node, 'managerEmail') ?? 'finance@example.com',

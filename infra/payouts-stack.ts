@@ -49,6 +49,11 @@ export class PayoutsStack extends Stack {
     this.api = new Api(this, 'Api', {
       jwtIssuer: config.jwtIssuer,
       jwtAudience: config.jwtAudience,
+      jwtClaims: {
+        ...(config.jwtRoleClaim ? { role: config.jwtRoleClaim } : {}),
+        ...(config.jwtRolesClaim ? { roles: config.jwtRolesClaim } : {}),
+        ...(config.jwtPartnerIdClaim ? { partnerId: config.jwtPartnerIdClaim } : {}),
+      },
       corsOrigins: config.corsOrigins,
       throttle: { rateLimit: config.apiThrottleRateLimit, burstLimit: config.apiThrottleBurstLimit },
       logRetention,

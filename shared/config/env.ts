@@ -24,6 +24,9 @@ export const ENV = {
   corsOrigins: 'CORS_ORIGINS',
   mailDir: 'MAIL_DIR',
   draftingFunctionName: 'DRAFTING_FUNCTION_NAME',
+  jwtRoleClaim: 'JWT_ROLE_CLAIM',
+  jwtRolesClaim: 'JWT_ROLES_CLAIM',
+  jwtPartnerIdClaim: 'JWT_PARTNER_ID_CLAIM',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -4,6 +4,7 @@
  */
 import * as z from 'zod/mini';
 import { Address, PayoutMethod } from './partner-schemas.ts';
+import { MANAGER_ROLES } from './roles.ts';
 import {
   Currency,
   documented,
@@ -98,7 +99,13 @@ export const Payout = named(
 );
 export type Payout = z.infer<typeof Payout>;
 
-export const Actor = z.object({ role: z.enum(['manager', 'partner', 'system']), id: z.string() });
+export const Actor = z.object({
+  role: z.enum(['manager', 'partner', 'system']),
+  /** The user (a token's `sub`), the partner's id, or the system process. */
+  id: z.string(),
+  /** A manager's roles when they acted. */
+  roles: z.optional(z.array(z.enum(MANAGER_ROLES))),
+});
 export type Actor = z.infer<typeof Actor>;
 
 export const PayoutEvent = named(

@@ -9,6 +9,7 @@ export const EXPORT_ROUTES = {
     path: '/exports',
     group: 'exports',
     access: 'manager',
+    permission: 'finance',
     summary:
       'Export ready payouts as a CSV, PayPal, Wise or SEPA file (several files past a provider limit); payouts keep their status',
     body: CreateExport,
@@ -20,6 +21,7 @@ export const EXPORT_ROUTES = {
     path: '/exports',
     group: 'exports',
     access: 'manager',
+    permission: 'read',
     summary: 'List exports, newest first, with fresh download links',
     query: ListQuery,
     status: 200,
@@ -31,6 +33,7 @@ export const EXPORT_ROUTES = {
     path: '/exports/{id}',
     group: 'exports',
     access: 'manager',
+    permission: 'read',
     summary: 'Get an export with its payout ids and fresh download links (15 minutes)',
     status: 200,
     response: 'Export',
