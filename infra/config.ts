@@ -23,6 +23,8 @@ export interface PayoutsConfig {
   maxReminders: number;
   holdingPeriodDays: number;
   minPayoutAmounts: string;
+  /** Four-eyes approval thresholds, `EUR:100000,USD:100000` (minor units); none by default. */
+  approvalThresholds: string;
   payoutSchedule: string;
   payoutScheduleTz: string;
   sepaDebtorName: string;
@@ -75,6 +77,7 @@ export function loadConfig(node: Node): PayoutsConfig {
     maxReminders: number('maxReminders', 5),
     holdingPeriodDays: number('holdingPeriodDays', 0),
     minPayoutAmounts: read(node, 'minPayoutAmounts') ?? '',
+    approvalThresholds: read(node, 'approvalThresholds') ?? '',
     payoutSchedule: read(node, 'payoutSchedule') ?? '0 2 1 * ? *',
     payoutScheduleTz: read(node, 'payoutScheduleTz') ?? 'UTC',
     sepaDebtorName: read(node, 'sepaDebtorName') ?? 'Example Company',

@@ -6,6 +6,7 @@ import type { Construct } from 'constructs';
 import { ENV } from '#shared/config/env.ts';
 import type { PayoutsConfig } from './config.ts';
 import { Api } from './constructs/api.ts';
+import { Controls } from './constructs/controls.ts';
 import { Data } from './constructs/data.ts';
 import { DeadLetterQueue } from './constructs/dead-letter-queue.ts';
 import { Drafting } from './constructs/drafting.ts';
@@ -35,6 +36,7 @@ export class PayoutsStack extends Stack {
   readonly invoices: Invoices;
   readonly exports: Exports;
   readonly drafting: Drafting;
+  readonly controls: Controls;
   readonly accessLogs: Bucket;
   readonly observability: Observability;
 
@@ -120,6 +122,19 @@ export class PayoutsStack extends Stack {
     this.workflow.bus.grantPutEventsTo(fns.payouts.fn);
     this.workflow.bindApi(fns.payouts);
     this.workflow.bindApi(fns['partner-payouts']);
+
+    this.controls = new Controls(this, 'Controls', {
+      table,
+      idempotencyTable,
+      bus: this.workflow.bus,
+      approvalThresholds: config.approvalThresholds,
+      holds: fns.holds,
+      bindWorkflow: (fn) => this.workflow.bindApi(fn),
+    });
+    this.controls.publishFrom(fns.partners);
+    this.controls.publishFrom(fns.exports);
+    this.controls.checkApprovals(fns.payouts);
+    this.controls.checkApprovals(fns.exports);
 
     this.drafting = new Drafting(this, 'Drafting', {
       table,

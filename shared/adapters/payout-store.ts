@@ -30,6 +30,8 @@ const PAYOUT_INTERNAL = [
   'invoiceKey',
   'reminders',
   'publishedEvents',
+  'approvalHash',
+  'methodReleasedBy',
 ];
 
 export interface PayoutItem extends Payout {
@@ -40,6 +42,10 @@ export interface PayoutItem extends Payout {
   task?: { token: string; stage: PayoutStatus };
   exportIds?: string[];
   invoiceKey?: string;
+  /** The approval's binding (../domain/controls.ts `approvalHash`). */
+  approvalHash?: string;
+  /** Who released a PAYOUT_METHOD_CHANGED hold over it: they may not export or mark it paid. */
+  methodReleasedBy?: string;
 }
 
 /** The attributes a payout shows through the API (reads that need nothing else project to these). */
@@ -54,6 +60,8 @@ export const PAYOUT_VIEW = [
   'message',
   'invoice',
   'paymentReference',
+  'payoutMethod',
+  'approval',
   'createdAt',
   'updatedAt',
   'validatedAt',

@@ -13,6 +13,9 @@ export const NOTIFIED_EVENT_TYPES = [
   'payout.changes_requested',
   'payout.invoice_rejected',
   'payout.cancelled',
+  // The controls' partner e-mails (./control-notifications.ts).
+  'hold.placed',
+  'partner.payout_method_changed',
 ] as const;
 export type NotifiedEventType = (typeof NOTIFIED_EVENT_TYPES)[number];
 

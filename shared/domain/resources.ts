@@ -3,6 +3,7 @@
  * their own responses, so they only import types from here, and no function bundles these schemas.
  */
 import * as z from 'zod/mini';
+import { HOLD_REASON_CODES, HOLD_SCOPES } from './controls.ts';
 import { Address, PayoutMethod } from './partner-schemas.ts';
 import { MANAGER_ROLES } from './roles.ts';
 import {
@@ -88,6 +89,19 @@ export const Payout = named(
     message: z.optional(z.string()),
     invoice: z.optional(Invoice),
     paymentReference: z.optional(z.string()),
+    /** While a hold covers it: the partner's message, never the reason. */
+    hold: z.optional(z.object({ partnerMessage: z.optional(z.string()) })),
+    /** The payout method it pays, snapshotted when the partner validated. */
+    payoutMethod: z.optional(PayoutMethod),
+    /** Four-eyes approval (above `APPROVAL_THRESHOLDS`), bound to the amount, rewards and payout method. */
+    approval: z.optional(
+      z.object({
+        by: z.string(),
+        roles: z.optional(z.array(z.string())),
+        at: timestamp(),
+        note: z.optional(z.string()),
+      }),
+    ),
     createdAt: timestamp(),
     updatedAt: timestamp(),
     validatedAt: z.optional(timestamp()),
@@ -207,6 +221,43 @@ export const PayoutRun = named(
 );
 export type PayoutRun = z.infer<typeof PayoutRun>;
 
+export const Hold = named(
+  'Hold',
+  z.object({
+    id: idOf('hold'),
+    scope: z.enum(HOLD_SCOPES),
+    targetId: z.string(),
+    partnerId: idOf('partner'),
+    reasonCode: z.enum(HOLD_REASON_CODES),
+    note: z.optional(z.string()),
+    partnerMessage: z.optional(z.string()),
+    reviewBy: z.optional(timestamp()),
+    status: z.enum(['active', 'released', 'confirmed']),
+    automatic: z.optional(z.boolean()),
+    createdAt: timestamp(),
+    createdBy: Actor,
+    resolution: z.optional(z.enum(['released', 'confirmed'])),
+    resolvedAt: z.optional(timestamp()),
+    resolvedBy: z.optional(Actor),
+    resolutionNote: z.optional(z.string()),
+    /** Active and past `reviewBy`. */
+    dueForReview: z.optional(z.boolean()),
+  }),
+);
+export type Hold = z.infer<typeof Hold>;
+
+export const PartnerEvent = named(
+  'PartnerEvent',
+  z.object({
+    id: z.string(),
+    type: z.string(),
+    at: timestamp(),
+    actor: Actor,
+    data: z.optional(z.record(z.string(), z.unknown())),
+  }),
+);
+export type PartnerEvent = z.infer<typeof PartnerEvent>;
+
 export const page = <T extends Schema>(item: T) =>
   z.object({ items: z.array(item), nextCursor: z.nullable(z.string()) });
 
@@ -235,5 +286,7 @@ export const RESOURCES = {
   Export,
   ExportSummary,
   PayoutRun,
+  Hold,
+  PartnerEvent,
 } as const satisfies Record<string, Schema>;
 export type ResourceName = keyof typeof RESOURCES;

@@ -41,6 +41,7 @@ const GROUP_DESCRIPTIONS: Record<FunctionGroup, string> = {
   'partner-payouts': 'A partner’s own payouts: invoice, reward review, validation',
   'payout-runs': 'Drafting runs: every partner’s due rewards become draft payouts',
   exports: 'Exports of ready payouts as payment files (CSV, PayPal, Wise, SEPA pain.001)',
+  holds: 'Holds on partners, payouts and rewards: money stopped before it leaves',
 };
 
 /** Which error statuses a route can answer, and what they mean (api.md "Errors"). */

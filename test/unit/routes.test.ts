@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RESOURCES } from '../../shared/domain/resources.ts';
 import { EXPORT_ROUTES } from '../../shared/http/routes/exports.ts';
 import { HEALTH_ROUTES } from '../../shared/http/routes/health.ts';
+import { HOLD_ROUTES } from '../../shared/http/routes/holds.ts';
 import { PARTNER_PAYOUT_ROUTES } from '../../shared/http/routes/partner-payouts.ts';
 import { PARTNER_ROUTES } from '../../shared/http/routes/partners.ts';
 import { PAYOUT_RUN_ROUTES } from '../../shared/http/routes/payout-runs.ts';
@@ -17,6 +18,7 @@ const PARTS: Record<(typeof FUNCTION_GROUPS)[number], Record<string, RouteSpec>>
   'partner-payouts': PARTNER_PAYOUT_ROUTES,
   'payout-runs': PAYOUT_RUN_ROUTES,
   exports: EXPORT_ROUTES,
+  holds: HOLD_ROUTES,
 };
 
 describe('route catalogue', () => {

@@ -69,4 +69,16 @@ export const PARTNER_ROUTES = {
     status: 200,
     response: 'Partner',
   }),
+  listPartnerEvents: route({
+    method: 'GET',
+    path: '/partners/{id}/events',
+    group: 'partners',
+    access: 'manager',
+    permission: 'read',
+    summary: 'The history of a partner (every change of payout method, by whom), oldest first',
+    query: ListQuery,
+    status: 200,
+    response: 'PartnerEvent',
+    paged: true,
+  }),
 } as const satisfies Record<string, RouteSpec>;

@@ -1,5 +1,6 @@
 /** The routes of the `payouts` function (see ../routes.ts for the whole catalogue). */
 import * as z from 'zod/mini';
+import { ApprovePayout, booleanQueryFlag } from '../../domain/control-requests.ts';
 import {
   CancelPayout,
   CreatePayout,
@@ -14,6 +15,8 @@ const PayoutQuery = listQuery({
   status: z.optional(PayoutStatus),
   partnerId: z.optional(z.string()),
   currency: z.optional(Currency),
+  /** Ready payouts at or above their currency's approval threshold that lack a valid approval. */
+  needsApproval: booleanQueryFlag(),
 });
 
 export const PAYOUT_ROUTES = {
@@ -130,5 +133,17 @@ export const PAYOUT_ROUTES = {
     status: 200,
     response: 'Payout',
     ifMatch: true,
+  }),
+  approvePayout: route({
+    method: 'POST',
+    path: '/payouts/{id}/approve',
+    group: 'payouts',
+    access: 'manager',
+    permission: 'finance',
+    summary:
+      'Four-eyes approval of a ready payout at or above its currency’s threshold, by a finance user other than its validator; bound to its amount, rewards and payout method',
+    body: ApprovePayout,
+    status: 200,
+    response: 'Payout',
   }),
 } as const satisfies Record<string, RouteSpec>;

@@ -1,0 +1,11 @@
+/** Four-eyes approval thresholds (`APPROVAL_THRESHOLDS`, e.g. `EUR:100000,USD:100000`; none by default). */
+import { parseThresholds } from '../domain/controls.ts';
+import { ENV, optionalEnv } from './env.ts';
+
+let thresholds: Map<string, number> | undefined;
+
+/** Read on first use (tests set the variable per file) and kept. */
+export function approvalThresholds(): ReadonlyMap<string, number> {
+  thresholds ??= parseThresholds(optionalEnv(ENV.approvalThresholds, ''), ENV.approvalThresholds);
+  return thresholds;
+}
