@@ -83,6 +83,8 @@ function validBody(spec: RouteSpec, partnerId: string, rewardIds: string[] = [])
     { reason: 'Because' },
     { name: 'Someone', email: `someone+${randomUUID()}@example.com` },
     { format: 'csv', payoutIds: [newId('payout')] },
+    { scope: 'partner', targetId: partnerId, reasonCode: 'OTHER' },
+    { note: 'Checked' },
     {},
   ];
   const body = candidates.find((candidate) => spec.body?.safeParse(candidate).success);
