@@ -32,6 +32,7 @@ const PAYOUT_INTERNAL = [
   'publishedEvents',
   'approvalHash',
   'methodReleasedBy',
+  'exportRefs',
 ];
 
 export interface PayoutItem extends Payout {
@@ -46,6 +47,8 @@ export interface PayoutItem extends Payout {
   approvalHash?: string;
   /** Who released a PAYOUT_METHOD_CHANGED hold over it: they may not export or mark it paid. */
   methodReleasedBy?: string;
+  /** Every EndToEndId the payout was exported under → its export id (see settlement). */
+  exportRefs?: Record<string, string>;
 }
 
 /** The attributes a payout shows through the API (reads that need nothing else project to these). */
@@ -62,11 +65,19 @@ export const PAYOUT_VIEW = [
   'paymentReference',
   'payoutMethod',
   'approval',
+  'exportId',
+  'endToEndId',
+  'paidSource',
+  'failure',
+  'reissueOf',
+  'reissuedAs',
   'createdAt',
   'updatedAt',
   'validatedAt',
   'partnerValidatedAt',
+  'processingAt',
   'paidAt',
+  'failedAt',
   'cancelledAt',
   'version',
 ] as const;
@@ -137,6 +148,14 @@ export interface PayoutUpdate {
   ifMatch?: number | undefined;
   /** Refuse while another request holds the draft lease. */
   respectLease?: boolean;
+  /** An extra condition (its own `#c…`/`:c…` names), e.g. that the payout is not reissued. */
+  condition?: {
+    expression: string;
+    names?: Record<string, string>;
+    values?: Record<string, NativeAttributeValue>;
+    /** The error when only this condition failed. */
+    error?: () => Error;
+  };
   to?: PayoutStatus;
   set?: Record<string, NativeAttributeValue>;
   remove?: string[];
@@ -174,6 +193,11 @@ export async function updatePayout(id: string, update: PayoutUpdate): Promise<Pa
   if (update.respectLease) {
     conditions.push('(attribute_not_exists(leaseUntil) OR leaseUntil < :now)');
     values[':now'] = Date.parse(update.at);
+  }
+  if (update.condition) {
+    conditions.push(`(${update.condition.expression})`);
+    Object.assign(names, update.condition.names ?? {});
+    Object.assign(values, update.condition.values ?? {});
   }
   let fieldIndex = 0;
   const setField = (field: string, value: NativeAttributeValue) => {
@@ -227,6 +251,9 @@ export async function updatePayout(id: string, update: PayoutUpdate): Promise<Pa
     }
     if (update.ifMatch !== undefined && current.version !== update.ifMatch) {
       throw new PreconditionFailed(`The payout is at version ${current.version}, not ${update.ifMatch}`);
+    }
+    if (update.condition?.error && (expected === undefined || current.version === expected)) {
+      throw update.condition.error();
     }
     throw new Conflict('The payout was changed by another request; read it again and retry', {
       data: { version: current.version },
@@ -382,6 +409,47 @@ export async function markRewardPaid(rewardId: string, payoutId: string, at: str
           ':po': payoutId,
           ':pending': 'pending',
           ':accepted': 'accepted',
+        },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+  }
+}
+
+/** A reward of a payout that failed after it was paid goes back to accepted. Idempotent. */
+export async function unpayReward(rewardId: string, payoutId: string, at: string): Promise<void> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.reward(rewardId),
+        UpdateExpression: 'SET #status = :accepted, updatedAt = :at REMOVE paidAt',
+        ConditionExpression: 'payoutId = :po AND #status = :paid',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':accepted': 'accepted', ':paid': 'paid', ':at': at, ':po': payoutId },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+  }
+}
+
+/** Moves a reward from a failed payout to the payout reissuing it. Idempotent. */
+export async function moveReward(rewardId: string, from: string, to: string, at: string): Promise<void> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.reward(rewardId),
+        UpdateExpression: 'SET payoutId = :to, GSI2PK = :gpk, GSI2SK = :gsk, updatedAt = :at',
+        ConditionExpression: 'payoutId = :from',
+        ExpressionAttributeValues: {
+          ':to': to,
+          ':from': from,
+          ':gpk': `PAYOUT#${to}`,
+          ':gsk': `RW#${rewardId}`,
+          ':at': at,
         },
       }),
     );

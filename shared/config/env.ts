@@ -30,6 +30,8 @@ export const ENV = {
   jwtRoleClaim: 'JWT_ROLE_CLAIM',
   jwtRolesClaim: 'JWT_ROLES_CLAIM',
   jwtPartnerIdClaim: 'JWT_PARTNER_ID_CLAIM',
+  returnWindowDays: 'RETURN_WINDOW_DAYS',
+  processingReminderDays: 'PROCESSING_REMINDER_DAYS',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -10,6 +10,7 @@ import {
   Currency,
   documented,
   ExportFormat,
+  ExportStatus,
   idOf,
   integer,
   minorAmount,
@@ -19,6 +20,7 @@ import {
   RewardStatus,
   type Schema,
   SepaVersion,
+  SettlementSource,
   timestamp,
 } from './schemas.ts';
 
@@ -76,6 +78,21 @@ const invoiceShape = {
 export const Invoice = named('Invoice', z.object(invoiceShape));
 export type Invoice = z.infer<typeof Invoice>;
 
+/** Why a payout failed: the bank's reason code (ISO 20022) when there is one, in plain words. */
+export const PayoutFailure = named(
+  'PayoutFailure',
+  z.object({
+    code: z.optional(documented(z.string(), { description: 'ISO 20022 status / return reason code' })),
+    reason: documented(z.string(), { description: 'What happened, in plain words' }),
+    source: SettlementSource,
+    returned: documented(z.boolean(), {
+      description: 'True when the money came back after the payout was paid',
+    }),
+    at: timestamp(),
+  }),
+);
+export type PayoutFailure = z.infer<typeof PayoutFailure>;
+
 export const Payout = named(
   'Payout',
   z.object({
@@ -102,11 +119,23 @@ export const Payout = named(
         note: z.optional(z.string()),
       }),
     ),
+    exportId: z.optional(
+      documented(idOf('export'), { description: 'The export that holds the payout while it is processing' }),
+    ),
+    endToEndId: z.optional(
+      documented(z.string(), { description: 'The EndToEndId of the payout in that export’s file' }),
+    ),
+    paidSource: z.optional(SettlementSource),
+    failure: z.optional(PayoutFailure),
+    reissueOf: z.optional(idOf('payout')),
+    reissuedAs: z.optional(idOf('payout')),
     createdAt: timestamp(),
     updatedAt: timestamp(),
     validatedAt: z.optional(timestamp()),
     partnerValidatedAt: z.optional(timestamp()),
+    processingAt: z.optional(timestamp()),
     paidAt: z.optional(timestamp()),
+    failedAt: z.optional(timestamp()),
     cancelledAt: z.optional(timestamp()),
     version: integer(),
   }),
@@ -163,24 +192,32 @@ export const ExportFile = named(
     sha256: documented(z.string(), { description: 'Hex SHA-256 of the file as stored' }),
     payoutCount: integer(),
     totals: z.array(Total),
-    url: documented(z.string(), { description: 'Presigned GET, valid 15 minutes' }),
-    expiresAt: timestamp(),
+    url: z.optional(
+      documented(z.string(), { description: 'Presigned GET, valid 15 minutes (active exports only)' }),
+    ),
+    expiresAt: z.optional(timestamp()),
   }),
 );
 
 const exportSummaryShape = {
   id: idOf('export'),
+  status: documented(ExportStatus, {
+    description: 'building while its payouts are taken and its files written; active; voided (no download)',
+  }),
+  sequence: documented(integer(), { description: 'The export’s number, part of every EndToEndId it writes' }),
   format: ExportFormat,
   sepaVersion: z.optional(SepaVersion),
   payoutCount: integer(),
   totals: z.array(Total),
   fileName: z.string(),
   sha256: z.string(),
-  url: z.string(),
-  expiresAt: timestamp(),
+  url: z.optional(documented(z.string(), { description: 'Only while the export is active' })),
+  expiresAt: z.optional(timestamp()),
   files: z.array(ExportFile),
   createdAt: timestamp(),
   createdBy: z.string(),
+  voidedAt: z.optional(timestamp()),
+  voidReason: z.optional(z.string()),
 };
 
 /** An export as listed: everything but its payout ids. `fileName`, `sha256` and `url` are its first file's. */
@@ -192,6 +229,12 @@ export const Export = named(
   z.object({
     ...exportSummaryShape,
     payoutIds: documented(z.array(idOf('payout')), { description: 'The exported payouts, in file order' }),
+    /** An export of every ready payout leaves out the held, unapproved or own-released ones. */
+    skipped: z.optional(
+      z.array(
+        z.object({ payoutId: idOf('payout'), reason: z.enum(['on_hold', 'approval_required', 'same_user']) }),
+      ),
+    ),
   }),
 );
 export type Export = z.infer<typeof Export>;
