@@ -17,6 +17,7 @@ import {
   listHoldItems,
   putHold,
   resolveHold,
+  toHold,
 } from '../adapters/hold-store.ts';
 import { logger } from '../adapters/observability.ts';
 import {
@@ -103,7 +104,7 @@ export async function placeHold(
     createdBy: actor,
   };
   await putHold(hold);
-  const placed: Hold = { ...hold, status: 'active' };
+  const placed = toHold(hold as unknown as Record<string, unknown>);
   await publishHoldEvent('hold.placed', placed);
   return placed;
 }
