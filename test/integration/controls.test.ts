@@ -9,7 +9,13 @@
  * payout" ask for currencies no other test uses (RON, BGN).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type EventBridgeEvent, startLocalEventBridge } from '../../infra/local/eventbridge.ts';
+import { startLocalSes } from '../../infra/local/ses.ts';
+import { notify } from '../../shared/usecases/notifications.ts';
 import { expectOk, expectProblem, listAll } from '../support/expect.ts';
 import { type As, call, managerAs, partner } from '../support/http.ts';
 
@@ -566,5 +572,110 @@ describe('automatic holds', () => {
       }),
     );
     expect(await listAll(viewer, '/holds', { targetId: partnerId })).toEqual([]);
+  });
+});
+
+// ------------------------------------------------------------------ events and e-mails
+
+describe('events and e-mails', () => {
+  let bus: Awaited<ReturnType<typeof startLocalEventBridge>>;
+  let ses: Awaited<ReturnType<typeof startLocalSes>>;
+  let mailDir: string;
+  const seen: EventBridgeEvent[] = [];
+  const previous = {
+    eventbridge: process.env.AWS_ENDPOINT_URL_EVENTBRIDGE,
+    ses: process.env.AWS_ENDPOINT_URL_SESV2,
+  };
+
+  beforeAll(async () => {
+    mailDir = mkdtempSync(join(tmpdir(), 'controls-mail-'));
+    ses = await startLocalSes({ mailDir });
+    bus = await startLocalEventBridge({
+      rules: [
+        {
+          name: 'capture',
+          eventBusName: process.env.EVENT_BUS_NAME ?? 'default',
+          pattern: { source: ['partner-payouts'] },
+          target: async (event) => {
+            seen.push(event);
+          },
+        },
+      ],
+    });
+    process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = bus.endpoint;
+    process.env.AWS_ENDPOINT_URL_SESV2 = ses.endpoint;
+  });
+
+  afterAll(async () => {
+    for (const [name, value] of [
+      ['AWS_ENDPOINT_URL_EVENTBRIDGE', previous.eventbridge],
+      ['AWS_ENDPOINT_URL_SESV2', previous.ses],
+    ] as const) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    await bus.close();
+    await ses.close();
+    rmSync(mailDir, { recursive: true, force: true });
+  });
+
+  const waitFor = async (predicate: () => boolean) => {
+    for (let i = 0; i < 100 && !predicate(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(predicate()).toBe(true);
+  };
+  const ofType = (type: string, id: string) =>
+    seen.filter((event) => event['detail-type'] === type && JSON.stringify(event.detail).includes(id));
+
+  it('publishes hold.placed / released / confirmed; the partner is e-mailed the message and any payout-method change', async () => {
+    const partnerId = await newPartner();
+    const r = await reward(partnerId, 1_000);
+    const placed = expectOk(
+      await place(pm, {
+        scope: 'partner',
+        targetId: partnerId,
+        reasonCode: 'TAX_FORM_MISSING',
+        note: 'internal',
+        partnerMessage: 'Please send your W-8BEN.',
+      }),
+      201,
+    );
+    const second = expectOk(await place(pm, { scope: 'reward', targetId: r.id, reasonCode: 'OTHER' }), 201);
+    expectOk(await release(finA, placed.id));
+    expectOk(await call(finA, 'POST', `/holds/${second.id}/confirm`, { body: { note: 'Confirmed' } }));
+    await waitFor(() => ofType('hold.confirmed', second.id).length === 1);
+    expect(ofType('hold.placed', placed.id)).toHaveLength(1);
+    expect(ofType('hold.released', placed.id)).toHaveLength(1);
+    expect(ofType('hold.placed', placed.id)[0]?.detail).toMatchObject({
+      partnerId,
+      reasonCode: 'TAX_FORM_MISSING',
+    });
+
+    // The notifier turns the two partner-facing events into e-mails (the local SES writes .eml files).
+    expectOk(
+      await call(partner(partnerId), 'PATCH', '/partner/profile', {
+        body: { payoutMethod: { type: 'paypal', email: 'ana@example.com' } },
+      }),
+    );
+    await waitFor(() => ofType('partner.payout_method_changed', partnerId).length === 1);
+    const settings = {
+      mailFrom: 'payouts@example.com',
+      managerEmail: 'finance@example.com',
+      portalUrl: 'https://p',
+    };
+    for (const event of [
+      ...ofType('hold.placed', placed.id),
+      ...ofType('partner.payout_method_changed', partnerId),
+    ]) {
+      expect(await notify(event['detail-type'], event.detail as never, settings)).toBe('sent');
+    }
+    expect(await notify('hold.placed', ofType('hold.placed', second.id)[0]?.detail as never, settings)).toBe(
+      'skipped',
+    );
+    const mails = readdirSync(mailDir).map((file) => readFileSync(join(mailDir, file), 'utf8'));
+    const onHold = mails.find((mail) => mail.includes('Your payouts are on hold'));
+    expect(onHold).toContain('Please send your W-8BEN.');
+    expect(onHold).not.toContain('TAX_FORM_MISSING');
+    expect(onHold).not.toContain('internal');
+    expect(mails.some((mail) => mail.includes('Your payout details were changed'))).toBe(true);
   });
 });
