@@ -21,6 +21,10 @@ export interface PayoutsConfig {
   portalUrl: string;
   reminderIntervalSeconds: number;
   maxReminders: number;
+  /** How long after its payment a payout may still be marked failed (returned) by hand. */
+  returnWindowDays: number;
+  /** A processing payout without an outcome this long reminds the manager. */
+  processingReminderDays: number;
   holdingPeriodDays: number;
   minPayoutAmounts: string;
   /** Four-eyes approval thresholds, `EUR:100000,USD:100000` (minor units); none by default. */
@@ -75,6 +79,8 @@ export function loadConfig(node: Node): PayoutsConfig {
     portalUrl: read(node, 'portalUrl') ?? 'https://partners.example.com',
     reminderIntervalSeconds: number('reminderIntervalSeconds', 3 * 24 * 3600),
     maxReminders: number('maxReminders', 5),
+    returnWindowDays: number('returnWindowDays', 30),
+    processingReminderDays: number('processingReminderDays', 5),
     holdingPeriodDays: number('holdingPeriodDays', 0),
     minPayoutAmounts: read(node, 'minPayoutAmounts') ?? '',
     approvalThresholds: read(node, 'approvalThresholds') ?? '',

@@ -81,6 +81,7 @@ export class PayoutsStack extends Stack {
       table,
       reminderIntervalSeconds: config.reminderIntervalSeconds,
       maxReminders: config.maxReminders,
+      processingReminderDays: config.processingReminderDays,
       mailFrom: config.mailFrom,
       managerEmail: config.managerEmail,
       portalUrl: config.portalUrl,
@@ -121,6 +122,11 @@ export class PayoutsStack extends Stack {
     fns['partner-payouts'].setEnv(ENV.eventBusName, this.workflow.bus.eventBusName);
     this.workflow.bus.grantPutEventsTo(fns.payouts.fn);
     this.workflow.bindApi(fns.payouts);
+    // Exports move payouts to processing (their workflows are answered) and publish export.voided.
+    fns.exports.setEnv(ENV.eventBusName, this.workflow.bus.eventBusName);
+    this.workflow.bus.grantPutEventsTo(fns.exports.fn);
+    this.workflow.bindApi(fns.exports);
+    fns.payouts.setEnv(ENV.returnWindowDays, String(config.returnWindowDays));
     this.workflow.bindApi(fns['partner-payouts']);
 
     this.controls = new Controls(this, 'Controls', {

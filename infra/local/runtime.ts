@@ -135,7 +135,10 @@ export async function startWorkflowRuntime(options: {
   const sfn = await startLocalStepFunctions({
     stateMachines: {
       [LOCAL_NAMES.stateMachineArn]: workflowDefinition(
-        { waitSeconds: workflowSettings().waitSeconds },
+        {
+          waitSeconds: workflowSettings().waitSeconds,
+          processingWaitSeconds: workflowSettings().processingWaitSeconds,
+        },
         { WorkflowFunctionArn: LOCAL_NAMES.workflowFunction },
       ),
     },

@@ -32,6 +32,8 @@ export const ENV = {
   jwtPartnerIdClaim: 'JWT_PARTNER_ID_CLAIM',
   returnWindowDays: 'RETURN_WINDOW_DAYS',
   processingReminderDays: 'PROCESSING_REMINDER_DAYS',
+  /** Local and tests only: the processing reminder in seconds instead of days. */
+  processingReminderSeconds: 'PROCESSING_REMINDER_SECONDS',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

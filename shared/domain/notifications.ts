@@ -13,6 +13,9 @@ export const NOTIFIED_EVENT_TYPES = [
   'payout.changes_requested',
   'payout.invoice_rejected',
   'payout.cancelled',
+  'payout.failed',
+  'payout.reissued',
+  'payout.processing_reminder',
   // The controls' partner e-mails (./control-notifications.ts).
   'hold.placed',
   'partner.payout_method_changed',
@@ -119,6 +122,56 @@ export function emailFor(input: NotificationInput): Email | undefined {
           partnerLink,
         ].join('\n'),
       };
+    case 'payout.failed': {
+      const failure = (input.data?.failure ?? {}) as { code?: string; reason?: string; returned?: boolean };
+      const explanation =
+        text(input.data?.explanation) ?? text(failure.reason) ?? 'The bank could not complete the payment.';
+      return {
+        to: partner.email,
+        subject: failure.returned
+          ? `Your payout of ${amount} came back from your bank`
+          : `Your payout of ${amount} could not be paid`,
+        text: [
+          hello,
+          '',
+          failure.returned
+            ? `The transfer of your payout of ${amount} was returned by the bank.`
+            : `We could not pay your payout of ${amount}.`,
+          `Why: ${explanation}${failure.code ? ` (bank reason code ${failure.code})` : ''}`,
+          ...(text(failure.reason) && text(failure.reason) !== explanation
+            ? [`Details: ${failure.reason}`]
+            : []),
+          '',
+          'Please check your payout details (account holder, IBAN, BIC) in the portal and correct them if needed.',
+          'We will send the payout again; its rewards are not lost.',
+          '',
+          partnerLink,
+        ].join('\n'),
+      };
+    }
+    case 'payout.reissued':
+      return {
+        to: partner.email,
+        subject: `Your payout of ${amount} will be sent again`,
+        text: [
+          hello,
+          '',
+          `Your payout of ${amount} that could not be paid has been issued again, to your current payout details.`,
+          '',
+          partnerLink,
+        ].join('\n'),
+      };
+    case 'payout.processing_reminder':
+      return {
+        to: input.managerEmail,
+        subject: `Payout ${payout.id} of ${amount} has had no outcome for ${String(input.data?.days ?? 'several')} days`,
+        text: [
+          `Payout ${payout.id} of ${amount} to ${partner.name} was exported${payout.exportId ? ` in ${payout.exportId}` : ''} and has had no outcome since.`,
+          'Check the bank reports, or mark it paid or failed.',
+          '',
+          managerLink,
+        ].join('\n'),
+      };
     case 'payout.partner_validated':
       return {
         to: input.managerEmail,
@@ -144,4 +197,33 @@ export function emailFor(input: NotificationInput): Email | undefined {
     default:
       return undefined;
   }
+}
+
+/** The manager's copy of an event that also e-mails the partner (a failed payout), or undefined. */
+export function managerEmailFor(input: NotificationInput): Email | undefined {
+  if (input.type !== 'payout.failed') return undefined;
+  const { payout, partner, portalUrl } = input;
+  const amount = displayMinor(payout.amount, payout.currency);
+  const failure = (input.data?.failure ?? {}) as {
+    code?: string;
+    reason?: string;
+    returned?: boolean;
+    source?: string;
+  };
+  return {
+    to: input.managerEmail,
+    subject: `Payout ${payout.id} of ${amount} to ${partner.name} ${failure.returned ? 'was returned' : 'failed'}`,
+    text: [
+      `Payout ${payout.id} of ${amount} to ${partner.name} ${failure.returned ? 'was returned by the bank' : 'failed'}${failure.source === 'manual' ? ' (marked by hand)' : ''}.`,
+      `Reason: ${text(failure.reason) ?? 'none given'}${failure.code ? ` (${failure.code})` : ''}`,
+      'The partner was asked to check their payout details. Reissue the payout once they have, or cancel it to release its rewards.',
+      '',
+      `${portalUrl.replace(/\/$/, '')}/manage/payouts/${payout.id}`,
+    ].join('\n'),
+  };
+}
+
+/** Every e-mail an event calls for. */
+export function emailsFor(input: NotificationInput): Email[] {
+  return [emailFor(input), managerEmailFor(input)].filter((email): email is Email => email !== undefined);
 }

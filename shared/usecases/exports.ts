@@ -80,7 +80,7 @@ import {
   type SepaDebtor,
 } from '../exports/index.ts';
 import { gateExport } from './export-controls.ts';
-import { releaseExportPayouts, voidExport } from './settlement.ts';
+import { releaseExportPayouts, voidExport } from './export-void.ts';
 
 /** Also the most `payoutIds` a request may name (`CreateExport`). */
 export const MAX_PAYOUTS_PER_EXPORT = 10_000;

@@ -1,7 +1,7 @@
 /** Turns a domain event from the bus into the e-mail it calls for, and sends it. */
 import { sendEmail } from '../adapters/mail.ts';
 import { CONTROL_EVENT_TYPES, controlEmailFor } from '../domain/control-notifications.ts';
-import { emailFor } from '../domain/notifications.ts';
+import { emailsFor } from '../domain/notifications.ts';
 import type { Payout, PayoutEvent } from '../domain/schemas.ts';
 import { findPartner } from './partners.ts';
 
@@ -29,7 +29,7 @@ export async function notify(
     await sendEmail(control, settings.mailFrom);
     return 'sent';
   }
-  const email = emailFor({
+  const emails = emailsFor({
     type,
     payout: detail,
     partner,
@@ -38,7 +38,7 @@ export async function notify(
     data: detail.event?.data,
     from: detail.event?.from,
   });
-  if (!email) return 'skipped';
-  await sendEmail(email, settings.mailFrom);
+  if (emails.length === 0) return 'skipped';
+  for (const email of emails) await sendEmail(email, settings.mailFrom);
   return 'sent';
 }

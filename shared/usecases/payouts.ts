@@ -21,6 +21,7 @@ import {
   releaseReward,
   toPayout,
   toReward,
+  unpayReward,
   updatePayout,
 } from '../adapters/payout-store.ts';
 import {
@@ -731,7 +732,15 @@ export async function releasePayoutRewards(id: string): Promise<number> {
   if (item.status !== 'cancelled') return 0;
   const rewards = await loadPayoutRewards(item);
   const at = nowIso();
-  await forEachLimited(rewards, CLAIM_CONCURRENCY, (reward) => releaseReward(reward, id, at));
+  await forEachLimited(rewards, CLAIM_CONCURRENCY, async (reward) => {
+    // A failed payout's rewards went back to accepted; one left paid by a crash goes back now.
+    if (reward.status === 'paid' && item.failedAt !== undefined) {
+      await unpayReward(reward.id, id, at);
+      await releaseReward({ ...reward, status: 'accepted' }, id, at);
+      return;
+    }
+    await releaseReward(reward, id, at);
+  });
   return rewards.length;
 }
 

@@ -9,7 +9,7 @@ import {
   RejectInvoice,
   ValidatePayout,
 } from '../../domain/payout-requests.ts';
-import { Currency, ListQuery, listQuery, PayoutStatus } from '../../domain/schemas.ts';
+import { Currency, EmptyBody, ListQuery, listQuery, PayoutStatus } from '../../domain/schemas.ts';
 import { type RouteSpec, route } from '../route-spec.ts';
 
 const PayoutQuery = listQuery({
@@ -123,6 +123,7 @@ export const PAYOUT_ROUTES = {
     permission: 'finance',
     summary:
       'A failed payout → a new ready payout that takes its rewards (reissueOf / reissuedAs); 409 once reissued',
+    body: EmptyBody,
     status: 201,
     response: 'Payout',
     ifMatch: true,
