@@ -29,6 +29,9 @@ export interface PayoutsConfig {
   minPayoutAmounts: string;
   /** Four-eyes approval thresholds, `EUR:100000,USD:100000` (minor units); none by default. */
   approvalThresholds: string;
+  /** Daily digest recipients (default: managerEmail). */
+  financeEmail?: string;
+  programManagersEmail?: string;
   payoutSchedule: string;
   payoutScheduleTz: string;
   sepaDebtorName: string;
@@ -84,6 +87,8 @@ export function loadConfig(node: Node): PayoutsConfig {
     holdingPeriodDays: number('holdingPeriodDays', 0),
     minPayoutAmounts: read(node, 'minPayoutAmounts') ?? '',
     approvalThresholds: read(node, 'approvalThresholds') ?? '',
+    financeEmail: read(node, 'financeEmail'),
+    programManagersEmail: read(node, 'programManagersEmail'),
     payoutSchedule: read(node, 'payoutSchedule') ?? '0 2 1 * ? *',
     payoutScheduleTz: read(node, 'payoutScheduleTz') ?? 'UTC',
     sepaDebtorName: read(node, 'sepaDebtorName') ?? 'Example Company',

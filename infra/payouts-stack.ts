@@ -136,6 +136,12 @@ export class PayoutsStack extends Stack {
       approvalThresholds: config.approvalThresholds,
       holds: fns.holds,
       bindWorkflow: (fn) => this.workflow.bindApi(fn),
+      mailFrom: config.mailFrom,
+      financeEmail: config.financeEmail ?? config.managerEmail,
+      programManagersEmail: config.programManagersEmail ?? config.managerEmail,
+      portalUrl: config.portalUrl,
+      logRetention,
+      removalPolicy,
     });
     this.controls.publishFrom(fns.partners);
     this.controls.publishFrom(fns.exports);

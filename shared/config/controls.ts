@@ -9,3 +9,6 @@ export function approvalThresholds(): ReadonlyMap<string, number> {
   thresholds ??= parseThresholds(optionalEnv(ENV.approvalThresholds, ''), ENV.approvalThresholds);
   return thresholds;
 }
+
+/** The daily controls digest: every day at 07:00 UTC (EventBridge Scheduler cron). */
+export const DIGEST_SCHEDULE = 'cron(0 7 * * ? *)';
