@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EventBridgeEvent, startLocalEventBridge } from '../../infra/local/eventbridge.ts';
 import { startLocalSes } from '../../infra/local/ses.ts';
+import { sendControlsDigest } from '../../shared/usecases/digest.ts';
 import { notify } from '../../shared/usecases/notifications.ts';
 import { expectOk, expectProblem, listAll } from '../support/expect.ts';
 import { type As, call, managerAs, partner } from '../support/http.ts';
@@ -677,5 +678,39 @@ describe('events and e-mails', () => {
     expect(onHold).not.toContain('TAX_FORM_MISSING');
     expect(onHold).not.toContain('internal');
     expect(mails.some((mail) => mail.includes('Your payout details were changed'))).toBe(true);
+  });
+
+  it('e-mails finance the approvals waiting and program managers the holds past review, once a day', async () => {
+    const { payoutId } = await readyPayout([250_000]);
+    const partnerId = await newPartner();
+    const due = expectOk(
+      await place(pm, {
+        scope: 'partner',
+        targetId: partnerId,
+        reasonCode: 'OTHER',
+        reviewBy: '2021-01-01T00:00:00.000Z',
+      }),
+      201,
+    );
+    const before = new Set(readdirSync(mailDir));
+    const result = await sendControlsDigest({
+      mailFrom: 'payouts@example.com',
+      financeEmail: 'finance-team@example.com',
+      programManagersEmail: 'pm-team@example.com',
+      portalUrl: 'https://p',
+    });
+    expect(result.sent).toBe(2);
+    const mails = readdirSync(mailDir)
+      .filter((file) => !before.has(file))
+      .map((file) => readFileSync(join(mailDir, file), 'utf8'));
+    const finance = mails.find((mail) => mail.includes('To: finance-team@example.com'));
+    expect(finance).toContain(payoutId);
+    const managers = mails.find((mail) => mail.includes('To: pm-team@example.com'));
+    expect(managers).toContain(due.id);
+    // Approved, it no longer waits.
+    expectOk(await call(finA, 'POST', `/payouts/${payoutId}/approve`, { body: {} }));
+    expect((await listAll(viewer, '/payouts', { needsApproval: 'true' })).map((p) => p.id)).not.toContain(
+      payoutId,
+    );
   });
 });
