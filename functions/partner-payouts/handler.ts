@@ -1,7 +1,7 @@
 import { toPayout } from '#shared/adapters/payout-store.ts';
 import { httpHandler } from '#shared/http/handler.ts';
 import { PARTNER_PAYOUT_ROUTES } from '#shared/http/routes/partner-payouts.ts';
-import { withHold } from '#shared/usecases/holds.ts';
+import { withHold } from '#shared/usecases/hold-checks.ts';
 import { requestInvoiceUpload } from '#shared/usecases/invoices.ts';
 import {
   getPartnerPayoutItem,

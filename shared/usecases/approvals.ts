@@ -17,7 +17,7 @@ import { approvalThresholds } from '../config/controls.ts';
 import { type ApprovedContent, approvalHash, isApproved, needsApproval } from '../domain/controls.ts';
 import { InvalidTransition, RuleViolation } from '../domain/errors.ts';
 import type { Actor, Payout } from '../domain/schemas.ts';
-import { assertPayoutNotHeld } from './holds.ts';
+import { assertPayoutNotHeld } from './hold-checks.ts';
 
 const nowIso = () => new Date().toISOString();
 

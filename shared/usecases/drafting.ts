@@ -47,7 +47,7 @@ import { Conflict, InvalidTransition, NotFound } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import { payoutTotals } from '../domain/payout-rules.ts';
 import type { Actor, PayoutRun, Reward } from '../domain/schemas.ts';
-import { activeHoldsByPartner, unheldRewards } from './holds.ts';
+import { activeHoldsByPartner, unheldRewards } from './hold-checks.ts';
 import { MAX_REWARDS_PER_PAYOUT } from './payouts.ts';
 
 const RUN_ACTOR: Actor = { role: 'system', id: 'payout-run' };

@@ -12,7 +12,7 @@ import { type DomainError, OnHold, RuleViolation } from '../domain/errors.ts';
 import type { Actor } from '../domain/schemas.ts';
 import { aboveThreshold, lacksApproval } from './approvals.ts';
 import { NoPayoutsToExport } from './exports.ts';
-import { activeHoldsByPartner } from './holds.ts';
+import { activeHoldsByPartner } from './hold-checks.ts';
 
 export type SkipReason = 'on_hold' | 'approval_required' | 'same_user';
 export interface Skipped {

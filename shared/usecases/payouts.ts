@@ -68,7 +68,7 @@ import {
   unheldRewards,
   withHold,
   withHolds,
-} from './holds.ts';
+} from './hold-checks.ts';
 import { findPartner } from './partners.ts';
 import { type SettleResult, settleFailed, settlePaid } from './settlement.ts';
 

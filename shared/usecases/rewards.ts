@@ -22,7 +22,7 @@ import { Conflict, InvalidTransition, NotFound, RuleViolation } from '../domain/
 import { newId } from '../domain/ids.ts';
 import { checkRewardDecision, payoutTotals } from '../domain/payout-rules.ts';
 import type { Actor, CreateReward, Reward, RewardStatus } from '../domain/schemas.ts';
-import { assertRewardNotHeld } from './holds.ts';
+import { assertRewardNotHeld } from './hold-checks.ts';
 import { findPartner } from './partners.ts';
 
 const nowIso = () => new Date().toISOString();

@@ -27,7 +27,8 @@ const asList = <T>(value: T | T[] | undefined): T[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
 
 function only(template: Template, type: string): [string, Json] {
-  const entries = Object.entries(template.findResources(type));
+  // The controls' daily digest has a schedule of its own.
+  const entries = Object.entries(template.findResources(type)).filter(([id]) => !id.startsWith('Controls'));
   expect(entries, type).toHaveLength(1);
   return entries[0] as [string, Json];
 }

@@ -166,7 +166,7 @@ describe('observability', () => {
       ),
       ...ofType('AWS::Lambda::EventInvokeConfig').map(([, config]) => config.Properties.FunctionName.Ref),
     ]);
-    expect(asyncFunctionIds.size).toBe(3); // notifier, drafting, invoice checker
+    expect(asyncFunctionIds.size).toBe(4); // notifier, drafting, invoice checker, controls digest
     for (const id of asyncFunctionIds) {
       expect(isQueue(resources[id]?.Properties.DeadLetterConfig?.TargetArn), id).toBe(true);
     }
@@ -196,7 +196,7 @@ describe('observability', () => {
 
   it('alarms as soon as any dead-letter queue holds a message', () => {
     const queueIds = ofType('AWS::SQS::Queue').map(([id]) => id);
-    expect(queueIds).toHaveLength(3);
+    expect(queueIds).toHaveLength(4);
     const depth = alarmsOn('ApproximateNumberOfMessagesVisible');
     expect(depth.map((alarm) => alarmMetrics(alarm)[0]?.dimensions.QueueName).sort()).toEqual(
       queueIds.map((id) => `{GetAtt:${id}.QueueName}`).sort(),
@@ -229,7 +229,7 @@ describe('observability', () => {
   });
 
   it('sends every alarm, and its recovery, to the alarm topic', () => {
-    expect(alarms).toHaveLength(2 * houseFunctionIds.length + 1 + 2 + 3 + 2);
+    expect(alarms).toHaveLength(2 * houseFunctionIds.length + 1 + 2 + 4 + 2);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(alarm.Properties.OKActions).toEqual([{ Ref: topicId }]);
