@@ -29,11 +29,12 @@ export type ResolveHold = z.infer<typeof ResolveHold>;
 export const ApprovePayout = named('ApprovePayout', z.strictObject({ note: z.optional(text(2000)) }));
 export type ApprovePayout = z.infer<typeof ApprovePayout>;
 
+/** A boolean query parameter: `?active`, `?active=true` (or `1`); `?active=false` (or `0`). */
 const flag = () =>
   z.optional(
     z.pipe(
-      z.enum(['true', 'false']),
-      z.transform((value) => value === 'true'),
+      z.enum(['true', 'false', '1', '0', '']),
+      z.transform((value) => value === 'true' || value === '1' || value === ''),
     ),
   );
 

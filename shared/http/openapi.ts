@@ -71,7 +71,7 @@ const ERRORS: { status: number; applies: (spec: RouteSpec) => boolean; descripti
     status: 409,
     applies: (spec) => spec.method === 'POST' || spec.method === 'PATCH',
     description:
-      '`invalid_transition` (not allowed in the current status), `conflict` (a concurrent change won) or `idempotency_key_reused` (same key, other request)',
+      '`invalid_transition` (not allowed in the current status), `conflict` (a concurrent change won), `on_hold` (a hold covers the target) or `idempotency_key_reused` (same key, other request)',
   },
   {
     status: 412,
@@ -92,7 +92,7 @@ const ERRORS: { status: number; applies: (spec: RouteSpec) => boolean; descripti
     status: 422,
     applies: (spec) => spec.method === 'POST',
     description:
-      'A business rule code, e.g. `rewards_not_reviewed`, `non_positive_amount`, `invoice_required`, `rewards_review_required`, `rewards_disputed`, `currency_mismatch`, `no_eligible_rewards`, `missing_payout_details`',
+      'A business rule code, e.g. `rewards_not_reviewed`, `non_positive_amount`, `invoice_required`, `rewards_review_required`, `rewards_disputed`, `currency_mismatch`, `no_eligible_rewards`, `missing_payout_details`, `approval_required`, `same_user`',
   },
 ];
 
