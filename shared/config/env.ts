@@ -34,6 +34,8 @@ export const ENV = {
   processingReminderDays: 'PROCESSING_REMINDER_DAYS',
   /** Local and tests only: the processing reminder in seconds instead of days. */
   processingReminderSeconds: 'PROCESSING_REMINDER_SECONDS',
+  /** Local only (s3rver): S3 requests path-style. */
+  s3ForcePathStyle: 'S3_FORCE_PATH_STYLE',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -242,7 +242,7 @@ export async function settleFailed(payoutId: string, input: SettleFailedInput): 
     ...(plain.code ? { code: plain.code } : {}),
     reason: input.reason?.trim() || plain.text,
     source: input.source,
-    returned: input.returned && item.status === 'paid',
+    returned: input.returned,
     at: input.at,
   };
   const now = new Date().toISOString();
