@@ -47,11 +47,16 @@ server.listen(port, '127.0.0.1', () => {
   process.stdout.write('dynalite listening at: http://127.0.0.1:' + server.address().port + '\\n');
 });
 if (process.pid === 1) process.on('SIGINT', () => process.exit());
+// The parent holds the other end of stdin: when it dies, even by SIGKILL, this server ends too
+// instead of holding the data folder's lock against the next start.
+process.stdin.on('end', () => process.exit(0));
+process.stdin.on('error', () => process.exit(0));
+process.stdin.resume();
 `;
 
 /**
  * dynalite in its own process (not npx, which leaves an orphan), so the database and the handlers use
- * both cores; on a free port unless one is given. Killed with this process.
+ * both cores; on a free port unless one is given. It ends with this process, however this one ends.
  */
 export async function startDynaliteProcess(options: { directory: string; port?: number }): Promise<Dynalite> {
   mkdirSync(options.directory, { recursive: true });
@@ -59,7 +64,7 @@ export async function startDynaliteProcess(options: { directory: string; port?: 
   const child = spawn(
     process.execPath,
     ['-e', DYNALITE_SERVER, require.resolve('dynalite'), String(port), options.directory],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   const killChild = () => child.kill('SIGTERM');
   process.once('exit', killChild);

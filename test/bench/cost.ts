@@ -102,7 +102,8 @@ s3().middlewareStack.add(
     else counts.s3Gets++;
     return next(args);
   },
-  { step: 'initialize', name: 'costCounter' },
+  // Requests actually sent (each attempt); a presigned URL never reaches the deserialize step.
+  { step: 'deserialize', name: 's3CostCounter' },
 );
 
 const manager = await issueToken(dataDir, { role: 'manager' });

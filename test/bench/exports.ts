@@ -414,7 +414,8 @@ async function child(
         doneAny();
       }
     },
-    { step: 'finalizeRequest', name: 'benchBusyMeter' },
+    // Requests actually sent; a presigned URL never reaches the deserialize step.
+    { step: 'deserialize', name: 'benchBusyMeter' },
   );
   // Loads the generators, as a warm Lambda container would have them.
   await import('../../shared/exports/index.ts');

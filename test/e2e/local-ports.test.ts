@@ -1,7 +1,8 @@
 /**
  * `npm start` binds no fixed port: every emulator takes a free port (or the configured one), two local
- * servers with different PORT and DATA_DIR run side by side on separate data, and a port that is
- * taken ends the start with one clear line and a non-zero exit, not a stack trace.
+ * servers with different PORT and DATA_DIR run side by side on separate data, a port that is taken
+ * ends the start with one clear line and a non-zero exit, not a stack trace, and a server killed
+ * outright leaves no database process behind to hold its data folder.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -71,6 +72,21 @@ async function managerToken(dataDir: string): Promise<string> {
     env: { ...process.env, DATA_DIR: dataDir },
   });
   return stdout.trim();
+}
+
+/** The child processes of a process (Linux `pgrep -P`). */
+async function childrenOf(pid: number): Promise<number[]> {
+  const { stdout } = await run('pgrep', ['-P', String(pid)]).catch(() => ({ stdout: '' }));
+  return stdout.split('\n').filter(Boolean).map(Number);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function holdPort(): Promise<{ server: Server; port: number }> {
@@ -143,6 +159,39 @@ describe('npm start and its ports', { timeout: 90_000 }, () => {
     expectOneLineRefusal(third, 'the API', port);
     // …and the first server still answers.
     expect((await fetch(`${a.url}/health`)).status).toBe(200);
+  });
+
+  it('takes its database process down with it when killed (SIGKILL), and restarts on the same data', async () => {
+    const dir = newDataDir();
+    const first = await start({ PORT: '0', DATA_DIR: dir });
+    expect(first.url, first.output).toBeDefined();
+    const token = await managerToken(dir);
+    const created = await fetch(`${first.url}/partners`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: 'Crash Test',
+        email: 'crash@example.com',
+        payoutMethod: { type: 'paypal', email: 'crash@example.com' },
+      }),
+    });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    // tsx runs the server in a child process, which runs dynalite in one of its own.
+    const [server] = await childrenOf(first.child.pid as number);
+    const [database] = await childrenOf(server as number);
+    expect(database).toBeDefined();
+    process.kill(server as number, 'SIGKILL');
+    for (let wait = 0; wait < 50 && isAlive(database as number); wait++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(isAlive(database as number)).toBe(false);
+
+    const second = await start({ PORT: '0', DATA_DIR: dir });
+    expect(second.url, second.output).toBeDefined();
+    const readBack = await fetch(`${second.url}/partners/${id}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(readBack.status).toBe(200);
   });
 
   it('refuses a configured emulator port that is taken, in one line', async () => {
