@@ -27,7 +27,11 @@ const MAX_RATIO = 1.3;
  * messages (26 KiB), middy, ulid — on the smallest baseline (the DocumentClient, 338 KiB), before any
  * code of their own (~20 KiB, all of it used).
  */
-const OVER_TARGET: Record<string, number> = { partners: 1.32, rewards: 1.345 };
+// Roles and holds (issue 18) add their checks to these: the per-issuer claims and permissions to
+// every API function, the hold checks to rewards, payout-method history and automatic holds to
+// partners; holds (a new function) places, releases and confirms holds, refusing rewards and
+// creating clawbacks through the rewards code, and answers payout workflows.
+const OVER_TARGET: Record<string, number> = { partners: 1.33, rewards: 1.355, holds: 1.34 };
 const FUNCTIONS = readdirSync(join(ROOT, 'functions')).sort();
 const out = mkdtempSync(join(tmpdir(), 'payouts-bundles-'));
 let documentClient: Bundled;
