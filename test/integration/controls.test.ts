@@ -102,6 +102,49 @@ async function download(file: { url: string; sha256: string }): Promise<string> 
   return bytes.toString('utf8');
 }
 
+// Every event of this file goes to a bus of its own (the SDK client is bound to the endpoint it was
+// created with, at the first publish), and every e-mail to a local SES writing .eml files.
+let bus: Awaited<ReturnType<typeof startLocalEventBridge>>;
+let ses: Awaited<ReturnType<typeof startLocalSes>>;
+let mailDir: string;
+const seen: EventBridgeEvent[] = [];
+const previous = {
+  eventbridge: process.env.AWS_ENDPOINT_URL_EVENTBRIDGE,
+  ses: process.env.AWS_ENDPOINT_URL_SESV2,
+};
+
+beforeAll(async () => {
+  mailDir = mkdtempSync(join(tmpdir(), 'controls-mail-'));
+  ses = await startLocalSes({ mailDir });
+  bus = await startLocalEventBridge({
+    rules: [
+      {
+        name: 'capture',
+        eventBusName: process.env.EVENT_BUS_NAME ?? 'default',
+        pattern: { source: ['partner-payouts'] },
+        target: async (event) => {
+          seen.push(event);
+        },
+      },
+    ],
+  });
+  process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = bus.endpoint;
+  process.env.AWS_ENDPOINT_URL_SESV2 = ses.endpoint;
+});
+
+afterAll(async () => {
+  for (const [name, value] of [
+    ['AWS_ENDPOINT_URL_EVENTBRIDGE', previous.eventbridge],
+    ['AWS_ENDPOINT_URL_SESV2', previous.ses],
+  ] as const) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+  await bus.close();
+  await ses.close();
+  rmSync(mailDir, { recursive: true, force: true });
+});
+
 // ------------------------------------------------------------------ four-eyes approval
 
 describe('four-eyes approval', () => {
@@ -579,47 +622,6 @@ describe('automatic holds', () => {
 // ------------------------------------------------------------------ events and e-mails
 
 describe('events and e-mails', () => {
-  let bus: Awaited<ReturnType<typeof startLocalEventBridge>>;
-  let ses: Awaited<ReturnType<typeof startLocalSes>>;
-  let mailDir: string;
-  const seen: EventBridgeEvent[] = [];
-  const previous = {
-    eventbridge: process.env.AWS_ENDPOINT_URL_EVENTBRIDGE,
-    ses: process.env.AWS_ENDPOINT_URL_SESV2,
-  };
-
-  beforeAll(async () => {
-    mailDir = mkdtempSync(join(tmpdir(), 'controls-mail-'));
-    ses = await startLocalSes({ mailDir });
-    bus = await startLocalEventBridge({
-      rules: [
-        {
-          name: 'capture',
-          eventBusName: process.env.EVENT_BUS_NAME ?? 'default',
-          pattern: { source: ['partner-payouts'] },
-          target: async (event) => {
-            seen.push(event);
-          },
-        },
-      ],
-    });
-    process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = bus.endpoint;
-    process.env.AWS_ENDPOINT_URL_SESV2 = ses.endpoint;
-  });
-
-  afterAll(async () => {
-    for (const [name, value] of [
-      ['AWS_ENDPOINT_URL_EVENTBRIDGE', previous.eventbridge],
-      ['AWS_ENDPOINT_URL_SESV2', previous.ses],
-    ] as const) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-    await bus.close();
-    await ses.close();
-    rmSync(mailDir, { recursive: true, force: true });
-  });
-
   const waitFor = async (predicate: () => boolean) => {
     for (let i = 0; i < 100 && !predicate(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(predicate()).toBe(true);
