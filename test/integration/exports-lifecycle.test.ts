@@ -554,8 +554,8 @@ describe('mark-paid, mark-failed, reissue, cancel', () => {
         await call(manager, 'GET', '/holds', { query: { targetId: payout.partnerId, active: 'true' } }),
       ).items;
     expect((await held()).map((hold: any) => hold.reasonCode)).toEqual(['PAYOUT_METHOD_INVALID']);
-    expectOk(
     // An IBAN none of the fixtures start with: the change must be a change.
+    expectOk(
       await call(partner(payout.partnerId), 'PATCH', '/partner/profile', {
         body: { payoutMethod: { type: 'sepa', accountHolder: 'Ana Müller', iban: 'BE68539007547034' } },
       }),
