@@ -6,6 +6,7 @@ import type { Construct } from 'constructs';
 import { ENV } from '#shared/config/env.ts';
 import type { PayoutsConfig } from './config.ts';
 import { Api } from './constructs/api.ts';
+import { BankReports } from './constructs/bank-reports.ts';
 import { Controls } from './constructs/controls.ts';
 import { Data } from './constructs/data.ts';
 import { DeadLetterQueue } from './constructs/dead-letter-queue.ts';
@@ -37,6 +38,7 @@ export class PayoutsStack extends Stack {
   readonly exports: Exports;
   readonly drafting: Drafting;
   readonly controls: Controls;
+  readonly bankReports: BankReports;
   readonly accessLogs: Bucket;
   readonly observability: Observability;
 
@@ -166,6 +168,24 @@ export class PayoutsStack extends Stack {
       .bindTable(ENV.tableName, table, 'readWrite')
       .bindTable(ENV.idempotencyTableName, idempotencyTable, 'readWrite');
     this.drafting.bindApi(fns['payout-runs']);
+
+    this.bankReports = new BankReports(this, 'BankReports', {
+      table,
+      bus: this.workflow.bus,
+      corsOrigins: config.corsOrigins,
+      mailFrom: config.mailFrom,
+      managerEmail: config.managerEmail,
+      portalUrl: config.portalUrl,
+      bindWorkflow: (fn) => this.workflow.bindApi(fn),
+      logRetention,
+      removalPolicy,
+      autoDeleteObjects: !prod,
+      accessLogsBucket: this.accessLogs,
+    });
+    fns['bank-reports']
+      .bindTable(ENV.tableName, table, 'readWrite')
+      .bindTable(ENV.idempotencyTableName, idempotencyTable, 'readWrite');
+    this.bankReports.bindUploads(fns['bank-reports']);
 
     // Last: alarms and the dashboard for every house function and dead-letter queue composed above.
     this.observability = new Observability(this, 'Observability', {

@@ -76,6 +76,7 @@ const DESCRIPTIONS: Record<FunctionGroup, string> = {
   'payout-runs': 'Payout runs: drafting now, run results',
   exports: 'Exports of ready payouts: payment files in S3, export records',
   holds: 'Holds: place, list, release, confirm',
+  'bank-reports': 'Bank reports: presigned uploads, reports and their lines',
 };
 
 /** The claim names of an external issuer, as the functions read them (../../shared/config/auth.ts). */

@@ -473,3 +473,36 @@ export async function forEachLimited<T>(
   });
   await Promise.all(workers);
 }
+
+/**
+ * Strongly consistent reads of many payouts (100 keys a BatchGetItem), by id; missing ones absent.
+ * With `fields`, only those attributes are read (a partial item: its history is often most of it).
+ */
+export async function findPayoutItems(
+  ids: readonly string[],
+  fields?: readonly string[],
+): Promise<Map<string, PayoutItem>> {
+  const projection = fields
+    ? {
+        ProjectionExpression: fields.map((_, index) => `#f${index}`).join(', '),
+        ExpressionAttributeNames: Object.fromEntries(fields.map((field, index) => [`#f${index}`, field])),
+      }
+    : {};
+  const unique = [...new Set(ids)];
+  const found = new Map<string, PayoutItem>();
+  for (let start = 0; start < unique.length; start += 100) {
+    let pending: Record<string, unknown>[] = unique.slice(start, start + 100).map(keys.payout);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt >= 10) throw new Error('BatchGetItem left keys unprocessed');
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
+      const result: BatchGetCommandOutput = await dynamo().send(
+        new BatchGetCommand({
+          RequestItems: { [table()]: { Keys: pending, ConsistentRead: true, ...projection } },
+        }),
+      );
+      for (const item of result.Responses?.[table()] ?? []) found.set(String(item.id), item as PayoutItem);
+      pending = (result.UnprocessedKeys?.[table()]?.Keys ?? []) as Record<string, unknown>[];
+    }
+  }
+  return found;
+}

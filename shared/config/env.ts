@@ -30,6 +30,7 @@ export const ENV = {
   jwtRoleClaim: 'JWT_ROLE_CLAIM',
   jwtRolesClaim: 'JWT_ROLES_CLAIM',
   jwtPartnerIdClaim: 'JWT_PARTNER_ID_CLAIM',
+  bankReportBucket: 'BANK_REPORT_BUCKET',
   returnWindowDays: 'RETURN_WINDOW_DAYS',
   processingReminderDays: 'PROCESSING_REMINDER_DAYS',
   /** Local and tests only: the processing reminder in seconds instead of days. */

@@ -8,6 +8,7 @@ export const ID_PREFIXES = {
   run: 'run',
   event: 'evt',
   hold: 'hold',
+  bankReport: 'br',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -300,6 +300,95 @@ export const PartnerEvent = named(
   }),
 );
 export type PartnerEvent = z.infer<typeof PartnerEvent>;
+// ---------------------------------------------------------------- bank reports
+
+export const BankReportUpload = named(
+  'BankReportUpload',
+  z.object({
+    id: idOf('bankReport'),
+    url: z.string(),
+    fields: documented(z.record(z.string(), z.string()), {
+      description: 'Send these form fields, then the file as `file` (Content-Type application/xml)',
+    }),
+    expiresAt: timestamp(),
+    maxBytes: integer(),
+  }),
+);
+
+const reportCount = () => integer();
+
+export const BankReport = named(
+  'BankReport',
+  z.object({
+    id: idOf('bankReport'),
+    fileName: z.string(),
+    sha256: z.optional(documented(z.string(), { description: 'Hex SHA-256 of the file as uploaded' })),
+    message: z.optional(documented(z.string(), { example: 'camt.054.001.08' })),
+    messageId: z.optional(documented(z.string(), { description: 'The report’s GrpHdr/MsgId' })),
+    status: z.enum(['awaiting_file', 'received', 'applied', 'rejected']),
+    rejectionReason: z.optional(z.string()),
+    duplicateOf: z.optional(
+      documented(idOf('bankReport'), {
+        description: 'The first report of the same bytes; this one applied nothing',
+      }),
+    ),
+    counts: z.object({
+      lines: reportCount(),
+      applied: reportCount(),
+      alreadyApplied: reportCount(),
+      inProgress: reportCount(),
+      unmatched: reportCount(),
+      mismatched: reportCount(),
+      voidedExport: reportCount(),
+    }),
+    exportRejection: z.optional(
+      documented(
+        z.object({
+          exportId: z.optional(idOf('export')),
+          messageId: z.string(),
+          reasonCode: z.optional(z.string()),
+          reason: z.string(),
+          result: z.string(),
+        }),
+        { description: 'A pain.002 that refuses a whole file (group-level RJCT): the export it voided' },
+      ),
+    ),
+    createdAt: timestamp(),
+    receivedAt: z.optional(timestamp()),
+    appliedAt: z.optional(timestamp()),
+  }),
+);
+export type BankReport = z.infer<typeof BankReport>;
+
+export const BankReportLine = named(
+  'BankReportLine',
+  z.object({
+    endToEndId: documented(z.string(), {
+      description: 'As the report names it (batch bookings: each payout’s)',
+    }),
+    payoutId: z.optional(idOf('payout')),
+    outcome: z.enum(['paid', 'failed', 'in_progress']),
+    reasonCode: z.optional(z.string()),
+    reason: z.optional(z.string()),
+    amount: z.optional(minorAmount()),
+    currency: z.optional(Currency),
+    paymentReference: z.optional(z.string()),
+    returned: z.optional(z.boolean()),
+    detail: z.optional(
+      documented(z.string(), { description: 'Why a line changed nothing, e.g. the payout’s own amount' }),
+    ),
+    result: z.enum([
+      'applied',
+      'already_applied',
+      'in_progress',
+      'unmatched',
+      'amount_mismatch',
+      'voided_export',
+      'invalid_transition',
+    ]),
+  }),
+);
+export type BankReportLine = z.infer<typeof BankReportLine>;
 
 export const page = <T extends Schema>(item: T) =>
   z.object({ items: z.array(item), nextCursor: z.nullable(z.string()) });
@@ -331,5 +420,8 @@ export const RESOURCES = {
   PayoutRun,
   Hold,
   PartnerEvent,
+  BankReportUpload,
+  BankReport,
+  BankReportLine,
 } as const satisfies Record<string, Schema>;
 export type ResourceName = keyof typeof RESOURCES;

@@ -17,6 +17,7 @@ export const FUNCTION_GROUPS = [
   'payout-runs',
   'exports',
   'holds',
+  'bank-reports',
 ] as const;
 export type FunctionGroup = (typeof FUNCTION_GROUPS)[number];
 

@@ -5,6 +5,7 @@
  */
 
 import type { FunctionGroup, RouteSpec } from './route-spec.ts';
+import { BANK_REPORT_ROUTES } from './routes/bank-reports.ts';
 import { EXPORT_ROUTES } from './routes/exports.ts';
 import { HEALTH_ROUTES } from './routes/health.ts';
 import { HOLD_ROUTES } from './routes/holds.ts';
@@ -33,6 +34,7 @@ export const ROUTES = {
   ...EXPORT_ROUTES,
   ...PAYOUT_RUN_ROUTES,
   ...HOLD_ROUTES,
+  ...BANK_REPORT_ROUTES,
 } as const satisfies Record<string, RouteSpec>;
 
 export type RouteName = keyof typeof ROUTES;

@@ -13,6 +13,7 @@
  */
 
 import {
+  type ExportRef,
   exportStatusOf,
   findExport,
   payoutSettlementView,
@@ -21,6 +22,7 @@ import {
 import { logger } from '../adapters/observability.ts';
 import {
   findPayoutItem,
+  findPayoutItems,
   forEachLimited,
   loadPayoutRewards,
   newEvent,
@@ -139,6 +141,20 @@ export type SettleResult =
   | { result: 'invalid_transition'; payout: Payout; detail: string }
   | { result: 'not_found'; payoutId: string };
 
+/** For callers settling many payouts (a bank report): what they already read, what can wait. */
+export interface SettleOptions {
+  /**
+   * The payout as just read (consistently), not read again; a stale one loses the version check. It
+   * may be partial (`SETTLEMENT_FIELDS`): the answer's `payout` is then partial too.
+   */
+  item?: PayoutItem | undefined;
+  /**
+   * `workflow`: leave marking the rewards paid to the payout's workflow (its sync on `paid` does it,
+   * woken by the signal or its timeout) instead of doing it inline.
+   */
+  followUps?: 'inline' | 'workflow';
+}
+
 export interface SettlePaidInput {
   source: SettlementSource;
   paymentReference?: string | undefined;
@@ -155,8 +171,12 @@ export interface SettlePaidInput {
  * processing → paid (and, by hand only, ready → paid: paid outside any file). Its rewards become
  * paid. Paid already: `already_applied`.
  */
-export async function settlePaid(payoutId: string, input: SettlePaidInput): Promise<SettleResult> {
-  const item = await findPayoutItem(payoutId);
+export async function settlePaid(
+  payoutId: string,
+  input: SettlePaidInput,
+  options: SettleOptions = {},
+): Promise<SettleResult> {
+  const item = options.item ?? (await findPayoutItem(payoutId));
   if (!item) return { result: 'not_found', payoutId };
   if (item.status === 'paid') return { result: 'already_applied', payout: toPayout(item) };
   const from: PayoutStatus[] = input.source === 'manual' ? ['ready', 'processing'] : ['processing'];
@@ -198,7 +218,9 @@ export async function settlePaid(payoutId: string, input: SettlePaidInput): Prom
     if (input.source === 'manual') throw error;
     return afterLostRace(payoutId, 'paid', error);
   }
-  await followUp(() => markPayoutRewardsPaid(payoutId), payoutId, 'mark rewards paid');
+  if (options.followUps !== 'workflow') {
+    await followUp(() => markPayoutRewardsPaid(payoutId), payoutId, 'mark rewards paid');
+  }
   // A workflow that missed the export's signal still waits on `ready`: answer either wait.
   await signalPayoutWorkflow(updated, ['ready', 'processing'], 'paid');
   return { result: 'applied', payout: toPayout(updated) };
@@ -223,8 +245,12 @@ export interface SettleFailedInput {
  * were paid. Failed already: `already_applied`. The return window applies to manual marks only (see
  * `markPayoutFailed`).
  */
-export async function settleFailed(payoutId: string, input: SettleFailedInput): Promise<SettleResult> {
-  const item = await findPayoutItem(payoutId);
+export async function settleFailed(
+  payoutId: string,
+  input: SettleFailedInput,
+  options: SettleOptions = {},
+): Promise<SettleResult> {
+  const item = options.item ?? (await findPayoutItem(payoutId));
   if (!item) return { result: 'not_found', payoutId };
   if (item.status === 'failed') return { result: 'already_applied', payout: toPayout(item) };
   const from: PayoutStatus[] = input.returned ? ['processing', 'paid'] : ['processing'];
@@ -332,4 +358,75 @@ export { releaseExportPayouts, type VoidResult, voidExport } from './export-void
 /** The bank refused the whole file (a group-level pain.002 RJCT): the export is voided. */
 export async function voidExportForRejection(exportId: string, reason: string): Promise<VoidResult> {
   return voidExport(exportId, reason, SYSTEM);
+}
+
+// ------------------------------------------------------------------ many EndToEndIds at once
+
+/** What settling reads of a payout item (`findByEndToEndIds` reads only these). */
+export const SETTLEMENT_FIELDS = [
+  'id',
+  'partnerId',
+  'status',
+  'version',
+  'amount',
+  'currency',
+  'exportId',
+  'endToEndId',
+  'exportRefs',
+  'reissuedAs',
+  'paidAt',
+] as const;
+
+export interface BatchMatch {
+  match: EndToEndMatch;
+  /** The payout item as read, for `settlePaid` / `settleFailed` (`options.item`). */
+  item?: PayoutItem;
+}
+
+/**
+ * `findByEndToEndId` for many ids with batched reads: the payouts 100 a BatchGetItem, each export's
+ * status once. Answers by EndToEndId (as given).
+ */
+export async function findByEndToEndIds(endToEndIds: readonly string[]): Promise<Map<string, BatchMatch>> {
+  const parsed = new Map(endToEndIds.map((id) => [id, parseEndToEndId(id)]));
+  const items = await findPayoutItems(
+    [...parsed.values()].flatMap((value) => (value ? [value.payoutId] : [])),
+    SETTLEMENT_FIELDS,
+  );
+  const statuses = new Map<string, Promise<ExportStatus | undefined>>();
+  const statusOf = (exportId: string) => {
+    let status = statuses.get(exportId);
+    if (!status) {
+      status = exportStatusOf(exportId);
+      statuses.set(exportId, status);
+    }
+    return status;
+  };
+  const found = new Map<string, BatchMatch>();
+  for (const [endToEndId, ids] of parsed) {
+    const item = ids ? items.get(ids.payoutId) : undefined;
+    const refs = Array.isArray(item?.exportRefs) ? (item.exportRefs as unknown as ExportRef[]) : [];
+    const ref = refs.find((candidate) => candidate.endToEndId === endToEndId.trim());
+    const exportStatus = ref ? await statusOf(ref.exportId) : undefined;
+    if (!item || !ref || !exportStatus) {
+      found.set(endToEndId, { match: { found: 'unmatched', endToEndId } });
+      continue;
+    }
+    const common = {
+      endToEndId: ref.endToEndId,
+      exportId: ref.exportId,
+      payoutId: item.id,
+      payoutStatus: item.status,
+      amount: item.amount,
+      currency: item.currency,
+    };
+    found.set(endToEndId, {
+      item,
+      match:
+        exportStatus === 'voided'
+          ? { found: 'voided_export', ...common }
+          : { found: 'payout', exportStatus, ...common },
+    });
+  }
+  return found;
 }

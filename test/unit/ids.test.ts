@@ -30,6 +30,7 @@ describe('newId', () => {
       run: 'run',
       event: 'evt',
       hold: 'hold',
+      bankReport: 'br',
     });
   });
 
