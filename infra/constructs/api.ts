@@ -77,6 +77,7 @@ const DESCRIPTIONS: Record<FunctionGroup, string> = {
   exports: 'Exports of ready payouts: payment files in S3, export records',
   holds: 'Holds: place, list, release, confirm',
   'bank-reports': 'Bank reports: presigned uploads, reports and their lines',
+  webhooks: 'Webhook endpoints: registration, secrets, test, delivery log, replay',
 };
 
 /** The claim names of an external issuer, as the functions read them (../../shared/config/auth.ts). */

@@ -17,6 +17,7 @@ const HTTP_HANDLERS: Record<FunctionGroup, () => Promise<{ handler: LambdaHandle
   exports: () => import('../../functions/exports/handler.ts'),
   holds: () => import('../../functions/holds/handler.ts'),
   'bank-reports': () => import('../../functions/bank-reports/handler.ts'),
+  webhooks: () => import('../../functions/webhooks/handler.ts'),
 };
 
 export async function httpHandlerOf(group: FunctionGroup): Promise<LambdaHandler> {

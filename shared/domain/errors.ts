@@ -107,6 +107,7 @@ export const BUSINESS_RULES = [
   'approval_required',
   'approval_not_required',
   'unknown_target',
+  'webhook_url_not_allowed',
 ] as const;
 export type BusinessRule = (typeof BUSINESS_RULES)[number];
 

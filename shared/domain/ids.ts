@@ -9,6 +9,8 @@ export const ID_PREFIXES = {
   event: 'evt',
   hold: 'hold',
   bankReport: 'br',
+  webhookEndpoint: 'we',
+  webhookDelivery: 'wd',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

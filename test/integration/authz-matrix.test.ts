@@ -85,6 +85,9 @@ function validBody(spec: RouteSpec, partnerId: string, rewardIds: string[] = [])
     { format: 'csv', payoutIds: [newId('payout')] },
     { scope: 'partner', targetId: partnerId, reasonCode: 'OTHER' },
     { note: 'Checked' },
+    { url: 'http://127.0.0.1:9/hooks', eventTypes: ['webhook.test'] },
+    { fileName: 'report.xml' },
+    { eventIds: [newId('event')] },
     {},
   ];
   const body = candidates.find((candidate) => spec.body?.safeParse(candidate).success);

@@ -48,7 +48,13 @@ interface Fixture {
   exportId?: string;
   /** An active hold on the partner, placed by another user (routes on /holds/{id}). */
   holdId?: string;
+  /** A bank report awaiting its file (routes on /bank-reports/{id}). */
+  bankReportId?: string;
+  webhookEndpointId: string;
 }
+
+/** A loopback receiver nothing listens on (test/support/env.ts allows private receivers). */
+const WEBHOOK_ENDPOINT = { url: 'http://127.0.0.1:9/hooks', eventTypes: ['webhook.test'] };
 
 /**
  * A partner with an unclaimed reward and a payout in draft, pending and ready; for the routes that act
@@ -86,7 +92,17 @@ async function fixture(spec?: RouteSpec): Promise<Fixture> {
   expectOk(await call(partner(partnerId), 'POST', `/partner/payouts/${ready.id}/validate`, { body: {} }));
   // Pending, unclaimed: a POST /payouts, a payout run or an accept/refuse that slipped through acts on it.
   const looseReward = await reward('pending');
-  const fx: Fixture = { partnerId, marker, looseReward, payouts: { draft, pending, ready } };
+  const webhookEndpointId = expectOk(
+    await call(manager, 'POST', '/webhook-endpoints', { body: WEBHOOK_ENDPOINT }),
+    201,
+  ).id as string;
+  const fx: Fixture = {
+    partnerId,
+    marker,
+    looseReward,
+    payouts: { draft, pending, ready },
+    webhookEndpointId,
+  };
   if (spec && /\/(mark-failed|reissue|void)$/.test(spec.path)) {
     const exported = async () => {
       const made = await payout();
@@ -112,6 +128,10 @@ async function fixture(spec?: RouteSpec): Promise<Fixture> {
     const body = { scope: 'partner', targetId: partnerId, reasonCode: 'OTHER' };
     fx.holdId = expectOk(await call(placer, 'POST', '/holds', { body }), 201).id as string;
   }
+  if (spec?.path.startsWith('/bank-reports/')) {
+    const report = await call(manager, 'POST', '/bank-reports', { body: { fileName: 'report.xml' } });
+    fx.bankReportId = expectOk(report, 201).id as string;
+  }
   return fx;
 }
 
@@ -132,7 +152,9 @@ function targetPath(spec: RouteSpec, fx: Fixture): string {
     if (spec.path.startsWith('/exports/')) return fx.exportId ?? newId('export');
     if (spec.path.startsWith('/holds/')) return fx.holdId ?? newId('hold');
     if (spec.path.startsWith('/partners/')) return fx.partnerId;
+    if (spec.path.startsWith('/bank-reports/')) return fx.bankReportId ?? newId('bankReport');
     if (spec.path.startsWith('/rewards/')) return fx.looseReward;
+    if (spec.path.startsWith('/webhook-endpoints/')) return fx.webhookEndpointId;
     if (spec.path.startsWith('/payouts/') || spec.path.startsWith('/partner/payouts/')) return payout.id;
     return newId('run');
   });
@@ -151,6 +173,9 @@ function validBody(spec: RouteSpec, fx: Fixture): Record<string, unknown> {
     { format: 'csv', payoutIds: [fx.payouts.ready.id] },
     { scope: 'partner', targetId: fx.partnerId, reasonCode: 'OTHER' },
     { note: 'Checked' },
+    WEBHOOK_ENDPOINT,
+    { fileName: 'report.xml' },
+    { eventIds: [newId('event')] },
     {},
   ];
   const body = candidates.find((candidate) => spec.body?.safeParse(candidate).success);

@@ -31,6 +31,8 @@ describe('newId', () => {
       event: 'evt',
       hold: 'hold',
       bankReport: 'br',
+      webhookEndpoint: 'we',
+      webhookDelivery: 'wd',
     });
   });
 
