@@ -98,9 +98,7 @@ export const BAD_ACCOUNT_CODES: ReadonlySet<string> = new Set([
   'AC13', // invalid debtor account type
   'AG01', // transaction forbidden on this account
   'BE01', // inconsistent with end customer (name/account mismatch)
-  'MD07', // end customer deceased
   'RC01', // bank identifier incorrect
-  'RR01', // missing debtor account or identification
 ]);
 
 export function isBadAccountFailure(code: string | undefined): boolean {

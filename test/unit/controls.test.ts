@@ -116,6 +116,7 @@ describe('what a hold covers', () => {
     ['AC04', true],
     ['ac06', true],
     ['AM04', false],
+    ['MD07', false],
     ['MS03', false],
     [undefined, false],
   ])('a failure %s is a bad account: %s', (code, expected) => {
