@@ -31,8 +31,15 @@ const MAX_RATIO = 1.3;
 // Roles and holds (issue 18) add their checks to these: the per-issuer claims and permissions to
 // every API function, the hold checks to rewards, payout-method history and automatic holds to
 // partners; holds (a new function) places, releases and confirms holds, refusing rewards and
-// creating clawbacks through the rewards code, and answers payout workflows.
-const OVER_TARGET: Record<string, number> = { partners: 1.33, rewards: 1.355, webhooks: 1.335, holds: 1.345 };
+// creating clawbacks through the rewards code, and answers payout workflows; payouts gained the
+// approval and hold checks together with self-billing's invoice modes (1.3008 after both merged).
+const OVER_TARGET: Record<string, number> = {
+  partners: 1.33,
+  rewards: 1.355,
+  webhooks: 1.335,
+  holds: 1.345,
+  payouts: 1.305,
+};
 // webhooks: the same fixed API cost on the SQS + Scheduler + DynamoDB baseline, plus its own
 // sender (address checks, pinned lookup, signing), store and use cases (~30 KiB of code).
 const FUNCTIONS = readdirSync(join(ROOT, 'functions')).sort();

@@ -216,7 +216,12 @@ describe('invoice bucket', () => {
     expect(fn.Properties.Environment.Variables.INVOICE_BUCKET).toEqual({ Ref: bucketId });
     const statements = roleStatements(template, fn.Properties.Role['Fn::GetAtt'][0]);
 
-    const s3Statements = statements.filter((statement) => s3Actions(statement).length > 0);
+    // Its statements on the invoice bucket (it also reads self-billed documents from their own bucket).
+    const s3Statements = statements.filter(
+      (statement) =>
+        s3Actions(statement).length > 0 &&
+        asList(statement.Resource).some((resource) => flatten(resource).includes(bucketId)),
+    );
     expect(s3Statements.length).toBeGreaterThan(0);
     for (const statement of s3Statements) {
       expect(statement.Effect).toBe('Allow');
@@ -235,8 +240,10 @@ describe('invoice bucket', () => {
     const fnId = stack.getLogicalId(stack.api.functions.payouts.fn.node.defaultChild as never);
     const fn = template.toJSON().Resources[fnId];
     const statements = roleStatements(template, fn.Properties.Role['Fn::GetAtt'][0]);
-    const reads = statements.filter((statement) =>
-      asList(statement.Action).some((action) => action === 's3:GetObject' || action === 's3:GetObject*'),
+    const reads = statements.filter(
+      (statement) =>
+        asList(statement.Action).some((action) => action === 's3:GetObject' || action === 's3:GetObject*') &&
+        asList(statement.Resource).some((resource) => flatten(resource).includes(bucketId)),
     );
     expect(reads.length).toBeGreaterThan(0);
     for (const statement of reads) {
