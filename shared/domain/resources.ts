@@ -200,6 +200,17 @@ export const PayoutRun = named(
 );
 export type PayoutRun = z.infer<typeof PayoutRun>;
 
+/** Counts and sums of payouts per status and currency (the console's home). */
+export const PayoutSummary = named(
+  'PayoutSummary',
+  z.object({
+    items: z.array(
+      z.object({ status: PayoutStatus, currency: Currency, count: integer(), amount: minorAmount() }),
+    ),
+  }),
+);
+export type PayoutSummary = z.infer<typeof PayoutSummary>;
+
 export const page = <T extends Schema>(item: T) =>
   z.object({ items: z.array(item), nextCursor: z.nullable(z.string()) });
 
@@ -228,5 +239,6 @@ export const RESOURCES = {
   Export,
   ExportSummary,
   PayoutRun,
+  PayoutSummary,
 } as const satisfies Record<string, Schema>;
 export type ResourceName = keyof typeof RESOURCES;
