@@ -61,6 +61,7 @@ export const PAYOUT_VIEW = [
   'paidAt',
   'cancelledAt',
   'version',
+  'invoiceRejection',
 ] as const;
 
 export function toPayout(item: Record<string, unknown> | PayoutItem): Payout {

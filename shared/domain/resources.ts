@@ -86,6 +86,20 @@ export const Payout = named(
     requirements: z.object({ invoice: z.boolean(), rewardReview: z.boolean() }),
     message: z.optional(z.string()),
     invoice: z.optional(Invoice),
+    invoiceRejection: documented(
+      z.optional(
+        z.object({
+          reason: z.string(),
+          fileName: z.optional(z.string()),
+          by: z.enum(['check', 'manager']),
+          at: timestamp(),
+        }),
+      ),
+      {
+        description:
+          'Why the last invoice upload was refused (by the file check or the manager); cleared when one is attached',
+      },
+    ),
     paymentReference: z.optional(z.string()),
     createdAt: timestamp(),
     updatedAt: timestamp(),
