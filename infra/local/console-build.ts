@@ -54,7 +54,8 @@ export async function generateApiTypes(): Promise<void> {
   const ast = await openapiTS(openApiDocument() as Parameters<typeof openapiTS>[0]);
   const source = `/** Generated from shared/http/openapi.ts by infra/local/console-build.ts: do not edit. */\n${astToString(ast)}`;
   mkdirSync(dirname(TYPES_FILE), { recursive: true });
-  if (!existsSync(TYPES_FILE) || readFileSync(TYPES_FILE, 'utf8') !== source) writeFileSync(TYPES_FILE, source);
+  if (!existsSync(TYPES_FILE) || readFileSync(TYPES_FILE, 'utf8') !== source)
+    writeFileSync(TYPES_FILE, source);
 }
 
 export function typecheckConsole(): void {

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -35,12 +35,21 @@ export interface Dynalite {
 export async function startDynaliteProcess(options: { directory: string }): Promise<Dynalite> {
   mkdirSync(options.directory, { recursive: true });
   const cli = require.resolve('dynalite/cli.js');
+  // dynalite's CLI reads `--port 0` as "no port" and binds 4567: ask the OS for a free one instead.
+  const freePort = await new Promise<number>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
   const child = spawn(
     process.execPath,
     [
       cli,
       '--port',
-      '0',
+      String(freePort),
       '--host',
       '127.0.0.1',
       '--path',

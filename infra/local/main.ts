@@ -1,9 +1,13 @@
 /** `npm start`: the whole backend on loopback. PORT (default 3000) and DATA_DIR (default .data/). */
+import { buildConsole } from './console-build.ts';
 import { startLocalBackend } from './runtime.ts';
 
 const port = Number(process.env.PORT ?? 3000);
+// The console (web/) is built here when web/dist is missing or older than its sources, never by npm install.
+await buildConsole();
 const backend = await startLocalBackend({ port, verbose: process.env.VERBOSE === 'true' });
 console.log(`partner-payouts listening on ${backend.url}`);
+console.log(`console: ${backend.url}/ (local sign-in)`);
 
 let stopping = false;
 async function stop(signal: string) {

@@ -41,7 +41,7 @@ function text(value: unknown): string | undefined {
 export function emailFor(input: NotificationInput): Email | undefined {
   const { payout, partner, portalUrl } = input;
   const amount = displayMinor(payout.amount, payout.currency);
-  const partnerLink = `${portalUrl.replace(/\/$/, '')}/payouts/${payout.id}`;
+  const partnerLink = `${portalUrl.replace(/\/$/, '')}/portal/payouts/${payout.id}`;
   const managerLink = `${portalUrl.replace(/\/$/, '')}/manage/payouts/${payout.id}`;
   const hello = `Hello ${partner.name},`;
   switch (input.type) {
