@@ -57,8 +57,12 @@ export function bytes(size: number): string {
   }).format(size >= 1_048_576 ? size / 1_048_576 : size / 1024);
 }
 
-/** "pending" → "Pending", "payout.invoice_rejected" → "Invoice rejected" */
+/** "pending" → "Pending", "payout.invoice_rejected" → "Invoice rejected", "fileName" → "File name" */
 export function label(code: string): string {
-  const words = code.replace(/^[a-z]+\./, '').replace(/[_-]+/g, ' ');
+  const words = code
+    .replace(/^[a-z]+\./, '')
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .replace(/[_-]+/g, ' ')
+    .toLowerCase();
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
