@@ -55,26 +55,28 @@ function RewardRow({ reward, editable }: { reward: Reward; editable: boolean }) 
           <span class="muted">—</span>
         )}
       </td>
-      <td class="row-actions">
-        {editable && reward.status === 'pending' && (
-          <button type="button" class="small" disabled={busy} onClick={() => accept.mutate(undefined)}>
-            Accept<span class="visually-hidden"> {name}</span>
-          </button>
-        )}
-        {editable && reward.status !== 'refused' && (
-          <ConfirmButton
-            label={`Refuse ${name}`}
-            title={`Refuse ${name}?`}
-            confirm="Refuse reward"
-            danger
-            busy={busy}
-            onConfirm={(form) => refuse.mutate(text(form, 'reason') ?? '')}
-          >
-            <p>It leaves the payout's total. The partner sees the reason.</p>
-            <Field label="Reason" name="reason" id={`reason-${reward.id}`} required />
-          </ConfirmButton>
-        )}
-        <ErrorNote error={accept.error ?? refuse.error} />
+      <td>
+        <div class="row-actions">
+          {editable && reward.status === 'pending' && (
+            <button type="button" class="small" disabled={busy} onClick={() => accept.mutate(undefined)}>
+              Accept<span class="visually-hidden"> {name}</span>
+            </button>
+          )}
+          {editable && reward.status !== 'refused' && (
+            <ConfirmButton
+              label={`Refuse ${name}`}
+              title={`Refuse ${name}?`}
+              confirm="Refuse reward"
+              danger
+              busy={busy}
+              onConfirm={(form) => refuse.mutate(text(form, 'reason') ?? '')}
+            >
+              <p>It leaves the payout's total. The partner sees the reason.</p>
+              <Field label="Reason" name="reason" id={`reason-${reward.id}`} required />
+            </ConfirmButton>
+          )}
+          <ErrorNote error={accept.error ?? refuse.error} />
+        </div>
       </td>
     </tr>
   );
@@ -85,7 +87,7 @@ function Rewards({ payout, rewards }: { payout: Payout; rewards: Reward[] }) {
   const editable = payout.status === 'draft';
   return (
     <div class="table-wrap">
-      <table>
+      <table class="rewards">
         <caption class="visually-hidden">Rewards</caption>
         <thead>
           <tr>

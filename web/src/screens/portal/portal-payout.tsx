@@ -56,52 +56,54 @@ function ReviewRow({ payout, reward }: { payout: Payout; reward: Reward }) {
           <span class="muted">Not reviewed</span>
         )}
       </td>
-      <td class="row-actions">
-        {open && (
-          <>
-            <button
-              type="button"
-              class="small"
-              disabled={review.isPending || reward.review?.decision === 'approve'}
-              onClick={() => review.mutate({ decision: 'approve' })}
+      <td>
+        <div class="row-actions">
+          {open && (
+            <>
+              <button
+                type="button"
+                class="small"
+                disabled={review.isPending || reward.review?.decision === 'approve'}
+                onClick={() => review.mutate({ decision: 'approve' })}
+              >
+                Approve<span class="visually-hidden"> {name}</span>
+              </button>
+              <button
+                type="button"
+                class="small secondary"
+                aria-expanded={disputing}
+                onClick={() => setDisputing(!disputing)}
+              >
+                Dispute<span class="visually-hidden"> {name}</span>
+              </button>
+            </>
+          )}
+          {disputing && open && (
+            <form
+              class="stack"
+              onSubmit={(event) => {
+                event.preventDefault();
+                const comment = text(new FormData(event.currentTarget), 'comment');
+                review.mutate(
+                  { decision: 'dispute', ...(comment ? { comment } : {}) },
+                  { onSuccess: () => setDisputing(false) },
+                );
+              }}
             >
-              Approve<span class="visually-hidden"> {name}</span>
-            </button>
-            <button
-              type="button"
-              class="small secondary"
-              aria-expanded={disputing}
-              onClick={() => setDisputing(!disputing)}
-            >
-              Dispute<span class="visually-hidden"> {name}</span>
-            </button>
-          </>
-        )}
-        {disputing && open && (
-          <form
-            class="stack"
-            onSubmit={(event) => {
-              event.preventDefault();
-              const comment = text(new FormData(event.currentTarget), 'comment');
-              review.mutate(
-                { decision: 'dispute', ...(comment ? { comment } : {}) },
-                { onSuccess: () => setDisputing(false) },
-              );
-            }}
-          >
-            <TextArea
-              label={`What is wrong with ${name}?`}
-              name="comment"
-              id={`comment-${reward.id}`}
-              required
-              error={fieldError(review.error, 'comment')}
-            />
-            <button type="submit" class="small" disabled={review.isPending}>
-              Send dispute
-            </button>
-          </form>
-        )}
-        <ErrorNote error={review.error} />
+              <TextArea
+                label={`What is wrong with ${name}?`}
+                name="comment"
+                id={`comment-${reward.id}`}
+                required
+                error={fieldError(review.error, 'comment')}
+              />
+              <button type="submit" class="small" disabled={review.isPending}>
+                Send dispute
+              </button>
+            </form>
+          )}
+          <ErrorNote error={review.error} />
+        </div>
       </td>
     </tr>
   );
@@ -219,6 +221,12 @@ export function PortalPayout({ id }: { id: string }) {
   const changes = useAction((comment: string) =>
     ok(api().POST('/partner/payouts/{id}/request-changes', { params: { path: { id } }, body: { comment } })),
   );
+  // A refusal answered before the latest change (a review, an upload) is stale: clear it.
+  const version = `${data?.version}:${rewards.dataUpdatedAt}`;
+  useEffect(() => {
+    validate.reset();
+  }, [version]);
+
   return (
     <>
       <Title>
@@ -283,7 +291,7 @@ export function PortalPayout({ id }: { id: string }) {
               <Empty>No rewards.</Empty>
             ) : (
               <div class="table-wrap">
-                <table>
+                <table class="rewards">
                   <caption class="visually-hidden">Rewards</caption>
                   <thead>
                     <tr>
