@@ -1,11 +1,12 @@
 /** The partner-payouts stack: composes the feature constructs; no resource is defined here. */
-import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { ENV } from '#shared/config/env.ts';
 import type { PayoutsConfig } from './config.ts';
 import { Api } from './constructs/api.ts';
+import { Console } from './constructs/console.ts';
 import { Data } from './constructs/data.ts';
 import { DeadLetterQueue } from './constructs/dead-letter-queue.ts';
 import { Drafting } from './constructs/drafting.ts';
@@ -36,6 +37,7 @@ export class PayoutsStack extends Stack {
   readonly exports: Exports;
   readonly drafting: Drafting;
   readonly accessLogs: Bucket;
+  readonly console?: Console;
   readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: PayoutsStackProps) {
@@ -46,10 +48,31 @@ export class PayoutsStack extends Stack {
     const logRetention = RETENTION[config.logRetentionDays] ?? RetentionDays.ONE_MONTH;
 
     this.data = new Data(this, 'Data', { removalPolicy, deletionProtection: prod });
+    this.accessLogs = new Bucket(this, 'AccessLogs', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      encryption: BucketEncryption.S3_MANAGED,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      lifecycleRules: [{ expiration: Duration.days(prod ? 365 : 30) }],
+      removalPolicy,
+      autoDeleteObjects: !prod,
+    });
+    // The web console (CloudFront + S3) signs in with the Cognito pool's hosted UI, so only with that pool.
+    if (!config.jwtIssuer) {
+      this.console = new Console(this, 'Console', {
+        removalPolicy,
+        autoDeleteObjects: !prod,
+        accessLogsBucket: this.accessLogs,
+      });
+    }
+    const corsOrigins = [...config.corsOrigins, ...(this.console ? [this.console.url] : [])];
     this.api = new Api(this, 'Api', {
       jwtIssuer: config.jwtIssuer,
       jwtAudience: config.jwtAudience,
       corsOrigins: config.corsOrigins,
+      console: this.console
+        ? { url: this.console.url, domainPrefix: `partner-payouts-${config.stage}-${this.account}` }
+        : undefined,
       throttle: { rateLimit: config.apiThrottleRateLimit, burstLimit: config.apiThrottleBurstLimit },
       logRetention,
       removalPolicy,
@@ -80,19 +103,10 @@ export class PayoutsStack extends Stack {
       logRetention,
       removalPolicy,
     });
-    this.accessLogs = new Bucket(this, 'AccessLogs', {
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      encryption: BucketEncryption.S3_MANAGED,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
-      lifecycleRules: [{ expiration: Duration.days(prod ? 365 : 30) }],
-      removalPolicy,
-      autoDeleteObjects: !prod,
-    });
     this.invoices = new Invoices(this, 'Invoices', {
       table,
       bus: this.workflow.bus,
-      corsOrigins: config.corsOrigins,
+      corsOrigins,
       logRetention,
       removalPolicy,
       autoDeleteObjects: !prod,
@@ -134,6 +148,11 @@ export class PayoutsStack extends Stack {
       .bindTable(ENV.tableName, table, 'readWrite')
       .bindTable(ENV.idempotencyTableName, idempotencyTable, 'readWrite');
     this.drafting.bindApi(fns['payout-runs']);
+
+    if (this.console && this.api.hostedUi) {
+      this.console.deploy({ apiUrl: this.api.httpApi.apiEndpoint, cognito: this.api.hostedUi });
+      new CfnOutput(this, 'ConsoleUrl', { value: this.console.url });
+    }
 
     // Last: alarms and the dashboard for every house function and dead-letter queue composed above.
     this.observability = new Observability(this, 'Observability', {
