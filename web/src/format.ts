@@ -10,7 +10,9 @@ import {
   parseDecimal,
 } from '../../shared/domain/money.ts';
 
-export const locale = (typeof navigator !== 'undefined' && navigator.languages?.[0]) || 'en';
+/** The browser's preferred locale ('en' where there is none, e.g. in unit tests under Node). */
+export const locale =
+  (globalThis as { navigator?: { languages?: readonly string[] } }).navigator?.languages?.[0] || 'en';
 
 export { CURRENCIES, currencyExponent, isCurrency, parseDecimal };
 

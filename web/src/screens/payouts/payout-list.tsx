@@ -115,6 +115,8 @@ export function PayoutList() {
           event.preventDefault();
           applyFilters(new FormData(event.currentTarget));
         }}
+        // A filter applies as soon as it is chosen (the address keeps it; the selects show the address).
+        onChange={(event) => applyFilters(new FormData(event.currentTarget))}
       >
         <Select
           label="Status"
