@@ -9,7 +9,10 @@ export async function sendEmail(email: Email, from: string): Promise<void> {
     Content: {
       Simple: {
         Subject: { Data: email.subject, Charset: 'UTF-8' },
-        Body: { Text: { Data: email.text, Charset: 'UTF-8' } },
+        Body: {
+          Text: { Data: email.text, Charset: 'UTF-8' },
+          Html: { Data: email.html, Charset: 'UTF-8' },
+        },
       },
     },
   });

@@ -2,6 +2,7 @@
  * Which domain events e-mail whom, and what the e-mails say. Pure: the notifier Lambda fetches the
  * partner and sends; the CDK rule and the local bus route exactly these event types to it.
  */
+import { type EmailContent, renderEmailHtml, renderEmailText } from './email-html.ts';
 import { displayMinor } from './money.ts';
 import type { Payout } from './schemas.ts';
 
@@ -20,6 +21,8 @@ export interface Email {
   to: string;
   subject: string;
   text: string;
+  /** The same facts as `text`, laid out for mail clients. */
+  html: string;
 }
 
 export interface NotificationInput {
@@ -39,104 +42,92 @@ function text(value: unknown): string | undefined {
 
 /** The e-mail for an event, or undefined when the event e-mails nobody. */
 export function emailFor(input: NotificationInput): Email | undefined {
+  const mail = contentFor(input);
+  if (!mail) return undefined;
+  const { to, ...content } = mail;
+  return { to, subject: content.subject, text: renderEmailText(content), html: renderEmailHtml(content) };
+}
+
+/** What each e-mail says, once: both parts are rendered from it (./email-html.ts). */
+function contentFor(input: NotificationInput): (EmailContent & { to: string }) | undefined {
   const { payout, partner, portalUrl } = input;
   const amount = displayMinor(payout.amount, payout.currency);
+  // The console's pages for this payout (web/: /portal for partners, /manage for managers).
   const partnerLink = `${portalUrl.replace(/\/$/, '')}/portal/payouts/${payout.id}`;
   const managerLink = `${portalUrl.replace(/\/$/, '')}/manage/payouts/${payout.id}`;
-  const hello = `Hello ${partner.name},`;
+  const toPartner = { to: partner.email, greeting: `Hello ${partner.name},`, link: partnerLink };
+  const toManager = { to: input.managerEmail, link: managerLink, action: 'Open the payout' };
   switch (input.type) {
     case 'payout.validated': {
       const steps = [
-        payout.requirements.invoice ? '- upload your invoice (PDF)' : undefined,
-        payout.requirements.rewardReview ? '- review each reward (approve or dispute)' : undefined,
-        '- validate the payout',
-      ].filter(Boolean);
+        payout.requirements.invoice ? 'upload your invoice (PDF)' : undefined,
+        payout.requirements.rewardReview ? 'review each reward (approve or dispute)' : undefined,
+        'validate the payout',
+      ].filter((step): step is string => step !== undefined);
       return {
-        to: partner.email,
+        ...toPartner,
         subject: `Your payout of ${amount} is ready for your review`,
-        text: [
-          hello,
-          '',
+        paragraphs: [
           `A payout of ${amount} (${payout.rewardCount} ${payout.rewardCount === 1 ? 'reward' : 'rewards'}) awaits your validation.`,
-          ...(payout.message ? ['', `Message from the team: ${payout.message}`] : []),
-          '',
-          'To be paid, please:',
-          ...steps,
-          '',
-          partnerLink,
-        ].join('\n'),
+          ...(payout.message ? [`Message from the team: ${payout.message}`] : []),
+        ],
+        steps: { intro: 'To be paid, please:', items: steps },
+        action: 'Review your payout',
       };
     }
     case 'payout.reminder':
       return {
-        to: partner.email,
+        ...toPartner,
         subject: `Reminder: your payout of ${amount} is waiting for you`,
-        text: [hello, '', `Your payout of ${amount} still awaits your validation.`, '', partnerLink].join(
-          '\n',
-        ),
+        paragraphs: [`Your payout of ${amount} still awaits your validation.`],
+        action: 'Review your payout',
       };
     case 'payout.paid':
       return {
-        to: partner.email,
+        ...toPartner,
         subject: `Your payout of ${amount} has been paid`,
-        text: [
-          hello,
-          '',
+        paragraphs: [
           `We have paid your payout of ${amount}.`,
           ...(payout.paymentReference ? [`Payment reference: ${payout.paymentReference}`] : []),
-          '',
-          partnerLink,
-        ].join('\n'),
+        ],
+        action: 'See your payout',
       };
     case 'payout.invoice_rejected':
       return {
-        to: partner.email,
+        ...toPartner,
         subject: `Your invoice for the payout of ${amount} was not accepted`,
-        text: [
-          hello,
-          '',
+        paragraphs: [
           `Your invoice could not be accepted: ${text(input.data?.reason) ?? 'no reason given'}.`,
           'Please upload a new one.',
-          '',
-          partnerLink,
-        ].join('\n'),
+        ],
+        action: 'Upload a new invoice',
       };
     case 'payout.cancelled':
       // A draft was never shown to the partner: nothing to tell.
       if (input.from === 'draft' || input.from === undefined) return undefined;
       return {
-        to: partner.email,
+        ...toPartner,
         subject: `Your payout of ${amount} was cancelled`,
-        text: [
-          hello,
-          '',
+        paragraphs: [
           `Your payout of ${amount} was cancelled${text(input.data?.reason) ? `: ${text(input.data?.reason)}` : '.'}`,
           'Its rewards will be paid in a later payout.',
-          '',
-          partnerLink,
-        ].join('\n'),
+        ],
+        action: 'See your payout',
       };
     case 'payout.partner_validated':
       return {
-        to: input.managerEmail,
+        ...toManager,
         subject: `${partner.name} validated a payout of ${amount}`,
-        text: [
-          `${partner.name} validated payout ${payout.id} of ${amount}. It is ready to pay.`,
-          '',
-          managerLink,
-        ].join('\n'),
+        paragraphs: [`${partner.name} validated payout ${payout.id} of ${amount}. It is ready to pay.`],
       };
     case 'payout.changes_requested':
       return {
-        to: input.managerEmail,
+        ...toManager,
         subject: `${partner.name} requested changes to a payout of ${amount}`,
-        text: [
+        paragraphs: [
           `${partner.name} sent payout ${payout.id} of ${amount} back to draft.`,
-          '',
           `Comment: ${text(input.data?.comment) ?? '(none)'}`,
-          '',
-          managerLink,
-        ].join('\n'),
+        ],
       };
     default:
       return undefined;

@@ -10,7 +10,7 @@ export interface SendEmailInput {
   Content: {
     Simple: {
       Subject: { Data: string; Charset: string };
-      Body: { Text: { Data: string; Charset: string } };
+      Body: { Text: { Data: string; Charset: string }; Html?: { Data: string; Charset: string } };
     };
   };
 }
