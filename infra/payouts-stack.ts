@@ -99,7 +99,9 @@ export class PayoutsStack extends Stack {
       maxReminders: config.maxReminders,
       mailFrom: config.mailFrom,
       managerEmail: config.managerEmail,
-      portalUrl: config.portalUrl,
+      // E-mail links lead to the console unless `portalUrl` names another address.
+      portalUrl:
+        this.node.tryGetContext('portalUrl') === undefined && this.console ? this.console.url : config.portalUrl,
       logRetention,
       removalPolicy,
     });

@@ -132,6 +132,11 @@ describe('the web console in Chromium', () => {
     await manager.getByRole('heading', { level: 1, name: 'Home' }).waitFor();
     await manager.getByText('No payouts yet').waitFor();
     await check(manager, 'manager-home-empty');
+    // The keyboard alone: the first Tab reaches the skip link, which moves focus to the content.
+    await manager.keyboard.press('Tab');
+    expect(await manager.evaluate<string>('document.activeElement?.textContent')).toBe('Skip to content');
+    await manager.keyboard.press('Enter');
+    expect(await manager.evaluate<string>('document.activeElement?.id')).toBe('main');
 
     await nav(manager, 'Partners').click();
     await manager.getByText('No partners yet.').waitFor();

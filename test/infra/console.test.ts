@@ -165,6 +165,21 @@ describe('the console construct', () => {
     expect(stack.console?.url).toBeDefined();
   });
 
+  it('links e-mails to the console unless portalUrl names another address', () => {
+    const portalUrls = (t: Template) =>
+      Object.values<Json>(t.findResources('AWS::Lambda::Function'))
+        .map((fn) => fn.Properties.Environment?.Variables?.PORTAL_URL)
+        .filter((value) => value !== undefined);
+    expect(portalUrls(template).length).toBeGreaterThan(0);
+    for (const value of portalUrls(template)) {
+      expect(value).toEqual({ 'Fn::Join': ['', ['https://', domain]] });
+    }
+    const named = synth({ portalUrl: 'https://payouts.example.org' });
+    expect(portalUrls(named.template)).toEqual(
+      portalUrls(named.template).map(() => 'https://payouts.example.org'),
+    );
+  });
+
   it('has no console with an external JWT issuer (it signs in with the Cognito pool)', () => {
     const external = synth({ jwtIssuer: 'https://issuer.example.com', jwtAudience: 'payouts' });
     expect(Object.keys(external.template.findResources('AWS::CloudFront::Distribution'))).toEqual([]);

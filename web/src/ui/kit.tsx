@@ -1,6 +1,6 @@
 /** Small shared pieces: states (loading, empty, error), money, dates, status, fields, paging. */
 import type { ComponentChildren, JSX } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { ApiProblem } from '../api/client.ts';
 import { label, money, when } from '../format.ts';
 
@@ -263,15 +263,6 @@ export function ConfirmButton({
       </dialog>
     </>
   );
-}
-
-/** Refetch every few seconds while `active` (e.g. waiting for an uploaded invoice's check). */
-export function useTicker(active: boolean, ms: number, tick: () => void): void {
-  useEffect(() => {
-    if (!active) return;
-    const timer = setInterval(tick, ms);
-    return () => clearInterval(timer);
-  }, [active, ms]);
 }
 
 export function text(form: FormData, name: string): string | undefined {
