@@ -101,7 +101,9 @@ export class PayoutsStack extends Stack {
       managerEmail: config.managerEmail,
       // E-mail links lead to the console unless `portalUrl` names another address.
       portalUrl:
-        this.node.tryGetContext('portalUrl') === undefined && this.console ? this.console.url : config.portalUrl,
+        this.node.tryGetContext('portalUrl') === undefined && this.console
+          ? this.console.url
+          : config.portalUrl,
       logRetention,
       removalPolicy,
     });

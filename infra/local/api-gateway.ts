@@ -11,6 +11,7 @@ import { type DomainError, NotFound, PayloadTooLarge, Unauthorized } from '#shar
 import { problemResponse } from '#shared/http/problem.ts';
 import { ROUTES, type RouteSpec, routeKey } from '#shared/http/routes.ts';
 import { httpHandlerOf, invokeLocal } from './functions.ts';
+import { PortInUseError } from './ports.ts';
 import type { Verifier } from './tokens.ts';
 
 /** API Gateway accepts up to 10 MB; the handlers answer 413 above 256 KiB. Locally we stop reading at 1 MiB. */
@@ -191,7 +192,9 @@ export async function startApiGateway(options: {
   });
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new PortInUseError('the API', options.port) : error),
+    );
     server.listen(options.port, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { type AddressInfo, createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -13,6 +13,7 @@ import {
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
 import { IDEMPOTENCY_TABLE_SCHEMA, TABLE_SCHEMA } from '#shared/adapters/table.ts';
+import { assertPortFree, PortInUseError } from './ports.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -29,55 +30,65 @@ export interface Dynalite {
 }
 
 /**
- * dynalite in its own process (its CLI, not npx, which leaves an orphan), so the database and the
- * handlers use both cores. Killed with this process.
+ * The dynalite server of `startDynaliteProcess`, run with `node -e`: dynalite's own CLI reads
+ * `--port 0` as "unset" and binds 4567, so a second server (or a test beside a developer's
+ * `npm start`) would collide. This listens on the port given (0: any free one), prints the port it
+ * got, and on a listen error prints one line and exits 1 instead of an unhandled 'error' dump.
  */
-export async function startDynaliteProcess(options: { directory: string }): Promise<Dynalite> {
+const DYNALITE_SERVER = `
+const [modulePath, portText, directory] = process.argv.slice(1);
+const port = Number(portText);
+const server = require(modulePath)({ path: directory, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+server.on('error', (error) => {
+  process.stderr.write((error.code === 'EADDRINUSE' ? 'EADDRINUSE' : 'dynalite: ' + error.message) + '\\n');
+  process.exit(1);
+});
+server.listen(port, '127.0.0.1', () => {
+  process.stdout.write('dynalite listening at: http://127.0.0.1:' + server.address().port + '\\n');
+});
+if (process.pid === 1) process.on('SIGINT', () => process.exit());
+// The parent holds the other end of stdin: when it dies, even by SIGKILL, this server ends too
+// instead of holding the data folder's lock against the next start.
+process.stdin.on('end', () => process.exit(0));
+process.stdin.on('error', () => process.exit(0));
+process.stdin.resume();
+`;
+
+/**
+ * dynalite in its own process (not npx, which leaves an orphan), so the database and the handlers use
+ * both cores; on a free port unless one is given. It ends with this process, however this one ends.
+ */
+export async function startDynaliteProcess(options: { directory: string; port?: number }): Promise<Dynalite> {
   mkdirSync(options.directory, { recursive: true });
-  const cli = require.resolve('dynalite/cli.js');
-  // dynalite's CLI reads `--port 0` as "no port" and binds 4567: ask the OS for a free one instead.
-  const freePort = await new Promise<number>((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
+  const port = options.port ?? 0;
   const child = spawn(
     process.execPath,
-    [
-      cli,
-      '--port',
-      String(freePort),
-      '--host',
-      '127.0.0.1',
-      '--path',
-      options.directory,
-      '--createTableMs',
-      '0',
-      '--deleteTableMs',
-      '0',
-      '--updateTableMs',
-      '0',
-    ],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
+    ['-e', DYNALITE_SERVER, require.resolve('dynalite'), String(port), options.directory],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   const killChild = () => child.kill('SIGTERM');
   process.once('exit', killChild);
-  const port = await new Promise<number>((resolve, reject) => {
+  const bound = await new Promise<number>((resolve, reject) => {
     let output = '';
+    let errors = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       const match = /listening at: https?:\/\/[^:]+:(\d+)/.exec(output);
       if (match?.[1]) resolve(Number(match[1]));
     });
-    child.once('exit', (code) => reject(new Error(`dynalite exited with ${code}`)));
+    child.stderr?.on('data', (chunk: Buffer) => {
+      errors += chunk.toString();
+    });
+    child.once('exit', (code) => {
+      process.off('exit', killChild);
+      if (errors.startsWith('EADDRINUSE')) reject(new PortInUseError('dynalite', port));
+      else reject(new Error(`dynalite exited with ${code}: ${errors.trim()}`));
+    });
   });
+  // Errors after start-up (none expected) still reach the terminal.
+  child.stderr?.pipe(process.stderr);
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `http://127.0.0.1:${bound}`,
     close: () =>
       new Promise<void>((resolve) => {
         process.off('exit', killChild);
@@ -196,6 +207,8 @@ export async function startS3rver(options: {
     directory: options.directory,
     configureBuckets: options.buckets.map((name) => ({ name, configs: [cors] })),
   });
+  // s3rver reports a failed listen only as an unhandled 'error' event: check a configured port first.
+  await assertPortFree('s3rver', options.port ?? 0);
   const { port } = await server.run();
   return {
     endpoint: `http://127.0.0.1:${port}`,

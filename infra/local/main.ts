@@ -1,13 +1,30 @@
-/** `npm start`: the whole backend on loopback. PORT (default 3000) and DATA_DIR (default .data/). */
+/**
+ * `npm start`: the whole backend on loopback. PORT (default 3000; 0 for any free port) and DATA_DIR
+ * (default .data/). The emulators take free ports (or LOCAL_DYNAMODB_PORT, LOCAL_S3_PORT), so servers on
+ * different PORT and DATA_DIR run side by side.
+ */
 import { buildConsole } from './console-build.ts';
+import { PortInUseError } from './ports.ts';
 import { startLocalBackend } from './runtime.ts';
 
 const port = Number(process.env.PORT ?? 3000);
+const optionalPort = (value: string | undefined) => (value ? Number(value) : undefined);
 // The console (web/) is built here when web/dist is missing or older than its sources, never by npm
 // install. CONSOLE_BUILD=skip serves whatever web/dist holds (tests build it once beforehand).
 if (process.env.CONSOLE_BUILD === 'skip') console.log('console: build skipped (CONSOLE_BUILD=skip)');
 else await buildConsole();
-const backend = await startLocalBackend({ port, verbose: process.env.VERBOSE === 'true' });
+const backend = await startLocalBackend({
+  port,
+  dynamodbPort: optionalPort(process.env.LOCAL_DYNAMODB_PORT),
+  s3Port: optionalPort(process.env.LOCAL_S3_PORT),
+  verbose: process.env.VERBOSE === 'true',
+}).catch((error: unknown) => {
+  // A taken port is the user's to fix: one clear line, no stack trace (the emulators' child
+  // processes end with this one).
+  if (!(error instanceof PortInUseError)) throw error;
+  console.error(`partner-payouts cannot start: ${error.message}`);
+  process.exit(1);
+});
 console.log(`partner-payouts listening on ${backend.url}`);
 console.log(`console: ${backend.url}/ (local sign-in)`);
 

@@ -164,6 +164,9 @@ export async function startWorkflowRuntime(options: {
 export interface LocalBackendOptions {
   dataDir?: string;
   port?: number;
+  /** dynalite's and s3rver's ports (default: any free port). */
+  dynamodbPort?: number;
+  s3Port?: number;
   /** Log each request to stdout. */
   verbose?: boolean;
   extraRoutes?: ExtraRoute[];
@@ -181,10 +184,17 @@ export async function startLocalBackend(options: LocalBackendOptions = {}): Prom
   const dataDir = resolve(options.dataDir ?? process.env.DATA_DIR ?? '.data');
   // E-mail links lead to this server's console unless PORTAL_URL says otherwise (set once it listens).
   const portalUrlGiven = Boolean(process.env[ENV.portalUrl]);
-  const dynalite = await startDynaliteProcess({ directory: join(dataDir, 'dynamodb') });
+  const dynalite = await startDynaliteProcess({
+    directory: join(dataDir, 'dynamodb'),
+    port: options.dynamodbPort,
+  });
   const s3 = await startS3rver({
     directory: join(dataDir, 's3'),
     buckets: [LOCAL_NAMES.invoiceBucket, LOCAL_NAMES.exportBucket],
+    port: options.s3Port,
+  }).catch(async (error: unknown) => {
+    await dynalite.close();
+    throw error;
   });
   configureEnvironment({ dynamodb: dynalite.endpoint, s3: s3.endpoint }, dataDir);
   const workflow = await startWorkflowRuntime({ mailDir: join(dataDir, 'mail') });

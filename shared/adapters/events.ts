@@ -1,5 +1,6 @@
 /** Domain events on the EventBridge bus: `source: partner-payouts`, `detail-type` = event type. */
-import { putEvents } from './aws/eventbridge.ts';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { eventBridge } from './clients.ts';
 
 export const EVENT_SOURCE = 'partner-payouts';
 
@@ -16,14 +17,16 @@ export async function publishEvents(events: readonly DomainEvent[]): Promise<voi
   const busName = process.env.EVENT_BUS_NAME ?? 'default';
   for (let start = 0; start < events.length; start += 10) {
     const batch = events.slice(start, start + 10);
-    const result = await putEvents(
-      batch.map((event) => ({
-        EventBusName: busName,
-        Source: EVENT_SOURCE,
-        DetailType: event.type,
-        Detail: JSON.stringify(event.detail),
-        Resources: event.resources,
-      })),
+    const result = await eventBridge().send(
+      new PutEventsCommand({
+        Entries: batch.map((event) => ({
+          EventBusName: busName,
+          Source: EVENT_SOURCE,
+          DetailType: event.type,
+          Detail: JSON.stringify(event.detail),
+          Resources: event.resources,
+        })),
+      }),
     );
     if ((result.FailedEntryCount ?? 0) > 0) {
       const reasons = (result.Entries ?? []).map((entry) => entry.ErrorCode).filter(Boolean);

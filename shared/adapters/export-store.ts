@@ -21,6 +21,15 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import {
   BatchGetCommand,
   type BatchGetCommandOutput,
   BatchWriteCommand,
@@ -30,19 +39,10 @@ import {
   PutCommand,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ENV, requireEnv } from '../config/env.ts';
 import type { Address, ExportFormat, PayoutMethod, PayoutStatus, SepaVersion } from '../domain/schemas.ts';
-import {
-  abortMultipartUpload,
-  completeMultipartUpload,
-  createMultipartUpload,
-  deleteObject,
-  presignGetObject,
-  putObject,
-  type UploadedPart,
-  uploadPart,
-} from './aws/s3.ts';
-import { dynamo } from './clients.ts';
+import { dynamo, s3 } from './clients.ts';
 import { keys, type Page, queryPage, table } from './table.ts';
 
 /** Every export object lives under this prefix (the only one the exports function may touch). */
@@ -118,21 +118,31 @@ export async function uploadExportFile(
   contentType: string,
   chunks: AsyncIterable<string>,
 ): Promise<StoredObject> {
-  const target = { bucket: bucket(), key };
+  const client = s3();
+  const target = { Bucket: bucket(), Key: key };
   const hash = createHash('sha256');
   let size = 0;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let uploadId: string | undefined;
-  const parts: UploadedPart[] = [];
+  const parts: { ETag: string; PartNumber: number }[] = [];
   let inFlight: Promise<void> | undefined;
 
   const sendPart = async (body: Buffer): Promise<void> => {
-    uploadId ??= await createMultipartUpload(target, contentType);
+    if (uploadId === undefined) {
+      const created = await client.send(
+        new CreateMultipartUploadCommand({ ...target, ContentType: contentType }),
+      );
+      if (!created.UploadId) throw new Error(`S3 gave no upload id for ${key}`);
+      uploadId = created.UploadId;
+    }
     const PartNumber = parts.length + 1;
     parts.push({ ETag: '', PartNumber });
-    const ETag = await uploadPart(target, uploadId, PartNumber, body);
-    parts[PartNumber - 1] = { ETag, PartNumber };
+    const sent = await client.send(
+      new UploadPartCommand({ ...target, UploadId: uploadId, PartNumber, Body: body }),
+    );
+    if (!sent.ETag) throw new Error(`S3 gave no ETag for part ${PartNumber} of ${key}`);
+    parts[PartNumber - 1] = { ETag: sent.ETag, PartNumber };
   };
   const takePending = (): Buffer => {
     const body = Buffer.concat(pending, pendingBytes);
@@ -158,24 +168,34 @@ export async function uploadExportFile(
     }
     const rest = takePending();
     if (inFlight === undefined) {
-      await putObject(target, rest, contentType);
+      await client.send(new PutObjectCommand({ ...target, ContentType: contentType, Body: rest }));
     } else {
       await inFlight;
       if (rest.length > 0) await sendPart(rest);
       if (uploadId === undefined) throw new Error(`S3 gave no upload id for ${key}`);
-      await completeMultipartUpload(target, uploadId, parts);
+      await client.send(
+        new CompleteMultipartUploadCommand({
+          ...target,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts },
+        }),
+      );
     }
     return { size, sha256: hash.digest('hex') };
   } catch (error) {
     await inFlight?.catch(() => undefined);
-    if (uploadId !== undefined) await abortMultipartUpload(target, uploadId).catch(() => undefined);
+    if (uploadId !== undefined) {
+      await client
+        .send(new AbortMultipartUploadCommand({ ...target, UploadId: uploadId }))
+        .catch(() => undefined);
+    }
     throw error;
   }
 }
 
 /** Deletes export objects (the files of an export that could not be completed). */
 export async function deleteExportObjects(objectKeys: readonly string[]): Promise<void> {
-  for (const key of objectKeys) await deleteObject({ bucket: bucket(), key });
+  for (const key of objectKeys) await s3().send(new DeleteObjectCommand({ Bucket: bucket(), Key: key }));
 }
 
 export interface Download {
@@ -188,13 +208,15 @@ export async function presignExportDownload(
   file: { key: string; fileName: string; contentType: string },
   now: number = Date.now(),
 ): Promise<Download> {
-  const url = await presignGetObject(
-    { bucket: bucket(), key: file.key },
-    {
-      expiresInSeconds: EXPORT_URL_EXPIRES_SECONDS,
-      responseContentType: file.contentType,
-      responseContentDisposition: `attachment; filename="${file.fileName.replace(/["\\]/g, '')}"`,
-    },
+  const url = await getSignedUrl(
+    s3(),
+    new GetObjectCommand({
+      Bucket: bucket(),
+      Key: file.key,
+      ResponseContentType: file.contentType,
+      ResponseContentDisposition: `attachment; filename="${file.fileName.replace(/["\\]/g, '')}"`,
+    }),
+    { expiresIn: EXPORT_URL_EXPIRES_SECONDS },
   );
   return { url, expiresAt: new Date(now + EXPORT_URL_EXPIRES_SECONDS * 1000).toISOString() };
 }

@@ -1,12 +1,22 @@
 /** Invoice objects in S3: presigned POST for uploads, presigned GET for downloads, checks on arrival. */
 import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  NoSuchKey,
+  NotFound,
+} from '@aws-sdk/client-s3';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
   INVOICE_CONTENT_TYPE,
   INVOICE_DOWNLOAD_EXPIRES_SECONDS,
   INVOICE_MAX_BYTES,
   INVOICE_UPLOAD_EXPIRES_SECONDS,
 } from '../domain/invoices.ts';
-import { deleteObject, getObject, headObject, presignGetObject, presignPost } from './aws/s3.ts';
+import { s3 } from './clients.ts';
 
 function bucket(): string {
   const name = process.env.INVOICE_BUCKET;
@@ -15,16 +25,16 @@ function bucket(): string {
 }
 
 export async function presignInvoiceUpload(key: string, fileName: string) {
-  const post = await presignPost({
-    bucket: bucket(),
-    key,
-    fields: { 'Content-Type': INVOICE_CONTENT_TYPE, 'x-amz-meta-file-name': fileName },
-    conditions: [
+  const post = await createPresignedPost(s3(), {
+    Bucket: bucket(),
+    Key: key,
+    Fields: { 'Content-Type': INVOICE_CONTENT_TYPE, 'x-amz-meta-file-name': fileName },
+    Conditions: [
       ['content-length-range', 1, INVOICE_MAX_BYTES],
       ['eq', '$Content-Type', INVOICE_CONTENT_TYPE],
       ['eq', '$x-amz-meta-file-name', fileName],
     ],
-    expiresInSeconds: INVOICE_UPLOAD_EXPIRES_SECONDS,
+    Expires: INVOICE_UPLOAD_EXPIRES_SECONDS,
   });
   return {
     url: post.url,
@@ -35,13 +45,15 @@ export async function presignInvoiceUpload(key: string, fileName: string) {
 }
 
 export async function presignInvoiceDownload(key: string, fileName: string) {
-  const url = await presignGetObject(
-    { bucket: bucket(), key },
-    {
-      expiresInSeconds: INVOICE_DOWNLOAD_EXPIRES_SECONDS,
-      responseContentType: INVOICE_CONTENT_TYPE,
-      responseContentDisposition: `attachment; filename="${fileName.replace(/"/g, '')}"`,
-    },
+  const url = await getSignedUrl(
+    s3(),
+    new GetObjectCommand({
+      Bucket: bucket(),
+      Key: key,
+      ResponseContentType: INVOICE_CONTENT_TYPE,
+      ResponseContentDisposition: `attachment; filename="${fileName.replace(/"/g, '')}"`,
+    }),
+    { expiresIn: INVOICE_DOWNLOAD_EXPIRES_SECONDS },
   );
   return { url, expiresAt: new Date(Date.now() + INVOICE_DOWNLOAD_EXPIRES_SECONDS * 1000).toISOString() };
 }
@@ -59,23 +71,26 @@ export async function inspectInvoiceObject(key: string): Promise<InspectedObject
   let size: number;
   let fileName: string | undefined;
   try {
-    const head = await headObject({ bucket: bucket(), key });
-    size = head.size;
-    fileName = head.metadata['file-name'];
+    const head = await s3().send(new HeadObjectCommand({ Bucket: bucket(), Key: key }));
+    size = head.ContentLength ?? 0;
+    fileName = head.Metadata?.['file-name'];
   } catch (error) {
-    if (error instanceof Error && (error.name === 'NotFound' || error.name === 'NoSuchKey')) {
+    // HEAD answers have no body: a missing object is `NotFound` (404), `NoSuchKey` on a GET.
+    if (error instanceof NotFound || error instanceof NoSuchKey) {
       return { exists: false, size: 0, head: Buffer.alloc(0), sha256: '' };
     }
     throw error;
   }
   if (size < 1 || size > INVOICE_MAX_BYTES)
     return { exists: true, size, head: Buffer.alloc(0), sha256: '', fileName };
-  const body = await getObject({ bucket: bucket(), key });
+  const object = await s3().send(new GetObjectCommand({ Bucket: bucket(), Key: key }));
+  const body = (object.Body ?? []) as Readable | Buffer[];
   const hash = createHash('sha256');
   const first: Uint8Array[] = [];
   let firstLength = 0;
   let read = 0;
-  for await (const buffer of body) {
+  for await (const chunk of body) {
+    const buffer = chunk as Buffer;
     hash.update(buffer);
     read += buffer.length;
     if (firstLength < 16) {
@@ -87,5 +102,5 @@ export async function inspectInvoiceObject(key: string): Promise<InspectedObject
 }
 
 export async function deleteInvoiceObject(key: string): Promise<void> {
-  await deleteObject({ bucket: bucket(), key });
+  await s3().send(new DeleteObjectCommand({ Bucket: bucket(), Key: key }));
 }

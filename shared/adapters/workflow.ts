@@ -3,13 +3,37 @@
  * that the workflow parked on the payout item. A failed callback never fails the request: the
  * commit stands and the workflow reconciles on its next timeout.
  */
+import { ExecutionAlreadyExists, SendTaskSuccessCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { PayoutStatus } from '../domain/schemas.ts';
-import { sendTaskSuccess, startExecution } from './aws/stepfunctions.ts';
+import { sfn } from './clients.ts';
 import { logger } from './observability.ts';
 import type { PayoutItem } from './payout-store.ts';
 
 function stateMachineArn(): string | undefined {
   return process.env.STATE_MACHINE_ARN || undefined;
+}
+
+/**
+ * Starts an execution under a deterministic name; resolves `false` when one of that name exists
+ * already (`ExecutionAlreadyExists`): starting is idempotent.
+ */
+export async function startNamedExecution(
+  stateMachineArn: string,
+  name: string,
+  input: Omit<WorkflowInput, 'stage'> & { stage: string },
+): Promise<boolean> {
+  try {
+    await sfn().send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
+    return true;
+  } catch (error) {
+    if (error instanceof ExecutionAlreadyExists) return false;
+    throw error;
+  }
+}
+
+/** Answers a waiting task (`TaskTimedOut`, `TaskDoesNotExist`, `InvalidToken` are thrown as the SDK's errors). */
+export async function answerTask(taskToken: string, output: unknown): Promise<void> {
+  await sfn().send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
 }
 
 export interface WorkflowInput {
@@ -24,13 +48,8 @@ export async function startPayoutWorkflow(payoutId: string, stage: WorkflowInput
   const arn = stateMachineArn();
   if (!arn) return;
   try {
-    await startExecution({
-      stateMachineArn: arn,
-      name: payoutId,
-      input: JSON.stringify({ payoutId, stage, reminders: 0, signal: null } satisfies WorkflowInput),
-    });
+    await startNamedExecution(arn, payoutId, { payoutId, stage, reminders: 0, signal: null });
   } catch (error) {
-    if (error instanceof Error && error.name === 'ExecutionAlreadyExists') return;
     // The payout exists; the reconciliation sweep re-attaches a missing execution.
     logger.error('StartExecution failed', { payoutId, error });
   }
@@ -51,10 +70,7 @@ export async function signalPayoutWorkflow(
   const task = committed.task;
   if (!stateMachineArn() || !task || task.stage !== from) return;
   try {
-    await sendTaskSuccess({
-      taskToken: task.token,
-      output: JSON.stringify({ decision, payoutId: committed.id }),
-    });
+    await answerTask(task.token, { decision, payoutId: committed.id });
   } catch (error) {
     // TaskTimedOut, InvalidToken, network: the workflow catches up when its wait times out.
     logger.warn('SendTaskSuccess failed; the workflow will reconcile', {

@@ -24,6 +24,8 @@ export const ENV = {
   corsOrigins: 'CORS_ORIGINS',
   mailDir: 'MAIL_DIR',
   draftingFunctionName: 'DRAFTING_FUNCTION_NAME',
+  /** Local only (s3rver): S3 requests path-style. */
+  s3ForcePathStyle: 'S3_FORCE_PATH_STYLE',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -4,13 +4,12 @@
  * continue-as-new near the one-year execution limit.
  */
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { sendTaskSuccess, startExecution } from '../adapters/aws/stepfunctions.ts';
 import { dynamo } from '../adapters/clients.ts';
 import { publishEvents } from '../adapters/events.ts';
 import { logger } from '../adapters/observability.ts';
 import { findPayoutItem, newEvent, type PayoutItem, toPayout } from '../adapters/payout-store.ts';
 import { isConditionalCheckFailed, keys, queryAll, table } from '../adapters/table.ts';
-import { startPayoutWorkflow } from '../adapters/workflow.ts';
+import { answerTask, startNamedExecution, startPayoutWorkflow } from '../adapters/workflow.ts';
 import { workflowSettings } from '../config/workflow.ts';
 import type { PayoutStatus } from '../domain/schemas.ts';
 
@@ -46,7 +45,7 @@ export async function parkTaskToken(
   } catch (error) {
     if (!isConditionalCheckFailed(error)) throw error;
   }
-  await sendTaskSuccess({ taskToken: token, output: JSON.stringify({ decision: 'moved', payoutId }) });
+  await answerTask(token, { decision: 'moved', payoutId });
   return 'answered';
 }
 
@@ -178,20 +177,12 @@ export async function continueAsNew(input: {
   const arn = process.env.STATE_MACHINE_ARN;
   if (!arn) throw new Error('Missing environment variable STATE_MACHINE_ARN');
   const generation = Number(/\.(\d+)$/.exec(input.executionName)?.[1] ?? 1) + 1;
-  try {
-    await startExecution({
-      stateMachineArn: arn,
-      name: `${input.payoutId}.${generation}`,
-      input: JSON.stringify({
-        payoutId: input.payoutId,
-        stage: input.stage,
-        reminders: input.reminders,
-        signal: null,
-      }),
-    });
-  } catch (error) {
-    if (!(error instanceof Error && error.name === 'ExecutionAlreadyExists')) throw error;
-  }
+  await startNamedExecution(arn, `${input.payoutId}.${generation}`, {
+    payoutId: input.payoutId,
+    stage: input.stage,
+    reminders: input.reminders,
+    signal: null,
+  });
   logger.info('Continued as new', { payoutId: input.payoutId, generation });
 }
 

@@ -35,8 +35,7 @@ const { startLocalBackend } = await import('../../infra/local/runtime.ts');
 const { onInvocation } = await import('../../infra/local/functions.ts');
 const { issueToken } = await import('../../infra/local/tokens.ts');
 const backend = await startLocalBackend({ dataDir, port: 0 });
-const { dynamo } = await import('../../shared/adapters/clients.ts');
-const { observeAwsCalls } = await import('../../shared/adapters/aws/request.ts');
+const { dynamo, s3 } = await import('../../shared/adapters/clients.ts');
 
 const counts = {
   apiRequests: 0,
@@ -94,12 +93,18 @@ dynamo().middlewareStack.add(
   },
   { step: 'initialize', name: 'costCounter' },
 );
-observeAwsCalls(({ service, operation }) => {
-  if (service !== 's3') return undefined;
-  if (/^(Put|Post|Copy|List|CreateMultipart|UploadPart|CompleteMultipart)/.test(operation)) counts.s3Puts++;
-  else counts.s3Gets++;
-  return undefined;
-});
+s3().middlewareStack.add(
+  (next, context) => async (args) => {
+    if (
+      /^(Put|Post|Copy|List|CreateMultipart|UploadPart|CompleteMultipart)/.test(String(context.commandName))
+    )
+      counts.s3Puts++;
+    else counts.s3Gets++;
+    return next(args);
+  },
+  // Requests actually sent (each attempt); a presigned URL never reaches the deserialize step.
+  { step: 'deserialize', name: 's3CostCounter' },
+);
 
 const manager = await issueToken(dataDir, { role: 'manager' });
 async function api(token: string, method: string, path: string, body?: unknown) {

@@ -288,8 +288,7 @@ async function child(
   const dataDir = mkdtempSync(join(tmpdir(), 'exports-bench-child-'));
   configureEnvironment({ dynamodb, s3: s3Endpoint }, dataDir);
   process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
-  const { setDynamo } = await import('../../shared/adapters/clients.ts');
-  const { observeAwsCalls } = await import('../../shared/adapters/aws/request.ts');
+  const { setDynamo, s3 } = await import('../../shared/adapters/clients.ts');
   const { createExport } = await import('../../shared/usecases/exports.ts');
   const meter = busyMeter();
   const dynamo = documentClient(dynamodb, 5);
@@ -308,14 +307,20 @@ async function child(
     { step: 'finalizeRequest', name: 'benchBusyMeter' },
   );
   setDynamo(dynamo);
-  observeAwsCalls(() => {
-    const done = meter.start('s3');
-    const doneAny = meter.start('any');
-    return () => {
-      done();
-      doneAny();
-    };
-  });
+  s3().middlewareStack.add(
+    (next) => async (args) => {
+      const done = meter.start('s3');
+      const doneAny = meter.start('any');
+      try {
+        return await next(args);
+      } finally {
+        done();
+        doneAny();
+      }
+    },
+    // Requests actually sent; a presigned URL never reaches the deserialize step.
+    { step: 'deserialize', name: 'benchBusyMeter' },
+  );
   // Loads the generators, as a warm Lambda container would have them.
   await import('../../shared/exports/index.ts');
   const baseline = peakRssMb();

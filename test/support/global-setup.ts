@@ -19,6 +19,9 @@ declare module 'vitest' {
   }
 }
 
+// The SDK's Node-version notice (Node 20 here) is noise in the test output; Lambda runs Node 22+.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
 export default async function setup(project: TestProject) {
   const dataDir = mkdtempSync(join(tmpdir(), 'payouts-test-'));
   const dynalite = await startDynalite();
