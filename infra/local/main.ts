@@ -11,8 +11,7 @@ const port = Number(process.env.PORT ?? 3000);
 const optionalPort = (value: string | undefined) => (value ? Number(value) : undefined);
 // The console (web/) is built here when web/dist is missing or older than its sources, never by npm
 // install. CONSOLE_BUILD=skip serves whatever web/dist holds (tests build it once beforehand).
-if (process.env.CONSOLE_BUILD === 'skip') console.log('console: build skipped (CONSOLE_BUILD=skip)');
-else await buildConsole();
+if (process.env.CONSOLE_BUILD !== 'skip') await buildConsole();
 const backend = await startLocalBackend({
   port,
   dynamodbPort: optionalPort(process.env.LOCAL_DYNAMODB_PORT),
