@@ -17,6 +17,10 @@ export interface PayoutsConfig {
   portalUrl: string;
   reminderIntervalSeconds: number;
   maxReminders: number;
+  /** How long after its payment a payout may still be marked failed (returned) by hand. */
+  returnWindowDays: number;
+  /** A processing payout without an outcome this long reminds the manager. */
+  processingReminderDays: number;
   holdingPeriodDays: number;
   minPayoutAmounts: string;
   payoutSchedule: string;
@@ -66,6 +70,8 @@ export function loadConfig(node: Node): PayoutsConfig {
     portalUrl: read(node, 'portalUrl') ?? 'https://partners.example.com',
     reminderIntervalSeconds: number('reminderIntervalSeconds', 3 * 24 * 3600),
     maxReminders: number('maxReminders', 5),
+    returnWindowDays: number('returnWindowDays', 30),
+    processingReminderDays: number('processingReminderDays', 5),
     holdingPeriodDays: number('holdingPeriodDays', 0),
     minPayoutAmounts: read(node, 'minPayoutAmounts') ?? '',
     payoutSchedule: read(node, 'payoutSchedule') ?? '0 2 1 * ? *',

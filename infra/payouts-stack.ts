@@ -6,6 +6,7 @@ import type { Construct } from 'constructs';
 import { ENV } from '#shared/config/env.ts';
 import type { PayoutsConfig } from './config.ts';
 import { Api } from './constructs/api.ts';
+import { BankReports } from './constructs/bank-reports.ts';
 import { Console } from './constructs/console.ts';
 import { Data } from './constructs/data.ts';
 import { DeadLetterQueue } from './constructs/dead-letter-queue.ts';
@@ -36,6 +37,7 @@ export class PayoutsStack extends Stack {
   readonly invoices: Invoices;
   readonly exports: Exports;
   readonly drafting: Drafting;
+  readonly bankReports: BankReports;
   readonly accessLogs: Bucket;
   readonly console?: Console;
   readonly observability: Observability;
@@ -93,17 +95,19 @@ export class PayoutsStack extends Stack {
       .bindTable(ENV.tableName, table, 'readWrite')
       .bindTable(ENV.idempotencyTableName, idempotencyTable, 'readWrite');
 
+    // E-mail links lead to the console unless `portalUrl` names another address.
+    const portalUrl =
+      this.node.tryGetContext('portalUrl') === undefined && this.console
+        ? this.console.url
+        : config.portalUrl;
     this.workflow = new Workflow(this, 'Workflow', {
       table,
       reminderIntervalSeconds: config.reminderIntervalSeconds,
       maxReminders: config.maxReminders,
+      processingReminderDays: config.processingReminderDays,
       mailFrom: config.mailFrom,
       managerEmail: config.managerEmail,
-      // E-mail links lead to the console unless `portalUrl` names another address.
-      portalUrl:
-        this.node.tryGetContext('portalUrl') === undefined && this.console
-          ? this.console.url
-          : config.portalUrl,
+      portalUrl,
       logRetention,
       removalPolicy,
     });
@@ -132,6 +136,11 @@ export class PayoutsStack extends Stack {
     fns['partner-payouts'].setEnv(ENV.eventBusName, this.workflow.bus.eventBusName);
     this.workflow.bus.grantPutEventsTo(fns.payouts.fn);
     this.workflow.bindApi(fns.payouts);
+    // Exports move payouts to processing (their workflows are answered) and publish export.voided.
+    fns.exports.setEnv(ENV.eventBusName, this.workflow.bus.eventBusName);
+    this.workflow.bus.grantPutEventsTo(fns.exports.fn);
+    this.workflow.bindApi(fns.exports);
+    fns.payouts.setEnv(ENV.returnWindowDays, String(config.returnWindowDays));
     this.workflow.bindApi(fns['partner-payouts']);
 
     this.drafting = new Drafting(this, 'Drafting', {
@@ -153,6 +162,23 @@ export class PayoutsStack extends Stack {
       .bindTable(ENV.idempotencyTableName, idempotencyTable, 'readWrite');
     this.drafting.bindApi(fns['payout-runs']);
 
+    this.bankReports = new BankReports(this, 'BankReports', {
+      table,
+      bus: this.workflow.bus,
+      corsOrigins,
+      mailFrom: config.mailFrom,
+      managerEmail: config.managerEmail,
+      portalUrl,
+      bindWorkflow: (fn) => this.workflow.bindApi(fn),
+      logRetention,
+      removalPolicy,
+      autoDeleteObjects: !prod,
+      accessLogsBucket: this.accessLogs,
+    });
+    fns['bank-reports']
+      .bindTable(ENV.tableName, table, 'readWrite')
+      .bindTable(ENV.idempotencyTableName, idempotencyTable, 'readWrite');
+    this.bankReports.bindUploads(fns['bank-reports']);
     if (this.console && this.api.hostedUi) {
       this.console.deploy({ apiUrl: this.api.httpApi.apiEndpoint, cognito: this.api.hostedUi });
       new CfnOutput(this, 'ConsoleUrl', { value: this.console.url });

@@ -10,7 +10,9 @@ import {
   listPayoutEvents,
   listPayoutRewards,
   listPayouts,
+  markPayoutFailed,
   markPayoutPaid,
+  reissuePayout,
   validatePayout,
 } from '#shared/usecases/payouts.ts';
 
@@ -30,6 +32,12 @@ export const handler = httpHandler(PAYOUT_ROUTES, {
   }),
   markPayoutPaid: async ({ params, body, actor, ifMatch }) => ({
     body: await markPayoutPaid(params.id ?? '', body, actor, { ifMatch }),
+  }),
+  markPayoutFailed: async ({ params, body, actor, ifMatch }) => ({
+    body: await markPayoutFailed(params.id ?? '', body, actor, { ifMatch }),
+  }),
+  reissuePayout: async ({ params, actor, ifMatch }) => ({
+    body: await reissuePayout(params.id ?? '', actor, { ifMatch }),
   }),
   getInvoice: async ({ params }) => ({ body: await getInvoiceDownload(params.id ?? '') }),
   rejectInvoice: async ({ params, body, actor }) => ({

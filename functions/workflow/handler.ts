@@ -4,18 +4,22 @@ import middy from '@middy/core';
 import * as z from 'zod/mini';
 import { publishCounts } from '#shared/adapters/metrics.ts';
 import { logger } from '#shared/adapters/observability.ts';
+import { processingReminderDays } from '#shared/config/lifecycle.ts';
 import {
   continueAsNew,
   markPayoutRewardsPaid,
+  moveReissuedRewards,
   parkTaskToken,
   releasePayoutRewards,
+  remindManagerProcessing,
   remindPartner,
   syncPayout,
   workflowSettings,
 } from '#shared/usecases/workflow.ts';
 
 const settings = workflowSettings();
-const Stage = z.enum(['draft', 'pending', 'ready']);
+const reminderDays = processingReminderDays();
+const Stage = z.enum(['draft', 'pending', 'ready', 'processing', 'failed']);
 
 const WorkflowAction = z.discriminatedUnion('action', [
   z.object({ action: z.literal('park'), payoutId: z.string(), stage: Stage, token: z.string() }),
@@ -28,7 +32,9 @@ const WorkflowAction = z.discriminatedUnion('action', [
     executionStartTime: z.optional(z.string()),
   }),
   z.object({ action: z.literal('remind'), payoutId: z.string(), reminders: z.int() }),
+  z.object({ action: z.literal('remind_manager'), payoutId: z.string(), reminders: z.int() }),
   z.object({ action: z.literal('pay_rewards'), payoutId: z.string() }),
+  z.object({ action: z.literal('move_rewards'), payoutId: z.string() }),
   z.object({ action: z.literal('release_rewards'), payoutId: z.string() }),
   z.object({
     action: z.literal('continue'),
@@ -49,6 +55,10 @@ async function handle(event: unknown) {
       return syncPayout({ ...input, stage: input.stage as never }, settings);
     case 'remind':
       return { reminders: await remindPartner(input.payoutId, input.reminders) };
+    case 'remind_manager':
+      return { reminders: await remindManagerProcessing(input.payoutId, reminderDays) };
+    case 'move_rewards':
+      return { rewards: await moveReissuedRewards(input.payoutId) };
     case 'pay_rewards': {
       const rewards = await markPayoutRewardsPaid(input.payoutId);
       publishCounts({ payoutsPaid: 1, rewardsPaid: rewards });

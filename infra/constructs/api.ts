@@ -75,6 +75,7 @@ const DESCRIPTIONS: Record<FunctionGroup, string> = {
   'partner-payouts': 'Partner payout routes: review, validate, request changes',
   'payout-runs': 'Payout runs: drafting now, run results',
   exports: 'Exports of ready payouts: payment files in S3, export records',
+  'bank-reports': 'Bank reports: presigned uploads, reports and their lines',
 };
 
 export class Api extends Construct {

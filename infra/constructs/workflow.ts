@@ -22,6 +22,8 @@ export interface WorkflowProps {
   table: ITable;
   reminderIntervalSeconds: number;
   maxReminders: number;
+  /** The wait on a processing payout before the manager is reminded. */
+  processingReminderDays?: number;
   mailFrom: string;
   managerEmail: string;
   portalUrl: string;
@@ -65,7 +67,8 @@ export class Workflow extends Construct {
       .setEnv(ENV.eventBusName, this.bus.eventBusName)
       .setEnv(ENV.stateMachineArn, this.stateMachineArn)
       .setEnv(ENV.reminderIntervalSeconds, String(props.reminderIntervalSeconds))
-      .setEnv(ENV.maxReminders, String(props.maxReminders));
+      .setEnv(ENV.maxReminders, String(props.maxReminders))
+      .setEnv(ENV.processingReminderDays, String(props.processingReminderDays ?? 5));
     this.bus.grantPutEventsTo(this.workflowFunction.fn);
 
     const logGroup = new LogGroup(this, 'Logs', {
@@ -77,7 +80,10 @@ export class Workflow extends Construct {
       stateMachineName,
       stateMachineType: StateMachineType.STANDARD,
       definitionBody: DefinitionBody.fromString(
-        workflowDefinition({ waitSeconds: props.reminderIntervalSeconds }),
+        workflowDefinition({
+          waitSeconds: props.reminderIntervalSeconds,
+          processingWaitSeconds: (props.processingReminderDays ?? 5) * 24 * 3600,
+        }),
       ),
       definitionSubstitutions: { WorkflowFunctionArn: this.workflowFunction.fn.functionArn },
       logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: true },

@@ -36,6 +36,7 @@ export const LOCAL_NAMES = {
   idempotencyTable: 'partner-payouts-idempotency',
   invoiceBucket: 'partner-payouts-invoices',
   exportBucket: 'partner-payouts-exports',
+  bankReportBucket: 'partner-payouts-bank-reports',
   eventBus: 'partner-payouts',
   stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:partner-payouts',
   workflowFunction: 'partner-payouts-workflow',
@@ -65,6 +66,7 @@ export function configureEnvironment(endpoints: LocalEndpoints, dataDir: string)
     [ENV.idempotencyTableName]: LOCAL_NAMES.idempotencyTable,
     [ENV.invoiceBucket]: LOCAL_NAMES.invoiceBucket,
     [ENV.exportBucket]: LOCAL_NAMES.exportBucket,
+    [ENV.bankReportBucket]: LOCAL_NAMES.bankReportBucket,
     [ENV.eventBusName]: LOCAL_NAMES.eventBus,
     [ENV.draftingFunctionName]: LOCAL_NAMES.draftingFunction,
     POWERTOOLS_TRACE_ENABLED: 'false',
@@ -136,7 +138,10 @@ export async function startWorkflowRuntime(options: {
   const sfn = await startLocalStepFunctions({
     stateMachines: {
       [LOCAL_NAMES.stateMachineArn]: workflowDefinition(
-        { waitSeconds: workflowSettings().waitSeconds },
+        {
+          waitSeconds: workflowSettings().waitSeconds,
+          processingWaitSeconds: workflowSettings().processingWaitSeconds,
+        },
         { WorkflowFunctionArn: LOCAL_NAMES.workflowFunction },
       ),
     },
@@ -190,7 +195,7 @@ export async function startLocalBackend(options: LocalBackendOptions = {}): Prom
   });
   const s3 = await startS3rver({
     directory: join(dataDir, 's3'),
-    buckets: [LOCAL_NAMES.invoiceBucket, LOCAL_NAMES.exportBucket],
+    buckets: [LOCAL_NAMES.invoiceBucket, LOCAL_NAMES.exportBucket, LOCAL_NAMES.bankReportBucket],
     port: options.s3Port,
   }).catch(async (error: unknown) => {
     await dynalite.close();
@@ -220,6 +225,18 @@ export async function startLocalBackend(options: LocalBackendOptions = {}): Prom
     if (records.length === 0) return;
     invoiceUploaded({ Records: records }).catch((error: unknown) =>
       console.error('invoice check failed', error),
+    );
+  });
+  const bankReportUploaded = await lambda(
+    () => import('../../functions/bank-report-uploaded/handler.ts'),
+    'partner-payouts-bank-report-uploaded',
+    900_000,
+  );
+  s3.onObjectCreated((event) => {
+    const records = event.Records.filter((record) => record.s3.bucket.name === LOCAL_NAMES.bankReportBucket);
+    if (records.length === 0) return;
+    bankReportUploaded({ Records: records }).catch((error: unknown) =>
+      console.error('bank report check failed', error),
     );
   });
   const { reattachWorkflows } = await import('#shared/usecases/workflow.ts');

@@ -22,17 +22,28 @@ interface AslState {
   TimeoutSeconds?: number;
 }
 
-/** The definition with each callback wait set to `waitSeconds`, and the given placeholders resolved. */
+/** The callback wait on the bank's outcome: its timeout is the processing reminder, not the human interval. */
+export const PROCESSING_WAIT_STATE = 'AwaitOutcome';
+
+/**
+ * The definition with each callback wait set to `waitSeconds` (the wait on a processing payout to
+ * `processingWaitSeconds`, default `waitSeconds`), and the given placeholders resolved.
+ */
 export function workflowDefinition(
-  options: { waitSeconds: number },
+  options: { waitSeconds: number; processingWaitSeconds?: number },
   substitutions: Partial<WorkflowSubstitutions> = {},
 ): string {
-  if (!Number.isSafeInteger(options.waitSeconds) || options.waitSeconds < 1) {
-    throw new Error('The workflow wait must be a positive whole number of seconds');
+  const processingWait = options.processingWaitSeconds ?? options.waitSeconds;
+  for (const wait of [options.waitSeconds, processingWait]) {
+    if (!Number.isSafeInteger(wait) || wait < 1) {
+      throw new Error('The workflow wait must be a positive whole number of seconds');
+    }
   }
   const definition = JSON.parse(readFileSync(WORKFLOW_FILE, 'utf8')) as { States: Record<string, AslState> };
-  for (const state of Object.values(definition.States)) {
-    if (state.Resource === CALLBACK_RESOURCE) state.TimeoutSeconds = options.waitSeconds;
+  for (const [name, state] of Object.entries(definition.States)) {
+    if (state.Resource === CALLBACK_RESOURCE) {
+      state.TimeoutSeconds = name === PROCESSING_WAIT_STATE ? processingWait : options.waitSeconds;
+    }
   }
   let text = JSON.stringify(definition, null, 2);
   for (const [name, value] of Object.entries(substitutions)) text = text.replaceAll(`\${${name}}`, value);

@@ -34,16 +34,27 @@ import {
   type BatchGetCommandOutput,
   BatchWriteCommand,
   type BatchWriteCommandOutput,
+  DeleteCommand,
   GetCommand,
   type NativeAttributeValue,
   PutCommand,
   QueryCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ENV, requireEnv } from '../config/env.ts';
-import type { Address, ExportFormat, PayoutMethod, PayoutStatus, SepaVersion } from '../domain/schemas.ts';
+import type {
+  Actor,
+  Address,
+  ExportFormat,
+  ExportStatus,
+  PayoutEvent,
+  PayoutMethod,
+  PayoutStatus,
+  SepaVersion,
+} from '../domain/schemas.ts';
 import { dynamo, s3 } from './clients.ts';
-import { keys, type Page, queryPage, table } from './table.ts';
+import { isConditionalCheckFailed, keys, type Page, queryPage, table } from './table.ts';
 
 /** Every export object lives under this prefix (the only one the exports function may touch). */
 export const EXPORT_PREFIX = 'exports/';
@@ -236,7 +247,12 @@ export interface StoredExportFile {
 
 export interface ExportRecord {
   id: string;
+  status: ExportStatus;
+  /** The export's number (a table-wide counter), written into every EndToEndId of its file. */
+  sequence: number;
   format: ExportFormat;
+  /** The currency asked for (every ready payout of it), when the request named none. */
+  currency?: string;
   sepaVersion?: SepaVersion;
   payoutCount: number;
   totals: { currency: string; amount: number }[];
@@ -246,10 +262,20 @@ export interface ExportRecord {
   sha256: string;
   createdAt: string;
   createdBy: string;
+  voidedAt?: string;
+  voidReason?: string;
+  /** The Idempotency-Key of the request that created it (scoped to its caller). */
+  requestKey?: string;
 }
 
 const RECORD_FIELDS: readonly (keyof ExportRecord)[] = [
   'id',
+  'status',
+  'sequence',
+  'currency',
+  'voidedAt',
+  'voidReason',
+  'requestKey',
   'format',
   'sepaVersion',
   'payoutCount',
@@ -264,6 +290,9 @@ const RECORD_FIELDS: readonly (keyof ExportRecord)[] = [
 function toRecord(item: Record<string, unknown>): ExportRecord {
   const record: Record<string, unknown> = {};
   for (const field of RECORD_FIELDS) if (item[field] !== undefined) record[field] = item[field];
+  // Exports written before statuses existed were complete when written.
+  record.status ??= 'active';
+  record.sequence ??= 0;
   return record as unknown as ExportRecord;
 }
 
@@ -439,6 +468,10 @@ export interface PayoutSnapshot {
   currency: string;
   amount: number;
   status: PayoutStatus;
+  /** The workflow's parked task, answered once the payout is in an active export. */
+  task?: { token: string; stage: PayoutStatus };
+  /** The export that holds it, while processing. */
+  exportId?: string;
 }
 
 /** The fields of a partner an export needs. */
@@ -451,13 +484,15 @@ export interface PartnerSnapshot {
 }
 
 const PAYOUT_PROJECTION = {
-  expression: '#id, #partnerId, #currency, #amount, #status',
+  expression: '#id, #partnerId, #currency, #amount, #status, #task, #exportId',
   names: {
     '#id': 'id',
     '#partnerId': 'partnerId',
     '#currency': 'currency',
     '#amount': 'amount',
     '#status': 'status',
+    '#task': 'task',
+    '#exportId': 'exportId',
   },
 };
 const PARTNER_PROJECTION = {
@@ -478,6 +513,8 @@ function toPayoutSnapshot(item: Record<string, unknown>): PayoutSnapshot {
     currency: String(item.currency),
     amount: Number(item.amount),
     status: item.status as PayoutStatus,
+    ...(item.task ? { task: item.task as PayoutSnapshot['task'] & object } : {}),
+    ...(typeof item.exportId === 'string' ? { exportId: item.exportId } : {}),
   };
 }
 
@@ -584,3 +621,327 @@ export function snapshotReader(concurrency: number = BATCH_CONCURRENCY): Snapsho
       (await batchGet([...new Set(ids)].map(keys.partner), PARTNER_PROJECTION, run)).map(toPartnerSnapshot),
   };
 }
+
+// ------------------------------------------------------------------ export lifecycle (building → active | voided)
+
+const COUNTER_KEY = { PK: 'COUNTER#EXPORT', SK: 'COUNTER' };
+const BUILDING_INDEX = 'EXPORT_STATUS#building';
+const REQUEST_KEY_PREFIX = 'EXPORT_REQUEST#';
+
+/** The next export sequence number (one atomic counter; one write per export). */
+export async function nextExportSequence(): Promise<number> {
+  const result = await dynamo().send(
+    new UpdateCommand({
+      TableName: table(),
+      Key: COUNTER_KEY,
+      UpdateExpression: 'ADD #seq :one',
+      ExpressionAttributeNames: { '#seq': 'sequence' },
+      ExpressionAttributeValues: { ':one': 1 },
+      ReturnValues: 'UPDATED_NEW',
+    }),
+  );
+  return Number(result.Attributes?.sequence);
+}
+
+/**
+ * Claims a request key for an export id: the first request with the key names the export; a retry
+ * (after a crash) gets the id the first one chose. Returns the export id that holds the key.
+ */
+export async function claimExportRequestKey(requestKey: string, exportId: string): Promise<string> {
+  const key = { PK: `${REQUEST_KEY_PREFIX}${requestKey}`, SK: 'EXPORT_REQUEST' };
+  try {
+    await dynamo().send(
+      new PutCommand({
+        TableName: table(),
+        Item: { ...key, type: 'exportRequest', exportId },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    );
+    return exportId;
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+  }
+  const found = await dynamo().send(new GetCommand({ TableName: table(), Key: key, ConsistentRead: true }));
+  return String(found.Item?.exportId);
+}
+
+/**
+ * Writes an export in `building`: first the payout ids it may take (so that recovery knows every
+ * payout it may have moved), then the record, in the sparse `EXPORT_STATUS#building` index partition.
+ */
+export async function putBuildingExport(
+  record: ExportRecord,
+  candidateIds: readonly string[],
+): Promise<void> {
+  const key = keys.export(record.id);
+  await dynamo().send(
+    new PutCommand({
+      TableName: table(),
+      Item: {
+        PK: key.PK,
+        SK: PAYOUT_IDS_SK,
+        type: 'exportPayouts',
+        id: record.id,
+        payoutIds: candidateIds,
+        candidates: true,
+      },
+    }),
+  );
+  await dynamo().send(
+    new PutCommand({
+      TableName: table(),
+      Item: {
+        ...key,
+        type: 'export',
+        GSI4PK: 'EXPORTS',
+        GSI4SK: `${record.createdAt}#${record.id}`,
+        GSI2PK: BUILDING_INDEX,
+        GSI2SK: `${record.createdAt}#${record.id}`,
+        ...record,
+        status: 'building',
+      },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    }),
+  );
+}
+
+/** The export's final payout ids (those it won, in file order), replacing the candidates. */
+export async function putExportPayoutIds(exportId: string, payoutIds: readonly string[]): Promise<void> {
+  await dynamo().send(
+    new PutCommand({
+      TableName: table(),
+      Item: {
+        PK: keys.export(exportId).PK,
+        SK: PAYOUT_IDS_SK,
+        type: 'exportPayouts',
+        id: exportId,
+        payoutIds,
+      },
+    }),
+  );
+}
+
+/** building → active, with its files and totals; false when it is no longer building. */
+export async function activateExport(
+  record: Pick<ExportRecord, 'id' | 'payoutCount' | 'totals' | 'files' | 'fileName' | 'sha256'>,
+): Promise<boolean> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.export(record.id),
+        UpdateExpression:
+          'SET #status = :active, payoutCount = :count, totals = :totals, files = :files, fileName = :fileName, sha256 = :sha REMOVE GSI2PK, GSI2SK',
+        ConditionExpression: '#status = :building',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':active': 'active',
+          ':building': 'building',
+          ':count': record.payoutCount,
+          ':totals': record.totals,
+          ':files': record.files,
+          ':fileName': record.fileName,
+          ':sha': record.sha256,
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
+}
+
+/** `from` → voided, with the reason; false when the export is not in one of `from`. */
+export async function markExportVoided(
+  exportId: string,
+  from: readonly ExportStatus[],
+  reason: string,
+  at: string,
+): Promise<boolean> {
+  const values: Record<string, NativeAttributeValue> = { ':voided': 'voided', ':at': at, ':reason': reason };
+  const names = from.map((status, index) => {
+    values[`:from${index}`] = status;
+    return `:from${index}`;
+  });
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.export(exportId),
+        UpdateExpression: 'SET #status = :voided, voidedAt = :at, voidReason = :reason REMOVE GSI2PK, GSI2SK',
+        ConditionExpression: `#status IN (${names.join(', ')})`,
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: values,
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
+}
+
+/** Exports still `building` that were created before `before` (ISO), oldest first, at most `limit`. */
+export async function buildingExportsBefore(before: string, limit: number): Promise<string[]> {
+  const result = await dynamo().send(
+    new QueryCommand({
+      TableName: table(),
+      IndexName: 'GSI2',
+      KeyConditionExpression: 'GSI2PK = :pk AND GSI2SK < :before',
+      ExpressionAttributeValues: { ':pk': BUILDING_INDEX, ':before': before },
+      ProjectionExpression: 'id',
+      Limit: limit,
+    }),
+  );
+  return (result.Items ?? []).map((item) => String(item.id));
+}
+
+/** Deletes an export record and its payout ids (an export that took nothing and wrote nothing). */
+export async function deleteExportRecord(exportId: string): Promise<void> {
+  const key = keys.export(exportId);
+  await dynamo().send(new DeleteCommand({ TableName: table(), Key: { PK: key.PK, SK: PAYOUT_IDS_SK } }));
+  await dynamo().send(new DeleteCommand({ TableName: table(), Key: key }));
+}
+
+/** The reference a payout keeps of each export it was taken into. */
+export interface ExportRef {
+  endToEndId: string;
+  exportId: string;
+}
+
+/**
+ * ready → processing for one export: one conditional UpdateItem that records the export, the
+ * EndToEndId (also appended to `exportRefs`, the mapping a bank report reads) and the history entry.
+ * False when the payout is not ready (another export, or a transition, won).
+ */
+export async function takePayout(
+  payoutId: string,
+  take: { exportId: string; endToEndId: string; at: string; event: PayoutEvent },
+): Promise<boolean> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.payout(payoutId),
+        UpdateExpression:
+          'SET #status = :processing, GSI2PK = :gsi, #version = #version + :one, #events = list_append(#events, :events), updatedAt = :at, processingAt = :at, exportId = :x, endToEndId = :e2e, exportRefs = list_append(if_not_exists(exportRefs, :none), :ref)',
+        ConditionExpression: '#status = :ready',
+        ExpressionAttributeNames: { '#status': 'status', '#version': 'version', '#events': 'events' },
+        ExpressionAttributeValues: {
+          ':processing': 'processing',
+          ':ready': 'ready',
+          ':gsi': 'PAYOUT_STATUS#processing',
+          ':one': 1,
+          ':events': [take.event],
+          ':at': take.at,
+          ':x': take.exportId,
+          ':e2e': take.endToEndId,
+          ':none': [],
+          ':ref': [{ endToEndId: take.endToEndId, exportId: take.exportId } satisfies ExportRef],
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
+}
+
+/**
+ * processing → ready for a payout held by `exportId` (void, rollback): the export and EndToEndId are
+ * removed (the reference in `exportRefs` stays). Returns the payout as written, or undefined when it
+ * was not processing in that export (already released, or settled).
+ */
+export async function releasePayoutFromExport(
+  payoutId: string,
+  exportId: string,
+  at: string,
+  event: PayoutEvent,
+): Promise<Record<string, unknown> | undefined> {
+  try {
+    const result = await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.payout(payoutId),
+        UpdateExpression:
+          'SET #status = :ready, GSI2PK = :gsi, #version = #version + :one, #events = list_append(#events, :events), updatedAt = :at REMOVE exportId, endToEndId, processingAt',
+        ConditionExpression: '#status = :processing AND exportId = :x',
+        ExpressionAttributeNames: { '#status': 'status', '#version': 'version', '#events': 'events' },
+        ExpressionAttributeValues: {
+          ':processing': 'processing',
+          ':ready': 'ready',
+          ':gsi': 'PAYOUT_STATUS#ready',
+          ':one': 1,
+          ':events': [event],
+          ':at': at,
+          ':x': exportId,
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return result.Attributes;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return undefined;
+    throw error;
+  }
+}
+
+/** What settlement reads of a payout: status, amount, its export and every EndToEndId it had. */
+export interface PayoutSettlementView {
+  id: string;
+  partnerId: string;
+  status: PayoutStatus;
+  amount: number;
+  currency: string;
+  exportId?: string;
+  endToEndId?: string;
+  exportRefs: ExportRef[];
+  reissuedAs?: string;
+  paidAt?: string;
+}
+
+export async function payoutSettlementView(payoutId: string): Promise<PayoutSettlementView | undefined> {
+  const result = await dynamo().send(
+    new GetCommand({
+      TableName: table(),
+      Key: keys.payout(payoutId),
+      ConsistentRead: true,
+      ProjectionExpression:
+        '#id, partnerId, #status, amount, currency, exportId, endToEndId, exportRefs, reissuedAs, paidAt',
+      ExpressionAttributeNames: { '#id': 'id', '#status': 'status' },
+    }),
+  );
+  const item = result.Item;
+  if (!item) return undefined;
+  return {
+    id: String(item.id),
+    partnerId: String(item.partnerId),
+    status: item.status as PayoutStatus,
+    amount: Number(item.amount),
+    currency: String(item.currency),
+    ...(typeof item.exportId === 'string' ? { exportId: item.exportId } : {}),
+    ...(typeof item.endToEndId === 'string' ? { endToEndId: item.endToEndId } : {}),
+    exportRefs: Array.isArray(item.exportRefs) ? (item.exportRefs as ExportRef[]) : [],
+    ...(typeof item.reissuedAs === 'string' ? { reissuedAs: item.reissuedAs } : {}),
+    ...(typeof item.paidAt === 'string' ? { paidAt: item.paidAt } : {}),
+  };
+}
+
+/** The status of an export (consistent read), or undefined. */
+export async function exportStatusOf(exportId: string): Promise<ExportStatus | undefined> {
+  const result = await dynamo().send(
+    new GetCommand({
+      TableName: table(),
+      Key: keys.export(exportId),
+      ConsistentRead: true,
+      ProjectionExpression: '#status',
+      ExpressionAttributeNames: { '#status': 'status' },
+    }),
+  );
+  if (!result.Item) return undefined;
+  return (result.Item.status as ExportStatus | undefined) ?? 'active';
+}
+
+export type { Actor };

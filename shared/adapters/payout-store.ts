@@ -30,6 +30,7 @@ const PAYOUT_INTERNAL = [
   'invoiceKey',
   'reminders',
   'publishedEvents',
+  'exportRefs',
 ];
 
 export interface PayoutItem extends Payout {
@@ -40,6 +41,8 @@ export interface PayoutItem extends Payout {
   task?: { token: string; stage: PayoutStatus };
   exportIds?: string[];
   invoiceKey?: string;
+  /** Every EndToEndId the payout was exported under → its export id (see settlement). */
+  exportRefs?: Record<string, string>;
 }
 
 /** The attributes a payout shows through the API (reads that need nothing else project to these). */
@@ -54,11 +57,19 @@ export const PAYOUT_VIEW = [
   'message',
   'invoice',
   'paymentReference',
+  'exportId',
+  'endToEndId',
+  'paidSource',
+  'failure',
+  'reissueOf',
+  'reissuedAs',
   'createdAt',
   'updatedAt',
   'validatedAt',
   'partnerValidatedAt',
+  'processingAt',
   'paidAt',
+  'failedAt',
   'cancelledAt',
   'version',
   'invoiceRejection',
@@ -130,6 +141,14 @@ export interface PayoutUpdate {
   ifMatch?: number | undefined;
   /** Refuse while another request holds the draft lease. */
   respectLease?: boolean;
+  /** An extra condition (its own `#c…`/`:c…` names), e.g. that the payout is not reissued. */
+  condition?: {
+    expression: string;
+    names?: Record<string, string>;
+    values?: Record<string, NativeAttributeValue>;
+    /** The error when only this condition failed. */
+    error?: () => Error;
+  };
   to?: PayoutStatus;
   set?: Record<string, NativeAttributeValue>;
   remove?: string[];
@@ -167,6 +186,11 @@ export async function updatePayout(id: string, update: PayoutUpdate): Promise<Pa
   if (update.respectLease) {
     conditions.push('(attribute_not_exists(leaseUntil) OR leaseUntil < :now)');
     values[':now'] = Date.parse(update.at);
+  }
+  if (update.condition) {
+    conditions.push(`(${update.condition.expression})`);
+    Object.assign(names, update.condition.names ?? {});
+    Object.assign(values, update.condition.values ?? {});
   }
   let fieldIndex = 0;
   const setField = (field: string, value: NativeAttributeValue) => {
@@ -220,6 +244,9 @@ export async function updatePayout(id: string, update: PayoutUpdate): Promise<Pa
     }
     if (update.ifMatch !== undefined && current.version !== update.ifMatch) {
       throw new PreconditionFailed(`The payout is at version ${current.version}, not ${update.ifMatch}`);
+    }
+    if (update.condition?.error && (expected === undefined || current.version === expected)) {
+      throw update.condition.error();
     }
     throw new Conflict('The payout was changed by another request; read it again and retry', {
       data: { version: current.version },
@@ -383,6 +410,47 @@ export async function markRewardPaid(rewardId: string, payoutId: string, at: str
   }
 }
 
+/** A reward of a payout that failed after it was paid goes back to accepted. Idempotent. */
+export async function unpayReward(rewardId: string, payoutId: string, at: string): Promise<void> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.reward(rewardId),
+        UpdateExpression: 'SET #status = :accepted, updatedAt = :at REMOVE paidAt',
+        ConditionExpression: 'payoutId = :po AND #status = :paid',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':accepted': 'accepted', ':paid': 'paid', ':at': at, ':po': payoutId },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+  }
+}
+
+/** Moves a reward from a failed payout to the payout reissuing it. Idempotent. */
+export async function moveReward(rewardId: string, from: string, to: string, at: string): Promise<void> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.reward(rewardId),
+        UpdateExpression: 'SET payoutId = :to, GSI2PK = :gpk, GSI2SK = :gsk, updatedAt = :at',
+        ConditionExpression: 'payoutId = :from',
+        ExpressionAttributeValues: {
+          ':to': to,
+          ':from': from,
+          ':gpk': `PAYOUT#${to}`,
+          ':gsk': `RW#${rewardId}`,
+          ':at': at,
+        },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+  }
+}
+
 /** Runs `work` on the rewards of at most `concurrency` items at a time. */
 export async function forEachLimited<T>(
   items: readonly T[],
@@ -420,4 +488,37 @@ export async function sumPayoutsInStatus(
     sums.set(currency, sum);
   }
   return sums;
+}
+
+/**
+ * Strongly consistent reads of many payouts (100 keys a BatchGetItem), by id; missing ones absent.
+ * With `fields`, only those attributes are read (a partial item: its history is often most of it).
+ */
+export async function findPayoutItems(
+  ids: readonly string[],
+  fields?: readonly string[],
+): Promise<Map<string, PayoutItem>> {
+  const projection = fields
+    ? {
+        ProjectionExpression: fields.map((_, index) => `#f${index}`).join(', '),
+        ExpressionAttributeNames: Object.fromEntries(fields.map((field, index) => [`#f${index}`, field])),
+      }
+    : {};
+  const unique = [...new Set(ids)];
+  const found = new Map<string, PayoutItem>();
+  for (let start = 0; start < unique.length; start += 100) {
+    let pending: Record<string, unknown>[] = unique.slice(start, start + 100).map(keys.payout);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt >= 10) throw new Error('BatchGetItem left keys unprocessed');
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
+      const result: BatchGetCommandOutput = await dynamo().send(
+        new BatchGetCommand({
+          RequestItems: { [table()]: { Keys: pending, ConsistentRead: true, ...projection } },
+        }),
+      );
+      for (const item of result.Responses?.[table()] ?? []) found.set(String(item.id), item as PayoutItem);
+      pending = (result.UnprocessedKeys?.[table()]?.Keys ?? []) as Record<string, unknown>[];
+    }
+  }
+  return found;
 }

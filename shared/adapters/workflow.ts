@@ -38,17 +38,24 @@ export async function answerTask(taskToken: string, output: unknown): Promise<vo
 
 export interface WorkflowInput {
   payoutId: string;
-  stage: 'draft' | 'pending' | 'ready';
+  stage: 'draft' | 'pending' | 'ready' | 'processing' | 'failed';
   reminders: number;
   signal: null;
 }
 
-/** Starts the payout's execution, named by the payout id. Idempotent: an existing one is kept. */
-export async function startPayoutWorkflow(payoutId: string, stage: WorkflowInput['stage']): Promise<void> {
+/**
+ * Starts the payout's execution, named by the payout id (or `name`, for a payout whose first execution
+ * finished, e.g. `po_….failed` when a paid payout fails). Idempotent: an existing one is kept.
+ */
+export async function startPayoutWorkflow(
+  payoutId: string,
+  stage: WorkflowInput['stage'],
+  name: string = payoutId,
+): Promise<void> {
   const arn = stateMachineArn();
   if (!arn) return;
   try {
-    await startNamedExecution(arn, payoutId, { payoutId, stage, reminders: 0, signal: null });
+    await startNamedExecution(arn, name, { payoutId, stage, reminders: 0, signal: null });
   } catch (error) {
     // The payout exists; the reconciliation sweep re-attaches a missing execution.
     logger.error('StartExecution failed', { payoutId, error });
@@ -62,13 +69,14 @@ export async function startPayoutWorkflow(payoutId: string, stage: WorkflowInput
  */
 export async function signalPayoutWorkflow(
   committed: Pick<PayoutItem, 'id' | 'task'>,
-  from: PayoutStatus,
+  from: PayoutStatus | readonly PayoutStatus[],
   decision: string,
 ): Promise<void> {
+  const stages: readonly PayoutStatus[] = typeof from === 'string' ? [from] : from;
   // `committed` is the item as the transition's UpdateItem returned it: a token parked before the
   // commit is on it; one parked after it finds the payout moved and answers itself.
   const task = committed.task;
-  if (!stateMachineArn() || !task || task.stage !== from) return;
+  if (!stateMachineArn() || !task || !stages.includes(task.stage)) return;
   try {
     await answerTask(task.token, { decision, payoutId: committed.id });
   } catch (error) {

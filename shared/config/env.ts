@@ -24,6 +24,11 @@ export const ENV = {
   corsOrigins: 'CORS_ORIGINS',
   mailDir: 'MAIL_DIR',
   draftingFunctionName: 'DRAFTING_FUNCTION_NAME',
+  bankReportBucket: 'BANK_REPORT_BUCKET',
+  returnWindowDays: 'RETURN_WINDOW_DAYS',
+  processingReminderDays: 'PROCESSING_REMINDER_DAYS',
+  /** Local and tests only: the processing reminder in seconds instead of days. */
+  processingReminderSeconds: 'PROCESSING_REMINDER_SECONDS',
   /** Local only (s3rver): S3 requests path-style. */
   s3ForcePathStyle: 'S3_FORCE_PATH_STYLE',
 } as const;

@@ -9,8 +9,9 @@ export interface EmailContent {
   greeting?: string | undefined;
   paragraphs: string[];
   steps?: { intro: string; items: string[] } | undefined;
-  link: string;
-  action: string;
+  /** The console's page this e-mail is about, as a button (and the address below it). */
+  link?: string | undefined;
+  action?: string | undefined;
 }
 
 const FONT = 'font-family:Arial,Helvetica,sans-serif;';
@@ -30,14 +31,14 @@ const TEMPLATE = `<!DOCTYPE html>
 <tr><td style="padding:16px 24px;background-color:#12263f;color:#ffffff;${FONT}font-size:18px;font-weight:bold;">Partner payouts</td></tr>
 <tr><td style="padding:24px;${FONT}font-size:16px;line-height:24px;color:#1b1f24;">
 <% if (it.greeting) { %><p style="margin:0 0 16px 0;"><%= it.greeting %></p>
-<% } %><% it.paragraphs.forEach(function (paragraph) { %><p style="margin:0 0 16px 0;"><%= paragraph %></p>
+<% } %><% it.paragraphs.forEach(function (paragraph) { %><p style="margin:0 0 16px 0;white-space:pre-line;"><%= paragraph %></p>
 <% }) %><% if (it.steps) { %><p style="margin:0 0 8px 0;"><%= it.steps.intro %></p>
 <ul style="margin:0 0 16px 0;padding-left:20px;"><% it.steps.items.forEach(function (item) { %><li style="margin:0 0 4px 0;"><%= item %></li><% }) %></ul>
-<% } %><table role="presentation" cellpadding="0" cellspacing="0" border="0" style="margin:8px 0 16px 0;"><tr>
-<td style="background-color:#0b57d0;border-radius:6px;"><a href="<%= it.link %>" style="display:inline-block;padding:12px 20px;${FONT}font-size:16px;font-weight:bold;color:#ffffff;text-decoration:none;"><%= it.action %></a></td>
+<% } %><% if (it.link) { %><table role="presentation" cellpadding="0" cellspacing="0" border="0" style="margin:8px 0 16px 0;"><tr>
+<td style="background-color:#0b57d0;border-radius:6px;"><a href="<%= it.link %>" style="display:inline-block;padding:12px 20px;${FONT}font-size:16px;font-weight:bold;color:#ffffff;text-decoration:none;"><%= it.action || 'Open in the console' %></a></td>
 </tr></table>
 <p style="margin:0;font-size:13px;line-height:20px;color:#57606a;">Or open this address: <a href="<%= it.link %>" style="color:#0b57d0;word-break:break-all;"><%= it.link %></a></p>
-</td></tr>
+<% } %></td></tr>
 </table>
 </td></tr>
 </table>
@@ -59,6 +60,22 @@ export function renderEmailText(content: EmailContent): string {
     ...(content.greeting ? [content.greeting, ''] : []),
     ...content.paragraphs.flatMap((paragraph) => [paragraph, '']),
     ...(content.steps ? [content.steps.intro, ...content.steps.items.map((item) => `- ${item}`), ''] : []),
-    content.link,
-  ].join('\n');
+    ...(content.link ? [content.link] : []),
+  ]
+    .join('\n')
+    .trimEnd();
+}
+
+/**
+ * The content of an e-mail written as plain text only (e.g. a bank report's summary): its blocks
+ * become paragraphs (line breaks kept), a last line that is an address becomes the link.
+ */
+export function contentFromText(subject: string, text: string): EmailContent {
+  const blocks = text
+    .trim()
+    .split(/\n\s*\n/)
+    .map((block) => block.trim());
+  const last = blocks[blocks.length - 1] ?? '';
+  const link = /^https?:\/\/\S+$/.test(last) ? last : undefined;
+  return { subject, paragraphs: link ? blocks.slice(0, -1) : blocks, link };
 }

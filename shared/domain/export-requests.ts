@@ -1,6 +1,6 @@
 /** Request bodies of the export routes (see ./schemas.ts for why the schemas are split by function). */
 import * as z from 'zod/mini';
-import { Currency, ExportFormat, idOf, named, SepaVersion } from './schemas.ts';
+import { Currency, ExportFormat, idOf, named, SepaVersion, text } from './schemas.ts';
 
 export const CreateExport = named(
   'CreateExport',
@@ -12,3 +12,6 @@ export const CreateExport = named(
   }),
 );
 export type CreateExport = z.infer<typeof CreateExport>;
+
+export const VoidExport = named('VoidExport', z.strictObject({ reason: text(1000) }));
+export type VoidExport = z.infer<typeof VoidExport>;

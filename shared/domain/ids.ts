@@ -7,6 +7,7 @@ export const ID_PREFIXES = {
   export: 'ex',
   run: 'run',
   event: 'evt',
+  bankReport: 'br',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -14,6 +14,9 @@ export const NOTIFIED_EVENT_TYPES = [
   'payout.changes_requested',
   'payout.invoice_rejected',
   'payout.cancelled',
+  'payout.failed',
+  'payout.reissued',
+  'payout.processing_reminder',
 ] as const;
 export type NotifiedEventType = (typeof NOTIFIED_EVENT_TYPES)[number];
 
@@ -21,8 +24,8 @@ export interface Email {
   to: string;
   subject: string;
   text: string;
-  /** The same facts as `text`, laid out for mail clients. */
-  html: string;
+  /** The same facts as `text`, laid out for mail clients (rendered from `text` when absent). */
+  html?: string;
 }
 
 export interface NotificationInput {
@@ -114,6 +117,53 @@ function contentFor(input: NotificationInput): (EmailContent & { to: string }) |
         ],
         action: 'See your payout',
       };
+    case 'payout.failed': {
+      const failure = (input.data?.failure ?? {}) as { code?: string; reason?: string; returned?: boolean };
+      const explanation =
+        text(input.data?.explanation) ?? text(failure.reason) ?? 'The bank could not complete the payment.';
+      return {
+        ...toPartner,
+        subject: failure.returned
+          ? `Your payout of ${amount} came back from your bank`
+          : `Your payout of ${amount} could not be paid`,
+        paragraphs: [
+          [
+            failure.returned
+              ? `The transfer of your payout of ${amount} was returned by the bank.`
+              : `We could not pay your payout of ${amount}.`,
+            `Why: ${explanation}${failure.code ? ` (bank reason code ${failure.code})` : ''}`,
+            ...(text(failure.reason) && text(failure.reason) !== explanation
+              ? [`Details: ${failure.reason}`]
+              : []),
+          ].join('\n'),
+          [
+            'Please check your payout details (account holder, IBAN, BIC) in the portal and correct them if needed.',
+            'We will send the payout again; its rewards are not lost.',
+          ].join('\n'),
+        ],
+        action: 'Check your payout details',
+      };
+    }
+    case 'payout.reissued':
+      return {
+        ...toPartner,
+        subject: `Your payout of ${amount} will be sent again`,
+        paragraphs: [
+          `Your payout of ${amount} that could not be paid has been issued again, to your current payout details.`,
+        ],
+        action: 'See your payout',
+      };
+    case 'payout.processing_reminder':
+      return {
+        ...toManager,
+        subject: `Payout ${payout.id} of ${amount} has had no outcome for ${String(input.data?.days ?? 'several')} days`,
+        paragraphs: [
+          [
+            `Payout ${payout.id} of ${amount} to ${partner.name} was exported${payout.exportId ? ` in ${payout.exportId}` : ''} and has had no outcome since.`,
+            'Check the bank reports, or mark it paid or failed.',
+          ].join('\n'),
+        ],
+      };
     case 'payout.partner_validated':
       return {
         ...toManager,
@@ -132,4 +182,40 @@ function contentFor(input: NotificationInput): (EmailContent & { to: string }) |
     default:
       return undefined;
   }
+}
+
+/** The manager's copy of an event that also e-mails the partner (a failed payout), or undefined. */
+export function managerEmailFor(input: NotificationInput): Email | undefined {
+  if (input.type !== 'payout.failed') return undefined;
+  const { payout, partner, portalUrl } = input;
+  const amount = displayMinor(payout.amount, payout.currency);
+  const failure = (input.data?.failure ?? {}) as {
+    code?: string;
+    reason?: string;
+    returned?: boolean;
+    source?: string;
+  };
+  const content: EmailContent = {
+    subject: `Payout ${payout.id} of ${amount} to ${partner.name} ${failure.returned ? 'was returned' : 'failed'}`,
+    paragraphs: [
+      [
+        `Payout ${payout.id} of ${amount} to ${partner.name} ${failure.returned ? 'was returned by the bank' : 'failed'}${failure.source === 'manual' ? ' (marked by hand)' : ''}.`,
+        `Reason: ${text(failure.reason) ?? 'none given'}${failure.code ? ` (${failure.code})` : ''}`,
+        'The partner was asked to check their payout details. Reissue the payout once they have, or cancel it to release its rewards.',
+      ].join('\n'),
+    ],
+    link: `${portalUrl.replace(/\/$/, '')}/manage/payouts/${payout.id}`,
+    action: 'Open the payout',
+  };
+  return {
+    to: input.managerEmail,
+    subject: content.subject,
+    text: renderEmailText(content),
+    html: renderEmailHtml(content),
+  };
+}
+
+/** Every e-mail an event calls for. */
+export function emailsFor(input: NotificationInput): Email[] {
+  return [emailFor(input), managerEmailFor(input)].filter((email): email is Email => email !== undefined);
 }

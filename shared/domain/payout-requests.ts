@@ -34,6 +34,17 @@ export const MarkPaid = named(
 );
 export type MarkPaid = z.infer<typeof MarkPaid>;
 
+export const MarkFailed = named(
+  'MarkFailed',
+  z.strictObject({
+    reason: text(1000),
+    code: z.optional(
+      z.string().check(z.regex(/^[A-Z0-9]{4}$/, 'must be a 4-character ISO 20022 reason code')),
+    ),
+  }),
+);
+export type MarkFailed = z.infer<typeof MarkFailed>;
+
 export const CancelPayout = named('CancelPayout', z.strictObject({ reason: z.optional(text(1000)) }));
 export const RequestChanges = named('RequestChanges', z.strictObject({ comment: text(2000) }));
 export const RejectInvoice = named('RejectInvoice', z.strictObject({ reason: text(1000) }));

@@ -1,16 +1,26 @@
 /**
  * The payout lifecycle as data: `from → action → to` with guards. Pure functions, no I/O.
  *
- *   draft ──validate──▶ pending ──partner_validate──▶ ready ──mark_paid──▶ paid
- *     ▲                    │
- *     └──request_changes───┘
- *   draft | pending | ready ──cancel──▶ cancelled
+ *   draft ──validate──▶ pending ──partner_validate──▶ ready ──export──▶ processing ──settle/mark_paid──▶ paid
+ *     ▲                    │                          ▲  │                │      │                             │
+ *     └──request_changes───┘                          │  └──mark_paid─────┼──────┼────────────▶ paid           │
+ *                                                     └──────void─────────┘      └──fail──▶ failed ◀──return───┘
+ *   draft | pending | ready | failed (not reissued) ──cancel──▶ cancelled;  failed ──reissue──▶ (a new ready payout)
  */
 import { InvalidTransition, RuleViolation } from './errors.ts';
 import { sumMinor } from './money.ts';
 import type { PayoutStatus, ReviewDecision, RewardStatus } from './schemas.ts';
 
-export type PayoutAction = 'validate' | 'partner_validate' | 'request_changes' | 'mark_paid' | 'cancel';
+export type PayoutAction =
+  | 'validate'
+  | 'partner_validate'
+  | 'request_changes'
+  | 'export'
+  | 'void'
+  | 'mark_paid'
+  | 'mark_failed'
+  | 'reissue'
+  | 'cancel';
 export type Role = 'manager' | 'partner';
 
 export interface Transition {
@@ -45,9 +55,44 @@ export const TRANSITIONS: Readonly<Record<PayoutAction, Transition>> = {
     event: 'payout.changes_requested',
     decision: 'changes_requested',
   },
-  mark_paid: { from: ['ready'], to: 'paid', role: 'manager', event: 'payout.paid', decision: 'paid' },
+  export: {
+    from: ['ready'],
+    to: 'processing',
+    role: 'manager',
+    event: 'payout.processing',
+    decision: 'processing',
+  },
+  void: {
+    from: ['processing'],
+    to: 'ready',
+    role: 'manager',
+    event: 'payout.export_voided',
+    decision: 'voided',
+  },
+  mark_paid: {
+    from: ['ready', 'processing'],
+    to: 'paid',
+    role: 'manager',
+    event: 'payout.paid',
+    decision: 'paid',
+  },
+  mark_failed: {
+    from: ['processing', 'paid'],
+    to: 'failed',
+    role: 'manager',
+    event: 'payout.failed',
+    decision: 'failed',
+  },
+  /** The failed payout stays failed (marked `reissuedAs`); a new ready payout takes its rewards. */
+  reissue: {
+    from: ['failed'],
+    to: 'failed',
+    role: 'manager',
+    event: 'payout.reissued',
+    decision: 'reissued',
+  },
   cancel: {
-    from: ['draft', 'pending', 'ready'],
+    from: ['draft', 'pending', 'ready', 'failed'],
     to: 'cancelled',
     role: 'manager',
     event: 'payout.cancelled',
@@ -55,10 +100,53 @@ export const TRANSITIONS: Readonly<Record<PayoutAction, Transition>> = {
   },
 };
 
+/** Where a payout's workflow ends (a `failed` payout ends once reissued: see `isFinished`). */
 export const TERMINAL_STATUSES: readonly PayoutStatus[] = ['paid', 'cancelled'];
 
 export function isTerminal(status: PayoutStatus): boolean {
   return TERMINAL_STATUSES.includes(status);
+}
+
+/** Whether nothing more is expected of the payout: paid, cancelled, or failed and reissued. */
+export function isFinished(payout: { status: PayoutStatus; reissuedAs?: string | undefined }): boolean {
+  return isTerminal(payout.status) || (payout.status === 'failed' && payout.reissuedAs !== undefined);
+}
+
+export const DEFAULT_RETURN_WINDOW_DAYS = 30;
+const DAY_MS = 24 * 3600 * 1000;
+
+/**
+ * Guard of a manual `mark_failed`: from `processing` always; from `paid` (a return) only within the
+ * return window after it was paid. A return reported by the bank is not limited (see settlement).
+ */
+export function checkManualFailure(
+  payout: { status: PayoutStatus; paidAt?: string | undefined },
+  now: number,
+  returnWindowDays: number,
+): { returned: boolean } {
+  const transition = transitionFor('mark_failed', payout.status);
+  if (payout.status !== 'paid') return { returned: false };
+  const paidAt = payout.paidAt ? Date.parse(payout.paidAt) : Number.NaN;
+  if (!Number.isFinite(paidAt) || now - paidAt > returnWindowDays * DAY_MS) {
+    throw new InvalidTransition(
+      `A paid payout can be marked failed (returned) only within ${returnWindowDays} days of its payment`,
+      { data: { status: payout.status, action: 'mark_failed', returnWindowDays, to: transition.to } },
+    );
+  }
+  return { returned: true };
+}
+
+/** Guard of `reissue` and of `cancel` on a failed payout: not reissued already. */
+export function checkNotReissued(
+  payout: { status: PayoutStatus; reissuedAs?: string | undefined },
+  action: 'reissue' | 'cancel',
+): void {
+  transitionFor(action, payout.status);
+  if (payout.status === 'failed' && payout.reissuedAs !== undefined) {
+    throw new InvalidTransition(`The payout was reissued as ${payout.reissuedAs}`, {
+      data: { status: payout.status, action, reissuedAs: payout.reissuedAs },
+    });
+  }
 }
 
 /** The transition for `action` from `status`, or InvalidTransition. */

@@ -8,6 +8,7 @@ import {
   Currency,
   documented,
   ExportFormat,
+  ExportStatus,
   idOf,
   integer,
   minorAmount,
@@ -17,6 +18,7 @@ import {
   RewardStatus,
   type Schema,
   SepaVersion,
+  SettlementSource,
   timestamp,
 } from './schemas.ts';
 
@@ -74,6 +76,21 @@ const invoiceShape = {
 export const Invoice = named('Invoice', z.object(invoiceShape));
 export type Invoice = z.infer<typeof Invoice>;
 
+/** Why a payout failed: the bank's reason code (ISO 20022) when there is one, in plain words. */
+export const PayoutFailure = named(
+  'PayoutFailure',
+  z.object({
+    code: z.optional(documented(z.string(), { description: 'ISO 20022 status / return reason code' })),
+    reason: documented(z.string(), { description: 'What happened, in plain words' }),
+    source: SettlementSource,
+    returned: documented(z.boolean(), {
+      description: 'True when the money came back after the payout was paid',
+    }),
+    at: timestamp(),
+  }),
+);
+export type PayoutFailure = z.infer<typeof PayoutFailure>;
+
 export const Payout = named(
   'Payout',
   z.object({
@@ -101,11 +118,23 @@ export const Payout = named(
       },
     ),
     paymentReference: z.optional(z.string()),
+    exportId: z.optional(
+      documented(idOf('export'), { description: 'The export that holds the payout while it is processing' }),
+    ),
+    endToEndId: z.optional(
+      documented(z.string(), { description: 'The EndToEndId of the payout in that export’s file' }),
+    ),
+    paidSource: z.optional(SettlementSource),
+    failure: z.optional(PayoutFailure),
+    reissueOf: z.optional(idOf('payout')),
+    reissuedAs: z.optional(idOf('payout')),
     createdAt: timestamp(),
     updatedAt: timestamp(),
     validatedAt: z.optional(timestamp()),
     partnerValidatedAt: z.optional(timestamp()),
+    processingAt: z.optional(timestamp()),
     paidAt: z.optional(timestamp()),
+    failedAt: z.optional(timestamp()),
     cancelledAt: z.optional(timestamp()),
     version: integer(),
   }),
@@ -156,24 +185,32 @@ export const ExportFile = named(
     sha256: documented(z.string(), { description: 'Hex SHA-256 of the file as stored' }),
     payoutCount: integer(),
     totals: z.array(Total),
-    url: documented(z.string(), { description: 'Presigned GET, valid 15 minutes' }),
-    expiresAt: timestamp(),
+    url: z.optional(
+      documented(z.string(), { description: 'Presigned GET, valid 15 minutes (active exports only)' }),
+    ),
+    expiresAt: z.optional(timestamp()),
   }),
 );
 
 const exportSummaryShape = {
   id: idOf('export'),
+  status: documented(ExportStatus, {
+    description: 'building while its payouts are taken and its files written; active; voided (no download)',
+  }),
+  sequence: documented(integer(), { description: 'The export’s number, part of every EndToEndId it writes' }),
   format: ExportFormat,
   sepaVersion: z.optional(SepaVersion),
   payoutCount: integer(),
   totals: z.array(Total),
   fileName: z.string(),
   sha256: z.string(),
-  url: z.string(),
-  expiresAt: timestamp(),
+  url: z.optional(documented(z.string(), { description: 'Only while the export is active' })),
+  expiresAt: z.optional(timestamp()),
   files: z.array(ExportFile),
   createdAt: timestamp(),
   createdBy: z.string(),
+  voidedAt: z.optional(timestamp()),
+  voidReason: z.optional(z.string()),
 };
 
 /** An export as listed: everything but its payout ids. `fileName`, `sha256` and `url` are its first file's. */
@@ -225,6 +262,96 @@ export const PayoutSummary = named(
 );
 export type PayoutSummary = z.infer<typeof PayoutSummary>;
 
+// ---------------------------------------------------------------- bank reports
+
+export const BankReportUpload = named(
+  'BankReportUpload',
+  z.object({
+    id: idOf('bankReport'),
+    url: z.string(),
+    fields: documented(z.record(z.string(), z.string()), {
+      description: 'Send these form fields, then the file as `file` (Content-Type application/xml)',
+    }),
+    expiresAt: timestamp(),
+    maxBytes: integer(),
+  }),
+);
+
+const reportCount = () => integer();
+
+export const BankReport = named(
+  'BankReport',
+  z.object({
+    id: idOf('bankReport'),
+    fileName: z.string(),
+    sha256: z.optional(documented(z.string(), { description: 'Hex SHA-256 of the file as uploaded' })),
+    message: z.optional(documented(z.string(), { example: 'camt.054.001.08' })),
+    messageId: z.optional(documented(z.string(), { description: 'The report’s GrpHdr/MsgId' })),
+    status: z.enum(['awaiting_file', 'received', 'applied', 'rejected']),
+    rejectionReason: z.optional(z.string()),
+    duplicateOf: z.optional(
+      documented(idOf('bankReport'), {
+        description: 'The first report of the same bytes; this one applied nothing',
+      }),
+    ),
+    counts: z.object({
+      lines: reportCount(),
+      applied: reportCount(),
+      alreadyApplied: reportCount(),
+      inProgress: reportCount(),
+      unmatched: reportCount(),
+      mismatched: reportCount(),
+      voidedExport: reportCount(),
+    }),
+    exportRejection: z.optional(
+      documented(
+        z.object({
+          exportId: z.optional(idOf('export')),
+          messageId: z.string(),
+          reasonCode: z.optional(z.string()),
+          reason: z.string(),
+          result: z.string(),
+        }),
+        { description: 'A pain.002 that refuses a whole file (group-level RJCT): the export it voided' },
+      ),
+    ),
+    createdAt: timestamp(),
+    receivedAt: z.optional(timestamp()),
+    appliedAt: z.optional(timestamp()),
+  }),
+);
+export type BankReport = z.infer<typeof BankReport>;
+
+export const BankReportLine = named(
+  'BankReportLine',
+  z.object({
+    endToEndId: documented(z.string(), {
+      description: 'As the report names it (batch bookings: each payout’s)',
+    }),
+    payoutId: z.optional(idOf('payout')),
+    outcome: z.enum(['paid', 'failed', 'in_progress']),
+    reasonCode: z.optional(z.string()),
+    reason: z.optional(z.string()),
+    amount: z.optional(minorAmount()),
+    currency: z.optional(Currency),
+    paymentReference: z.optional(z.string()),
+    returned: z.optional(z.boolean()),
+    detail: z.optional(
+      documented(z.string(), { description: 'Why a line changed nothing, e.g. the payout’s own amount' }),
+    ),
+    result: z.enum([
+      'applied',
+      'already_applied',
+      'in_progress',
+      'unmatched',
+      'amount_mismatch',
+      'voided_export',
+      'invalid_transition',
+    ]),
+  }),
+);
+export type BankReportLine = z.infer<typeof BankReportLine>;
+
 export const page = <T extends Schema>(item: T) =>
   z.object({ items: z.array(item), nextCursor: z.nullable(z.string()) });
 
@@ -254,5 +381,8 @@ export const RESOURCES = {
   ExportSummary,
   PayoutRun,
   PayoutSummary,
+  BankReportUpload,
+  BankReport,
+  BankReportLine,
 } as const satisfies Record<string, Schema>;
 export type ResourceName = keyof typeof RESOURCES;

@@ -14,7 +14,7 @@ import en from 'zod/v4/locales/en.js';
 import { type IdKind, idPattern } from './ids.ts';
 import { isCurrency, isMinorAmount } from './money.ts';
 
-export type { CreateExport } from './export-requests.ts';
+export type { CreateExport, VoidExport } from './export-requests.ts';
 export type {
   Address,
   CreatePartner,
@@ -22,7 +22,13 @@ export type {
   UpdateOwnProfile,
   UpdatePartner,
 } from './partner-schemas.ts';
-export type { CreatePayout, CreatePayoutRun, MarkPaid, ValidatePayout } from './payout-requests.ts';
+export type {
+  CreatePayout,
+  CreatePayoutRun,
+  MarkFailed,
+  MarkPaid,
+  ValidatePayout,
+} from './payout-requests.ts';
 export type {
   Actor,
   Export,
@@ -98,7 +104,15 @@ export type ReviewDecision = z.infer<typeof ReviewDecision>;
 
 // ---------------------------------------------------------------- payouts
 
-export const PAYOUT_STATUSES = ['draft', 'pending', 'ready', 'paid', 'cancelled'] as const;
+export const PAYOUT_STATUSES = [
+  'draft',
+  'pending',
+  'ready',
+  'processing',
+  'paid',
+  'failed',
+  'cancelled',
+] as const;
 export const PayoutStatus = z.enum(PAYOUT_STATUSES);
 export type PayoutStatus = z.infer<typeof PayoutStatus>;
 
@@ -110,6 +124,12 @@ export const EXPORT_FORMATS = ['csv', 'paypal', 'wise', 'sepa'] as const;
 export const ExportFormat = z.enum(EXPORT_FORMATS);
 export type ExportFormat = z.infer<typeof ExportFormat>;
 export const SepaVersion = z.enum(['pain.001.001.09', 'pain.001.001.03']);
+export const EXPORT_STATUSES = ['building', 'active', 'voided'] as const;
+export const ExportStatus = z.enum(EXPORT_STATUSES);
+export type ExportStatus = z.infer<typeof ExportStatus>;
+export const SETTLEMENT_SOURCES = ['bank_report', 'manual'] as const;
+export const SettlementSource = z.enum(SETTLEMENT_SOURCES);
+export type SettlementSource = z.infer<typeof SettlementSource>;
 export type SepaVersion = z.infer<typeof SepaVersion>;
 
 // ---------------------------------------------------------------- lists

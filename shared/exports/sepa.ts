@@ -165,7 +165,7 @@ function transaction(row: ExportRow, version: SepaVersion): XmlElement {
   const remittance = sepaText(row.remittance, 140);
   return node(
     'CdtTrfTxInf',
-    node('PmtId', leaf('EndToEndId', sepaId(row.payoutId) || 'NOTPROVIDED')),
+    node('PmtId', leaf('EndToEndId', sepaId(row.endToEndId ?? row.payoutId) || 'NOTPROVIDED')),
     node('Amt', leaf('InstdAmt', formatMinor(row.amount, 'EUR'), { Ccy: 'EUR' })),
     // the BIC is optional in SEPA (IBAN only); one the schema would refuse is left out
     bic && BIC_PATTERN[version].test(bic) ? agent('CdtrAgt', version, bic) : undefined,

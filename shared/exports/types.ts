@@ -8,6 +8,8 @@ export type { ExportFormat, SepaVersion };
 /** One ready payout, joined with its partner, as the generators read it. */
 export interface ExportRow {
   payoutId: string;
+  /** The payout's EndToEndId in this export (SEPA `PmtId/EndToEndId`); defaults to the payout id. */
+  endToEndId?: string;
   partnerId: string;
   partnerName: string;
   partnerEmail: string;

@@ -40,6 +40,8 @@ export interface Request<R extends RouteSpec> {
   caller: R['access'] extends 'public' ? undefined : Caller;
   actor: R['access'] extends 'public' ? undefined : ReturnType<typeof actorOf>;
   ifMatch: number | undefined;
+  /** The request's Idempotency-Key (POST), scoped to its caller and route: for use cases that resume. */
+  requestKey: string | undefined;
 }
 
 export interface Reply {
@@ -133,6 +135,12 @@ function replayer(context: Context): (input: ReplayInput) => Promise<Reply> {
   return replayable;
 }
 
+function requestKeyOf(event: HttpEvent, spec: RouteSpec, caller: Caller | undefined): string | undefined {
+  const key = header(event, 'idempotency-key');
+  if (key === undefined || spec.method !== 'POST' || key.length < 1 || key.length > 255) return undefined;
+  return `${caller?.role ?? 'public'}:${caller?.partnerId ?? caller?.subject ?? ''}:${event.routeKey}:${key}`;
+}
+
 async function withIdempotency(
   context: Context,
   event: HttpEvent,
@@ -201,6 +209,7 @@ export function httpHandler<R extends RouteTable>(routes: R, implementations: Im
         caller,
         actor: caller ? actorOf(caller) : undefined,
         ifMatch: parseIfMatch(event, spec),
+        requestKey: requestKeyOf(event, spec, caller),
       } as Request<RouteSpec>;
       const reply = await withIdempotency(context, event, spec, caller, rawBody, () => run(request));
       return jsonResponse(reply.status ?? spec.status, reply.body);

@@ -40,6 +40,8 @@ const GROUP_DESCRIPTIONS: Record<FunctionGroup, string> = {
   'partner-payouts': 'A partner’s own payouts: invoice, reward review, validation',
   'payout-runs': 'Drafting runs: every partner’s due rewards become draft payouts',
   exports: 'Exports of ready payouts as payment files (CSV, PayPal, Wise, SEPA pain.001)',
+  'bank-reports':
+    'Bank reports (pain.002, camt.054, camt.053) that settle exported payouts as paid or failed',
 };
 
 /** Which error statuses a route can answer, and what they mean (api.md "Errors"). */

@@ -15,6 +15,7 @@ export const FUNCTION_GROUPS = [
   'partner-payouts',
   'payout-runs',
   'exports',
+  'bank-reports',
 ] as const;
 export type FunctionGroup = (typeof FUNCTION_GROUPS)[number];
 

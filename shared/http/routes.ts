@@ -5,6 +5,7 @@
  */
 
 import type { FunctionGroup, RouteSpec } from './route-spec.ts';
+import { BANK_REPORT_ROUTES } from './routes/bank-reports.ts';
 import { EXPORT_ROUTES } from './routes/exports.ts';
 import { HEALTH_ROUTES } from './routes/health.ts';
 import { PARTNER_PAYOUT_ROUTES } from './routes/partner-payouts.ts';
@@ -31,6 +32,7 @@ export const ROUTES = {
   ...PARTNER_PAYOUT_ROUTES,
   ...EXPORT_ROUTES,
   ...PAYOUT_RUN_ROUTES,
+  ...BANK_REPORT_ROUTES,
 } as const satisfies Record<string, RouteSpec>;
 
 export type RouteName = keyof typeof ROUTES;

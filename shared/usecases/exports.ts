@@ -24,29 +24,41 @@
  * must fit a DynamoDB item); the files themselves are streamed from the generators to S3.
  */
 import {
+  activateExport,
+  buildingExportsBefore,
+  claimExportRequestKey,
   deleteExportObjects,
+  deleteExportRecord,
   type ExportLink,
   type ExportRecord,
   existingExportIds,
   exportObjectKey,
   findExport,
   listExportRecords,
+  markExportVoided,
+  nextExportSequence,
   type PartnerSnapshot,
   type PayoutSnapshot,
   payoutExists,
   payoutExportLinks,
   presignExportDownload,
-  putExport,
+  putBuildingExport,
   putExportLinks,
+  putExportPayoutIds,
   readyPayoutIds,
   type StoredExportFile,
   snapshotReader,
+  takePayout,
   uploadExportFile,
 } from '../adapters/export-store.ts';
 import { logger } from '../adapters/observability.ts';
+import { forEachLimited, newEvent } from '../adapters/payout-store.ts';
 import type { Page } from '../adapters/table.ts';
+import { signalPayoutWorkflow } from '../adapters/workflow.ts';
 import { ENV, optionalEnv, requireEnv } from '../config/env.ts';
+import { endToEndIdFor } from '../domain/end-to-end.ts';
 import {
+  Conflict,
   DomainError,
   type FieldError,
   InvalidTransition,
@@ -66,6 +78,7 @@ import {
   type RefusalReason,
   type SepaDebtor,
 } from '../exports/index.ts';
+import { releaseExportPayouts, voidExport } from './export-void.ts';
 
 /** Also the most `payoutIds` a request may name (`CreateExport`). */
 export const MAX_PAYOUTS_PER_EXPORT = 10_000;
@@ -77,6 +90,13 @@ export class NoPayoutsToExport extends DomainError {
   readonly status = 422;
   readonly code = 'no_eligible_payouts';
   readonly title = 'Business rule violated';
+}
+
+/** 409: a payout of the export already has an outcome; the export can no longer be voided. */
+export class ExportSettled extends DomainError {
+  readonly status = 409;
+  readonly code = 'export_settled';
+  readonly title = 'Export settled';
 }
 
 /** 422: more ready payouts than one export takes; export them by currency or by ids. */
@@ -143,7 +163,11 @@ interface Snapshots {
  * asked for while the next page of ids is read, and each batch's partners (each partner once) as soon
  * as the batch is in. All requests share a few slots in flight.
  */
-async function readSnapshots(pages: AsyncIterable<readonly string[]> | Iterable<readonly string[]>) {
+async function readSnapshots(
+  pages: AsyncIterable<readonly string[]> | Iterable<readonly string[]>,
+  /** Resuming this export: its payouts already processing in it are read with their partners too. */
+  resuming?: string,
+) {
   const reader = snapshotReader();
   const found: Snapshots = { payouts: new Map(), partners: new Map() };
   const askedPartners = new Set<string>();
@@ -151,7 +175,10 @@ async function readSnapshots(pages: AsyncIterable<readonly string[]> | Iterable<
     const newPartners: string[] = [];
     for (const payout of await reader.payouts(ids)) {
       found.payouts.set(payout.id, payout);
-      if (payout.status === 'ready' && !askedPartners.has(payout.partnerId)) {
+      const wanted =
+        payout.status === 'ready' ||
+        (resuming !== undefined && payout.status === 'processing' && payout.exportId === resuming);
+      if (wanted && !askedPartners.has(payout.partnerId)) {
         askedPartners.add(payout.partnerId);
         newPartners.push(payout.partnerId);
       }
@@ -259,9 +286,10 @@ async function allReadyPayouts(currency: string | undefined): Promise<Snapshots>
   return { payouts, partners: found.partners };
 }
 
-function toRow(payout: PayoutSnapshot, partner: PartnerSnapshot | undefined): ExportRow {
+function toRow(payout: PayoutSnapshot, partner: PartnerSnapshot | undefined, sequence?: number): ExportRow {
   return {
     payoutId: payout.id,
+    ...(sequence !== undefined ? { endToEndId: endToEndIdFor(payout.id, sequence) } : {}),
     partnerId: payout.partnerId,
     partnerName: partner?.name ?? '',
     partnerEmail: partner?.email ?? '',
@@ -369,6 +397,7 @@ async function writeFiles(
 
 async function present(record: ExportRecord): Promise<ExportSummary> {
   const now = Date.now();
+  const downloadable = record.status === 'active';
   const files = await Promise.all(
     record.files.map(async (file) => ({
       fileName: file.fileName,
@@ -377,39 +406,77 @@ async function present(record: ExportRecord): Promise<ExportSummary> {
       sha256: file.sha256,
       payoutCount: file.payoutCount,
       totals: file.totals,
-      ...(await presignExportDownload(file, now)),
+      ...(downloadable ? await presignExportDownload(file, now) : {}),
     })),
   );
   const first = files[0];
-  if (!first) throw new Error(`Export ${record.id} has no file`);
   return {
     id: record.id,
+    status: record.status,
+    sequence: record.sequence,
     format: record.format,
     ...(record.sepaVersion ? { sepaVersion: record.sepaVersion } : {}),
     payoutCount: record.payoutCount,
     totals: record.totals,
-    fileName: first.fileName,
-    sha256: first.sha256,
-    url: first.url,
-    expiresAt: first.expiresAt,
+    fileName: record.fileName,
+    sha256: record.sha256,
+    ...(first?.url !== undefined ? { url: first.url, expiresAt: first.expiresAt } : {}),
     files,
     createdAt: record.createdAt,
     createdBy: record.createdBy,
+    ...(record.voidedAt ? { voidedAt: record.voidedAt } : {}),
+    ...(record.voidReason ? { voidReason: record.voidReason } : {}),
   };
 }
 
 // ------------------------------------------------------------------ use cases
 
+/** A `building` export older than this was left by a crash (an export request lasts at most ~30 s). */
+export const STALE_EXPORT_MS = 5 * 60 * 1000;
+/** Payouts taken (ready → processing) in flight at a time. */
+const TAKE_CONCURRENCY = 16;
+const SYSTEM: Actor = { role: 'system', id: 'exports' };
+
+export interface CreateExportOptions {
+  /** The request's Idempotency-Key, scoped to its caller: a retry after a crash resumes the same export. */
+  requestKey?: string | undefined;
+}
+
 /**
- * Exports ready payouts: the named ones (all ready, else 409), or every ready one of `currency` when
- * given. 422 `missing_payout_details` / `currency_mismatch` when the format cannot carry them,
- * `no_eligible_payouts` when there is nothing to export, `too_many_payouts` past 10,000.
+ * Exports ready payouts and takes them: the named ones (all ready, else 409 and nothing changes), or
+ * every ready one (of `currency` when given). 422 `missing_payout_details` / `currency_mismatch` when
+ * the format cannot carry them, `no_eligible_payouts` when there is nothing to export,
+ * `too_many_payouts` past 10,000.
+ *
+ * The protocol (each step survives a crash after it):
+ * 1. the export record is written as `building`, with the payout ids it may take;
+ * 2. each payout is taken by one conditional UpdateItem ready → processing recording the export and
+ *    its EndToEndId (two exports racing for a payout: exactly one wins it);
+ * 3. the files are written from exactly the payouts won;
+ * 4. the payout ids become those won, and the record `active`.
+ * A crash leaves a `building` record: the same Idempotency-Key resumes it (step 2 counts payouts
+ * already processing in it as won, the files are written again byte for byte), and `recoverExports`
+ * (run at the start of every export request) rolls back one older than `STALE_EXPORT_MS`.
  */
-export async function createExport(input: CreateExport, actor: Actor): Promise<Export> {
+export async function createExport(
+  input: CreateExport,
+  actor: Actor,
+  options: CreateExportOptions = {},
+): Promise<Export> {
   if (input.sepaVersion !== undefined && input.format !== 'sepa') {
     throw new ValidationFailed('sepaVersion applies to SEPA exports only', {
       errors: [{ path: 'sepaVersion', message: 'only with format sepa' }],
     });
+  }
+  await recoverExports().catch((error: unknown) =>
+    logger.warn('Export recovery failed; the next request tries again', { error }),
+  );
+  const createdAt = new Date();
+  let id = newId('export', createdAt.getTime());
+  if (options.requestKey !== undefined) {
+    id = await claimExportRequestKey(options.requestKey, id);
+    const earlier = await findExport(id);
+    if (earlier) return resumeExport(earlier.record, earlier.payoutIds);
   }
   const { payouts, partners } = input.payoutIds
     ? await namedPayouts(input.payoutIds, input.currency)
@@ -420,59 +487,220 @@ export async function createExport(input: CreateExport, actor: Actor): Promise<E
     named ? `payoutIds[${named.indexOf(payoutId)}]` : payoutId,
   );
 
-  const createdAt = new Date();
-  const id = newId('export', createdAt.getTime());
   const sepaVersion = input.format === 'sepa' ? (input.sepaVersion ?? DEFAULT_SEPA_VERSION) : undefined;
-  const at = createdAt.toISOString();
+  const record: ExportRecord = {
+    id,
+    status: 'building',
+    sequence: await nextExportSequence(),
+    format: input.format,
+    ...(sepaVersion ? { sepaVersion } : {}),
+    ...(input.currency !== undefined ? { currency: input.currency } : {}),
+    payoutCount: 0,
+    totals: [],
+    files: [],
+    fileName: '',
+    sha256: '',
+    createdAt: createdAt.toISOString(),
+    createdBy: actor.id,
+    ...(options.requestKey !== undefined ? { requestKey: options.requestKey } : {}),
+  };
+  const candidateIds = rows.map((row) => row.payoutId);
+  await putBuildingExport(record, candidateIds);
+  return completeExport(record, { payouts, partners }, candidateIds, {
+    allOrNothing: named !== undefined,
+    actor,
+  });
+}
+
+/** A retried request (same Idempotency-Key) finds its export: finished, or resumed where it stopped. */
+async function resumeExport(record: ExportRecord, payoutIds: string[]): Promise<Export> {
+  if (record.status !== 'building') return { ...(await present(record)), payoutIds };
+  const snapshots = await readSnapshots([payoutIds], record.id);
+  return completeExport(record, snapshots, payoutIds, {
+    allOrNothing: false,
+    actor: { role: 'manager', id: record.createdBy },
+  });
+}
+
+/** Steps 2–4 of `createExport`, from a `building` record and the payouts it may take. */
+async function completeExport(
+  record: ExportRecord,
+  snapshots: Snapshots,
+  candidateIds: readonly string[],
+  options: { allOrNothing: boolean; actor: Actor },
+): Promise<Export> {
+  const won = await takePayouts(record, snapshots, candidateIds, options);
+  const rows = candidateIds
+    .filter((payoutId) => won.has(payoutId))
+    .map((payoutId) => {
+      const payout = snapshots.payouts.get(payoutId) as PayoutSnapshot;
+      return toRow(payout, snapshots.partners.get(payout.partnerId), record.sequence);
+    });
   const payoutIds = rows.map((row) => row.payoutId);
-  // Links before the record that makes the export exist (see the top of this file), written while the
-  // files are generated and uploaded: they need only the first file's name.
+  // Links (what `exportsOfPayout` reads) are written while the files are generated and uploaded.
   let links: Promise<void> | undefined;
   const writeLinks = (fileName: string) => {
-    links = putExportLinks(payoutIds, { exportId: id, format: input.format, fileName, createdAt: at });
-    // Awaited below; this only keeps a failure from counting as unhandled meanwhile.
+    links = putExportLinks(payoutIds, {
+      exportId: record.id,
+      format: record.format,
+      fileName,
+      createdAt: record.createdAt,
+    });
     links.catch(() => undefined);
   };
   let files: StoredExportFile[];
   try {
     files = await writeFiles(rows, {
-      exportId: id,
-      format: input.format,
-      createdAt,
-      sepaVersion,
+      exportId: record.id,
+      format: record.format,
+      createdAt: new Date(record.createdAt),
+      sepaVersion: record.sepaVersion,
       onFirstFile: writeLinks,
     });
+    await links;
   } catch (error) {
-    // No request left running behind the answer; links written point to no record, so to nothing.
     await links?.catch(() => undefined);
+    await abandonExport(record.id, payoutIds, 'the export could not be written');
     throw error;
   }
   const first = files[0];
-  if (!first || !links) throw new Error('The export produced no file');
+  if (!first) throw new Error('The export produced no file');
   const totals = mergeTotals(files.map((file) => ({ count: file.payoutCount, amounts: file.totals })));
-  const record: ExportRecord = {
-    id,
-    format: input.format,
-    ...(sepaVersion ? { sepaVersion } : {}),
+  const active: ExportRecord = {
+    ...record,
+    status: 'active',
     payoutCount: totals.count,
     totals: totals.amounts,
     files,
     fileName: first.fileName,
     sha256: first.sha256,
-    createdAt: at,
-    createdBy: actor.id,
   };
-  try {
-    await links;
-    await putExport(record, payoutIds);
-  } catch (error) {
-    // Links already written stay: without a record they point to nothing any reader shows.
-    await deleteExportObjects(files.map((file) => file.key)).catch((cleanup: unknown) =>
-      logger.error('Could not delete the files of a failed export', { error: cleanup, exportId: id }),
-    );
-    throw error;
+  await putExportPayoutIds(record.id, payoutIds);
+  if (!(await activateExport(active))) {
+    // Rolled back meanwhile (recovery judged it abandoned): its payouts go back, and so does the answer.
+    await releaseExportPayouts(record.id, payoutIds, SYSTEM, 'payout.export_rolled_back', 'rolled back');
+    throw new Conflict('The export was rolled back while it was written; export again');
   }
-  return { ...(await present(record)), payoutIds };
+  // Each payout's workflow waits on `ready`: it now waits on the outcome.
+  await forEachLimited(payoutIds, TAKE_CONCURRENCY, async (payoutId) => {
+    const task = snapshots.payouts.get(payoutId)?.task;
+    if (task) await signalPayoutWorkflow({ id: payoutId, task }, 'ready', 'processing');
+  });
+  return { ...(await present(active)), payoutIds };
+}
+
+/**
+ * Step 2: ready → processing, one conditional write per payout. A payout already processing in this
+ * export (a resumed one) counts as won. All or nothing (named payouts): the lowest id is taken alone
+ * first, so racing requests meet on it; any payout lost → those won go back to ready, the record is
+ * deleted, and the answer is 409 naming the payouts that were not ready.
+ */
+async function takePayouts(
+  record: ExportRecord,
+  snapshots: Snapshots,
+  candidateIds: readonly string[],
+  options: { allOrNothing: boolean; actor: Actor },
+): Promise<Set<string>> {
+  const won = new Set<string>();
+  const lost: string[] = [];
+  const take = async (payoutId: string) => {
+    const payout = snapshots.payouts.get(payoutId);
+    if (payout?.status === 'processing' && payout.exportId === record.id) {
+      won.add(payoutId);
+      return;
+    }
+    if (payout?.status !== 'ready') {
+      lost.push(payoutId);
+      return;
+    }
+    const at = new Date().toISOString();
+    const endToEndId = endToEndIdFor(payoutId, record.sequence);
+    const taken = await takePayout(payoutId, {
+      exportId: record.id,
+      endToEndId,
+      at,
+      event: newEvent('payout.processing', options.actor, at, {
+        from: 'ready',
+        to: 'processing',
+        data: { exportId: record.id, endToEndId, format: record.format },
+      }),
+    });
+    if (taken) won.add(payoutId);
+    else lost.push(payoutId);
+  };
+  let rest: readonly string[] = candidateIds;
+  if (options.allOrNothing) {
+    const [first, ...others] = [...candidateIds].sort();
+    if (first) await take(first);
+    rest = lost.length > 0 ? [] : others;
+  }
+  await forEachLimited(rest, TAKE_CONCURRENCY, take);
+  if (options.allOrNothing && lost.length > 0) {
+    await abandonExport(record.id, [...won], 'a named payout was taken by another request');
+    throw new InvalidTransition(
+      `Only ready payouts can be exported; ${lost.join(', ')} ${lost.length === 1 ? 'is' : 'are'} not ready any more`,
+      { data: { payoutIds: lost } },
+    );
+  }
+  if (won.size === 0) {
+    await abandonExport(record.id, [], 'every payout was taken by another request');
+    throw new NoPayoutsToExport('Every payout was taken by another export meanwhile');
+  }
+  return won;
+}
+
+/** An export that cannot complete: its payouts go back to ready, then its record goes. */
+async function abandonExport(exportId: string, payoutIds: readonly string[], reason: string): Promise<void> {
+  await releaseExportPayouts(exportId, payoutIds, SYSTEM, 'payout.export_rolled_back', reason);
+  await deleteExportRecord(exportId);
+}
+
+/**
+ * Rolls back exports left `building` by a crash (older than `olderThanMs`): each becomes `voided`
+ * (reason "incomplete") and every payout it had taken goes back to ready. Idempotent; safe to run
+ * while exports are created. Called at the start of every `POST /exports`, and meant for the scheduled
+ * reconciler. Returns the ids rolled back.
+ */
+export async function recoverExports(
+  options: { olderThanMs?: number; limit?: number; now?: number } = {},
+): Promise<string[]> {
+  const now = options.now ?? Date.now();
+  const before = new Date(now - (options.olderThanMs ?? STALE_EXPORT_MS)).toISOString();
+  const ids = await buildingExportsBefore(before, options.limit ?? 10);
+  const rolledBack: string[] = [];
+  for (const id of ids) {
+    const found = await findExport(id);
+    if (!found) continue;
+    const reason = 'incomplete: the export stopped half-way and was rolled back';
+    if (found.record.status === 'building') {
+      if (!(await markExportVoided(id, ['building'], reason, new Date(now).toISOString()))) continue;
+    } else if (found.record.status !== 'voided') continue;
+    await releaseExportPayouts(id, found.payoutIds, SYSTEM, 'payout.export_rolled_back', reason);
+    rolledBack.push(id);
+    logger.warn('Rolled back an export left building', { exportId: id });
+  }
+  return rolledBack;
+}
+
+/**
+ * `POST /exports/{id}/void`: the export's payouts still processing go back to ready and its file can
+ * no longer be downloaded. 409 `export_settled` once any of its payouts has an outcome.
+ */
+export async function voidExportByManager(id: string, reason: string, actor: Actor): Promise<Export> {
+  const result = await voidExport(id, reason, actor);
+  switch (result.result) {
+    case 'not_found':
+      throw new NotFound(`No export ${id}`);
+    case 'export_settled':
+      throw new ExportSettled(
+        `${result.payoutIds.length} payout(s) of this export already have an outcome: ${result.payoutIds.join(', ')}`,
+        { data: { payoutIds: result.payoutIds } },
+      );
+    case 'invalid_transition':
+      throw new InvalidTransition('The export is still being built; void it once it is active');
+    default:
+      return getExport(id);
+  }
 }
 
 /** One export, with fresh download links. */

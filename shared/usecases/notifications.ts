@@ -1,6 +1,6 @@
 /** Turns a domain event from the bus into the e-mail it calls for, and sends it. */
 import { sendEmail } from '../adapters/mail.ts';
-import { emailFor } from '../domain/notifications.ts';
+import { emailsFor } from '../domain/notifications.ts';
 import type { Payout, PayoutEvent } from '../domain/schemas.ts';
 import { findPartner } from './partners.ts';
 
@@ -17,7 +17,7 @@ export async function notify(
 ): Promise<'sent' | 'skipped'> {
   const partner = await findPartner(detail.partnerId);
   if (!partner) return 'skipped';
-  const email = emailFor({
+  const emails = emailsFor({
     type,
     payout: detail,
     partner,
@@ -26,7 +26,7 @@ export async function notify(
     data: detail.event?.data,
     from: detail.event?.from,
   });
-  if (!email) return 'skipped';
-  await sendEmail(email, settings.mailFrom);
+  if (emails.length === 0) return 'skipped';
+  for (const email of emails) await sendEmail(email, settings.mailFrom);
   return 'sent';
 }

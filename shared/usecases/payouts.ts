@@ -11,6 +11,7 @@ import {
   LEASE_MS,
   loadPayoutRewards,
   markRewardPaid,
+  moveReward,
   newEvent,
   PAYOUT_VIEW,
   type PayoutItem,
@@ -18,6 +19,7 @@ import {
   releaseReward,
   toPayout,
   toReward,
+  unpayReward,
   updatePayout,
 } from '../adapters/payout-store.ts';
 import {
@@ -32,10 +34,13 @@ import {
   unclaimedShard,
 } from '../adapters/table.ts';
 import { signalPayoutWorkflow, startPayoutWorkflow } from '../adapters/workflow.ts';
-import { Conflict, NotFound, RuleViolation, ValidationFailed } from '../domain/errors.ts';
+import { returnWindowDays } from '../config/lifecycle.ts';
+import { Conflict, InvalidTransition, NotFound, RuleViolation, ValidationFailed } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import {
   checkManagerValidation,
+  checkManualFailure,
+  checkNotReissued,
   checkPartnerReview,
   checkPartnerValidation,
   payoutTotals,
@@ -44,6 +49,7 @@ import {
 import type {
   Actor,
   CreatePayout,
+  MarkFailed,
   MarkPaid,
   Payout,
   PayoutEvent,
@@ -53,6 +59,7 @@ import type {
   ValidatePayout,
 } from '../domain/schemas.ts';
 import { findPartner } from './partners.ts';
+import { type SettleResult, settleFailed, settlePaid } from './settlement.ts';
 
 const nowIso = () => new Date().toISOString();
 const CLAIM_CONCURRENCY = 16;
@@ -480,7 +487,10 @@ export async function requestChanges(
   return toPayout(updated);
 }
 
-/** ready → paid; then its rewards become paid (idempotent follow-up, retried by the workflow). */
+/**
+ * ready | processing → paid by hand (ready: paid outside any file); then its rewards become paid
+ * (idempotent follow-up, retried by the workflow). See settlement.ts.
+ */
 export async function markPayoutPaid(
   id: string,
   body: MarkPaid,
@@ -488,30 +498,138 @@ export async function markPayoutPaid(
   options: TransitionOptions = {},
 ): Promise<Payout> {
   const item = await getPayoutItem(id);
-  const transition = transitionFor('mark_paid', item.status);
+  transitionFor('mark_paid', item.status);
+  const result = await settlePaid(id, {
+    source: 'manual',
+    at: body.paidAt ?? nowIso(),
+    paymentReference: body.paymentReference,
+    actor,
+    ifMatch: options.ifMatch,
+  });
+  return settled(result);
+}
+
+/**
+ * processing → failed by hand, or paid → failed (a return) within RETURN_WINDOW_DAYS of the payment.
+ * The partner is told why in plain words; rewards that were paid go back to accepted.
+ */
+export async function markPayoutFailed(
+  id: string,
+  body: MarkFailed,
+  actor: Actor,
+  options: TransitionOptions & { returnWindowDays?: number } = {},
+): Promise<Payout> {
+  const item = await getPayoutItem(id);
+  const { returned } = checkManualFailure(item, Date.now(), options.returnWindowDays ?? returnWindowDays());
+  const result = await settleFailed(id, {
+    source: 'manual',
+    code: body.code,
+    reason: body.reason,
+    returned,
+    at: nowIso(),
+    actor,
+    ifMatch: options.ifMatch,
+  });
+  return settled(result);
+}
+
+function settled(result: SettleResult): Payout {
+  switch (result.result) {
+    case 'not_found':
+      throw new NotFound(`No payout ${result.payoutId}`);
+    case 'invalid_transition':
+      throw new InvalidTransition(result.detail, { data: { status: result.payout.status } });
+    case 'already_applied':
+      throw new InvalidTransition(`The payout is already ${result.payout.status}`, {
+        data: { status: result.payout.status },
+      });
+    default:
+      return result.payout;
+  }
+}
+
+/**
+ * failed → reissued: a new payout in `ready` (the partner's current payout method is read at its
+ * export) takes the failed one's rewards; both are linked (`reissueOf` / `reissuedAs`). The failed
+ * payout keeps its amount and history. 409 once reissued.
+ *
+ * Order (a crash after any step converges): the failed payout names its reissue first (conditional:
+ * failed and not reissued), then the new payout is written, then the rewards move one conditional
+ * write each (the workflow of the failed payout moves any left, see `moveReissuedRewards`).
+ */
+export async function reissuePayout(
+  id: string,
+  actor: Actor,
+  options: TransitionOptions = {},
+): Promise<Payout> {
+  const item = await getPayoutItem(id);
+  checkNotReissued(item, 'reissue');
+  const transition = transitionFor('reissue', item.status);
   const at = nowIso();
-  const paidAt = body.paidAt ?? at;
-  const updated = await updatePayout(id, {
+  const newPayoutId = newId('payout');
+  const marked = await updatePayout(id, {
     from: transition.from,
     version: item.version,
     ifMatch: options.ifMatch,
-    to: transition.to,
-    set: { paidAt, ...(body.paymentReference ? { paymentReference: body.paymentReference } : {}) },
-    events: [
-      newEvent(transition.event, actor, at, {
-        from: item.status,
-        to: transition.to,
-        data: { paidAt, ...(body.paymentReference ? { paymentReference: body.paymentReference } : {}) },
-      }),
-    ],
+    set: { reissuedAs: newPayoutId, reissuedAt: at },
+    condition: {
+      expression: 'attribute_not_exists(reissuedAs)',
+      error: () => new InvalidTransition('The payout was reissued meanwhile'),
+    },
+    events: [newEvent(transition.event, actor, at, { data: { reissuedAs: newPayoutId } })],
     at,
   });
-  await followUp(() => markPayoutRewardsPaid(id), id, 'mark rewards paid');
-  await signalPayoutWorkflow(updated, item.status, transition.decision);
-  return toPayout(updated);
+  const reissued = await writeReissue(marked, actor, at);
+  await followUp(() => moveReissuedRewards(id), id, 'move rewards to the reissue');
+  await signalPayoutWorkflow(marked, 'failed', transition.decision);
+  await startPayoutWorkflow(reissued.id, 'ready');
+  return toPayout((await findPayoutItem(reissued.id)) ?? reissued);
 }
 
-/** draft | pending | ready → cancelled; its rewards are released and can be drafted again. */
+/** The new payout of a reissue (idempotent: an existing one is kept). */
+async function writeReissue(failed: PayoutItem, actor: Actor, at: string): Promise<PayoutItem> {
+  const id = failed.reissuedAs as string;
+  const existing = await findPayoutItem(id);
+  if (existing) return existing;
+  const item: PayoutItem = {
+    id,
+    partnerId: failed.partnerId,
+    currency: failed.currency,
+    status: 'ready',
+    amount: failed.amount,
+    rewardCount: failed.rewardCount,
+    requirements: failed.requirements,
+    reissueOf: failed.id,
+    createdAt: at,
+    updatedAt: at,
+    validatedAt: at,
+    partnerValidatedAt: at,
+    version: 1,
+    events: [newEvent('payout.drafted', actor, at, { to: 'ready', data: { reissueOf: failed.id } })],
+    reviews: {},
+    rewardIds: failed.rewardIds ?? [],
+  };
+  try {
+    await putNewPayout(item);
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+  }
+  return item;
+}
+
+/** Moves every reward still on a reissued failed payout to its reissue. Safe to run again. */
+export async function moveReissuedRewards(id: string): Promise<number> {
+  const item = await getPayoutItem(id);
+  if (item.status !== 'failed' || !item.reissuedAs) return 0;
+  const target = item.reissuedAs;
+  await writeReissue(item, { role: 'system', id: 'workflow' }, item.updatedAt);
+  const rewards = await loadPayoutRewards(item);
+  const at = nowIso();
+  await forEachLimited(rewards, CLAIM_CONCURRENCY, (reward) => moveReward(reward.id, id, target, at));
+  return rewards.length;
+}
+
+/** draft | pending | ready | failed (not reissued) → cancelled; its rewards are released and can be drafted again. */
 export async function cancelPayout(
   id: string,
   reason: string | undefined,
@@ -519,6 +637,7 @@ export async function cancelPayout(
   options: TransitionOptions = {},
 ): Promise<Payout> {
   const item = await getPayoutItem(id);
+  checkNotReissued(item, 'cancel');
   const transition = transitionFor('cancel', item.status);
   const at = nowIso();
   const updated = await updatePayout(id, {
@@ -527,6 +646,10 @@ export async function cancelPayout(
     ifMatch: options.ifMatch,
     to: transition.to,
     set: { cancelledAt: at, ...(reason ? { cancelReason: reason } : {}) },
+    condition: {
+      expression: 'attribute_not_exists(reissuedAs)',
+      error: () => new InvalidTransition('The payout was reissued meanwhile'),
+    },
     events: [
       newEvent(transition.event, actor, at, {
         from: item.status,
@@ -586,7 +709,15 @@ export async function releasePayoutRewards(id: string): Promise<number> {
   if (item.status !== 'cancelled') return 0;
   const rewards = await loadPayoutRewards(item);
   const at = nowIso();
-  await forEachLimited(rewards, CLAIM_CONCURRENCY, (reward) => releaseReward(reward, id, at));
+  await forEachLimited(rewards, CLAIM_CONCURRENCY, async (reward) => {
+    // A failed payout's rewards went back to accepted; one left paid by a crash goes back now.
+    if (reward.status === 'paid' && item.failedAt !== undefined) {
+      await unpayReward(reward.id, id, at);
+      await releaseReward({ ...reward, status: 'accepted' }, id, at);
+      return;
+    }
+    await releaseReward(reward, id, at);
+  });
   return rewards.length;
 }
 

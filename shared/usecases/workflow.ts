@@ -15,9 +15,10 @@ import type { PayoutStatus } from '../domain/schemas.ts';
 
 export { workflowSettings };
 
-import { markPayoutRewardsPaid, releasePayoutRewards } from './payouts.ts';
+import { isFinished } from '../domain/payout-rules.ts';
+import { markPayoutRewardsPaid, moveReissuedRewards, releasePayoutRewards } from './payouts.ts';
 
-export type WaitStage = 'draft' | 'pending' | 'ready';
+export type WaitStage = 'draft' | 'pending' | 'ready' | 'processing' | 'failed';
 
 // ------------------------------------------------------------------ park
 
@@ -97,24 +98,28 @@ export interface SyncResult {
   status: PayoutStatus | 'gone';
   remind: boolean;
   continueAsNew: boolean;
+  /** A failed payout that was reissued: its workflow moves the rewards left and finishes. */
+  reissued: boolean;
 }
 
 export async function syncPayout(input: SyncInput, settings = workflowSettings()): Promise<SyncResult> {
   const item = await findPayoutItem(input.payoutId);
-  if (!item) return { status: 'gone', remind: false, continueAsNew: false };
+  if (!item) return { status: 'gone', remind: false, continueAsNew: false, reissued: false };
   await publishHistory(item);
   const timedOut = input.signal?.Error === 'States.Timeout';
+  // A timeout of the wait on the partner (pending) or on the bank (processing) reminds.
   const remind =
     timedOut &&
-    item.status === 'pending' &&
-    input.stage === 'pending' &&
+    (item.status === 'pending' || item.status === 'processing') &&
+    input.stage === item.status &&
     remindersThisRound(item) < settings.maxReminders;
   const age = input.executionStartTime ? Date.now() - Date.parse(input.executionStartTime) : 0;
-  const terminal = item.status === 'paid' || item.status === 'cancelled';
+  const terminal = isFinished(item);
   return {
     status: item.status,
     remind,
     continueAsNew: !terminal && age > settings.maxExecutionAgeMs,
+    reissued: item.status === 'failed' && item.reissuedAs !== undefined,
   };
 }
 
@@ -127,8 +132,42 @@ export async function syncPayout(input: SyncInput, settings = workflowSettings()
 export function remindersThisRound(item: Pick<PayoutItem, 'events'>): number {
   let count = 0;
   for (const event of item.events ?? []) {
-    if (event.to === 'pending') count = 0;
-    else if (event.type === 'payout.reminder') count++;
+    if (event.to === 'pending' || event.to === 'processing') count = 0;
+    else if (event.type === 'payout.reminder' || event.type === 'payout.processing_reminder') count++;
+  }
+  return count;
+}
+
+/**
+ * A processing payout has had no outcome for PROCESSING_REMINDER_DAYS: records
+ * `payout.processing_reminder` (the manager is e-mailed) and publishes it; returns the count.
+ */
+export async function remindManagerProcessing(payoutId: string, days: number): Promise<number> {
+  const at = new Date().toISOString();
+  const current = await findPayoutItem(payoutId);
+  const count = (current ? remindersThisRound(current) : 0) + 1;
+  try {
+    const result = await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.payout(payoutId),
+        UpdateExpression: 'SET #events = list_append(#events, :event)',
+        ConditionExpression: '#status = :processing',
+        ExpressionAttributeNames: { '#events': 'events', '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':event': [
+            newEvent('payout.processing_reminder', { role: 'system', id: 'workflow' }, at, {
+              data: { count, days, exportId: current?.exportId },
+            }),
+          ],
+          ':processing': 'processing',
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    await publishHistory(result.Attributes as PayoutItem);
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
   }
   return count;
 }
@@ -165,7 +204,7 @@ export async function remindPartner(payoutId: string, reminders: number): Promis
 
 // ------------------------------------------------------------------ follow-ups and continue-as-new
 
-export { markPayoutRewardsPaid, releasePayoutRewards };
+export { markPayoutRewardsPaid, moveReissuedRewards, releasePayoutRewards };
 
 /** Starts the next generation of the payout's execution (`po_…`, `po_….2`, …). */
 export async function continueAsNew(input: {
@@ -189,12 +228,13 @@ export async function continueAsNew(input: {
 /** Starts an execution for every payout still in a human step (after a restart, or a lost start). */
 export async function reattachWorkflows(): Promise<number> {
   let count = 0;
-  for (const stage of ['draft', 'pending', 'ready'] as const) {
+  for (const stage of ['draft', 'pending', 'ready', 'processing', 'failed'] as const) {
     const items = await queryAll({
       index: 'GSI2',
       partition: { name: 'GSI2PK', value: `PAYOUT_STATUS#${stage}` },
     });
     for (const item of items) {
+      if (stage === 'failed' && item.reissuedAs !== undefined) continue;
       await startPayoutWorkflow(String(item.id), stage);
       count++;
     }

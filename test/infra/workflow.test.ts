@@ -107,9 +107,10 @@ describe('payout workflow stack', () => {
     const callbacks = Object.entries(definition.States).filter(
       ([, state]) => state.Type === 'Task' && state.Resource === CALLBACK_RESOURCE,
     );
-    expect(callbacks.length).toBe(3);
+    expect(callbacks.length).toBe(5);
     for (const [name, state] of callbacks) {
-      expect(state.TimeoutSeconds, name).toBe(3 * 24 * 3600);
+      // The wait on a processing payout reminds the manager after PROCESSING_REMINDER_DAYS (5).
+      expect(state.TimeoutSeconds, name).toBe(name === 'AwaitOutcome' ? 5 * 24 * 3600 : 3 * 24 * 3600);
       const catchers = (state.Catch ?? []) as { ErrorEquals: string[]; Next: string }[];
       expect(
         catchers.some((catcher) => catcher.ErrorEquals.includes('States.Timeout') && catcher.Next === 'Sync'),
@@ -215,19 +216,26 @@ describe('payout workflow stack', () => {
   });
 
   it('follows the configured reminder interval and count', () => {
-    const custom = synth({ reminderIntervalSeconds: '3600', maxReminders: '2' });
+    const custom = synth({ reminderIntervalSeconds: '3600', maxReminders: '2', processingReminderDays: '2' });
     const [, customMachine] = only(custom, 'AWS::StepFunctions::StateMachine');
     const customDefinition = JSON.parse(customMachine.Properties.DefinitionString) as typeof definition;
-    const timeouts = Object.values(customDefinition.States)
-      .filter((state) => state.Resource === CALLBACK_RESOURCE)
-      .map((state) => state.TimeoutSeconds);
-    expect(timeouts).toEqual([3600, 3600, 3600]);
+    const timeouts = Object.entries(customDefinition.States)
+      .filter(([, state]) => state.Resource === CALLBACK_RESOURCE)
+      .map(([name, state]) => [name, state.TimeoutSeconds]);
+    expect(Object.fromEntries(timeouts)).toEqual({
+      AwaitManagerValidation: 3600,
+      AwaitPartnerValidation: 3600,
+      AwaitPayment: 3600,
+      AwaitOutcome: 2 * 24 * 3600,
+      AwaitReissue: 3600,
+    });
     const [functionId] = customMachine.Properties.DefinitionSubstitutions.WorkflowFunctionArn['Fn::GetAtt'];
     expect(
       custom.findResources('AWS::Lambda::Function')[functionId]?.Properties.Environment.Variables,
     ).toMatchObject({
       REMINDER_INTERVAL_SECONDS: '3600',
       MAX_REMINDERS: '2',
+      PROCESSING_REMINDER_DAYS: '2',
     });
   });
 });

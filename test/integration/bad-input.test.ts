@@ -34,11 +34,17 @@ interface Fixture {
   partnerId: string;
   marker: string;
   looseReward: string;
-  payouts: Record<'draft' | 'pending' | 'ready', { id: string; rewardId: string }>;
+  payouts: Record<'draft' | 'pending' | 'ready', { id: string; rewardId: string }> &
+    Partial<Record<'processing' | 'failed', { id: string; rewardId: string }>>;
+  /** An active export of the processing payout (routes on /exports/{id}). */
+  exportId?: string;
 }
 
-/** A partner with an unclaimed reward and a payout in draft, pending and ready. */
-async function fixture(): Promise<Fixture> {
+/**
+ * A partner with an unclaimed reward and a payout in draft, pending and ready; for the routes that act
+ * on them, a processing payout (in an active export) and a failed one too.
+ */
+async function fixture(spec?: RouteSpec): Promise<Fixture> {
   const marker = randomUUID();
   const created = expectOk(
     await call(manager, 'POST', '/partners', {
@@ -70,7 +76,28 @@ async function fixture(): Promise<Fixture> {
   expectOk(await call(partner(partnerId), 'POST', `/partner/payouts/${ready.id}/validate`, { body: {} }));
   // Pending, unclaimed: a POST /payouts, a payout run or an accept/refuse that slipped through acts on it.
   const looseReward = await reward('pending');
-  return { partnerId, marker, looseReward, payouts: { draft, pending, ready } };
+  const fx: Fixture = { partnerId, marker, looseReward, payouts: { draft, pending, ready } };
+  if (spec && /\/(mark-failed|reissue|void)$/.test(spec.path)) {
+    const exported = async () => {
+      const made = await payout();
+      expectOk(await call(manager, 'POST', `/payouts/${made.id}/validate`, { body: {} }));
+      expectOk(await call(partner(partnerId), 'POST', `/partner/payouts/${made.id}/validate`, { body: {} }));
+      const body = { format: 'csv', payoutIds: [made.id] };
+      return {
+        made,
+        exportId: expectOk(await call(manager, 'POST', '/exports', { body }), 201).id as string,
+      };
+    };
+    const processing = await exported();
+    fx.payouts.processing = processing.made;
+    fx.exportId = processing.exportId;
+    const failed = (await exported()).made;
+    expectOk(
+      await call(manager, 'POST', `/payouts/${failed.id}/mark-failed`, { body: { reason: 'closed' } }),
+    );
+    fx.payouts.failed = failed;
+  }
+  return fx;
 }
 
 /** The route's path with ids that a valid request would act on. */
@@ -79,10 +106,15 @@ function targetPath(spec: RouteSpec, fx: Fixture): string {
     ? 'draft'
     : spec.path.endsWith('/mark-paid')
       ? 'ready'
-      : 'pending';
-  const payout = fx.payouts[status];
+      : spec.path.endsWith('/mark-failed')
+        ? 'processing'
+        : spec.path.endsWith('/reissue')
+          ? 'failed'
+          : 'pending';
+  const payout = fx.payouts[status] ?? fx.payouts.pending;
   return spec.path.replace(/\{(\w+)\}/g, (_, name: string) => {
     if (name === 'rewardId') return payout.rewardId;
+    if (spec.path.startsWith('/exports/')) return fx.exportId ?? newId('export');
     if (spec.path.startsWith('/partners/')) return fx.partnerId;
     if (spec.path.startsWith('/rewards/')) return fx.looseReward;
     if (spec.path.startsWith('/payouts/') || spec.path.startsWith('/partner/payouts/')) return payout.id;
@@ -261,7 +293,7 @@ describe('the generated routes', () => {
 
 describe('bad bodies change nothing', () => {
   it.each(WRITE_ROUTES)('%s refuses every bad body with a 4xx problem', async (name, spec) => {
-    const fx = await fixture();
+    const fx = await fixture(spec);
     const as: As = spec.access === 'partner' ? partner(fx.partnerId) : manager;
     const path = targetPath(spec, fx);
     const cases = corpus(spec, validBody(spec, fx));
@@ -300,7 +332,7 @@ describe('bad bodies change nothing', () => {
 
 describe('bad list queries', () => {
   it.each(LIST_ROUTES)('%s answers 400 for bad limits, cursors and parameters', async (name, spec) => {
-    const fx = await fixture();
+    const fx = await fixture(spec);
     const as: As = spec.access === 'partner' ? partner(fx.partnerId) : manager;
     const path = targetPath(spec, fx);
     // Genuine cursors of other lists.

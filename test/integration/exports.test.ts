@@ -5,9 +5,9 @@
  * (amounts in EUR, JPY, BHD and USD; names with accents and ampersands). SEPA files are validated
  * against the official pain.001.001.09 and .03 XSDs. Refusals (409, 422, 400) must change nothing:
  * no export listed, no object under exports/, payouts at the same version with the same history and
- * the same exports. An export leaves its payouts as they were (status, version, history) and each
- * remembers it through a link item (`exportsOfPayout`); links of an export without a record (a crash
- * between the links and the record) are ignored.
+ * the same exports. An export takes its payouts (ready → processing, see exports-lifecycle.test.ts);
+ * the fixture payouts are released by voiding each export after its checks. Each payout remembers its
+ * exports through a link item (`exportsOfPayout`); links of an export without a record are ignored.
  *
  * The table and bucket are shared with other test files running at the same time: every export here
  * names its payouts, except the "every ready payout" ones, which ask for currencies (CHF, NOK) that no
@@ -27,6 +27,7 @@ import {
 } from '../../shared/adapters/export-store.ts';
 import { payoutIndexKeys } from '../../shared/adapters/payout-store.ts';
 import { keys, table } from '../../shared/adapters/table.ts';
+import { endToEndIdFor } from '../../shared/domain/end-to-end.ts';
 import { NotFound } from '../../shared/domain/errors.ts';
 import { newId } from '../../shared/domain/ids.ts';
 import { exportsOfPayout } from '../../shared/usecases/exports.ts';
@@ -81,8 +82,26 @@ async function payoutOf(
   return read;
 }
 
-const createExport = (body: Record<string, unknown>, headers?: Record<string, string>) =>
-  call(manager, 'POST', '/exports', { body, ...(headers ? { headers } : {}) });
+/**
+ * POST /exports. An export takes its payouts (ready → processing); the fixture payouts are exported
+ * again and again, so a successful export is voided right after (its payouts go back to ready), unless
+ * `keep`. The answer is the export as created (active, with its urls).
+ */
+async function createExport(
+  body: Record<string, unknown>,
+  headers?: Record<string, string>,
+  options: { keep?: boolean } = {},
+) {
+  const response = await call(manager, 'POST', '/exports', { body, ...(headers ? { headers } : {}) });
+  if (response.status === 201 && !options.keep) {
+    expectOk(
+      await call(manager, 'POST', `/exports/${response.body.id}/void`, {
+        body: { reason: 'test: release the fixture payouts' },
+      }),
+    );
+  }
+  return response;
+}
 
 interface Downloaded {
   text: string;
@@ -406,7 +425,7 @@ describe('POST /exports, csv', () => {
     ]);
   });
 
-  it('leaves the payouts ready at their version and history, each remembering the export', async () => {
+  it('takes the payouts (processing, one version and one history entry more), each remembering the export', async () => {
     const ids = [fx.eurWiseA.id, fx.eurNone.id];
     const before = await Promise.all(
       ids.map(async (id) => ({
@@ -415,17 +434,37 @@ describe('POST /exports, csv', () => {
         exports: await exportsOfPayout(id),
       })),
     );
-    const body = expectOk(await createExport({ format: 'csv', payoutIds: ids }), 201);
+    const body = expectOk(
+      await createExport({ format: 'csv', payoutIds: ids }, undefined, { keep: true }),
+      201,
+    );
     for (const [index, id] of ids.entries()) {
       const was = before[index];
-      expect(expectOk(await call(manager, 'GET', `/payouts/${id}`))).toEqual(was?.payout);
-      expect(await listAll(manager, `/payouts/${id}/events`)).toEqual(was?.events);
+      const now = expectOk(await call(manager, 'GET', `/payouts/${id}`));
+      expect(now).toMatchObject({
+        ...was?.payout,
+        status: 'processing',
+        version: (was?.payout.version ?? 0) + 1,
+        exportId: body.id,
+        endToEndId: expect.stringMatching(/^po-/),
+        updatedAt: expect.any(String),
+        processingAt: expect.any(String),
+      });
+      const events = await listAll(manager, `/payouts/${id}/events`);
+      expect(events.slice(0, -1)).toEqual(was?.events);
+      expect(events.at(-1)).toMatchObject({
+        type: 'payout.processing',
+        from: 'ready',
+        to: 'processing',
+        data: { exportId: body.id },
+      });
       expect(await exportsOfPayout(id)).toEqual([
         ...(was?.exports ?? []),
         { exportId: body.id, format: 'csv', fileName: body.fileName, createdAt: body.createdAt },
       ]);
     }
-    // The payout item itself is untouched: the link is an item of its own, outside every index.
+    expectOk(await call(manager, 'POST', `/exports/${body.id}/void`, { body: { reason: 'test' } }));
+    // The link is an item of its own, outside every index.
     const { Item } = await dynamo().send(
       new GetCommand({ TableName: table(), Key: { PK: `PAYOUT#${ids[0]}`, SK: `EXPORT#${body.id}` } }),
     );
@@ -636,7 +675,7 @@ describe.each(['pain.001.001.09', 'pain.001.001.03'] as const)('POST /exports, s
     const transactions = blocks(xml, 'CdtTrfTxInf');
     expect(transactions).toHaveLength(2);
     const [fr, de] = transactions as [string, string];
-    expect(text(fr, 'EndToEndId')).toBe(fx.eurSepaFr.id.replace('_', '-'));
+    expect(text(fr, 'EndToEndId')).toBe(endToEndIdFor(fx.eurSepaFr.id, body.sequence));
     expect(fr).toContain('<InstdAmt Ccy="EUR">1234.56</InstdAmt>');
     expect(text(fr, bicTag)).toBe('AGRIFRPP');
     expect(text(blocks(fr, 'Cdtr')[0] ?? '', 'Nm')).toBe('Zoe Muller + Sohne');
@@ -652,7 +691,7 @@ describe.each(['pain.001.001.09', 'pain.001.001.03'] as const)('POST /exports, s
     }
     expect(text(fr, 'Ustrd')).toBe(`Payout ${fx.eurSepaFr.id.replace('_', '-')}`);
 
-    expect(text(de, 'EndToEndId')).toBe(fx.eurSepaDe.id.replace('_', '-'));
+    expect(text(de, 'EndToEndId')).toBe(endToEndIdFor(fx.eurSepaDe.id, body.sequence));
     expect(de).toContain('<InstdAmt Ccy="EUR">0.07</InstdAmt>');
     expect(blocks(de, 'CdtrAgt')).toEqual([]);
     expect(text(blocks(de, 'Cdtr')[0] ?? '', 'Nm')).toBe('Jurgen Gross');
@@ -662,21 +701,31 @@ describe.each(['pain.001.001.09', 'pain.001.001.03'] as const)('POST /exports, s
 });
 
 describe('POST /exports without payoutIds', () => {
-  it('exports every ready payout of the currency, again and again, each payout remembering every export', async () => {
+  it('exports every ready payout of the currency once; again only after a void; each payout remembering every export', async () => {
     const a = await payoutOf(fx.paypalA.id, 'CHF', [5_000]);
     const b = await payoutOf(fx.paypalB.id, 'CHF', [1]);
-    const first = expectOk(await createExport({ format: 'paypal', currency: 'CHF' }), 201);
+    const first = expectOk(
+      await createExport({ format: 'paypal', currency: 'CHF' }, undefined, { keep: true }),
+      201,
+    );
     expectExport(first, 'paypal', [a.id, b.id]);
     expect(first.totals).toEqual([{ currency: 'CHF', amount: 5_001 }]);
     expect(parseCsv((await download(first.files[0])).text).map((row) => [row[1], row[2], row[3]])).toEqual([
       ['50.00', 'CHF', a.id],
       ['0.01', 'CHF', b.id],
     ]);
+    // Every CHF payout is in the first export now: nothing left to export.
+    expectProblem(await createExport({ format: 'csv', currency: 'CHF' }), 422, 'no_eligible_payouts');
+    expectOk(await call(manager, 'POST', `/exports/${first.id}/void`, { body: { reason: 'test' } }));
     const second = expectOk(await createExport({ format: 'csv', currency: 'CHF' }), 201);
     expect(second.payoutIds).toEqual([a.id, b.id]);
     for (const payout of [a, b]) {
       expect(await exportIdsOf(payout.id)).toEqual([first.id, second.id]);
-      expect(expectOk(await call(manager, 'GET', `/payouts/${payout.id}`))).toEqual(payout);
+      expect(expectOk(await call(manager, 'GET', `/payouts/${payout.id}`))).toMatchObject({
+        status: 'ready',
+        amount: payout.amount,
+        version: payout.version + 4,
+      });
     }
   });
 
@@ -784,7 +833,10 @@ describe('GET /exports and /exports/{id}', () => {
   it('lists exports newest first, page by page, with fresh urls and without payout ids', async () => {
     const made: string[] = [];
     for (const id of [fx.eurSepaDe.id, fx.eurPaypalB.id, fx.usdNone.id]) {
-      made.push(expectOk(await createExport({ format: 'csv', payoutIds: [id] }), 201).id);
+      const keep = id === fx.usdNone.id;
+      made.push(
+        expectOk(await createExport({ format: 'csv', payoutIds: [id] }, undefined, { keep }), 201).id,
+      );
     }
     const seen: any[] = [];
     let cursor: string | undefined;
@@ -804,14 +856,19 @@ describe('GET /exports and /exports/{id}', () => {
     for (const item of seen) {
       expect(item.payoutIds).toBeUndefined();
       expect(item.url).toBe(item.files[0].url);
+      // Only an active export can be downloaded.
+      expect(item.url === undefined).toBe(item.status !== 'active');
     }
     const newest = seen.find((item) => item.id === made[2]);
+    expect(seen.find((item) => item.id === made[0])).toMatchObject({ status: 'voided' });
     expect(newest).toMatchObject({
+      status: 'active',
       format: 'csv',
       payoutCount: 1,
       totals: [{ currency: 'USD', amount: 4_200 }],
     });
     await download(newest.files[0]);
+    expectOk(await call(manager, 'POST', `/exports/${newest.id}/void`, { body: { reason: 'test' } }));
 
     expectProblem(
       await call(manager, 'GET', '/exports', { query: { cursor: 'not-a-cursor' } }),
@@ -827,7 +884,10 @@ describe('GET /exports and /exports/{id}', () => {
 
   it('gets an export with its payout ids and a freshly signed url', async () => {
     const ids = [fx.eurWiseB.id, fx.eurWiseA.id];
-    const created = expectOk(await createExport({ format: 'wise', payoutIds: ids }), 201);
+    const created = expectOk(
+      await createExport({ format: 'wise', payoutIds: ids }, undefined, { keep: true }),
+      201,
+    );
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     const got = expectOk(await call(manager, 'GET', `/exports/${created.id}`));
     const withoutLinks = (body: any) => ({
@@ -841,6 +901,7 @@ describe('GET /exports and /exports/{id}', () => {
     expect(got.url).not.toBe(created.url);
     expect(Date.parse(got.expiresAt)).toBeGreaterThan(Date.parse(created.expiresAt));
     expect((await download(got.files[0])).text).toBe((await download(created.files[0])).text);
+    expectOk(await call(manager, 'POST', `/exports/${created.id}/void`, { body: { reason: 'test' } }));
 
     expectProblem(await call(manager, 'GET', `/exports/${newId('export')}`), 404, 'not_found');
     expectProblem(await call(manager, 'GET', '/exports/not-an-id'), 404, 'not_found');
@@ -881,7 +942,7 @@ describe('exportsOfPayout', () => {
     expect(await exportsOfPayout(payout.id)).toEqual([
       { exportId: body.id, format: 'paypal', fileName: body.fileName, createdAt: body.createdAt },
     ]);
-    expect(expectOk(await call(manager, 'GET', `/payouts/${payout.id}`))).toEqual(payout);
+    expect(expectOk(await call(manager, 'GET', `/payouts/${payout.id}`))).toMatchObject({ status: 'ready' });
   });
 
   it('answers 404 for an unknown payout', async () => {

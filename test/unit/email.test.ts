@@ -38,7 +38,11 @@ describe('e-mails', () => {
     expect(email).toBeDefined();
     if (!email) return;
     const link = email.text.split('\n').at(-1) ?? '';
-    const manager = type === 'payout.partner_validated' || type === 'payout.changes_requested';
+    const manager = [
+      'payout.partner_validated',
+      'payout.changes_requested',
+      'payout.processing_reminder',
+    ].includes(type);
     expect(link).toBe(`http://127.0.0.1:4321/${manager ? 'manage' : 'portal'}/payouts/${payout.id}`);
     expect(email.html).toContain(`href="${link}"`);
     expect(`${email.subject}\n${email.text}`).toMatch(/BHD\s1\.250/);

@@ -29,6 +29,7 @@ describe('newId', () => {
       export: 'ex',
       run: 'run',
       event: 'evt',
+      bankReport: 'br',
     });
   });
 

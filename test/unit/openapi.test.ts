@@ -202,7 +202,15 @@ describe('spot checks', () => {
     expect(limit.required).toBe(false);
     expect(limit.schema).toMatchObject({ type: 'integer', minimum: 1, maximum: 100, default: 25 });
     const status = parameters.find((p: Json) => p.name === 'status');
-    expect(status.schema.enum).toEqual(['draft', 'pending', 'ready', 'paid', 'cancelled']);
+    expect(status.schema.enum).toEqual([
+      'draft',
+      'pending',
+      'ready',
+      'processing',
+      'paid',
+      'failed',
+      'cancelled',
+    ]);
   });
 
   it('manager routes need a bearer JWT, /health needs nothing', () => {

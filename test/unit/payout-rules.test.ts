@@ -22,14 +22,22 @@ const ALLOWED: Record<PayoutAction, Partial<Record<PayoutStatus, PayoutStatus>>>
   validate: { draft: 'pending' },
   partner_validate: { pending: 'ready' },
   request_changes: { pending: 'draft' },
-  mark_paid: { ready: 'paid' },
-  cancel: { draft: 'cancelled', pending: 'cancelled', ready: 'cancelled' },
+  export: { ready: 'processing' },
+  void: { processing: 'ready' },
+  mark_paid: { ready: 'paid', processing: 'paid' },
+  mark_failed: { processing: 'failed', paid: 'failed' },
+  reissue: { failed: 'failed' },
+  cancel: { draft: 'cancelled', pending: 'cancelled', ready: 'cancelled', failed: 'cancelled' },
 };
 const ROLES: Record<PayoutAction, 'manager' | 'partner'> = {
   validate: 'manager',
   partner_validate: 'partner',
   request_changes: 'partner',
+  export: 'manager',
+  void: 'manager',
   mark_paid: 'manager',
+  mark_failed: 'manager',
+  reissue: 'manager',
   cancel: 'manager',
 };
 const ACTIONS = Object.keys(ALLOWED) as PayoutAction[];
@@ -76,9 +84,9 @@ const line = (id: string, amount: number, status: RewardLine['status'] = 'accept
 });
 
 describe('the transition table', () => {
-  it('has 25 (action × status) pairs to check', () => {
+  it('has 63 (action × status) pairs to check', () => {
     expect(PAIRS).toHaveLength(ACTIONS.length * PAYOUT_STATUSES.length);
-    expect(PAIRS).toHaveLength(25);
+    expect(PAIRS).toHaveLength(9 * 7);
     expect(Object.keys(TRANSITIONS).sort()).toEqual([...ACTIONS].sort());
   });
 
@@ -106,12 +114,17 @@ describe('the transition table', () => {
     ['draft', false],
     ['pending', false],
     ['ready', false],
+    ['processing', false],
     ['paid', true],
+    ['failed', false],
     ['cancelled', true],
   ])('%s is terminal: %s', (status, terminal) => {
     expect(isTerminal(status)).toBe(terminal);
-    // A terminal status has no way out; a non-terminal one at least can be cancelled.
-    const exits = ACTIONS.filter((action) => ALLOWED[action][status] !== undefined);
+    // A terminal status has no way out but a return (paid → failed, by the bank or within the
+    // return window); a non-terminal one at least can be cancelled, voided, settled or reissued.
+    const exits = ACTIONS.filter(
+      (action) => ALLOWED[action][status] !== undefined && !(status === 'paid' && action === 'mark_failed'),
+    );
     expect(exits.length === 0).toBe(terminal);
   });
 });
@@ -285,7 +298,7 @@ describe('checkRewardDecision (manager accept / refuse)', () => {
   );
 
   it('covers every (reward status × payout status) pair', () => {
-    expect(REWARD_CASES).toHaveLength(4 * 6);
+    expect(REWARD_CASES).toHaveLength(4 * 8);
     expect(REWARD_CASES.filter(([, , allowed]) => allowed)).toHaveLength(6);
   });
 

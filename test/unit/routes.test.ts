@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RESOURCES } from '../../shared/domain/resources.ts';
+import { BANK_REPORT_ROUTES } from '../../shared/http/routes/bank-reports.ts';
 import { EXPORT_ROUTES } from '../../shared/http/routes/exports.ts';
 import { HEALTH_ROUTES } from '../../shared/http/routes/health.ts';
 import { PARTNER_PAYOUT_ROUTES } from '../../shared/http/routes/partner-payouts.ts';
@@ -17,6 +18,7 @@ const PARTS: Record<(typeof FUNCTION_GROUPS)[number], Record<string, RouteSpec>>
   'partner-payouts': PARTNER_PAYOUT_ROUTES,
   'payout-runs': PAYOUT_RUN_ROUTES,
   exports: EXPORT_ROUTES,
+  'bank-reports': BANK_REPORT_ROUTES,
 };
 
 describe('route catalogue', () => {

@@ -51,7 +51,11 @@ interface Definition {
   QueryLanguage?: string;
 }
 
-const text = workflowDefinition({ waitSeconds: WAIT_SECONDS }, { WorkflowFunctionArn: FUNCTION_ARN });
+const PROCESSING_WAIT_SECONDS = 300;
+const text = workflowDefinition(
+  { waitSeconds: WAIT_SECONDS, processingWaitSeconds: PROCESSING_WAIT_SECONDS },
+  { WorkflowFunctionArn: FUNCTION_ARN },
+);
 const parse = (): Definition => JSON.parse(text) as Definition;
 const definition = parse();
 const states = Object.entries(definition.States);
@@ -109,11 +113,15 @@ describe('payout workflow ASL', () => {
   it('bounds every callback wait by the configured interval and catches its timeout', () => {
     expect(callbacks.map(([name]) => name).sort()).toEqual([
       'AwaitManagerValidation',
+      'AwaitOutcome',
       'AwaitPartnerValidation',
       'AwaitPayment',
+      'AwaitReissue',
     ]);
     for (const [name, state] of callbacks) {
-      expect(state.TimeoutSeconds, name).toBe(WAIT_SECONDS);
+      expect(state.TimeoutSeconds, name).toBe(
+        name === 'AwaitOutcome' ? PROCESSING_WAIT_SECONDS : WAIT_SECONDS,
+      );
       expect(state.TimeoutSecondsPath, name).toBeUndefined();
       expect(state.Parameters?.Payload?.['token.$'], name).toBe('$$.Task.Token');
       const catchers = state.Catch ?? [];
@@ -166,6 +174,9 @@ describe('payout workflow ASL', () => {
   it('refuses a wait that is not a positive whole number of seconds', () => {
     for (const waitSeconds of [0, -1, 1.5, Number.NaN]) {
       expect(() => workflowDefinition({ waitSeconds })).toThrow(/positive whole number/);
+      expect(() => workflowDefinition({ waitSeconds: 60, processingWaitSeconds: waitSeconds })).toThrow(
+        /positive whole number/,
+      );
     }
   });
 });

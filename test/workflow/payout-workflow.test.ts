@@ -631,3 +631,98 @@ describe('payout workflow: restart on the same DATA_DIR', { timeout: 30_000 }, (
     console.log('restart test duration (ms):', Date.now() - started);
   });
 });
+
+describe('payout workflow after ready: processing, failed, reissue', { timeout: 60_000 }, () => {
+  let h: Harness;
+  beforeAll(async () => {
+    // The wait on a processing payout times out after 2 s here (PROCESSING_REMINDER_DAYS on AWS).
+    process.env.PROCESSING_REMINDER_SECONDS = '2';
+    h = await startBackend(freshDataDir(), { waitSeconds: 60, maxReminders: 1 });
+  });
+  afterAll(async () => {
+    delete process.env.PROCESSING_REMINDER_SECONDS;
+    await h?.close();
+  });
+
+  /** A ready payout of a partner paid by SEPA transfer. */
+  async function readySepaPayout(label: string): Promise<Draft> {
+    const p = await draftPayout(h, label);
+    await ok(
+      http(h, 'PATCH', `/partners/${p.partnerId}`, h.manager, {
+        payoutMethod: { type: 'sepa', accountHolder: p.partnerName, iban: 'DE89370400440532013000' },
+      }),
+    );
+    await validate(h, p);
+    await parked(h, p, 'pending');
+    await partnerValidate(h, p);
+    await parked(h, p, 'ready');
+    return p;
+  }
+  const exportOf = (p: Draft) =>
+    ok(http(h, 'POST', '/exports', h.manager, { format: 'sepa', payoutIds: [p.payoutId] }), 201);
+
+  it('export → waits on the outcome (manager reminded) → failed (partner and manager told why) → reissue → paid', async () => {
+    const p = await readySepaPayout('bounce');
+    const exported = await exportOf(p);
+    await parked(h, p, 'processing');
+    const [reminder] = await mailed(h, h.managerEmail, new RegExp(`^Payout ${p.payoutId} .* no outcome`));
+    expect(reminder?.text).toContain(exported.id);
+
+    const failed = await ok(
+      http(h, 'POST', `/payouts/${p.payoutId}/mark-failed`, h.manager, {
+        reason: 'Returned by the bank: account closed',
+        code: 'AC04',
+      }),
+    );
+    expect(failed).toMatchObject({ status: 'failed', failure: { code: 'AC04', source: 'manual' } });
+    const [toPartner] = await mailed(h, p.email, /could not be paid/);
+    expect(toPartner?.text).toContain('The account has been closed.');
+    expect(toPartner?.text).toContain('check your payout details');
+    const [toManager] = await mailed(h, h.managerEmail, new RegExp(`^Payout ${p.payoutId} .* failed$`));
+    expect(toManager?.text).toContain('AC04');
+    await parked(h, p, 'failed');
+    expect((await execution(h, p)).status).toBe('RUNNING');
+
+    const reissued = await ok(http(h, 'POST', `/payouts/${p.payoutId}/reissue`, h.manager, {}), 201);
+    expect(reissued).toMatchObject({ status: 'ready', reissueOf: p.payoutId });
+    await finished(h, p);
+    await mailed(h, p.email, /will be sent again/);
+    const entries = await history(h, p);
+    expect(entries.map((entry) => entry.type)).toEqual([
+      'payout.drafted',
+      'payout.validated',
+      'payout.partner_validated',
+      'payout.processing',
+      'payout.processing_reminder',
+      'payout.failed',
+      'payout.reissued',
+    ]);
+    expect(published(h, p)).toEqual(entries.map(({ id, type }) => ({ id, type })));
+
+    // The reissue has a workflow of its own, waits to be paid, and is paid through a new export.
+    const q: Draft = { ...p, payoutId: reissued.id };
+    await parked(h, q, 'ready');
+    const again = await exportOf(q);
+    expect(again.id).not.toBe(exported.id);
+    await parked(h, q, 'processing');
+    await markPaid(h, q);
+    await mailed(h, p.email, PAID);
+    await finished(h, q);
+    const rewards = await ok(http(h, 'GET', `/payouts/${q.payoutId}/rewards`, h.manager));
+    expect(rewards.items.map((reward: { id: string; status: string }) => [reward.id, reward.status])).toEqual(
+      p.rewardIds.map((id) => [id, 'paid']),
+    );
+  });
+
+  it('a void sends the workflow back to waiting on ready', async () => {
+    const p = await readySepaPayout('void');
+    const exported = await exportOf(p);
+    const processing = await parked(h, p, 'processing');
+    await ok(http(h, 'POST', `/exports/${exported.id}/void`, h.manager, { reason: 'wrong date' }));
+    await parked(h, p, 'ready', processing);
+    expect((await execution(h, p)).status).toBe('RUNNING');
+    expect(
+      h.backend.workflow.events.published.some((event) => event['detail-type'] === 'export.voided'),
+    ).toBe(true);
+  });
+});

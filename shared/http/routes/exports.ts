@@ -1,5 +1,5 @@
 /** The routes of the `exports` function (see ../routes.ts for the whole catalogue). */
-import { CreateExport } from '../../domain/export-requests.ts';
+import { CreateExport, VoidExport } from '../../domain/export-requests.ts';
 import { ListQuery } from '../../domain/schemas.ts';
 import { type RouteSpec, route } from '../route-spec.ts';
 
@@ -10,7 +10,7 @@ export const EXPORT_ROUTES = {
     group: 'exports',
     access: 'manager',
     summary:
-      'Export ready payouts as a CSV, PayPal, Wise or SEPA file (several files past a provider limit); payouts keep their status',
+      'Export ready payouts as a CSV, PayPal, Wise or SEPA file (several files past a provider limit); each payout it takes goes ready → processing (a payout is in at most one live export)',
     body: CreateExport,
     status: 201,
     response: 'Export',
@@ -31,7 +31,19 @@ export const EXPORT_ROUTES = {
     path: '/exports/{id}',
     group: 'exports',
     access: 'manager',
-    summary: 'Get an export with its payout ids and fresh download links (15 minutes)',
+    summary:
+      'Get an export with its status, payout ids and fresh download links to the same bytes (15 minutes; active exports only)',
+    status: 200,
+    response: 'Export',
+  }),
+  voidExport: route({
+    method: 'POST',
+    path: '/exports/{id}/void',
+    group: 'exports',
+    access: 'manager',
+    summary:
+      'Void an export: its payouts still processing go back to ready and its file can no longer be downloaded; 409 export_settled once a payout has an outcome',
+    body: VoidExport,
     status: 200,
     response: 'Export',
   }),

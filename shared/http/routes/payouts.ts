@@ -3,11 +3,12 @@ import * as z from 'zod/mini';
 import {
   CancelPayout,
   CreatePayout,
+  MarkFailed,
   MarkPaid,
   RejectInvoice,
   ValidatePayout,
 } from '../../domain/payout-requests.ts';
-import { Currency, ListQuery, listQuery, PayoutStatus } from '../../domain/schemas.ts';
+import { Currency, EmptyBody, ListQuery, listQuery, PayoutStatus } from '../../domain/schemas.ts';
 import { type RouteSpec, route } from '../route-spec.ts';
 
 const PayoutQuery = listQuery({
@@ -95,9 +96,33 @@ export const PAYOUT_ROUTES = {
     path: '/payouts/{id}/mark-paid',
     group: 'payouts',
     access: 'manager',
-    summary: 'ready → paid; its rewards become paid',
+    summary: 'ready | processing → paid (by hand, source manual); its rewards become paid',
     body: MarkPaid,
     status: 200,
+    response: 'Payout',
+    ifMatch: true,
+  }),
+  markPayoutFailed: route({
+    method: 'POST',
+    path: '/payouts/{id}/mark-failed',
+    group: 'payouts',
+    access: 'manager',
+    summary:
+      'processing → failed, or paid → failed within RETURN_WINDOW_DAYS (a return); the partner is told why; paid rewards go back to accepted',
+    body: MarkFailed,
+    status: 200,
+    response: 'Payout',
+    ifMatch: true,
+  }),
+  reissuePayout: route({
+    method: 'POST',
+    path: '/payouts/{id}/reissue',
+    group: 'payouts',
+    access: 'manager',
+    summary:
+      'A failed payout → a new ready payout that takes its rewards (reissueOf / reissuedAs); 409 once reissued',
+    body: EmptyBody,
+    status: 201,
     response: 'Payout',
     ifMatch: true,
   }),
@@ -125,7 +150,7 @@ export const PAYOUT_ROUTES = {
     path: '/payouts/{id}/cancel',
     group: 'payouts',
     access: 'manager',
-    summary: 'draft | pending | ready → cancelled; its rewards are released',
+    summary: 'draft | pending | ready | failed (not reissued) → cancelled; its rewards are released',
     body: CancelPayout,
     status: 200,
     response: 'Payout',

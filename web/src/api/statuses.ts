@@ -8,7 +8,9 @@ const LIFECYCLE: Record<PayoutStatus, { action: string }> = {
   draft: { action: 'review and validate' },
   pending: { action: 'waiting on the partner' },
   ready: { action: 'export or mark paid' },
+  processing: { action: 'waiting on the bank' },
   paid: { action: 'done' },
+  failed: { action: 'reissue or cancel' },
   cancelled: { action: 'done' },
 };
 

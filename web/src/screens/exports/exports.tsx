@@ -48,6 +48,7 @@ function Totals({ totals }: { totals: { currency: string; amount: number }[] }) 
 async function download(id: string): Promise<void> {
   // The list's links expire; ask for a fresh one to the same bytes.
   const fresh = await ok(api().GET('/exports/{id}', { params: { path: { id } } }));
+  if (!fresh.url) throw new Error('This export was voided: its file can no longer be downloaded.');
   location.assign(fresh.url);
 }
 

@@ -1,0 +1,401 @@
+/**
+ * Bank reports in storage: the uploaded files in S3 (presigned POST in, streamed GET out) and the
+ * report records and their lines in the table.
+ *
+ * | item                 | PK                 | SK            | GSI4                        |
+ * |----------------------|--------------------|---------------|-----------------------------|
+ * | report               | BANKREPORT#id      | REPORT        | BANK_REPORTS / createdAt#id |
+ * | its line n           | BANKREPORT#id      | LINE#0000042  |                             |
+ * | first report of bytes| BANKREPORT_SHA#hex | SHA           |                             |
+ *
+ * A line's key is its position in the file, so applying a report again writes the same items: a run
+ * that crashed half-way and runs again converges on one set of lines. Lines carry no index attribute.
+ */
+import type { Readable } from 'node:stream';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  NoSuchKey,
+  NotFound,
+} from '@aws-sdk/client-s3';
+import {
+  BatchWriteCommand,
+  type BatchWriteCommandOutput,
+  GetCommand,
+  type NativeAttributeValue,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
+import type { LineOutcome } from '../bank-reports/types.ts';
+import { ENV, requireEnv } from '../config/env.ts';
+import {
+  BANK_REPORT_CONTENT_TYPE,
+  BANK_REPORT_MAX_BYTES,
+  BANK_REPORT_UPLOAD_EXPIRES_SECONDS,
+  type BankReportCounts,
+  type BankReportStatus,
+  type LineResult,
+} from '../domain/bank-reports.ts';
+import { dynamo, s3 } from './clients.ts';
+import { limiter } from './export-store.ts';
+import { isConditionalCheckFailed, type Page, queryPage, table } from './table.ts';
+
+const REPORT_SK = 'REPORT';
+const LINE_PREFIX = 'LINE#';
+const BATCH_WRITE_ITEMS = 25;
+const BATCH_CONCURRENCY = 4;
+const BATCH_ATTEMPTS = 10;
+
+export const reportKey = (id: string) => ({ PK: `BANKREPORT#${id}`, SK: REPORT_SK });
+const lineKey = (reportId: string, index: number) => ({
+  PK: `BANKREPORT#${reportId}`,
+  SK: `${LINE_PREFIX}${String(index).padStart(7, '0')}`,
+});
+
+let bucketName: string | undefined;
+function bucket(): string {
+  bucketName ??= requireEnv(ENV.bankReportBucket);
+  return bucketName;
+}
+
+// ------------------------------------------------------------------ files in S3
+
+export async function presignReportUpload(key: string, fileName: string) {
+  const post = await createPresignedPost(s3(), {
+    Bucket: bucket(),
+    Key: key,
+    Fields: { 'Content-Type': BANK_REPORT_CONTENT_TYPE, 'x-amz-meta-file-name': fileName },
+    Conditions: [
+      ['content-length-range', 1, BANK_REPORT_MAX_BYTES],
+      ['eq', '$Content-Type', BANK_REPORT_CONTENT_TYPE],
+      ['eq', '$x-amz-meta-file-name', fileName],
+    ],
+    Expires: BANK_REPORT_UPLOAD_EXPIRES_SECONDS,
+  });
+  return {
+    url: post.url,
+    fields: post.fields,
+    expiresAt: new Date(Date.now() + BANK_REPORT_UPLOAD_EXPIRES_SECONDS * 1000).toISOString(),
+    maxBytes: BANK_REPORT_MAX_BYTES,
+  };
+}
+
+/** The object's size, or undefined when it is gone. */
+export async function reportObjectSize(key: string): Promise<number | undefined> {
+  try {
+    const head = await s3().send(new HeadObjectCommand({ Bucket: bucket(), Key: key }));
+    return head.ContentLength ?? 0;
+  } catch (error) {
+    // HEAD answers have no body: a missing object is `NotFound` (404), `NoSuchKey` on a GET.
+    if (error instanceof NotFound || error instanceof NoSuchKey) return undefined;
+    throw error;
+  }
+}
+
+/** The object's bytes as they arrive (a stream: memory holds a chunk, not the file). */
+export async function readReportObject(
+  key: string,
+): Promise<AsyncIterable<Uint8Array> | Iterable<Uint8Array>> {
+  const object = await s3().send(new GetObjectCommand({ Bucket: bucket(), Key: key }));
+  return (object.Body ?? []) as Readable | Uint8Array[];
+}
+
+export async function deleteReportObject(key: string): Promise<void> {
+  await s3().send(new DeleteObjectCommand({ Bucket: bucket(), Key: key }));
+}
+
+// ------------------------------------------------------------------ reports
+
+export interface ExportRejectionRecord {
+  exportId?: string;
+  messageId: string;
+  reasonCode?: string;
+  reason: string;
+  result: string;
+}
+
+export interface BankReportRecord {
+  id: string;
+  fileName: string;
+  key: string;
+  status: BankReportStatus;
+  sha256?: string;
+  size?: number;
+  message?: string;
+  messageId?: string;
+  rejectionReason?: string;
+  duplicateOf?: string;
+  counts: BankReportCounts;
+  exportRejection?: ExportRejectionRecord;
+  createdAt: string;
+  createdBy: string;
+  receivedAt?: string;
+  appliedAt?: string;
+  /** Follow-ups still to do after the report was applied (event, e-mails), cleared one by one. */
+  pending?: string[];
+  /** Epoch milliseconds until which a run holds the report (internal, not shown). */
+  leaseUntil?: number;
+}
+
+const RECORD_FIELDS: readonly (keyof BankReportRecord)[] = [
+  'id',
+  'fileName',
+  'key',
+  'status',
+  'sha256',
+  'size',
+  'message',
+  'messageId',
+  'rejectionReason',
+  'duplicateOf',
+  'counts',
+  'exportRejection',
+  'createdAt',
+  'createdBy',
+  'receivedAt',
+  'appliedAt',
+  'pending',
+];
+
+function toRecord(item: Record<string, unknown>): BankReportRecord {
+  const record: Record<string, unknown> = {};
+  for (const field of RECORD_FIELDS) if (item[field] !== undefined) record[field] = item[field];
+  return record as unknown as BankReportRecord;
+}
+
+export async function putReport(record: BankReportRecord): Promise<void> {
+  await dynamo().send(
+    new PutCommand({
+      TableName: table(),
+      Item: {
+        ...reportKey(record.id),
+        type: 'bankReport',
+        GSI4PK: 'BANK_REPORTS',
+        GSI4SK: `${record.createdAt}#${record.id}`,
+        ...record,
+      },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    }),
+  );
+}
+
+export async function findReport(id: string): Promise<BankReportRecord | undefined> {
+  const result = await dynamo().send(
+    new GetCommand({ TableName: table(), Key: reportKey(id), ConsistentRead: true }),
+  );
+  return result.Item ? toRecord(result.Item) : undefined;
+}
+
+export async function listReportRecords(page: {
+  limit: number;
+  cursor?: string | undefined;
+}): Promise<Page<BankReportRecord>> {
+  const result = await queryPage({
+    index: 'GSI4',
+    partition: { name: 'GSI4PK', value: 'BANK_REPORTS' },
+    limit: page.limit,
+    cursor: page.cursor,
+    ascending: false,
+  });
+  return { items: result.items.map(toRecord), nextCursor: result.nextCursor };
+}
+
+/**
+ * Sets fields of a report while it is in one of `from`; false when it is not (another run moved it).
+ * `removePending` takes follow-ups off the pending list.
+ */
+export async function updateReport(
+  id: string,
+  update: {
+    from: readonly BankReportStatus[];
+    set?: Partial<BankReportRecord>;
+    remove?: (keyof BankReportRecord)[];
+    removePending?: string;
+    /** Take the report for a run until `until`, unless another run holds it past `now`. */
+    lease?: { until: number; now: number };
+  },
+): Promise<boolean> {
+  const names: Record<string, string> = { '#status': 'status' };
+  const values: Record<string, NativeAttributeValue> = {};
+  const sets: string[] = [];
+  Object.entries(update.set ?? {}).forEach(([field, value], index) => {
+    names[`#s${index}`] = field;
+    values[`:s${index}`] = value;
+    sets.push(`#s${index} = :s${index}`);
+  });
+  const removes = (update.remove ?? []).map((field, index) => {
+    names[`#r${index}`] = field;
+    return `#r${index}`;
+  });
+  const conditions = [`#status IN (${update.from.map((_, i) => `:from${i}`).join(', ')})`];
+  update.from.forEach((status, i) => {
+    values[`:from${i}`] = status;
+  });
+  if (update.lease) {
+    names['#lease'] = 'leaseUntil';
+    values[':leaseUntil'] = update.lease.until;
+    values[':leaseNow'] = update.lease.now;
+    sets.push('#lease = :leaseUntil');
+    conditions.push('(attribute_not_exists(#lease) OR #lease < :leaseNow)');
+  }
+  if (update.removePending !== undefined) {
+    // The list is small (a few names): rewritten whole, conditioned on what was read.
+    const current = await findReport(id);
+    const pending = (current?.pending ?? []).filter((name) => name !== update.removePending);
+    names['#pending'] = 'pending';
+    values[':pending'] = pending;
+    sets.push('#pending = :pending');
+  }
+  const expression = [
+    sets.length > 0 ? `SET ${sets.join(', ')}` : '',
+    removes.length > 0 ? `REMOVE ${removes.join(', ')}` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: reportKey(id),
+        UpdateExpression: expression,
+        ConditionExpression: `attribute_exists(PK) AND ${conditions.join(' AND ')}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: Object.keys(values).length > 0 ? values : undefined,
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
+}
+
+/** Records `reportId` as the first report of these bytes; answers the first report's id (maybe this one). */
+export async function claimReportBytes(sha256: string, reportId: string): Promise<string> {
+  const key = { PK: `BANKREPORT_SHA#${sha256}`, SK: 'SHA' };
+  try {
+    await dynamo().send(
+      new PutCommand({
+        TableName: table(),
+        Item: { ...key, type: 'bankReportSha', reportId },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    );
+    return reportId;
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+  }
+  const existing = await dynamo().send(
+    new GetCommand({ TableName: table(), Key: key, ConsistentRead: true }),
+  );
+  return String(existing.Item?.reportId ?? reportId);
+}
+
+// ------------------------------------------------------------------ lines
+
+export interface StoredLine {
+  /** Position in the report (0-based): the line's key. */
+  index: number;
+  endToEndId: string;
+  payoutId?: string;
+  outcome: LineOutcome;
+  reasonCode?: string;
+  reason?: string;
+  amount?: number;
+  currency?: string;
+  paymentReference?: string;
+  returned?: boolean;
+  result: LineResult;
+  detail?: string;
+}
+
+const LINE_FIELDS: readonly (keyof StoredLine)[] = [
+  'endToEndId',
+  'payoutId',
+  'outcome',
+  'reasonCode',
+  'reason',
+  'amount',
+  'currency',
+  'paymentReference',
+  'returned',
+  'result',
+  'detail',
+];
+
+function toLine(item: Record<string, unknown>): StoredLine {
+  const line: Record<string, unknown> = { index: Number(item.index) };
+  for (const field of LINE_FIELDS) if (item[field] !== undefined) line[field] = item[field];
+  return line as unknown as StoredLine;
+}
+
+const backoff = (attempt: number) =>
+  new Promise((resolve) => setTimeout(resolve, Math.min(1000, 20 * 2 ** attempt)));
+
+/** Writes lines (25 an request, a few requests in flight, unprocessed items retried). Idempotent. */
+export async function putLines(reportId: string, lines: readonly StoredLine[]): Promise<void> {
+  const run = limiter(BATCH_CONCURRENCY);
+  const requests = lines.map((line) => ({
+    PutRequest: { Item: { ...lineKey(reportId, line.index), type: 'bankReportLine', reportId, ...line } },
+  }));
+  const batches: (typeof requests)[] = [];
+  for (let start = 0; start < requests.length; start += BATCH_WRITE_ITEMS) {
+    batches.push(requests.slice(start, start + BATCH_WRITE_ITEMS));
+  }
+  await Promise.all(
+    batches.map((batch) =>
+      run(async () => {
+        let pending: NonNullable<BatchWriteCommandOutput['UnprocessedItems']>[string] = batch;
+        for (let attempt = 0; pending.length > 0; attempt++) {
+          if (attempt > 0) {
+            if (attempt >= BATCH_ATTEMPTS) throw new Error('BatchWriteItem left items unprocessed');
+            await backoff(attempt);
+          }
+          const result = await dynamo().send(new BatchWriteCommand({ RequestItems: { [table()]: pending } }));
+          pending = result.UnprocessedItems?.[table()] ?? [];
+        }
+      }),
+    ),
+  );
+}
+
+/** Every line already recorded for a report (a run that resumes skips them), by index. */
+export async function recordedLines(reportId: string): Promise<Map<number, StoredLine>> {
+  const found = new Map<number, StoredLine>();
+  let startKey: Record<string, NativeAttributeValue> | undefined;
+  do {
+    const result = await dynamo().send(
+      new QueryCommand({
+        TableName: table(),
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ExpressionAttributeValues: { ':pk': `BANKREPORT#${reportId}`, ':prefix': LINE_PREFIX },
+        ConsistentRead: true,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const item of result.Items ?? []) {
+      const line = toLine(item);
+      found.set(line.index, line);
+    }
+    startKey = result.LastEvaluatedKey;
+  } while (startKey);
+  return found;
+}
+
+export async function listLineRecords(
+  reportId: string,
+  page: { limit: number; cursor?: string | undefined },
+): Promise<Page<StoredLine>> {
+  const result = await queryPage({
+    partition: { name: 'PK', value: `BANKREPORT#${reportId}` },
+    sortPrefix: { name: 'SK', value: LINE_PREFIX },
+    limit: page.limit,
+    cursor: page.cursor,
+    ascending: true,
+    consistent: true,
+  });
+  return { items: result.items.map(toLine), nextCursor: result.nextCursor };
+}

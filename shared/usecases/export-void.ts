@@ -1,0 +1,96 @@
+/**
+ * Voiding an export, and returning an export's payouts to ready (void, rollback). Kept apart from
+ * settlement.ts so that the exports function does not bundle the payout use cases.
+ */
+
+import { publishEvents } from '../adapters/events.ts';
+import {
+  findExport,
+  markExportVoided,
+  releasePayoutFromExport,
+  snapshotReader,
+} from '../adapters/export-store.ts';
+import { logger } from '../adapters/observability.ts';
+import { forEachLimited, newEvent, type PayoutItem } from '../adapters/payout-store.ts';
+import { signalPayoutWorkflow } from '../adapters/workflow.ts';
+import type { Actor } from '../domain/schemas.ts';
+
+const RELEASE_CONCURRENCY = 16;
+
+export type VoidResult =
+  | { result: 'applied'; exportId: string; payoutIds: string[] }
+  | { result: 'already_applied'; exportId: string; payoutIds: string[] }
+  /** A payout of the export already has an outcome (paid or failed): the export stands. */
+  | { result: 'export_settled'; exportId: string; payoutIds: string[] }
+  /** Still building: nothing to void yet. */
+  | { result: 'invalid_transition'; exportId: string; payoutIds: string[] }
+  | { result: 'not_found'; exportId: string; payoutIds: [] };
+
+/**
+ * Voids an export: it becomes `voided` (no download; a booking of its EndToEndIds is a
+ * `voided_export`), and its payouts still processing in it go back to `ready`. Refused
+ * (`export_settled`) once any of its payouts has an outcome. `payoutIds` are the payouts returned to
+ * ready (applied) or the settled ones (export_settled).
+ */
+export async function voidExport(exportId: string, reason: string, actor: Actor): Promise<VoidResult> {
+  const found = await findExport(exportId);
+  if (!found) return { result: 'not_found', exportId, payoutIds: [] };
+  const { record, payoutIds } = found;
+  if (record.status === 'building') return { result: 'invalid_transition', exportId, payoutIds: [] };
+  if (record.status === 'active') {
+    const payouts = await snapshotReader().payouts(payoutIds);
+    const settled = payouts
+      .filter(
+        (payout) => (payout.status === 'paid' || payout.status === 'failed') && payout.exportId === exportId,
+      )
+      .map((payout) => payout.id);
+    if (settled.length > 0) return { result: 'export_settled', exportId, payoutIds: settled };
+    const at = new Date().toISOString();
+    if (!(await markExportVoided(exportId, ['active'], reason, at))) {
+      const again = await findExport(exportId);
+      if (again?.record.status !== 'voided') return { result: 'invalid_transition', exportId, payoutIds: [] };
+    } else {
+      await publishEvents([
+        {
+          type: 'export.voided',
+          detail: { exportId, reason, at, actor, payoutCount: payoutIds.length, format: record.format },
+          resources: [exportId],
+        },
+      ]).catch((error: unknown) => logger.warn('Could not publish export.voided', { exportId, error }));
+    }
+  }
+  // Voided (now or before, maybe by a run that crashed half-way): every payout still held goes back.
+  const released = await releaseExportPayouts(exportId, payoutIds, actor, 'payout.export_voided', reason);
+  return {
+    result: record.status === 'voided' ? 'already_applied' : 'applied',
+    exportId,
+    payoutIds: released,
+  };
+}
+
+/**
+ * processing → ready for each of `payoutIds` still held by the export (void, rollback), answering
+ * each workflow that waits on it. Idempotent. Returns the ids it moved.
+ */
+export async function releaseExportPayouts(
+  exportId: string,
+  payoutIds: readonly string[],
+  actor: Actor,
+  eventType: 'payout.export_voided' | 'payout.export_rolled_back',
+  reason: string,
+): Promise<string[]> {
+  const released: string[] = [];
+  await forEachLimited(payoutIds, RELEASE_CONCURRENCY, async (payoutId) => {
+    const at = new Date().toISOString();
+    const item = await releasePayoutFromExport(
+      payoutId,
+      exportId,
+      at,
+      newEvent(eventType, actor, at, { from: 'processing', to: 'ready', data: { exportId, reason } }),
+    );
+    if (!item) return;
+    released.push(payoutId);
+    await signalPayoutWorkflow(item as unknown as PayoutItem, 'processing', 'voided');
+  });
+  return released;
+}

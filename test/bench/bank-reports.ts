@@ -1,0 +1,447 @@
+/**
+ * `npm run bench:bank-reports`: 10,000 exported payouts, one camt.054 with 10,000 booked entries.
+ *
+ * The parent starts dynalite and s3rver in-process, seeds 10,000 partners and 10,000 ready payouts
+ * (items shaped as the API writes them, as `bench:exports` seeds them), exports them with the real
+ * `createExport` (SEPA: each payout moves to `processing` under its EndToEndId), builds a camt.054
+ * booking every payout by the EndToEndId the file wrote (with its exact amount) and uploads it as a
+ * bank report. A child process then applies it with the real use case (`processUploadedReport`:
+ * streaming parse, matching, settlement, line records, counts, follow-ups) and, in the same run, the
+ * floor: as many conditional UpdateItems on the same table (one per payout item) at the same
+ * concurrency. The child's peak RSS is the apply's alone (the emulators and the data stay in the
+ * parent). The parent then verifies that every payout ended paid exactly once (one `payout.paid` in
+ * its history) and that the report counts 10,000 applied lines.
+ *
+ * Prints one JSON object as its last line:
+ * {"bench":"bank-reports","lines":…,"linesPerSecond":…,"floorPerSecond":…,"ratio":…,"peakRssMb":…,"verified":…}
+ *
+ *   npm run bench:bank-reports [-- --lines 10000]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  createTables,
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  startDynalite,
+  startS3rver,
+} from '../../infra/local/emulators.ts';
+import { configureEnvironment, LOCAL_NAMES } from '../../infra/local/runtime.ts';
+import type { PayoutItem } from '../../shared/adapters/payout-store.ts';
+import type { Partner } from '../../shared/domain/schemas.ts';
+import { camt } from '../support/iso20022.ts';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+const MIN_RATIO = 0.7;
+const MAX_RSS_MB = 256;
+
+function argument(name: string): string | undefined {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? process.argv[index + 1] : undefined;
+}
+
+/** Peak resident set of this process (VmHWM: its own, not inherited from the parent as maxRSS is). */
+function peakRssMb(): number {
+  try {
+    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (match) return Math.round(Number(match[1]) / 1024);
+  } catch {
+    // not Linux
+  }
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}
+
+function documentClient(endpoint: string, maxAttempts = 10) {
+  return DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts }),
+    { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false } },
+  );
+}
+
+// ------------------------------------------------------------------ seeding (parent)
+
+async function seed(endpoint: string, count: number): Promise<Map<string, number>> {
+  const { newId } = await import('../../shared/domain/ids.ts');
+  const { keys } = await import('../../shared/adapters/table.ts');
+  const { newEvent, payoutIndexKeys } = await import('../../shared/adapters/payout-store.ts');
+  const client = documentClient(endpoint);
+  const base = Date.now() - 86_400_000;
+  const manager = { role: 'manager' as const, id: 'bench-manager' };
+  const items: Record<string, unknown>[] = [];
+  const amounts = new Map<string, number>();
+  for (let index = 0; index < count; index++) {
+    const at = new Date(base + index).toISOString();
+    const partner: Partner = {
+      id: newId('partner', base + index),
+      name: `Partner ${index}`,
+      email: `partner${index}@example.com`,
+      payoutMethod: { type: 'sepa', accountHolder: `Partner ${index}`, iban: 'DE89370400440532013000' },
+      createdAt: at,
+      updatedAt: at,
+    };
+    items.push({
+      ...keys.partner(partner.id),
+      type: 'partner',
+      GSI2PK: 'PARTNERS',
+      GSI2SK: `${at}#${partner.id}`,
+      ...partner,
+    });
+    const payout: PayoutItem = {
+      id: newId('payout', base + index),
+      partnerId: partner.id,
+      currency: 'EUR',
+      status: 'ready',
+      amount: 1 + ((index * 7_919) % 5_000_000),
+      rewardCount: 1,
+      requirements: { invoice: false, rewardReview: false },
+      createdAt: at,
+      updatedAt: at,
+      validatedAt: at,
+      partnerValidatedAt: at,
+      version: 3,
+      events: [
+        newEvent('payout.drafted', manager, at, { to: 'draft' }),
+        newEvent('payout.validated', manager, at, { from: 'draft', to: 'pending' }),
+        newEvent('payout.partner_validated', { role: 'partner', id: partner.id }, at, {
+          from: 'pending',
+          to: 'ready',
+        }),
+      ],
+      reviews: {},
+      rewardIds: [],
+    };
+    amounts.set(payout.id, payout.amount);
+    items.push({ ...keys.payout(payout.id), type: 'payout', ...payoutIndexKeys(payout), ...payout });
+  }
+  const batches: Record<string, unknown>[][] = [];
+  for (let start = 0; start < items.length; start += 25) batches.push(items.slice(start, start + 25));
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      for (let batch = batches[next++]; batch; batch = batches[next++]) {
+        let requests = batch.map((Item) => ({ PutRequest: { Item } }));
+        while (requests.length > 0) {
+          const result = await client.send(
+            new BatchWriteCommand({ RequestItems: { [LOCAL_NAMES.table]: requests } }),
+          );
+          requests = (result.UnprocessedItems?.[LOCAL_NAMES.table] ?? []) as typeof requests;
+        }
+      }
+    }),
+  );
+  client.destroy();
+  return amounts;
+}
+
+/** Exports every ready payout (SEPA) and reads the EndToEndId each got from the file itself. */
+async function exportAll(s3Endpoint: string, amounts: Map<string, number>): Promise<Map<string, string>> {
+  const { createExport } = await import('../../shared/usecases/exports.ts');
+  const created = await createExport({ format: 'sepa' }, { role: 'manager', id: 'bench-manager' });
+  if (created.payoutCount !== amounts.size)
+    throw new Error(`exported ${created.payoutCount}, not ${amounts.size}`);
+  const file = created.files[0];
+  if (!file) throw new Error('no export file');
+  const text = await (
+    await fetch(`${s3Endpoint}/${LOCAL_NAMES.exportBucket}/exports/${created.id}/${file.fileName}`)
+  ).text();
+  const byPrefix = new Map([...amounts.keys()].map((id) => [id.replace('_', '-'), id]));
+  const endToEnd = new Map<string, string>();
+  for (const [, id = ''] of text.matchAll(/<EndToEndId>([^<]+)<\/EndToEndId>/g)) {
+    const payoutId = byPrefix.get(id.slice(0, 29));
+    if (payoutId) endToEnd.set(payoutId, id);
+  }
+  if (endToEnd.size !== amounts.size) throw new Error(`the file names ${endToEnd.size} payouts`);
+  return endToEnd;
+}
+
+const decimal = (minor: number) => `${Math.floor(minor / 100)}.${String(minor % 100).padStart(2, '0')}`;
+
+/** A camt.054 with one booked debit entry per payout, and its upload as a bank report. */
+async function uploadReport(
+  s3Endpoint: string,
+  endToEnd: Map<string, string>,
+  amounts: Map<string, number>,
+): Promise<{ key: string; id: string; bytes: number }> {
+  const xml = camt({
+    messageId: 'BENCH-CAMT-1',
+    entries: [...endToEnd].map(([payoutId, id], index) => ({
+      amount: decimal(amounts.get(payoutId) ?? 0),
+      creditDebit: 'DBIT' as const,
+      acctSvcrRef: `BOOK-${index}`,
+      txs: [{ endToEndId: id, acctSvcrRef: `TX-${index}` }],
+    })),
+  });
+  const { requestReportUpload } = await import('../../shared/usecases/bank-reports.ts');
+  const grant = await requestReportUpload('bench-camt054.xml', { role: 'manager', id: 'bench-manager' });
+  const key = grant.fields.key as string;
+  const s3 = new S3Client({
+    endpoint: s3Endpoint,
+    forcePathStyle: true,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+  });
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: LOCAL_NAMES.bankReportBucket,
+      Key: key,
+      Body: xml,
+      ContentType: 'application/xml',
+    }),
+  );
+  s3.destroy();
+  return { key, id: grant.id, bytes: Buffer.byteLength(xml) };
+}
+
+// ------------------------------------------------------------------ the apply (child)
+
+interface ChildResult {
+  lines: number;
+  seconds: number;
+  linesPerSecond: number;
+  floorSeconds: number;
+  floorPerSecond: number;
+  concurrency: number;
+  baselineRssMb: number;
+  peakRssMb: number;
+  requests: Record<string, number>;
+}
+
+async function child(dynamodb: string, s3Endpoint: string, key: string, payoutIds: string[]): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'bank-reports-bench-child-'));
+  // The follow-ups publish `bank_report.applied`: to the local bus of `npm start`, with no rules.
+  const { startLocalEventBridge } = await import('../../infra/local/eventbridge.ts');
+  const bus = await startLocalEventBridge({ rules: [] });
+  configureEnvironment({ dynamodb, s3: s3Endpoint, eventbridge: bus.endpoint }, dataDir);
+  process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
+  const { setDynamo } = await import('../../shared/adapters/clients.ts');
+  const { APPLY_CONCURRENCY, processUploadedReport } = await import('../../shared/usecases/bank-reports.ts');
+  const { findReport } = await import('../../shared/adapters/bank-report-store.ts');
+  const { limiter } = await import('../../shared/adapters/export-store.ts');
+  const { keys } = await import('../../shared/adapters/table.ts');
+  const dynamo = documentClient(dynamodb, 5);
+  const requests: Record<string, number> = {};
+  dynamo.middlewareStack.add(
+    (next, context) => async (args) => {
+      const name = String(context.commandName).replace(/Command$/, '');
+      requests[name] = (requests[name] ?? 0) + 1;
+      return next(args);
+    },
+    { step: 'finalizeRequest', name: 'benchRequestCounter' },
+  );
+  setDynamo(dynamo);
+  const baseline = peakRssMb();
+
+  const started = performance.now();
+  const outcome = await processUploadedReport(key, { concurrency: APPLY_CONCURRENCY });
+  const seconds = (performance.now() - started) / 1000;
+  const report = await findReport(key.replace(/^bank-reports\//, '').replace(/\.xml$/, ''));
+  if (outcome !== 'applied' || report?.status !== 'applied')
+    throw new Error(`report ${outcome}, ${report?.status}`);
+  const lines = report.counts.lines;
+
+  const applyRequests = { ...requests };
+  // The floor: the same number of conditional UpdateItems, same table, same concurrency.
+  const run = limiter(APPLY_CONCURRENCY);
+  const floorStart = performance.now();
+  await Promise.all(
+    payoutIds.slice(0, lines).map((id, index) =>
+      run(() =>
+        dynamo.send(
+          new UpdateCommand({
+            TableName: LOCAL_NAMES.table,
+            Key: keys.payout(id),
+            UpdateExpression: 'SET benchFloor = :n',
+            ConditionExpression: 'attribute_exists(PK) AND #status = :paid',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':n': index, ':paid': 'paid' },
+          }),
+        ),
+      ),
+    ),
+  );
+  const floorSeconds = (performance.now() - floorStart) / 1000;
+  const output: ChildResult = {
+    lines,
+    seconds,
+    linesPerSecond: Math.round(lines / seconds),
+    floorSeconds,
+    floorPerSecond: Math.round(lines / floorSeconds),
+    concurrency: APPLY_CONCURRENCY,
+    baselineRssMb: baseline,
+    peakRssMb: peakRssMb(),
+    requests: applyRequests,
+  };
+  await bus.close();
+  rmSync(dataDir, { recursive: true, force: true });
+  process.stdout.write(`${JSON.stringify(output)}\n`);
+}
+
+// ------------------------------------------------------------------ the parent
+
+function runChild(args: string[], input: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...args], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: process.env,
+    });
+    let stdout = '';
+    proc.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    proc.once('error', reject);
+    proc.once('exit', (code) =>
+      code === 0
+        ? resolve(stdout.trim().split('\n').at(-1) ?? '')
+        : reject(new Error(`child exited with ${code}`)),
+    );
+    proc.stdin.end(input);
+  });
+}
+
+/** Every payout paid, exactly one `payout.paid` in its history; the report counts every line applied. */
+async function verify(
+  dynamodb: string,
+  reportId: string,
+  payoutIds: string[],
+  lines: number,
+): Promise<string[]> {
+  const problems: string[] = [];
+  const client = documentClient(dynamodb);
+  const { keys } = await import('../../shared/adapters/table.ts');
+  let paid = 0;
+  for (let start = 0; start < payoutIds.length; start += 100) {
+    let pending: Record<string, unknown>[] = payoutIds.slice(start, start + 100).map((id) => keys.payout(id));
+    while (pending.length > 0) {
+      const result = await client.send(
+        new BatchGetCommand({
+          RequestItems: {
+            [LOCAL_NAMES.table]: {
+              Keys: pending,
+              ConsistentRead: true,
+              ProjectionExpression: 'id, #status, events',
+              ExpressionAttributeNames: { '#status': 'status' },
+            },
+          },
+        }),
+      );
+      for (const item of result.Responses?.[LOCAL_NAMES.table] ?? []) {
+        const paidEvents = (item.events as { type: string }[]).filter(
+          (event) => event.type === 'payout.paid',
+        ).length;
+        if (item.status === 'paid' && paidEvents === 1) paid += 1;
+        else if (problems.length < 5) problems.push(`${item.id}: ${item.status}, ${paidEvents} payout.paid`);
+      }
+      pending = (result.UnprocessedKeys?.[LOCAL_NAMES.table]?.Keys ?? []) as Record<string, unknown>[];
+    }
+  }
+  if (paid !== payoutIds.length) problems.push(`${paid} of ${payoutIds.length} payouts paid exactly once`);
+  const { Item } = await client
+    .send(
+      new BatchGetCommand({
+        RequestItems: {
+          [LOCAL_NAMES.table]: {
+            Keys: [{ PK: `BANKREPORT#${reportId}`, SK: 'REPORT' }],
+            ConsistentRead: true,
+          },
+        },
+      }),
+    )
+    .then((r) => ({ Item: r.Responses?.[LOCAL_NAMES.table]?.[0] }));
+  const counts = Item?.counts as { lines: number; applied: number } | undefined;
+  if (
+    counts?.applied !== payoutIds.length ||
+    counts.lines !== payoutIds.length ||
+    lines !== payoutIds.length
+  ) {
+    problems.push(`report counts ${JSON.stringify(counts)}`);
+  }
+  client.destroy();
+  return problems;
+}
+
+async function parent(count: number): Promise<void> {
+  console.log(
+    `Bank reports: ${count} exported payouts, one camt.054 with ${count} booked entries, applied in a child process (Node ${process.version})`,
+  );
+  const dataDir = mkdtempSync(join(tmpdir(), 'bank-reports-bench-'));
+  const dynalite = await startDynalite();
+  const s3rver = await startS3rver({
+    directory: join(dataDir, 's3'),
+    buckets: [LOCAL_NAMES.exportBucket, LOCAL_NAMES.bankReportBucket],
+  });
+  try {
+    configureEnvironment({ dynamodb: dynalite.endpoint, s3: s3rver.endpoint }, dataDir);
+    process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
+    await createTables(dynalite.endpoint, LOCAL_NAMES);
+    let at = performance.now();
+    const amounts = await seed(dynalite.endpoint, count);
+    console.log(
+      `seeded ${count} partners + ${count} ready payouts in ${((performance.now() - at) / 1000).toFixed(1)} s`,
+    );
+    at = performance.now();
+    const endToEnd = await exportAll(s3rver.endpoint, amounts);
+    console.log(`exported them (SEPA, now processing) in ${((performance.now() - at) / 1000).toFixed(1)} s`);
+    const report = await uploadReport(s3rver.endpoint, endToEnd, amounts);
+    console.log(
+      `uploaded a camt.054.001.08 of ${(report.bytes / 1024 / 1024).toFixed(1)} MiB as ${report.id}`,
+    );
+    const payoutIds = [...endToEnd.keys()];
+    const result = JSON.parse(
+      await runChild(
+        ['--child', '--dynamodb', dynalite.endpoint, '--s3', s3rver.endpoint, '--key', report.key],
+        payoutIds.join('\n'),
+      ),
+    ) as ChildResult;
+    const problems = await verify(dynalite.endpoint, report.id, payoutIds, result.lines);
+    const ratio = Math.round((result.linesPerSecond / result.floorPerSecond) * 100) / 100;
+    console.log(
+      `applied ${result.lines} lines in ${result.seconds.toFixed(2)} s (${result.linesPerSecond}/s) at concurrency ${result.concurrency}; floor: ${result.lines} conditional UpdateItems in ${result.floorSeconds.toFixed(2)} s (${result.floorPerSecond}/s); ratio ${ratio} (target ≥ ${MIN_RATIO}); peak RSS ${result.peakRssMb} MB (before: ${result.baselineRssMb} MB; target ≤ ${MAX_RSS_MB})`,
+    );
+    console.log(`DynamoDB requests while applying: ${JSON.stringify(result.requests)}`);
+    console.log(
+      problems.length === 0
+        ? 'verified: every payout paid exactly once, the report counts every line applied'
+        : `NOT VERIFIED: ${problems.join('; ')}`,
+    );
+    console.log(
+      JSON.stringify({
+        bench: 'bank-reports',
+        lines: result.lines,
+        linesPerSecond: result.linesPerSecond,
+        floorPerSecond: result.floorPerSecond,
+        ratio,
+        peakRssMb: result.peakRssMb,
+        verified: problems.length === 0,
+      }),
+    );
+  } finally {
+    await s3rver.close();
+    await dynalite.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv.includes('--child')) {
+  const input = readFileSync(0, 'utf8');
+  await child(
+    argument('dynamodb') ?? '',
+    argument('s3') ?? '',
+    argument('key') ?? '',
+    input.split('\n').filter(Boolean),
+  );
+} else {
+  await parent(Number(argument('lines') ?? 10_000));
+}
