@@ -8,6 +8,7 @@ const MANAGER_NAV = [
   ['/manage', 'Home'],
   ['/manage/payouts', 'Payouts'],
   ['/manage/exports', 'Exports'],
+  ['/manage/bank-reports', 'Bank reports'],
   ['/manage/runs', 'Payout runs'],
   ['/manage/partners', 'Partners'],
 ] as const;

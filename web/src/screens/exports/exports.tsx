@@ -4,13 +4,16 @@ import { useState } from 'preact/hooks';
 import { api, ok, type Schemas } from '../../api/client.ts';
 import { bytes, when } from '../../format.ts';
 import {
+  ConfirmButton,
   Empty,
   ErrorNote,
+  Field,
   fieldError,
   Loading,
   Money,
   Pager,
   Select,
+  Status,
   Title,
   text,
   usePager,
@@ -125,6 +128,29 @@ function CreateExport() {
   );
 }
 
+/** Void an export the bank refused or that was never sent: its payouts still processing become ready. */
+function VoidButton({ id }: { id: string }) {
+  const voided = useAction((reason: string) =>
+    ok(api().POST('/exports/{id}/void', { params: { path: { id } }, body: { reason } })),
+  );
+  return (
+    <>
+      <ConfirmButton
+        label={`Void ${id}`}
+        title="Void this export?"
+        confirm="Void export"
+        danger
+        busy={voided.isPending}
+        onConfirm={(form) => voided.mutate(text(form, 'reason') ?? '')}
+      >
+        <p>Do this only if the file was not paid. Its payouts still processing go back to ready.</p>
+        <Field label="Reason" name="reason" id={`void-${id}`} required />
+      </ConfirmButton>
+      <ErrorNote error={voided.error} />
+    </>
+  );
+}
+
 export function ExportsScreen() {
   const pager = usePager();
   const [error, setError] = useState<unknown>();
@@ -161,6 +187,7 @@ export function ExportsScreen() {
                   </th>
                   <th scope="col">Totals</th>
                   <th scope="col">Created</th>
+                  <th scope="col">Status</th>
                   <th scope="col">File</th>
                 </tr>
               </thead>
@@ -175,13 +202,24 @@ export function ExportsScreen() {
                     </td>
                     <td>{when(item.createdAt)}</td>
                     <td>
-                      <button
-                        type="button"
-                        class="small secondary"
-                        onClick={() => download(item.id).catch(setError)}
-                      >
-                        Download<span class="visually-hidden"> {item.fileName}</span>
-                      </button>
+                      <Status status={item.status} />
+                      {item.voidReason && <div class="muted">{item.voidReason}</div>}
+                    </td>
+                    <td>
+                      <div class="row-actions">
+                        {item.status === 'active' && (
+                          <>
+                            <button
+                              type="button"
+                              class="small secondary"
+                              onClick={() => download(item.id).catch(setError)}
+                            >
+                              Download<span class="visually-hidden"> {item.fileName}</span>
+                            </button>
+                            <VoidButton id={item.id} />
+                          </>
+                        )}
+                      </div>
                     </td>
                   </tr>
                 ))}

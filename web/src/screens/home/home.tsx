@@ -7,6 +7,8 @@ import { Empty, ErrorNote, Loading, Money, Status, Title } from '../../ui/kit.ts
 
 /** A payout waiting on its partner longer than this needs a nudge. */
 const LONG_WAIT_DAYS = 7;
+/** An exported payout with no outcome from the bank after this long needs a look at the bank reports. */
+const NO_OUTCOME_DAYS = 3;
 
 function Summary() {
   const summary = useQuery({
@@ -53,14 +55,22 @@ function NeedsAction() {
     queryKey: ['payouts', { status: 'pending', limit: 100 }],
     queryFn: () => ok(api().GET('/payouts', { params: { query: { status: 'pending', limit: 100 } } })),
   });
+  const processing = useQuery({
+    queryKey: ['payouts', { status: 'processing', limit: 100 }],
+    queryFn: () => ok(api().GET('/payouts', { params: { query: { status: 'processing', limit: 100 } } })),
+  });
   const cutoff = Date.now() - LONG_WAIT_DAYS * 86_400_000;
+  const bankCutoff = Date.now() - NO_OUTCOME_DAYS * 86_400_000;
+  const stuck = (processing.data?.items ?? []).filter(
+    (payout) => new Date(payout.processingAt ?? payout.updatedAt).getTime() < bankCutoff,
+  );
   const waiting = (pending.data?.items ?? []).filter(
     (payout) => new Date(payout.validatedAt ?? payout.updatedAt).getTime() < cutoff,
   );
   return (
     <section aria-labelledby="action">
       <h2 id="action">Needs action</h2>
-      <ErrorNote error={drafts.error ?? pending.error} />
+      <ErrorNote error={drafts.error ?? pending.error ?? processing.error} />
       {drafts.isPending || pending.isPending ? (
         <Loading what="Looking for work" />
       ) : (
@@ -102,6 +112,25 @@ function NeedsAction() {
               </ul>
             ) : (
               <p class="muted">Nobody has kept us waiting.</p>
+            )}
+          </li>
+          <li>
+            <h3>Processing for more than {NO_OUTCOME_DAYS} days without an outcome</h3>
+            {stuck.length ? (
+              <ul>
+                {stuck.map((payout) => (
+                  <li key={payout.id}>
+                    <a href={`/manage/payouts/${payout.id}`}>
+                      {payout.partnerId} · <Money amount={payout.amount} currency={payout.currency} /> ·
+                      exported {ago(payout.processingAt ?? payout.updatedAt)}
+                    </a>
+                  </li>
+                ))}
+              </ul>
+            ) : (
+              <p class="muted">
+                No payment is overdue. <a href="/manage/bank-reports">Bank reports</a>
+              </p>
             )}
           </li>
         </ul>

@@ -3,7 +3,9 @@
  * reward-review requirements, a message), the invoice (download, reject), mark paid, cancel, and its
  * history. Actions that move money ask for confirmation; every transition sends If-Match.
  */
+
 import { useState } from 'preact/hooks';
+import { useLocation } from 'preact-iso';
 import { api, ok, type Payout, type Reward } from '../../api/client.ts';
 import { bytes } from '../../format.ts';
 import {
@@ -219,6 +221,7 @@ function InvoiceSection({ payout }: { payout: Payout }) {
 }
 
 function Actions({ payout }: { payout: Payout }) {
+  const { route } = useLocation();
   const markPaid = useAction((paymentReference?: string) =>
     ok(
       api().POST('/payouts/{id}/mark-paid', {
@@ -226,6 +229,17 @@ function Actions({ payout }: { payout: Payout }) {
         body: paymentReference ? { paymentReference } : {},
       }),
     ),
+  );
+  const markFailed = useAction((body: { reason: string; code?: string }) =>
+    ok(
+      api().POST('/payouts/{id}/mark-failed', {
+        params: { path: { id: payout.id }, header: ifMatch(payout) },
+        body,
+      }),
+    ),
+  );
+  const reissue = useAction(() =>
+    ok(api().POST('/payouts/{id}/reissue', { params: { path: { id: payout.id } }, body: {} })),
   );
   const cancel = useAction((reason?: string) =>
     ok(
@@ -236,9 +250,11 @@ function Actions({ payout }: { payout: Payout }) {
     ),
   );
   const amount = <Money amount={payout.amount} currency={payout.currency} />;
-  const canPay = payout.status === 'ready';
-  const canCancel = ['draft', 'pending', 'ready'].includes(payout.status);
-  if (!canPay && !canCancel) return null;
+  const canPay = payout.status === 'ready' || payout.status === 'processing';
+  const canFail = payout.status === 'processing' || payout.status === 'paid';
+  const canReissue = payout.status === 'failed' && !payout.reissuedAs;
+  const canCancel = ['draft', 'pending', 'ready', 'failed'].includes(payout.status) && !payout.reissuedAs;
+  if (!canPay && !canFail && !canReissue && !canCancel) return null;
   return (
     <div class="actions">
       {canPay && (
@@ -249,8 +265,40 @@ function Actions({ payout }: { payout: Payout }) {
           busy={markPaid.isPending}
           onConfirm={(form) => markPaid.mutate(text(form, 'paymentReference'))}
         >
-          <p>Record that {amount} has been paid. Its rewards become paid; this cannot be undone.</p>
+          <p>Record that {amount} has been paid. Its rewards become paid.</p>
           <Field label="Payment reference (optional)" name="paymentReference" id="payment-reference" />
+        </ConfirmButton>
+      )}
+      {canFail && (
+        <ConfirmButton
+          label="Mark failed"
+          title={payout.status === 'paid' ? 'Record a return of this payment?' : 'Mark this payout failed?'}
+          confirm="Mark failed"
+          danger
+          busy={markFailed.isPending}
+          onConfirm={(form) => {
+            const code = text(form, 'code')?.toUpperCase();
+            markFailed.mutate({ reason: text(form, 'reason') ?? '', ...(code ? { code } : {}) });
+          }}
+        >
+          <p>The partner is told and asked to check their payout details; you can then reissue it.</p>
+          <Field label="Reason" name="reason" id="failed-reason" required />
+          <Field label="Bank reason code (optional, e.g. AC04)" name="code" id="failed-code" maxLength={4} />
+        </ConfirmButton>
+      )}
+      {canReissue && (
+        <ConfirmButton
+          label="Reissue payout"
+          title="Reissue this payout?"
+          confirm="Reissue"
+          busy={reissue.isPending}
+          onConfirm={() =>
+            reissue.mutate(undefined, { onSuccess: (next) => route(`/manage/payouts/${next.id}`) })
+          }
+        >
+          <p>
+            A new ready payout of {amount} with the same rewards, to the partner's current payout details.
+          </p>
         </ConfirmButton>
       )}
       {canCancel && (
@@ -266,7 +314,7 @@ function Actions({ payout }: { payout: Payout }) {
           <Field label="Reason (optional)" name="reason" id="cancel-reason" />
         </ConfirmButton>
       )}
-      <ErrorNote error={markPaid.error ?? cancel.error} />
+      <ErrorNote error={markPaid.error ?? markFailed.error ?? reissue.error ?? cancel.error} />
     </div>
   );
 }
@@ -334,6 +382,22 @@ export function PayoutDetail({ id }: { id: string }) {
           {data.message && (
             <p class="message">
               <strong>Message:</strong> {data.message}
+            </p>
+          )}
+          {data.failure && (
+            <p class="note">
+              {data.failure.returned ? 'Returned by the bank' : 'Failed'}
+              {data.failure.code ? ` (${data.failure.code})` : ''}: {data.failure.reason}
+            </p>
+          )}
+          {data.reissuedAs && (
+            <p>
+              Reissued as <a href={`/manage/payouts/${data.reissuedAs}`}>{data.reissuedAs}</a>.
+            </p>
+          )}
+          {data.reissueOf && (
+            <p>
+              Reissue of <a href={`/manage/payouts/${data.reissueOf}`}>{data.reissueOf}</a>.
             </p>
           )}
           <Actions payout={data} />
