@@ -2,7 +2,7 @@
  * The web console in a real browser (the system's Chromium through playwright-core) against
  * `npm start`'s server: a manager adds a partner, drafts, reviews and validates with an invoice
  * required; the partner disputes then approves a reward, has a non-PDF refused, uploads a PDF and
- * validates; the manager exports and marks the payout paid. All through the UI; the API is read
+ * validates; the manager exports, uploads the bank's camt.054 and sees the payout paid. All through the UI; the API is read
  * afterwards. axe runs on every screen (no serious or critical violation); screenshots of each
  * screen, desktop and phone, go to test-results/console/.
  */
@@ -13,6 +13,7 @@ import { PDFDocument, StandardFonts } from 'pdf-lib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildConsole } from '../../infra/local/console-build.ts';
+import { camt } from '../support/iso20022.ts';
 import { type LocalServer, launchBrowser, ROOT, startServer } from './browser.ts';
 
 const SHOTS = join(ROOT, 'test-results/console');
@@ -289,14 +290,52 @@ describe('the web console in Chromium', () => {
     await manager.getByText(/Run run_\w+ · Completed/).waitFor();
     await check(manager, 'payout-runs');
 
+    // The payout is in the bank's hands (processing): marking it paid by hand is offered, with a
+    // confirmation; the bank's report settles it instead.
     await manager.goto(`${server.url}/manage/payouts/${payoutId}`);
     await manager.getByText('invoice-2026-11.pdf', { exact: true }).waitFor();
+    await manager.locator('.facts').getByText('Processing').waitFor();
     await manager.getByRole('button', { name: 'Mark paid' }).click();
     const dialog = manager.getByRole('dialog');
-    await dialog.getByLabel('Payment reference (optional)').fill('SEPA-2026-11-001');
+    await dialog.getByLabel('Payment reference (optional)').waitFor();
     await check(manager, 'payout-mark-paid-dialog');
-    await dialog.getByRole('button', { name: 'Mark paid' }).click();
+    await dialog.getByRole('button', { name: 'Go back' }).click();
+    await expect.poll(() => manager.getByRole('dialog').count()).toBe(0);
+
+    const endToEndId = /<EndToEndId>([^<]+)<\/EndToEndId>/.exec(xml)?.[1] ?? '';
+    expect(endToEndId).not.toBe('');
+    await nav(manager, 'Bank reports').click();
+    await manager.getByRole('heading', { level: 1, name: 'Bank reports' }).waitFor();
+    await manager.getByText('No bank reports yet.').waitFor();
+    await manager.locator('#report-file').setInputFiles({
+      name: 'camt054-2026-11.xml',
+      mimeType: 'application/xml',
+      buffer: Buffer.from(
+        camt({
+          messageId: 'CAMT-2026-11-1',
+          entries: [
+            {
+              amount: '1399.50',
+              creditDebit: 'DBIT',
+              acctSvcrRef: 'ENTRY-1',
+              txs: [{ endToEndId, acctSvcrRef: 'BANK-REF-1', amount: '1399.50' }],
+            },
+          ],
+        }),
+      ),
+    });
+    await manager.getByRole('button', { name: 'Upload report' }).click();
+    const report = manager.getByRole('article', { name: 'Bank report camt054-2026-11.xml' });
+    await report.getByRole('cell', { name: payoutId }).waitFor({ timeout: 20_000 });
+    await report
+      .getByRole('row', { name: new RegExp(payoutId) })
+      .getByText('Applied')
+      .waitFor();
+    await check(manager, 'bank-report-applied');
+
+    await report.getByRole('link', { name: payoutId }).click();
     await manager.locator('.facts').getByText('Paid').waitFor();
+    await manager.locator('.facts').getByText('BANK-REF-1', { exact: true }).waitFor();
     await check(manager, 'payout-paid');
 
     await nav(manager, 'Home').click();
@@ -313,7 +352,7 @@ describe('the web console in Chromium', () => {
       status: 'paid',
       amount: 139_950,
       currency: 'EUR',
-      paymentReference: 'SEPA-2026-11-001',
+      paymentReference: 'BANK-REF-1',
       requirements: { invoice: true, rewardReview: true },
       message: 'Thanks for a great quarter',
       invoice: { fileName: 'invoice-2026-11.pdf' },

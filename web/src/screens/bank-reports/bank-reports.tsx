@@ -2,8 +2,8 @@
  * Bank reports: upload a pain.002 / camt.054 / camt.053 file straight to S3 (presigned POST, with
  * progress), follow it until it is applied or rejected, then its counts and lines; past reports.
  */
-import { useQuery } from '@tanstack/preact-query';
-import { useRef, useState } from 'preact/hooks';
+import { useQuery, useQueryClient } from '@tanstack/preact-query';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ok, type Schemas } from '../../api/client.ts';
 import { label, money, when } from '../../format.ts';
 import { Empty, ErrorNote, Loading, Pager, Status, Title, usePager } from '../../ui/kit.tsx';
@@ -95,6 +95,13 @@ function ReportResult({ id }: { id: string }) {
     queryFn: () => ok(api().GET('/bank-reports/{id}', { params: { path: { id } } })),
     refetchInterval: (query) => (query.state.data && DONE.has(query.state.data.status) ? false : 700),
   });
+  const queryClient = useQueryClient();
+  const settled = report.data !== undefined && DONE.has(report.data.status);
+  // Once applied, payouts have moved: what the console cached of them is stale.
+  useEffect(() => {
+    if (settled)
+      void queryClient.invalidateQueries({ predicate: (query) => query.queryKey[0] !== 'bank-report' });
+  }, [settled]);
   if (report.isPending) return <Loading what="Loading the report" />;
   if (report.error) return <ErrorNote error={report.error} />;
   const data = report.data;
