@@ -78,7 +78,11 @@ try {
     expiresAt: Date.now() + 3_600_000,
   });
   const timed = async (path: string, ready: string): Promise<number> => {
-    const context = await (browser as Browser).newContext({ viewport: { width: 1440, height: 900 } });
+    // bypassCSP: waitForFunction evaluates its predicate string in the page, which the CSP forbids.
+    const context = await (browser as Browser).newContext({
+      viewport: { width: 1440, height: 900 },
+      bypassCSP: true,
+    });
     await context.addInitScript(
       `sessionStorage.setItem('partner-payouts.session', ${JSON.stringify(session)})`,
     );

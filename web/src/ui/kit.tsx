@@ -1,6 +1,6 @@
 /** Small shared pieces: states (loading, empty, error), money, dates, status, fields, paging. */
 import type { ComponentChildren, JSX } from 'preact';
-import { useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiProblem } from '../api/client.ts';
 import { label, money, when } from '../format.ts';
 
@@ -228,6 +228,11 @@ export function ConfirmButton({
 }) {
   const dialog = useRef<HTMLDialogElement>(null);
   const opener = useRef<HTMLButtonElement>(null);
+  // The dialog exists only while open: a long table of rows with actions stays light.
+  const [open, setOpen] = useState(false);
+  useEffect(() => {
+    if (open) dialog.current?.showModal();
+  }, [open]);
   const titleId = `dlg-${text.replace(/\W+/g, '-').toLowerCase()}`;
   return (
     <>
@@ -236,31 +241,40 @@ export function ConfirmButton({
         type="button"
         class={danger ? 'danger' : undefined}
         disabled={busy}
-        onClick={() => dialog.current?.showModal()}
+        onClick={() => setOpen(true)}
       >
         {text}
       </button>
-      <dialog ref={dialog} aria-labelledby={titleId} onClose={() => opener.current?.focus()}>
-        <form
-          method="dialog"
-          onSubmit={(event) => {
-            const submitter = (event as SubmitEvent).submitter as HTMLButtonElement | null;
-            if (submitter?.value !== 'confirm') return;
-            onConfirm(new FormData(event.currentTarget));
+      {open && (
+        <dialog
+          ref={dialog}
+          aria-labelledby={titleId}
+          onClose={() => {
+            setOpen(false);
+            opener.current?.focus();
           }}
         >
-          <h2 id={titleId}>{title}</h2>
-          {children}
-          <div class="actions">
-            <button type="submit" value="cancel" class="secondary" formNoValidate>
-              Go back
-            </button>
-            <button type="submit" value="confirm" class={danger ? 'danger' : undefined}>
-              {confirm}
-            </button>
-          </div>
-        </form>
-      </dialog>
+          <form
+            method="dialog"
+            onSubmit={(event) => {
+              const submitter = (event as SubmitEvent).submitter as HTMLButtonElement | null;
+              if (submitter?.value !== 'confirm') return;
+              onConfirm(new FormData(event.currentTarget));
+            }}
+          >
+            <h2 id={titleId}>{title}</h2>
+            {children}
+            <div class="actions">
+              <button type="submit" value="cancel" class="secondary" formNoValidate>
+                Go back
+              </button>
+              <button type="submit" value="confirm" class={danger ? 'danger' : undefined}>
+                {confirm}
+              </button>
+            </div>
+          </form>
+        </dialog>
+      )}
     </>
   );
 }
