@@ -4,7 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { LocationProvider, Route, Router, useLocation } from 'preact-iso';
 import { ApiProblem } from './api/client.ts';
 import type { ConsoleConfig } from './config.ts';
-import { BankReportsScreen } from './screens/bank-reports/bank-reports.tsx';
+import { BankReportDetail, BankReportsScreen } from './screens/bank-reports/bank-reports.tsx';
 import { ExportsScreen } from './screens/exports/exports.tsx';
 import { ManagerHome } from './screens/home/home.tsx';
 import { PartnerEdit } from './screens/partners/partner-edit.tsx';
@@ -82,6 +82,7 @@ function Screens({ config }: { config: ConsoleConfig }) {
           <Route path="/manage/payouts/:id" component={PayoutDetail} />
           <Route path="/manage/exports" component={ExportsScreen} />
           <Route path="/manage/bank-reports" component={BankReportsScreen} />
+          <Route path="/manage/bank-reports/:id" component={BankReportDetail} />
           <Route path="/manage/runs" component={RunsScreen} />
           <Route path="/manage/partners" component={PartnerList} />
           <Route path="/manage/partners/:id" component={PartnerEdit} />

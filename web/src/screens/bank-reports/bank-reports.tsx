@@ -249,3 +249,16 @@ export function BankReportsScreen() {
     </>
   );
 }
+
+/** One report (the e-mails about a report link here). */
+export function BankReportDetail({ id }: { id: string }) {
+  return (
+    <>
+      <Title>Bank report</Title>
+      <ReportResult id={id} />
+      <p>
+        <a href="/manage/bank-reports">All bank reports</a>
+      </p>
+    </>
+  );
+}
