@@ -15,6 +15,8 @@ import { Exports } from './constructs/exports.ts';
 import { HouseFunction } from './constructs/house-function.ts';
 import { Invoices } from './constructs/invoices.ts';
 import { Observability } from './constructs/observability.ts';
+import { SelfBilling } from './constructs/self-billing.ts';
+import { Webhooks } from './constructs/webhooks.ts';
 import { Workflow } from './constructs/workflow.ts';
 
 export interface PayoutsStackProps extends StackProps {
@@ -38,9 +40,11 @@ export class PayoutsStack extends Stack {
   readonly exports: Exports;
   readonly drafting: Drafting;
   readonly bankReports: BankReports;
+  readonly webhooks: Webhooks;
   readonly accessLogs: Bucket;
   readonly console?: Console;
   readonly observability: Observability;
+  readonly selfBilling: SelfBilling;
 
   constructor(scope: Construct, id: string, props: PayoutsStackProps) {
     super(scope, id, props);
@@ -100,7 +104,21 @@ export class PayoutsStack extends Stack {
       this.node.tryGetContext('portalUrl') === undefined && this.console
         ? this.console.url
         : config.portalUrl;
+    this.selfBilling = new SelfBilling(this, 'SelfBilling', {
+      table,
+      company: { name: config.companyName, address: config.companyAddress, vatId: config.companyVatId },
+      ...(prod ? { lockRetentionYears: config.invoiceRetentionYears } : {}),
+      logRetention,
+      removalPolicy,
+      autoDeleteObjects: !prod,
+      accessLogsBucket: this.accessLogs,
+    });
+    this.selfBilling.bindDownloads(fns.payouts);
+    this.selfBilling.bindPreview(fns['partner-payouts']);
+    fns.partners.setEnv(ENV.selfBillingAgreementVersion, config.selfBillingAgreementVersion);
+
     this.workflow = new Workflow(this, 'Workflow', {
+      selfBillingFunction: this.selfBilling.fn,
       table,
       reminderIntervalSeconds: config.reminderIntervalSeconds,
       maxReminders: config.maxReminders,
@@ -179,6 +197,16 @@ export class PayoutsStack extends Stack {
       .bindTable(ENV.tableName, table, 'readWrite')
       .bindTable(ENV.idempotencyTableName, idempotencyTable, 'readWrite');
     this.bankReports.bindUploads(fns['bank-reports']);
+    this.webhooks = new Webhooks(this, 'Webhooks', {
+      table,
+      bus: this.workflow.bus,
+      mailFrom: config.mailFrom,
+      managerEmail: config.managerEmail,
+      logRetention,
+      removalPolicy,
+    });
+    fns.webhooks.bindTable(ENV.idempotencyTableName, idempotencyTable, 'readWrite');
+    this.webhooks.bind(fns.webhooks);
     if (this.console && this.api.hostedUi) {
       this.console.deploy({ apiUrl: this.api.httpApi.apiEndpoint, cognito: this.api.hostedUi });
       new CfnOutput(this, 'ConsoleUrl', { value: this.console.url });

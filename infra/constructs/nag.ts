@@ -31,6 +31,8 @@ export const NAG_REASONS = {
     'The console is static files; every request that matters goes to the API, whose JWT authorizer and throttling guard it',
   cdkBucketDeployment:
     "CDK's BucketDeployment handler copies the built console into its bucket at deploy time; its role and runtime are managed by CDK",
+  webhookSchedules:
+    'Webhook retries are one-time schedules named per delivery; the grant is scoped to the webhook schedule group',
 } as const;
 
 /** A CloudFormation value as cdk-nag prints it in a finding (mirrors its flattenCfnReference). */

@@ -7,6 +7,9 @@ import { buildConsole } from './console-build.ts';
 import { PortInUseError } from './ports.ts';
 import { startLocalBackend } from './runtime.ts';
 
+// Local receivers (http://127.0.0.1:…) may get webhooks under `npm start` only; never on AWS.
+process.env.WEBHOOKS_ALLOW_PRIVATE ??= 'true';
+
 const port = Number(process.env.PORT ?? 3000);
 const optionalPort = (value: string | undefined) => (value ? Number(value) : undefined);
 // The console (web/) is built here when web/dist is missing or older than its sources, never by npm

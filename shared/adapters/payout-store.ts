@@ -12,7 +12,9 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { Conflict, InvalidTransition, NotFound, PreconditionFailed } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
+import type { Address } from '../domain/partner-schemas.ts';
 import type { Actor, Payout, PayoutEvent, PayoutStatus, Reward, RewardReview } from '../domain/schemas.ts';
+import type { BillingDetails } from '../self-billing/model.ts';
 import { dynamo } from './clients.ts';
 import { isConditionalCheckFailed, keys, queryAll, stripKeys, table, unclaimedKeys } from './table.ts';
 
@@ -30,6 +32,7 @@ const PAYOUT_INTERNAL = [
   'invoiceKey',
   'reminders',
   'publishedEvents',
+  'selfBillingSnapshot',
   'exportRefs',
 ];
 
@@ -43,6 +46,14 @@ export interface PayoutItem extends Payout {
   invoiceKey?: string;
   /** Every EndToEndId the payout was exported under → its export id (see settlement). */
   exportRefs?: Record<string, string>;
+  /** The partner's billing details and series as the payout was validated in self_billed mode. */
+  selfBillingSnapshot?: SelfBillingSnapshot;
+}
+
+export interface SelfBillingSnapshot {
+  billing: BillingDetails;
+  address: Address;
+  seriesPrefix: string;
 }
 
 /** The attributes a payout shows through the API (reads that need nothing else project to these). */
@@ -57,6 +68,10 @@ export const PAYOUT_VIEW = [
   'message',
   'invoice',
   'paymentReference',
+  'vatAmount',
+  'amountToPay',
+  'selfBilledInvoice',
+  'selfBilledCreditNote',
   'exportId',
   'endToEndId',
   'paidSource',
@@ -80,7 +95,7 @@ export function toPayout(item: Record<string, unknown> | PayoutItem): Payout {
 }
 
 export function toReward(item: Record<string, unknown>): Reward {
-  const reward = stripKeys(item, ['type', 'paidAt']) as unknown as Reward;
+  const reward = stripKeys(item, ['type', 'paidAt', 'outbox']) as unknown as Reward;
   return { ...reward, payoutId: reward.payoutId ?? null };
 }
 

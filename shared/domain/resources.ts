@@ -3,7 +3,7 @@
  * their own responses, so they only import types from here, and no function bundles these schemas.
  */
 import * as z from 'zod/mini';
-import { Address, PayoutMethod } from './partner-schemas.ts';
+import { Address, BillingDetails, PayoutMethod } from './partner-schemas.ts';
 import {
   Currency,
   documented,
@@ -26,6 +26,12 @@ export const Health = named('Health', z.object({ status: z.literal('ok') }));
 
 // ---------------------------------------------------------------- partners
 
+export const SelfBillingAgreement = named(
+  'SelfBillingAgreement',
+  z.object({ version: z.string(), acceptedAt: timestamp(), validUntil: timestamp() }),
+);
+export type SelfBillingAgreement = z.infer<typeof SelfBillingAgreement>;
+
 export const Partner = named(
   'Partner',
   z.object({
@@ -35,6 +41,20 @@ export const Partner = named(
     country: z.optional(z.string()),
     address: z.optional(Address),
     payoutMethod: z.nullable(PayoutMethod),
+    billing: z.optional(BillingDetails),
+    selfBilling: z.optional(
+      z.object({
+        enabled: z.boolean(),
+        seriesPrefix: documented(z.string(), {
+          description: 'The series prefix in force (default SB + the last six characters of the partner id)',
+        }),
+        active: z.boolean(),
+        inactiveReason: z.optional(
+          z.enum(['not_enabled', 'no_agreement', 'agreement_expired', 'billing_incomplete']),
+        ),
+        agreement: z.optional(SelfBillingAgreement),
+      }),
+    ),
     createdAt: timestamp(),
     updatedAt: timestamp(),
   }),
@@ -76,6 +96,15 @@ const invoiceShape = {
 export const Invoice = named('Invoice', z.object(invoiceShape));
 export type Invoice = z.infer<typeof Invoice>;
 
+export const SelfBilledDocumentRecord = named(
+  'SelfBilledDocumentRecord',
+  z.object({
+    number: z.string(),
+    issuedAt: timestamp(),
+    sha256: documented(z.string(), { description: 'Hex SHA-256 of the PDF as stored' }),
+    xmlSha256: documented(z.string(), { description: 'Hex SHA-256 of the UBL XML as stored' }),
+  }),
+);
 /** Why a payout failed: the bank's reason code (ISO 20022) when there is one, in plain words. */
 export const PayoutFailure = named(
   'PayoutFailure',
@@ -100,7 +129,11 @@ export const Payout = named(
     status: PayoutStatus,
     amount: minorAmount(),
     rewardCount: integer(),
-    requirements: z.object({ invoice: z.boolean(), rewardReview: z.boolean() }),
+    requirements: z.object({
+      invoice: z.boolean(),
+      invoiceMode: z.optional(z.enum(['none', 'upload', 'self_billed'])),
+      rewardReview: z.boolean(),
+    }),
     message: z.optional(z.string()),
     invoice: z.optional(Invoice),
     invoiceRejection: documented(
@@ -118,6 +151,16 @@ export const Payout = named(
       },
     ),
     paymentReference: z.optional(z.string()),
+    vatAmount: z.optional(
+      documented(minorAmount(), {
+        description: 'VAT of a self-billed invoice under the vat regime, paid on top',
+      }),
+    ),
+    amountToPay: z.optional(
+      documented(minorAmount(), { description: 'amount + vatAmount: what exports and the bank pay' }),
+    ),
+    selfBilledInvoice: z.optional(SelfBilledDocumentRecord),
+    selfBilledCreditNote: z.optional(SelfBilledDocumentRecord),
     exportId: z.optional(
       documented(idOf('export'), { description: 'The export that holds the payout while it is processing' }),
     ),
@@ -162,6 +205,27 @@ export const InvoiceDownload = named(
   'InvoiceDownload',
   z.object({ ...invoiceShape, url: z.string(), expiresAt: timestamp() }),
 );
+
+const presigned = () =>
+  z.object({
+    url: documented(z.string(), { description: 'Presigned GET, valid 5 minutes' }),
+    expiresAt: timestamp(),
+  });
+
+export const SelfBilledInvoiceDownload = named(
+  'SelfBilledInvoiceDownload',
+  z.object({
+    number: z.string(),
+    issuedAt: timestamp(),
+    pdf: presigned(),
+    xml: presigned(),
+    creditNote: z.optional(
+      z.object({ number: z.string(), issuedAt: timestamp(), pdf: presigned(), xml: presigned() }),
+    ),
+  }),
+);
+
+export const SelfBilledInvoicePreview = named('SelfBilledInvoicePreview', presigned());
 
 export const InvoiceUpload = named(
   'InvoiceUpload',
@@ -351,6 +415,58 @@ export const BankReportLine = named(
   }),
 );
 export type BankReportLine = z.infer<typeof BankReportLine>;
+// ---------------------------------------------------------------- webhooks
+
+const webhookEndpointShape = {
+  id: idOf('webhookEndpoint'),
+  url: z.string(),
+  description: z.optional(z.string()),
+  eventTypes: z.nullable(z.array(z.string())),
+  enabled: z.boolean(),
+  disabledReason: z.optional(z.enum(['manual', 'gone', 'failing'])),
+  failingSince: z.optional(timestamp()),
+  secretRotatedAt: z.optional(timestamp()),
+  previousSecretExpiresAt: z.optional(timestamp()),
+  createdAt: timestamp(),
+  updatedAt: timestamp(),
+  version: integer(),
+};
+export const WebhookEndpoint = named('WebhookEndpoint', z.object(webhookEndpointShape));
+export type WebhookEndpoint = z.infer<typeof WebhookEndpoint>;
+
+export const WebhookEndpointWithSecret = named(
+  'WebhookEndpointWithSecret',
+  z.object({
+    ...webhookEndpointShape,
+    secret: documented(z.string(), {
+      description: 'The signing secret (Standard Webhooks), shown only here',
+      example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    }),
+  }),
+);
+
+export const WebhookDelivery = named(
+  'WebhookDelivery',
+  z.object({
+    id: idOf('webhookDelivery'),
+    eventId: z.string(),
+    eventType: z.string(),
+    attempt: integer(),
+    status: z.enum(['delivered', 'retrying', 'failed']),
+    responseStatus: z.optional(integer()),
+    durationMs: z.optional(integer()),
+    error: z.optional(z.string()),
+    nextAttemptAt: z.optional(timestamp()),
+    replay: z.optional(z.boolean()),
+    at: timestamp(),
+  }),
+);
+export type WebhookDelivery = z.infer<typeof WebhookDelivery>;
+
+export const WebhookReplay = named(
+  'WebhookReplay',
+  z.object({ status: z.literal('accepted'), events: integer() }),
+);
 
 export const page = <T extends Schema>(item: T) =>
   z.object({ items: z.array(item), nextCursor: z.nullable(z.string()) });
@@ -377,6 +493,9 @@ export const RESOURCES = {
   PayoutEvent,
   InvoiceDownload,
   InvoiceUpload,
+  SelfBilledInvoiceDownload,
+  SelfBilledInvoicePreview,
+  SelfBillingAgreement,
   Export,
   ExportSummary,
   PayoutRun,
@@ -384,5 +503,9 @@ export const RESOURCES = {
   BankReportUpload,
   BankReport,
   BankReportLine,
+  WebhookEndpoint,
+  WebhookEndpointWithSecret,
+  WebhookDelivery,
+  WebhookReplay,
 } as const satisfies Record<string, Schema>;
 export type ResourceName = keyof typeof RESOURCES;

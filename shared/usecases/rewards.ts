@@ -1,6 +1,8 @@
 /** Rewards: creation with externalId de-duplication, lists, and the manager's accept / refuse. */
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../adapters/clients.ts';
+import { OUTBOX, outboxEntry, publishRecorded } from '../adapters/outbox.ts';
+import { findPartnerItem as findPartner } from '../adapters/partner-store.ts';
 import {
   findPayoutItem,
   findRewardItem,
@@ -22,7 +24,6 @@ import { Conflict, InvalidTransition, NotFound, RuleViolation } from '../domain/
 import { newId } from '../domain/ids.ts';
 import { checkRewardDecision, payoutTotals } from '../domain/payout-rules.ts';
 import type { Actor, CreateReward, Reward, RewardStatus } from '../domain/schemas.ts';
-import { findPartner } from './partners.ts';
 
 const nowIso = () => new Date().toISOString();
 
@@ -54,18 +55,22 @@ export interface CreatedReward {
   created: boolean;
 }
 
+/** Writes a new reward with its `reward.created` event (see ../adapters/outbox.ts), then publishes it. */
 async function putReward(reward: Reward): Promise<void> {
+  const created = outboxEntry('reward.created', reward.createdAt);
   try {
     await dynamo().send(
       new PutCommand({
         TableName: table(),
-        Item: rewardItem(reward),
+        Item: { ...rewardItem(reward), [OUTBOX]: [created] },
         ConditionExpression: 'attribute_not_exists(PK)',
       }),
     );
   } catch (error) {
     if (!isConditionalCheckFailed(error)) throw error;
+    return; // written before, with its own event: published then, or by the sweep
   }
+  await publishRecorded(keys.reward(reward.id), reward, [created]);
 }
 
 /**

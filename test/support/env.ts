@@ -11,3 +11,5 @@ configureEnvironment(
   inject('dataDir'),
 );
 process.env.POWERTOOLS_LOG_LEVEL = 'CRITICAL';
+// Tests use loopback webhook receivers (as `npm start` allows); the SSRF tests turn this off.
+process.env.WEBHOOKS_ALLOW_PRIVATE ??= 'true';
