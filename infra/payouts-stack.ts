@@ -8,6 +8,7 @@ import type { PayoutsConfig } from './config.ts';
 import { Api } from './constructs/api.ts';
 import { BankReports } from './constructs/bank-reports.ts';
 import { Console } from './constructs/console.ts';
+import { Controls } from './constructs/controls.ts';
 import { Data } from './constructs/data.ts';
 import { DeadLetterQueue } from './constructs/dead-letter-queue.ts';
 import { Drafting } from './constructs/drafting.ts';
@@ -39,6 +40,7 @@ export class PayoutsStack extends Stack {
   readonly invoices: Invoices;
   readonly exports: Exports;
   readonly drafting: Drafting;
+  readonly controls: Controls;
   readonly bankReports: BankReports;
   readonly webhooks: Webhooks;
   readonly accessLogs: Bucket;
@@ -75,6 +77,11 @@ export class PayoutsStack extends Stack {
     this.api = new Api(this, 'Api', {
       jwtIssuer: config.jwtIssuer,
       jwtAudience: config.jwtAudience,
+      jwtClaims: {
+        ...(config.jwtRoleClaim ? { role: config.jwtRoleClaim } : {}),
+        ...(config.jwtRolesClaim ? { roles: config.jwtRolesClaim } : {}),
+        ...(config.jwtPartnerIdClaim ? { partnerId: config.jwtPartnerIdClaim } : {}),
+      },
       corsOrigins: config.corsOrigins,
       console: this.console
         ? { url: this.console.url, domainPrefix: `partner-payouts-${config.stage}-${this.account}` }
@@ -160,6 +167,25 @@ export class PayoutsStack extends Stack {
     this.workflow.bindApi(fns.exports);
     fns.payouts.setEnv(ENV.returnWindowDays, String(config.returnWindowDays));
     this.workflow.bindApi(fns['partner-payouts']);
+
+    this.controls = new Controls(this, 'Controls', {
+      table,
+      idempotencyTable,
+      bus: this.workflow.bus,
+      approvalThresholds: config.approvalThresholds,
+      holds: fns.holds,
+      bindWorkflow: (fn) => this.workflow.bindApi(fn),
+      mailFrom: config.mailFrom,
+      financeEmail: config.financeEmail ?? config.managerEmail,
+      programManagersEmail: config.programManagersEmail ?? config.managerEmail,
+      portalUrl: config.portalUrl,
+      logRetention,
+      removalPolicy,
+    });
+    this.controls.publishFrom(fns.partners);
+    this.controls.publishFrom(fns.exports);
+    this.controls.checkApprovals(fns.payouts);
+    this.controls.checkApprovals(fns.exports);
 
     this.drafting = new Drafting(this, 'Drafting', {
       table,

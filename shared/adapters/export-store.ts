@@ -473,6 +473,12 @@ export interface PayoutSnapshot {
   task?: { token: string; stage: PayoutStatus };
   /** The export that holds it, while processing. */
   exportId?: string;
+  /** The payout method validated with it (exports pay this, not the partner's current one). */
+  payoutMethod?: PayoutMethod;
+  /** Four-eyes approval and its binding; who released a payout-method-change hold over it. */
+  approval?: { by: string };
+  approvalHash?: string;
+  methodReleasedBy?: string;
 }
 
 /** The fields of a partner an export needs. */
@@ -485,8 +491,13 @@ export interface PartnerSnapshot {
 }
 
 const PAYOUT_PROJECTION = {
-  expression: '#id, #partnerId, #currency, #amount, #amountToPay, #status, #task, #exportId',
+  expression:
+    '#id, #partnerId, #currency, #amount, #amountToPay, #status, #task, #exportId, #payoutMethod, #approval, #approvalHash, #methodReleasedBy',
   names: {
+    '#payoutMethod': 'payoutMethod',
+    '#approval': 'approval',
+    '#approvalHash': 'approvalHash',
+    '#methodReleasedBy': 'methodReleasedBy',
     '#id': 'id',
     '#partnerId': 'partnerId',
     '#currency': 'currency',
@@ -518,6 +529,10 @@ function toPayoutSnapshot(item: Record<string, unknown>): PayoutSnapshot {
     status: item.status as PayoutStatus,
     ...(item.task ? { task: item.task as PayoutSnapshot['task'] & object } : {}),
     ...(typeof item.exportId === 'string' ? { exportId: item.exportId } : {}),
+    ...(item.payoutMethod ? { payoutMethod: item.payoutMethod as PayoutMethod } : {}),
+    ...(item.approval ? { approval: item.approval as { by: string } } : {}),
+    ...(typeof item.approvalHash === 'string' ? { approvalHash: item.approvalHash } : {}),
+    ...(typeof item.methodReleasedBy === 'string' ? { methodReleasedBy: item.methodReleasedBy } : {}),
   };
 }
 
@@ -902,6 +917,8 @@ export interface PayoutSettlementView {
   partnerId: string;
   status: PayoutStatus;
   amount: number;
+  /** `amount` plus VAT where self-billing puts VAT on top: what an export paid. */
+  amountToPay?: number;
   currency: string;
   exportId?: string;
   endToEndId?: string;
@@ -917,7 +934,7 @@ export async function payoutSettlementView(payoutId: string): Promise<PayoutSett
       Key: keys.payout(payoutId),
       ConsistentRead: true,
       ProjectionExpression:
-        '#id, partnerId, #status, amount, currency, exportId, endToEndId, exportRefs, reissuedAs, paidAt',
+        '#id, partnerId, #status, amount, amountToPay, currency, exportId, endToEndId, exportRefs, reissuedAs, paidAt',
       ExpressionAttributeNames: { '#id': 'id', '#status': 'status' },
     }),
   );
@@ -928,6 +945,7 @@ export async function payoutSettlementView(payoutId: string): Promise<PayoutSett
     partnerId: String(item.partnerId),
     status: item.status as PayoutStatus,
     amount: Number(item.amount),
+    ...(typeof item.amountToPay === 'number' ? { amountToPay: item.amountToPay } : {}),
     currency: String(item.currency),
     ...(typeof item.exportId === 'string' ? { exportId: item.exportId } : {}),
     ...(typeof item.endToEndId === 'string' ? { endToEndId: item.endToEndId } : {}),

@@ -10,6 +10,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { ENV, intEnv } from '../config/env.ts';
 import { Conflict, InvalidTransition, NotFound, PreconditionFailed } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import type { Address } from '../domain/partner-schemas.ts';
@@ -18,8 +19,11 @@ import type { BillingDetails } from '../self-billing/model.ts';
 import { dynamo } from './clients.ts';
 import { isConditionalCheckFailed, keys, queryAll, stripKeys, table, unclaimedKeys } from './table.ts';
 
-/** How long a draft stays locked while its rewards are being changed (claims, decisions). */
-export const LEASE_MS = 30_000;
+/**
+ * How long a draft stays locked while its rewards are being changed (claims, decisions); a drafting
+ * slot's lease is twice this. `DRAFT_LEASE_MS` shortens it for tests that wait for a dead run's leases.
+ */
+export const LEASE_MS = intEnv(ENV.draftLeaseMs, 30_000);
 
 const PAYOUT_INTERNAL = [
   'type',
@@ -33,6 +37,8 @@ const PAYOUT_INTERNAL = [
   'reminders',
   'publishedEvents',
   'selfBillingSnapshot',
+  'approvalHash',
+  'methodReleasedBy',
   'exportRefs',
 ];
 
@@ -44,6 +50,10 @@ export interface PayoutItem extends Payout {
   task?: { token: string; stage: PayoutStatus };
   exportIds?: string[];
   invoiceKey?: string;
+  /** The approval's binding (../domain/controls.ts `approvalHash`). */
+  approvalHash?: string;
+  /** Who released a PAYOUT_METHOD_CHANGED hold over it: they may not export or mark it paid. */
+  methodReleasedBy?: string;
   /** Every EndToEndId the payout was exported under → its export id (see settlement). */
   exportRefs?: Record<string, string>;
   /** The partner's billing details and series as the payout was validated in self_billed mode. */
@@ -72,6 +82,8 @@ export const PAYOUT_VIEW = [
   'amountToPay',
   'selfBilledInvoice',
   'selfBilledCreditNote',
+  'payoutMethod',
+  'approval',
   'exportId',
   'endToEndId',
   'paidSource',

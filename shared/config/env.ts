@@ -30,6 +30,12 @@ export const ENV = {
   selfBillingAgreementVersion: 'SELF_BILLING_AGREEMENT_VERSION',
   selfBillingBucket: 'SELF_BILLING_BUCKET',
   selfBillingFunctionName: 'SELF_BILLING_FUNCTION_NAME',
+  approvalThresholds: 'APPROVAL_THRESHOLDS',
+  financeEmail: 'FINANCE_EMAIL',
+  programManagersEmail: 'PROGRAM_MANAGERS_EMAIL',
+  jwtRoleClaim: 'JWT_ROLE_CLAIM',
+  jwtRolesClaim: 'JWT_ROLES_CLAIM',
+  jwtPartnerIdClaim: 'JWT_PARTNER_ID_CLAIM',
   bankReportBucket: 'BANK_REPORT_BUCKET',
   returnWindowDays: 'RETURN_WINDOW_DAYS',
   processingReminderDays: 'PROCESSING_REMINDER_DAYS',
@@ -45,6 +51,8 @@ export const ENV = {
   webhookLogDays: 'WEBHOOK_LOG_DAYS',
   webhookRotationOverlapSeconds: 'WEBHOOK_ROTATION_OVERLAP_SECONDS',
   webhooksAllowPrivate: 'WEBHOOKS_ALLOW_PRIVATE',
+  /** Tests only: how long a draft or drafting slot stays leased (default 30 s). */
+  draftLeaseMs: 'DRAFT_LEASE_MS',
   /** Local only (s3rver): S3 requests path-style. */
   s3ForcePathStyle: 'S3_FORCE_PATH_STYLE',
 } as const;
