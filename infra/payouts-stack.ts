@@ -1,5 +1,5 @@
 /** The partner-payouts stack: composes the feature constructs; no resource is defined here. */
-import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
@@ -7,6 +7,7 @@ import { ENV } from '#shared/config/env.ts';
 import type { PayoutsConfig } from './config.ts';
 import { Api } from './constructs/api.ts';
 import { BankReports } from './constructs/bank-reports.ts';
+import { Console } from './constructs/console.ts';
 import { Controls } from './constructs/controls.ts';
 import { Data } from './constructs/data.ts';
 import { DeadLetterQueue } from './constructs/dead-letter-queue.ts';
@@ -43,6 +44,7 @@ export class PayoutsStack extends Stack {
   readonly bankReports: BankReports;
   readonly webhooks: Webhooks;
   readonly accessLogs: Bucket;
+  readonly console?: Console;
   readonly observability: Observability;
   readonly selfBilling: SelfBilling;
 
@@ -54,6 +56,24 @@ export class PayoutsStack extends Stack {
     const logRetention = RETENTION[config.logRetentionDays] ?? RetentionDays.ONE_MONTH;
 
     this.data = new Data(this, 'Data', { removalPolicy, deletionProtection: prod });
+    this.accessLogs = new Bucket(this, 'AccessLogs', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      encryption: BucketEncryption.S3_MANAGED,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      lifecycleRules: [{ expiration: Duration.days(prod ? 365 : 30) }],
+      removalPolicy,
+      autoDeleteObjects: !prod,
+    });
+    // The web console (CloudFront + S3) signs in with the Cognito pool's hosted UI, so only with that pool.
+    if (!config.jwtIssuer) {
+      this.console = new Console(this, 'Console', {
+        removalPolicy,
+        autoDeleteObjects: !prod,
+        accessLogsBucket: this.accessLogs,
+      });
+    }
+    const corsOrigins = [...config.corsOrigins, ...(this.console ? [this.console.url] : [])];
     this.api = new Api(this, 'Api', {
       jwtIssuer: config.jwtIssuer,
       jwtAudience: config.jwtAudience,
@@ -63,6 +83,9 @@ export class PayoutsStack extends Stack {
         ...(config.jwtPartnerIdClaim ? { partnerId: config.jwtPartnerIdClaim } : {}),
       },
       corsOrigins: config.corsOrigins,
+      console: this.console
+        ? { url: this.console.url, domainPrefix: `partner-payouts-${config.stage}-${this.account}` }
+        : undefined,
       throttle: { rateLimit: config.apiThrottleRateLimit, burstLimit: config.apiThrottleBurstLimit },
       logRetention,
       removalPolicy,
@@ -83,15 +106,11 @@ export class PayoutsStack extends Stack {
       .bindTable(ENV.tableName, table, 'readWrite')
       .bindTable(ENV.idempotencyTableName, idempotencyTable, 'readWrite');
 
-    this.accessLogs = new Bucket(this, 'AccessLogs', {
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      encryption: BucketEncryption.S3_MANAGED,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
-      lifecycleRules: [{ expiration: Duration.days(prod ? 365 : 30) }],
-      removalPolicy,
-      autoDeleteObjects: !prod,
-    });
+    // E-mail links lead to the console unless `portalUrl` names another address.
+    const portalUrl =
+      this.node.tryGetContext('portalUrl') === undefined && this.console
+        ? this.console.url
+        : config.portalUrl;
     this.selfBilling = new SelfBilling(this, 'SelfBilling', {
       table,
       company: { name: config.companyName, address: config.companyAddress, vatId: config.companyVatId },
@@ -113,14 +132,14 @@ export class PayoutsStack extends Stack {
       processingReminderDays: config.processingReminderDays,
       mailFrom: config.mailFrom,
       managerEmail: config.managerEmail,
-      portalUrl: config.portalUrl,
+      portalUrl,
       logRetention,
       removalPolicy,
     });
     this.invoices = new Invoices(this, 'Invoices', {
       table,
       bus: this.workflow.bus,
-      corsOrigins: config.corsOrigins,
+      corsOrigins,
       logRetention,
       removalPolicy,
       autoDeleteObjects: !prod,
@@ -190,10 +209,10 @@ export class PayoutsStack extends Stack {
     this.bankReports = new BankReports(this, 'BankReports', {
       table,
       bus: this.workflow.bus,
-      corsOrigins: config.corsOrigins,
+      corsOrigins,
       mailFrom: config.mailFrom,
       managerEmail: config.managerEmail,
-      portalUrl: config.portalUrl,
+      portalUrl,
       bindWorkflow: (fn) => this.workflow.bindApi(fn),
       logRetention,
       removalPolicy,
@@ -214,6 +233,10 @@ export class PayoutsStack extends Stack {
     });
     fns.webhooks.bindTable(ENV.idempotencyTableName, idempotencyTable, 'readWrite');
     this.webhooks.bind(fns.webhooks);
+    if (this.console && this.api.hostedUi) {
+      this.console.deploy({ apiUrl: this.api.httpApi.apiEndpoint, cognito: this.api.hostedUi });
+      new CfnOutput(this, 'ConsoleUrl', { value: this.console.url });
+    }
 
     // Last: alarms and the dashboard for every house function and dead-letter queue composed above.
     this.observability = new Observability(this, 'Observability', {

@@ -3,6 +3,7 @@ import { httpHandler } from '#shared/http/handler.ts';
 import { PAYOUT_ROUTES } from '#shared/http/routes/payouts.ts';
 import { approvePayout } from '#shared/usecases/approvals.ts';
 import { getInvoiceDownload, rejectInvoice } from '#shared/usecases/invoices.ts';
+import { summarizePayouts } from '#shared/usecases/payout-summary.ts';
 import {
   cancelPayout,
   createPayout,
@@ -20,6 +21,7 @@ import { selfBilledInvoiceDownload } from '#shared/usecases/self-billing.ts';
 export const handler = httpHandler(PAYOUT_ROUTES, {
   createPayout: async ({ body, actor }) => ({ body: await createPayout(body, actor) }),
   listPayouts: async ({ query }) => ({ body: await listPayouts(query) }),
+  summarizePayouts: async () => ({ body: await summarizePayouts() }),
   getPayout: async ({ params }) => ({ body: await getPayout(params.id ?? '') }),
   listPayoutRewards: async ({ params, query }) => ({
     body: await listPayoutRewards(await getPayoutItem(params.id ?? ''), query),

@@ -18,12 +18,15 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import {
   AccountRecovery,
   CfnUserPoolGroup,
+  ClientAttributes,
   FeaturePlan,
   Mfa,
+  OAuthScope,
   StandardThreatProtectionMode,
   StringAttribute,
   UserPool,
   UserPoolClient,
+  UserPoolClientIdentityProvider,
 } from 'aws-cdk-lib/aws-cognito';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -44,6 +47,8 @@ export interface ApiProps {
   throttle: { rateLimit: number; burstLimit: number };
   logRetention: RetentionDays;
   removalPolicy: RemovalPolicy;
+  /** The web console (infra/constructs/console.ts): its origin, and the hosted UI's domain prefix. */
+  console?: { url: string; domainPrefix: string } | undefined;
 }
 
 /** One JSON object per request (HTTP API `$context` variables); no header or body is logged. */
@@ -97,6 +102,8 @@ export class Api extends Construct {
   readonly accessLogs: LogGroup;
   readonly functions: Record<FunctionGroup, HouseFunction>;
   readonly userPool?: UserPool;
+  /** The console's sign-in: Cognito hosted UI, authorization code + PKCE (public client, no secret). */
+  readonly hostedUi?: { issuer: string; domain: string; clientId: string };
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
@@ -138,6 +145,36 @@ export class Api extends Construct {
       });
       issuer = `https://cognito-idp.${pool.stack.region}.amazonaws.com/${pool.userPoolId}`;
       audience = [client.userPoolClientId];
+      if (props.console) {
+        const domain = pool.addDomain('HostedUi', {
+          cognitoDomain: { domainPrefix: props.console.domainPrefix },
+        });
+        const consoleClient = pool.addClient('ConsoleClient', {
+          generateSecret: false,
+          // The hosted UI only: authorization code (the console sends PKCE), no implicit flow, no passwords here.
+          authFlows: { userSrp: false, userPassword: false, adminUserPassword: false, custom: false },
+          oAuth: {
+            flows: { authorizationCodeGrant: true, implicitCodeGrant: false, clientCredentials: false },
+            scopes: [OAuthScope.OPENID, OAuthScope.EMAIL, OAuthScope.PROFILE],
+            callbackUrls: [`${props.console.url}/auth/callback`],
+            logoutUrls: [`${props.console.url}/sign-in`],
+          },
+          supportedIdentityProviders: [UserPoolClientIdentityProvider.COGNITO],
+          preventUserExistenceErrors: true,
+          enableTokenRevocation: true,
+          readAttributes: new ClientAttributes()
+            .withStandardAttributes({ email: true, emailVerified: true, fullname: true })
+            .withCustomAttributes('partner_id'),
+          // Named, so not "all writable attributes": no custom:* (partner_id) ever.
+          writeAttributes: new ClientAttributes().withStandardAttributes({ locale: true }),
+          idTokenValidity: Duration.hours(1),
+          accessTokenValidity: Duration.hours(1),
+          refreshTokenValidity: Duration.hours(12),
+        });
+        audience.push(consoleClient.userPoolClientId);
+        this.hostedUi = { issuer, domain: domain.baseUrl(), clientId: consoleClient.userPoolClientId };
+        new CfnOutput(this, 'ConsoleClientId', { value: consoleClient.userPoolClientId });
+      }
       this.userPool = pool;
       new CfnOutput(this, 'UserPoolId', { value: pool.userPoolId });
       new CfnOutput(this, 'UserPoolClientId', { value: client.userPoolClientId });
@@ -147,7 +184,7 @@ export class Api extends Construct {
     this.httpApi = new HttpApi(this, 'HttpApi', {
       description: 'Partner payouts API',
       corsPreflight: {
-        allowOrigins: props.corsOrigins,
+        allowOrigins: [...props.corsOrigins, ...(props.console ? [props.console.url] : [])],
         allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST, CorsHttpMethod.PATCH],
         allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'if-match'],
         maxAge: Duration.hours(1),

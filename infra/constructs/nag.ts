@@ -24,6 +24,13 @@ export const NAG_REASONS = {
   cdkNotificationsHandler:
     "CDK's bucket-notifications handler runs once per deploy and only logs; its role is managed by CDK",
   publicHealth: 'GET /health is the unauthenticated liveness probe: it returns a constant and reads no data',
+  cloudFrontDefaultCertificate:
+    'The console is served on its *.cloudfront.net name, whose default certificate CloudFront pins to TLSv1; a custom domain with its own certificate would take TLSv1.2_2021',
+  cloudFrontGeo: 'Partners may be anywhere: the console is not restricted by country',
+  cloudFrontWaf:
+    'The console is static files; every request that matters goes to the API, whose JWT authorizer and throttling guard it',
+  cdkBucketDeployment:
+    "CDK's BucketDeployment handler copies the built console into its bucket at deploy time; its role and runtime are managed by CDK",
   webhookSchedules:
     'Webhook retries are one-time schedules named per delivery; the grant is scoped to the webhook schedule group',
 } as const;

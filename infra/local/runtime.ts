@@ -17,6 +17,7 @@ import { workflowSettings } from '#shared/config/workflow.ts';
 import { NOTIFIED_EVENT_TYPES } from '#shared/domain/notifications.ts';
 import { workflowDefinition } from '../workflow/definition.ts';
 import { type ExtraRoute, type LocalApiGateway, startApiGateway } from './api-gateway.ts';
+import { consoleRoutes } from './console.ts';
 import { docsRoutes } from './docs.ts';
 import {
   createTables,
@@ -242,6 +243,8 @@ export interface LocalBackend {
 
 export async function startLocalBackend(options: LocalBackendOptions = {}): Promise<LocalBackend> {
   const dataDir = resolve(options.dataDir ?? process.env.DATA_DIR ?? '.data');
+  // E-mail links lead to this server's console unless PORTAL_URL says otherwise (set once it listens).
+  const portalUrlGiven = Boolean(process.env[ENV.portalUrl]);
   const dynalite = await startDynaliteProcess({
     directory: join(dataDir, 'dynamodb'),
     port: options.dynamodbPort,
@@ -315,9 +318,10 @@ export async function startLocalBackend(options: LocalBackendOptions = {}): Prom
   const api = await startApiGateway({
     port: options.port ?? 3000,
     verify: await createVerifier(dataDir),
-    extraRoutes: [docsRoutes(), ...(options.extraRoutes ?? [])],
+    extraRoutes: [docsRoutes(), consoleRoutes({ dataDir }), ...(options.extraRoutes ?? [])],
     log: options.verbose ? (line) => console.log(line) : undefined,
   });
+  if (!portalUrlGiven) process.env[ENV.portalUrl] = api.url;
   return {
     url: api.url,
     dataDir,

@@ -99,6 +99,7 @@ export const PAYOUT_VIEW = [
   'failedAt',
   'cancelledAt',
   'version',
+  'invoiceRejection',
 ] as const;
 
 export function toPayout(item: Record<string, unknown> | PayoutItem): Payout {
@@ -491,6 +492,29 @@ export async function forEachLimited<T>(
     }
   });
   await Promise.all(workers);
+}
+
+/**
+ * Count and sum per currency of the payouts in one status: one Query of that status's partition of
+ * GSI2, projecting only `currency` and `amount` (a read of the whole partition, paged by DynamoDB).
+ */
+export async function sumPayoutsInStatus(
+  status: string,
+): Promise<Map<string, { count: number; amount: number }>> {
+  const items = await queryAll({
+    index: 'GSI2',
+    partition: { name: 'GSI2PK', value: `PAYOUT_STATUS#${status}` },
+    projection: ['currency', 'amount'],
+  });
+  const sums = new Map<string, { count: number; amount: number }>();
+  for (const item of items) {
+    const currency = String(item.currency);
+    const sum = sums.get(currency) ?? { count: 0, amount: 0 };
+    sum.count += 1;
+    sum.amount += Number(item.amount);
+    sums.set(currency, sum);
+  }
+  return sums;
 }
 
 /**

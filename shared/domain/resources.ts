@@ -138,6 +138,20 @@ export const Payout = named(
     }),
     message: z.optional(z.string()),
     invoice: z.optional(Invoice),
+    invoiceRejection: documented(
+      z.optional(
+        z.object({
+          reason: z.string(),
+          fileName: z.optional(z.string()),
+          by: z.enum(['check', 'manager']),
+          at: timestamp(),
+        }),
+      ),
+      {
+        description:
+          'Why the last invoice upload was refused (by the file check or the manager); cleared when one is attached',
+      },
+    ),
     paymentReference: z.optional(z.string()),
     vatAmount: z.optional(
       documented(minorAmount(), {
@@ -327,6 +341,17 @@ export const PayoutRun = named(
   }),
 );
 export type PayoutRun = z.infer<typeof PayoutRun>;
+
+/** Counts and sums of payouts per status and currency (the console's home). */
+export const PayoutSummary = named(
+  'PayoutSummary',
+  z.object({
+    items: z.array(
+      z.object({ status: PayoutStatus, currency: Currency, count: integer(), amount: minorAmount() }),
+    ),
+  }),
+);
+export type PayoutSummary = z.infer<typeof PayoutSummary>;
 
 export const Hold = named(
   'Hold',
@@ -537,6 +562,7 @@ export const RESOURCES = {
   Export,
   ExportSummary,
   PayoutRun,
+  PayoutSummary,
   Hold,
   PartnerEvent,
   BankReportUpload,

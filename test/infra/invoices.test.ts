@@ -126,7 +126,14 @@ describe('invoice bucket', () => {
     const rules = bucket.Properties.CorsConfiguration.CorsRules as Json[];
     expect(rules).toHaveLength(1);
     expect(rules[0].AllowedMethods).toEqual(['POST']);
-    expect(rules[0].AllowedOrigins).toEqual([PORTAL]);
+    // The configured origins, and the web console's (its CloudFront distribution).
+    const consoleOrigin = {
+      'Fn::Join': [
+        '',
+        ['https://', { 'Fn::GetAtt': [expect.stringMatching(/^ConsoleDistribution/), 'DomainName'] }],
+      ],
+    };
+    expect(rules[0].AllowedOrigins).toEqual([PORTAL, consoleOrigin]);
 
     const several = synth({ corsOrigins: `${PORTAL}, https://admin.example.com` });
     several.template.hasResourceProperties('AWS::S3::Bucket', {
@@ -134,10 +141,19 @@ describe('invoice bucket', () => {
         CorsRules: [
           Match.objectLike({
             AllowedMethods: ['POST'],
-            AllowedOrigins: [PORTAL, 'https://admin.example.com'],
+            AllowedOrigins: [
+              PORTAL,
+              'https://admin.example.com',
+              Match.objectLike({ 'Fn::Join': Match.anyValue() }),
+            ],
           }),
         ],
       },
+    });
+    // Without the Cognito pool there is no console: the configured origins only.
+    const external = synth({ jwtIssuer: 'https://issuer.example.com', jwtAudience: 'payouts' });
+    external.template.hasResourceProperties('AWS::S3::Bucket', {
+      CorsConfiguration: { CorsRules: [Match.objectLike({ AllowedOrigins: [PORTAL] })] },
     });
   });
 

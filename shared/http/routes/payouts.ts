@@ -44,6 +44,17 @@ export const PAYOUT_ROUTES = {
     response: 'Payout',
     paged: true,
   }),
+  // Before getPayout: a literal segment wins over `{id}` (as API Gateway matches).
+  summarizePayouts: route({
+    method: 'GET',
+    path: '/payouts/summary',
+    group: 'payouts',
+    access: 'manager',
+    permission: 'read',
+    summary: 'Counts and sums of payouts per status and currency',
+    status: 200,
+    response: 'PayoutSummary',
+  }),
   getPayout: route({
     method: 'GET',
     path: '/payouts/{id}',
