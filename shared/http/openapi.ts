@@ -64,8 +64,9 @@ const ERRORS: { status: number; applies: (spec: RouteSpec) => boolean; descripti
   },
   {
     status: 404,
-    applies: (spec) => pathParams(spec.path).length > 0,
-    description: '`not_found`: unknown id, or not visible to this caller',
+    applies: (spec) => pathParams(spec.path).length > 0 || spec.access === 'partner',
+    description:
+      '`not_found`: unknown id, or not visible to this caller (for a partner token: also a partner that does not exist)',
   },
   {
     status: 409,
@@ -194,14 +195,13 @@ function operationOf(name: string, spec: RouteSpec, schemas: SchemaCollector, pr
   if (spec.method === 'POST') headers['Idempotency-Key'] = IdempotencyKey;
   if (spec.ifMatch) headers['If-Match'] = IfMatch;
 
+  const resource = schemas.convert(spec.paged ? page(RESOURCES[spec.response]) : RESOURCES[spec.response]);
   const responses: RouteConfig['responses'] = {
-    [String(spec.status)]: {
-      description: spec.summary,
-      content: jsonContent(
-        schemas.convert(spec.paged ? page(RESOURCES[spec.response]) : RESOURCES[spec.response]),
-      ),
-    },
+    [String(spec.status)]: { description: spec.summary, content: jsonContent(resource) },
   };
+  for (const [status, description] of Object.entries(spec.otherStatuses ?? {})) {
+    responses[status] = { description, content: jsonContent(resource) };
+  }
   for (const error of ERRORS) {
     if (!error.applies(spec)) continue;
     responses[String(error.status)] = {

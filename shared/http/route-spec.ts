@@ -31,6 +31,8 @@ export interface RouteSpec {
   body?: Schema;
   query?: Schema;
   status: number;
+  /** Other success statuses it answers with the same resource, and when (documented like `status`). */
+  otherStatuses?: Record<number, string>;
   /**
    * The resource it answers with (`paged`: a page of them), by name: responses are documented, not
    * parsed, so no function bundles their schemas (../domain/resources.ts).

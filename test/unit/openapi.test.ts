@@ -154,12 +154,18 @@ describe('the OpenAPI document is structurally valid OpenAPI 3.1', () => {
       expect(responses[String(spec.status)]?.content?.['application/json']?.schema, where).toBeDefined();
       const expected = [400, 413];
       if (spec.access !== 'public') expected.push(401, 403);
-      if (pathParams(spec.path).length) expected.push(404);
+      if (pathParams(spec.path).length || spec.access === 'partner') expected.push(404);
       if (spec.method !== 'GET') expected.push(409);
       if (spec.ifMatch) expected.push(412);
       if (spec.body) expected.push(415);
       if (spec.method === 'POST') expected.push(422);
-      const errors = Object.keys(responses).filter((status) => status !== String(spec.status));
+      for (const status of Object.keys(spec.otherStatuses ?? {})) {
+        expect(responses[status]?.content?.['application/json']?.schema, `${where} ${status}`).toEqual(
+          responses[String(spec.status)].content['application/json'].schema,
+        );
+      }
+      const successes = [spec.status, ...Object.keys(spec.otherStatuses ?? {}).map(Number)].map(String);
+      const errors = Object.keys(responses).filter((status) => !successes.includes(status));
       expect(errors.map(Number).sort(), where).toEqual(expected.sort());
       for (const status of errors) {
         expect(responses[status].content['application/problem+json'].schema, `${where} ${status}`).toEqual({
