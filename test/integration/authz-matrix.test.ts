@@ -71,6 +71,7 @@ function validBody(spec: RouteSpec, partnerId: string, rewardIds: string[] = [])
     { reason: 'Because' },
     { name: 'Someone', email: `someone+${randomUUID()}@example.com` },
     { format: 'csv', payoutIds: [newId('payout')] },
+    { fileName: 'report.xml' },
     {},
   ];
   const body = candidates.find((candidate) => spec.body?.safeParse(candidate).success);

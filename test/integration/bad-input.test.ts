@@ -38,6 +38,8 @@ interface Fixture {
     Partial<Record<'processing' | 'failed', { id: string; rewardId: string }>>;
   /** An active export of the processing payout (routes on /exports/{id}). */
   exportId?: string;
+  /** A bank report awaiting its file (routes on /bank-reports/{id}). */
+  bankReportId?: string;
 }
 
 /**
@@ -97,6 +99,10 @@ async function fixture(spec?: RouteSpec): Promise<Fixture> {
     );
     fx.payouts.failed = failed;
   }
+  if (spec?.path.startsWith('/bank-reports/')) {
+    const report = await call(manager, 'POST', '/bank-reports', { body: { fileName: 'report.xml' } });
+    fx.bankReportId = expectOk(report, 201).id as string;
+  }
   return fx;
 }
 
@@ -116,6 +122,7 @@ function targetPath(spec: RouteSpec, fx: Fixture): string {
     if (name === 'rewardId') return payout.rewardId;
     if (spec.path.startsWith('/exports/')) return fx.exportId ?? newId('export');
     if (spec.path.startsWith('/partners/')) return fx.partnerId;
+    if (spec.path.startsWith('/bank-reports/')) return fx.bankReportId ?? newId('bankReport');
     if (spec.path.startsWith('/rewards/')) return fx.looseReward;
     if (spec.path.startsWith('/payouts/') || spec.path.startsWith('/partner/payouts/')) return payout.id;
     return newId('run');
@@ -133,6 +140,7 @@ function validBody(spec: RouteSpec, fx: Fixture): Record<string, unknown> {
     { reason: 'Because' },
     // Scoped to this fixture's ready payout: an unscoped export would touch every ready payout.
     { format: 'csv', payoutIds: [fx.payouts.ready.id] },
+    { fileName: 'report.xml' },
     {},
   ];
   const body = candidates.find((candidate) => spec.body?.safeParse(candidate).success);
