@@ -70,7 +70,7 @@ const ERRORS: { status: number; applies: (spec: RouteSpec) => boolean; descripti
   },
   {
     status: 409,
-    applies: (spec) => spec.method === 'POST' || spec.method === 'PATCH',
+    applies: (spec) => spec.method === 'POST' || spec.method === 'PATCH' || !!spec.moreErrors?.includes(409),
     description:
       '`invalid_transition` (not allowed in the current status), `conflict` (a concurrent change won) or `idempotency_key_reused` (same key, other request)',
   },
@@ -91,9 +91,14 @@ const ERRORS: { status: number; applies: (spec: RouteSpec) => boolean; descripti
   },
   {
     status: 422,
-    applies: (spec) => spec.method === 'POST',
+    applies: (spec) => spec.method === 'POST' || !!spec.moreErrors?.includes(422),
     description:
       'A business rule code, e.g. `rewards_not_reviewed`, `non_positive_amount`, `invoice_required`, `rewards_review_required`, `rewards_disputed`, `currency_mismatch`, `no_eligible_rewards`, `missing_payout_details`',
+  },
+  {
+    status: 429,
+    applies: (spec) => !!spec.moreErrors?.includes(429),
+    description: '`rate_limited`: too many such requests; retry after the `Retry-After` header’s seconds',
   },
 ];
 
