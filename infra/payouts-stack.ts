@@ -14,6 +14,7 @@ import { Exports } from './constructs/exports.ts';
 import { HouseFunction } from './constructs/house-function.ts';
 import { Invoices } from './constructs/invoices.ts';
 import { Observability } from './constructs/observability.ts';
+import { Webhooks } from './constructs/webhooks.ts';
 import { Workflow } from './constructs/workflow.ts';
 
 export interface PayoutsStackProps extends StackProps {
@@ -37,6 +38,7 @@ export class PayoutsStack extends Stack {
   readonly exports: Exports;
   readonly drafting: Drafting;
   readonly bankReports: BankReports;
+  readonly webhooks: Webhooks;
   readonly accessLogs: Bucket;
   readonly observability: Observability;
 
@@ -160,6 +162,16 @@ export class PayoutsStack extends Stack {
       .bindTable(ENV.tableName, table, 'readWrite')
       .bindTable(ENV.idempotencyTableName, idempotencyTable, 'readWrite');
     this.bankReports.bindUploads(fns['bank-reports']);
+    this.webhooks = new Webhooks(this, 'Webhooks', {
+      table,
+      bus: this.workflow.bus,
+      mailFrom: config.mailFrom,
+      managerEmail: config.managerEmail,
+      logRetention,
+      removalPolicy,
+    });
+    fns.webhooks.bindTable(ENV.idempotencyTableName, idempotencyTable, 'readWrite');
+    this.webhooks.bind(fns.webhooks);
 
     // Last: alarms and the dashboard for every house function and dead-letter queue composed above.
     this.observability = new Observability(this, 'Observability', {

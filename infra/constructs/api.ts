@@ -71,6 +71,7 @@ const DESCRIPTIONS: Record<FunctionGroup, string> = {
   'payout-runs': 'Payout runs: drafting now, run results',
   exports: 'Exports of ready payouts: payment files in S3, export records',
   'bank-reports': 'Bank reports: presigned uploads, reports and their lines',
+  webhooks: 'Webhook endpoints: registration, secrets, test, delivery log, replay',
 };
 
 export class Api extends Construct {

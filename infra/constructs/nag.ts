@@ -24,6 +24,8 @@ export const NAG_REASONS = {
   cdkNotificationsHandler:
     "CDK's bucket-notifications handler runs once per deploy and only logs; its role is managed by CDK",
   publicHealth: 'GET /health is the unauthenticated liveness probe: it returns a constant and reads no data',
+  webhookSchedules:
+    'Webhook retries are one-time schedules named per delivery; the grant is scoped to the webhook schedule group',
 } as const;
 
 /** A CloudFormation value as cdk-nag prints it in a finding (mirrors its flattenCfnReference). */

@@ -16,6 +16,7 @@ const HTTP_HANDLERS: Record<FunctionGroup, () => Promise<{ handler: LambdaHandle
   'payout-runs': () => import('../../functions/payout-runs/handler.ts'),
   exports: () => import('../../functions/exports/handler.ts'),
   'bank-reports': () => import('../../functions/bank-reports/handler.ts'),
+  webhooks: () => import('../../functions/webhooks/handler.ts'),
 };
 
 export async function httpHandlerOf(group: FunctionGroup): Promise<LambdaHandler> {

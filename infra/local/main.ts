@@ -6,6 +6,9 @@
 import { PortInUseError } from './ports.ts';
 import { startLocalBackend } from './runtime.ts';
 
+// Local receivers (http://127.0.0.1:…) may get webhooks under `npm start` only; never on AWS.
+process.env.WEBHOOKS_ALLOW_PRIVATE ??= 'true';
+
 const port = Number(process.env.PORT ?? 3000);
 const optionalPort = (value: string | undefined) => (value ? Number(value) : undefined);
 const backend = await startLocalBackend({

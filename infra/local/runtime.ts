@@ -5,6 +5,7 @@
  *   HTTP ──▶ api-gateway.ts (JWT check, v2 events) ──▶ functions/<group>/handler.ts
  *   handlers ──▶ dynalite · s3rver · stepfunctions.ts (payout.asl.json + task tokens)
  *   workflow ──▶ functions/workflow ──▶ eventbridge.ts ──▶ functions/notifier ──▶ ses.ts (.eml)
+ *                                        eventbridge.ts ──▶ webhook-queue.ts ──▶ functions/webhook-delivery ──▶ receivers
  */
 import { join, resolve } from 'node:path';
 import { EVENT_SOURCE } from '#shared/adapters/events.ts';
@@ -29,6 +30,7 @@ import { scheduleDrafting } from './schedule.ts';
 import { startLocalSes } from './ses.ts';
 import { type LocalStepFunctions, startLocalStepFunctions } from './stepfunctions.ts';
 import { createVerifier } from './tokens.ts';
+import { type LocalWebhookQueue, startLocalWebhookQueue } from './webhook-queue.ts';
 
 export const LOCAL_NAMES = {
   table: 'partner-payouts',
@@ -40,6 +42,7 @@ export const LOCAL_NAMES = {
   stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:partner-payouts',
   workflowFunction: 'partner-payouts-workflow',
   draftingFunction: 'partner-payouts-drafting',
+  webhookDeliveryFunction: 'partner-payouts-webhook-delivery',
 } as const;
 
 export interface LocalEndpoints {
@@ -49,6 +52,8 @@ export interface LocalEndpoints {
   eventbridge?: string;
   sesv2?: string;
   lambda?: string;
+  /** The local SQS + Scheduler stand-in of the webhook queue. */
+  webhooks?: { endpoint: string; queueUrl: string; queueArn: string };
 }
 
 /** Points the SDK and the handlers' configuration at the emulators (before any handler module loads). */
@@ -78,6 +83,13 @@ export function configureEnvironment(endpoints: LocalEndpoints, dataDir: string)
   if (endpoints.eventbridge) env.AWS_ENDPOINT_URL_EVENTBRIDGE = endpoints.eventbridge;
   if (endpoints.lambda) env.AWS_ENDPOINT_URL_LAMBDA = endpoints.lambda;
   if (endpoints.sesv2) env.AWS_ENDPOINT_URL_SESV2 = endpoints.sesv2;
+  if (endpoints.webhooks) {
+    env.AWS_ENDPOINT_URL_SQS = endpoints.webhooks.endpoint;
+    env.AWS_ENDPOINT_URL_SCHEDULER = endpoints.webhooks.endpoint;
+    env[ENV.webhookQueueUrl] = endpoints.webhooks.queueUrl;
+    env[ENV.webhookQueueArn] = endpoints.webhooks.queueArn;
+    env[ENV.webhookSchedulerRoleArn] = 'arn:aws:iam::000000000000:role/partner-payouts-webhook-scheduler';
+  }
   for (const [name, value] of Object.entries(env)) process.env[name] = value;
   process.env[ENV.mailDir] = join(dataDir, 'mail');
   process.env[ENV.mailFrom] ||= 'payouts@example.com';
@@ -98,6 +110,7 @@ export interface WorkflowRuntime {
   lambda: { endpoint: string; idle(): Promise<void>; close(): Promise<void> };
   events: LocalEventBridge;
   ses: { endpoint: string; close(): Promise<void> };
+  webhooks: LocalWebhookQueue;
   close(): Promise<void>;
 }
 
@@ -122,8 +135,26 @@ export async function startWorkflowRuntime(options: {
   );
   const ses = await startLocalSes({ mailDir: options.mailDir });
   const invoke = await startLocalLambda({ functions: { [LOCAL_NAMES.draftingFunction]: drafting } });
+  const webhookDelivery = await lambda(
+    () => import('../../functions/webhook-delivery/handler.ts'),
+    LOCAL_NAMES.webhookDeliveryFunction,
+    60_000,
+  );
+  const webhooks = await startLocalWebhookQueue({ consume: webhookDelivery });
+  // The outbox sweep, every 5 minutes as on AWS (EventBridge Scheduler there).
+  const sweep = setInterval(() => {
+    webhookDelivery({ kind: 'sweep' }).catch((error: unknown) => console.error('outbox sweep failed', error));
+  }, 300_000);
+  sweep.unref();
   const events = await startLocalEventBridge({
     rules: [
+      {
+        // Every domain event: the webhook fan-out decides which endpoint takes which type.
+        name: 'webhooks',
+        eventBusName: LOCAL_NAMES.eventBus,
+        pattern: { source: [EVENT_SOURCE] },
+        target: async (event) => webhooks.send(JSON.stringify(event)),
+      },
       {
         name: 'notify',
         eventBusName: LOCAL_NAMES.eventBus,
@@ -156,10 +187,13 @@ export async function startWorkflowRuntime(options: {
     lambda: invoke,
     events,
     ses,
+    webhooks,
     close: async () => {
+      clearInterval(sweep);
       await invoke.close();
       await sfn.close();
       await events.close();
+      await webhooks.close();
       await ses.close();
     },
   };
@@ -208,6 +242,7 @@ export async function startLocalBackend(options: LocalBackendOptions = {}): Prom
       eventbridge: workflow.events.endpoint,
       sesv2: workflow.ses.endpoint,
       lambda: workflow.lambda.endpoint,
+      webhooks: workflow.webhooks,
     },
     dataDir,
   );

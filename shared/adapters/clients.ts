@@ -24,8 +24,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ENV } from '../config/env.ts';
 
@@ -83,6 +85,20 @@ let sesClient: SESv2Client | undefined;
 export function ses(): SESv2Client {
   sesClient ??= new SESv2Client(common);
   return sesClient;
+}
+
+let sqsClient: SQSClient | undefined;
+
+export function sqs(): SQSClient {
+  sqsClient ??= new SQSClient(common);
+  return sqsClient;
+}
+
+let schedulerClient: SchedulerClient | undefined;
+
+export function scheduler(): SchedulerClient {
+  schedulerClient ??= new SchedulerClient(common);
+  return schedulerClient;
 }
 
 let lambdaClient: LambdaClient | undefined;

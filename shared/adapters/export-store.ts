@@ -54,6 +54,7 @@ import type {
   SepaVersion,
 } from '../domain/schemas.ts';
 import { dynamo, s3 } from './clients.ts';
+import { OUTBOX, type OutboxEntry } from './outbox.ts';
 import { isConditionalCheckFailed, keys, type Page, queryPage, table } from './table.ts';
 
 /** Every export object lives under this prefix (the only one the exports function may touch). */
@@ -724,17 +725,22 @@ export async function putExportPayoutIds(exportId: string, payoutIds: readonly s
 /** building → active, with its files and totals; false when it is no longer building. */
 export async function activateExport(
   record: Pick<ExportRecord, 'id' | 'payoutCount' | 'totals' | 'files' | 'fileName' | 'sha256'>,
+  /** Events recorded with the activation (../adapters/outbox.ts). */
+  outbox: readonly OutboxEntry[] = [],
 ): Promise<boolean> {
   try {
     await dynamo().send(
       new UpdateCommand({
         TableName: table(),
         Key: keys.export(record.id),
-        UpdateExpression:
-          'SET #status = :active, payoutCount = :count, totals = :totals, files = :files, fileName = :fileName, sha256 = :sha REMOVE GSI2PK, GSI2SK',
+        UpdateExpression: `SET #status = :active, payoutCount = :count, totals = :totals, files = :files, fileName = :fileName, sha256 = :sha${outbox.length > 0 ? ', #outbox = :outbox' : ''} REMOVE GSI2PK, GSI2SK`,
         ConditionExpression: '#status = :building',
-        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeNames: {
+          '#status': 'status',
+          ...(outbox.length > 0 ? { '#outbox': OUTBOX } : {}),
+        },
         ExpressionAttributeValues: {
+          ...(outbox.length > 0 ? { ':outbox': outbox } : {}),
           ':active': 'active',
           ':building': 'building',
           ':count': record.payoutCount,

@@ -79,7 +79,7 @@ export function toPayout(item: Record<string, unknown> | PayoutItem): Payout {
 }
 
 export function toReward(item: Record<string, unknown>): Reward {
-  const reward = stripKeys(item, ['type', 'paidAt']) as unknown as Reward;
+  const reward = stripKeys(item, ['type', 'paidAt', 'outbox']) as unknown as Reward;
   return { ...reward, payoutId: reward.payoutId ?? null };
 }
 

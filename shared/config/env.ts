@@ -29,6 +29,16 @@ export const ENV = {
   processingReminderDays: 'PROCESSING_REMINDER_DAYS',
   /** Local and tests only: the processing reminder in seconds instead of days. */
   processingReminderSeconds: 'PROCESSING_REMINDER_SECONDS',
+  webhookQueueUrl: 'WEBHOOK_QUEUE_URL',
+  webhookQueueArn: 'WEBHOOK_QUEUE_ARN',
+  webhookDlqArn: 'WEBHOOK_DLQ_ARN',
+  webhookSchedulerRoleArn: 'WEBHOOK_SCHEDULER_ROLE_ARN',
+  webhookScheduleGroup: 'WEBHOOK_SCHEDULE_GROUP',
+  webhookRetrySchedule: 'WEBHOOK_RETRY_SCHEDULE',
+  webhookDisableAfterDays: 'WEBHOOK_DISABLE_AFTER_DAYS',
+  webhookLogDays: 'WEBHOOK_LOG_DAYS',
+  webhookRotationOverlapSeconds: 'WEBHOOK_ROTATION_OVERLAP_SECONDS',
+  webhooksAllowPrivate: 'WEBHOOKS_ALLOW_PRIVATE',
   /** Local only (s3rver): S3 requests path-style. */
   s3ForcePathStyle: 'S3_FORCE_PATH_STYLE',
 } as const;

@@ -96,6 +96,7 @@ export const BUSINESS_RULES = [
   'partner_mismatch',
   'reward_not_eligible',
   'too_many_rewards',
+  'webhook_url_not_allowed',
 ] as const;
 export type BusinessRule = (typeof BUSINESS_RULES)[number];
 

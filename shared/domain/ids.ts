@@ -8,6 +8,8 @@ export const ID_PREFIXES = {
   run: 'run',
   event: 'evt',
   bankReport: 'br',
+  webhookEndpoint: 'we',
+  webhookDelivery: 'wd',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -326,6 +326,58 @@ export const BankReportLine = named(
   }),
 );
 export type BankReportLine = z.infer<typeof BankReportLine>;
+// ---------------------------------------------------------------- webhooks
+
+const webhookEndpointShape = {
+  id: idOf('webhookEndpoint'),
+  url: z.string(),
+  description: z.optional(z.string()),
+  eventTypes: z.nullable(z.array(z.string())),
+  enabled: z.boolean(),
+  disabledReason: z.optional(z.enum(['manual', 'gone', 'failing'])),
+  failingSince: z.optional(timestamp()),
+  secretRotatedAt: z.optional(timestamp()),
+  previousSecretExpiresAt: z.optional(timestamp()),
+  createdAt: timestamp(),
+  updatedAt: timestamp(),
+  version: integer(),
+};
+export const WebhookEndpoint = named('WebhookEndpoint', z.object(webhookEndpointShape));
+export type WebhookEndpoint = z.infer<typeof WebhookEndpoint>;
+
+export const WebhookEndpointWithSecret = named(
+  'WebhookEndpointWithSecret',
+  z.object({
+    ...webhookEndpointShape,
+    secret: documented(z.string(), {
+      description: 'The signing secret (Standard Webhooks), shown only here',
+      example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    }),
+  }),
+);
+
+export const WebhookDelivery = named(
+  'WebhookDelivery',
+  z.object({
+    id: idOf('webhookDelivery'),
+    eventId: z.string(),
+    eventType: z.string(),
+    attempt: integer(),
+    status: z.enum(['delivered', 'retrying', 'failed']),
+    responseStatus: z.optional(integer()),
+    durationMs: z.optional(integer()),
+    error: z.optional(z.string()),
+    nextAttemptAt: z.optional(timestamp()),
+    replay: z.optional(z.boolean()),
+    at: timestamp(),
+  }),
+);
+export type WebhookDelivery = z.infer<typeof WebhookDelivery>;
+
+export const WebhookReplay = named(
+  'WebhookReplay',
+  z.object({ status: z.literal('accepted'), events: integer() }),
+);
 
 export const page = <T extends Schema>(item: T) =>
   z.object({ items: z.array(item), nextCursor: z.nullable(z.string()) });
@@ -358,5 +410,9 @@ export const RESOURCES = {
   BankReportUpload,
   BankReport,
   BankReportLine,
+  WebhookEndpoint,
+  WebhookEndpointWithSecret,
+  WebhookDelivery,
+  WebhookReplay,
 } as const satisfies Record<string, Schema>;
 export type ResourceName = keyof typeof RESOURCES;

@@ -174,6 +174,7 @@ async function withIdempotency(
 // ------------------------------------------------------------------ the handler
 
 export function jsonResponse(status: number, body: unknown): APIGatewayProxyStructuredResultV2 {
+  if (status === 204) return { statusCode: 204 };
   return { statusCode: status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
 }
 

@@ -42,6 +42,7 @@ const GROUP_DESCRIPTIONS: Record<FunctionGroup, string> = {
   exports: 'Exports of ready payouts as payment files (CSV, PayPal, Wise, SEPA pain.001)',
   'bank-reports':
     'Bank reports (pain.002, camt.054, camt.053) that settle exported payouts as paid or failed',
+  webhooks: 'Signed webhooks (Standard Webhooks) to integrators: endpoints, delivery log, replay',
 };
 
 /** Which error statuses a route can answer, and what they mean (api.md "Errors"). */
@@ -91,7 +92,7 @@ const ERRORS: { status: number; applies: (spec: RouteSpec) => boolean; descripti
   },
   {
     status: 422,
-    applies: (spec) => spec.method === 'POST' || !!spec.moreErrors?.includes(422),
+    applies: (spec) => spec.method === 'POST' || spec.rules === true || !!spec.moreErrors?.includes(422),
     description:
       'A business rule code, e.g. `rewards_not_reviewed`, `non_positive_amount`, `invoice_required`, `rewards_review_required`, `rewards_disputed`, `currency_mismatch`, `no_eligible_rewards`, `missing_payout_details`',
   },
@@ -202,7 +203,10 @@ function operationOf(name: string, spec: RouteSpec, schemas: SchemaCollector, pr
 
   const resource = schemas.convert(spec.paged ? page(RESOURCES[spec.response]) : RESOURCES[spec.response]);
   const responses: RouteConfig['responses'] = {
-    [String(spec.status)]: { description: spec.summary, content: jsonContent(resource) },
+    [String(spec.status)]: {
+      description: spec.summary,
+      ...(spec.status === 204 ? {} : { content: jsonContent(resource) }),
+    },
   };
   for (const [status, description] of Object.entries(spec.otherStatuses ?? {})) {
     responses[status] = { description, content: jsonContent(resource) };

@@ -16,11 +16,12 @@ export const FUNCTION_GROUPS = [
   'payout-runs',
   'exports',
   'bank-reports',
+  'webhooks',
 ] as const;
 export type FunctionGroup = (typeof FUNCTION_GROUPS)[number];
 
 export type Access = 'public' | 'manager' | 'partner';
-export type Method = 'GET' | 'POST' | 'PATCH';
+export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
 export interface RouteSpec {
   method: Method;
@@ -44,6 +45,8 @@ export interface RouteSpec {
    */
   response: ResourceName;
   paged?: boolean;
+  /** Answers 422 business-rule codes though it is not a POST (POSTs always may). */
+  rules?: boolean;
   /** Transitions accept `If-Match: <version>`. */
   ifMatch?: boolean;
 }

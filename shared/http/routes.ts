@@ -13,6 +13,7 @@ import { PARTNER_ROUTES } from './routes/partners.ts';
 import { PAYOUT_RUN_ROUTES } from './routes/payout-runs.ts';
 import { PAYOUT_ROUTES } from './routes/payouts.ts';
 import { REWARD_ROUTES } from './routes/rewards.ts';
+import { WEBHOOK_ROUTES } from './routes/webhooks.ts';
 
 export {
   type Access,
@@ -33,6 +34,7 @@ export const ROUTES = {
   ...EXPORT_ROUTES,
   ...PAYOUT_RUN_ROUTES,
   ...BANK_REPORT_ROUTES,
+  ...WEBHOOK_ROUTES,
 } as const satisfies Record<string, RouteSpec>;
 
 export type RouteName = keyof typeof ROUTES;

@@ -20,6 +20,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../adapters/clients.ts';
 import { logger } from '../adapters/observability.ts';
+import { OUTBOX, type OutboxEntry, outboxEntry, publishRecorded } from '../adapters/outbox.ts';
 import {
   claimReward,
   findPayoutItem,
@@ -129,21 +130,42 @@ export async function getRun(id: string): Promise<RunState> {
 }
 
 export function toPayoutRun(run: RunState): PayoutRun {
-  const { nextShard: _next, skippedCount: _count, shardFrom: _from, ...rest } = run;
+  const {
+    nextShard: _next,
+    skippedCount: _count,
+    shardFrom: _from,
+    outbox: _outbox,
+    ...rest
+  } = run as RunState & { outbox?: unknown };
   const {
     PK: _pk,
     SK: _sk,
     type: _type,
+    GSI4PK: _gsi4pk,
+    GSI4SK: _gsi4sk,
     ...visible
-  } = rest as RunState & { PK?: string; SK?: string; type?: string };
+  } = rest as RunState & { PK?: string; SK?: string; type?: string; GSI4PK?: string; GSI4SK?: string };
   return visible;
 }
 
-async function saveRun(run: RunState): Promise<void> {
+async function saveRun(run: RunState, outbox: readonly OutboxEntry[] = []): Promise<void> {
   await dynamo().send(
-    new PutCommand({ TableName: table(), Item: { ...keys.run(run.id), type: 'run', ...run } }),
+    new PutCommand({
+      TableName: table(),
+      Item: {
+        ...keys.run(run.id),
+        type: 'run',
+        // By creation time, for the outbox sweep (../adapters/outbox.ts).
+        GSI4PK: RUNS,
+        GSI4SK: `${run.createdAt}#${run.id}`,
+        ...run,
+        ...(outbox.length > 0 ? { [OUTBOX]: outbox } : {}),
+      },
+    }),
   );
 }
+
+export const RUNS = 'RUNS';
 
 const completedRuns = new Map<string, boolean>();
 async function runIsOver(runId: string): Promise<boolean> {
@@ -605,7 +627,10 @@ export async function executeRun(run: RunState, settings: DraftingSettings): Pro
     status: done ? 'completed' : 'running',
     ...(done ? { completedAt: new Date().toISOString() } : {}),
   };
-  await saveRun(next);
+  // The run's `payout_run.completed`, recorded with the completion and published after it.
+  const completed = next.completedAt ? [outboxEntry('payout_run.completed', next.completedAt)] : [];
+  await saveRun(next, completed);
+  await publishRecorded(keys.run(next.id), toPayoutRun(next), completed);
   return next;
 }
 

@@ -52,8 +52,9 @@ import {
   uploadExportFile,
 } from '../adapters/export-store.ts';
 import { logger } from '../adapters/observability.ts';
+import { outboxEntry, publishRecorded } from '../adapters/outbox.ts';
 import { forEachLimited, newEvent } from '../adapters/payout-store.ts';
-import type { Page } from '../adapters/table.ts';
+import { keys, type Page } from '../adapters/table.ts';
 import { signalPayoutWorkflow } from '../adapters/workflow.ts';
 import { ENV, optionalEnv, requireEnv } from '../config/env.ts';
 import { endToEndIdFor } from '../domain/end-to-end.ts';
@@ -576,7 +577,9 @@ async function completeExport(
     sha256: first.sha256,
   };
   await putExportPayoutIds(record.id, payoutIds);
-  if (!(await activateExport(active))) {
+  // `export.created` is recorded with the activation that makes the export exist (../adapters/outbox.ts).
+  const created = outboxEntry('export.created', new Date().toISOString());
+  if (!(await activateExport(active, [created]))) {
     // Rolled back meanwhile (recovery judged it abandoned): its payouts go back, and so does the answer.
     await releaseExportPayouts(record.id, payoutIds, SYSTEM, 'payout.export_rolled_back', 'rolled back');
     throw new Conflict('The export was rolled back while it was written; export again');
@@ -586,6 +589,7 @@ async function completeExport(
     const task = snapshots.payouts.get(payoutId)?.task;
     if (task) await signalPayoutWorkflow({ id: payoutId, task }, 'ready', 'processing');
   });
+  await publishRecorded(keys.export(record.id), exportEventData(active, payoutIds), [created]);
   return { ...(await present(active)), payoutIds };
 }
 
@@ -701,6 +705,22 @@ export async function voidExportByManager(id: string, reason: string, actor: Act
     default:
       return getExport(id);
   }
+}
+
+/** An export in its events: what GET shows, without the short-lived download links. */
+export function exportEventData(record: ExportRecord, payoutIds: readonly string[]): Record<string, unknown> {
+  return {
+    id: record.id,
+    format: record.format,
+    status: record.status,
+    ...(record.sepaVersion ? { sepaVersion: record.sepaVersion } : {}),
+    payoutCount: record.payoutCount,
+    totals: record.totals,
+    fileName: record.fileName,
+    sha256: record.sha256,
+    createdAt: record.createdAt,
+    payoutIds,
+  };
 }
 
 /** One export, with fresh download links. */

@@ -1,6 +1,7 @@
 /** Rewards: creation with externalId de-duplication, lists, and the manager's accept / refuse. */
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../adapters/clients.ts';
+import { OUTBOX, outboxEntry, publishRecorded } from '../adapters/outbox.ts';
 import {
   findPayoutItem,
   findRewardItem,
@@ -54,18 +55,22 @@ export interface CreatedReward {
   created: boolean;
 }
 
+/** Writes a new reward with its `reward.created` event (see ../adapters/outbox.ts), then publishes it. */
 async function putReward(reward: Reward): Promise<void> {
+  const created = outboxEntry('reward.created', reward.createdAt);
   try {
     await dynamo().send(
       new PutCommand({
         TableName: table(),
-        Item: rewardItem(reward),
+        Item: { ...rewardItem(reward), [OUTBOX]: [created] },
         ConditionExpression: 'attribute_not_exists(PK)',
       }),
     );
   } catch (error) {
     if (!isConditionalCheckFailed(error)) throw error;
+    return; // written before, with its own event: published then, or by the sweep
   }
+  await publishRecorded(keys.reward(reward.id), reward, [created]);
 }
 
 /**

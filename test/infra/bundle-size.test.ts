@@ -27,7 +27,9 @@ const MAX_RATIO = 1.3;
  * messages (26 KiB), middy, ulid — on the smallest baseline (the DocumentClient, 338 KiB), before any
  * code of their own (~20 KiB, all of it used).
  */
-const OVER_TARGET: Record<string, number> = { partners: 1.32, rewards: 1.345 };
+const OVER_TARGET: Record<string, number> = { partners: 1.32, rewards: 1.345, webhooks: 1.33 };
+// webhooks: the same fixed API cost on the SQS + Scheduler + DynamoDB baseline, plus its own
+// sender (address checks, pinned lookup, signing), store and use cases (~30 KiB of code).
 const FUNCTIONS = readdirSync(join(ROOT, 'functions')).sort();
 const out = mkdtempSync(join(tmpdir(), 'payouts-bundles-'));
 let documentClient: Bundled;

@@ -71,7 +71,9 @@ function validBody(spec: RouteSpec, partnerId: string, rewardIds: string[] = [])
     { reason: 'Because' },
     { name: 'Someone', email: `someone+${randomUUID()}@example.com` },
     { format: 'csv', payoutIds: [newId('payout')] },
+    { url: 'http://127.0.0.1:9/hooks', eventTypes: ['webhook.test'] },
     { fileName: 'report.xml' },
+    { eventIds: [newId('event')] },
     {},
   ];
   const body = candidates.find((candidate) => spec.body?.safeParse(candidate).success);

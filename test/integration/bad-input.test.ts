@@ -40,7 +40,11 @@ interface Fixture {
   exportId?: string;
   /** A bank report awaiting its file (routes on /bank-reports/{id}). */
   bankReportId?: string;
+  webhookEndpointId: string;
 }
+
+/** A loopback receiver nothing listens on (test/support/env.ts allows private receivers). */
+const WEBHOOK_ENDPOINT = { url: 'http://127.0.0.1:9/hooks', eventTypes: ['webhook.test'] };
 
 /**
  * A partner with an unclaimed reward and a payout in draft, pending and ready; for the routes that act
@@ -78,7 +82,17 @@ async function fixture(spec?: RouteSpec): Promise<Fixture> {
   expectOk(await call(partner(partnerId), 'POST', `/partner/payouts/${ready.id}/validate`, { body: {} }));
   // Pending, unclaimed: a POST /payouts, a payout run or an accept/refuse that slipped through acts on it.
   const looseReward = await reward('pending');
-  const fx: Fixture = { partnerId, marker, looseReward, payouts: { draft, pending, ready } };
+  const webhookEndpointId = expectOk(
+    await call(manager, 'POST', '/webhook-endpoints', { body: WEBHOOK_ENDPOINT }),
+    201,
+  ).id as string;
+  const fx: Fixture = {
+    partnerId,
+    marker,
+    looseReward,
+    payouts: { draft, pending, ready },
+    webhookEndpointId,
+  };
   if (spec && /\/(mark-failed|reissue|void)$/.test(spec.path)) {
     const exported = async () => {
       const made = await payout();
@@ -124,6 +138,7 @@ function targetPath(spec: RouteSpec, fx: Fixture): string {
     if (spec.path.startsWith('/partners/')) return fx.partnerId;
     if (spec.path.startsWith('/bank-reports/')) return fx.bankReportId ?? newId('bankReport');
     if (spec.path.startsWith('/rewards/')) return fx.looseReward;
+    if (spec.path.startsWith('/webhook-endpoints/')) return fx.webhookEndpointId;
     if (spec.path.startsWith('/payouts/') || spec.path.startsWith('/partner/payouts/')) return payout.id;
     return newId('run');
   });
@@ -140,7 +155,9 @@ function validBody(spec: RouteSpec, fx: Fixture): Record<string, unknown> {
     { reason: 'Because' },
     // Scoped to this fixture's ready payout: an unscoped export would touch every ready payout.
     { format: 'csv', payoutIds: [fx.payouts.ready.id] },
+    WEBHOOK_ENDPOINT,
     { fileName: 'report.xml' },
+    { eventIds: [newId('event')] },
     {},
   ];
   const body = candidates.find((candidate) => spec.body?.safeParse(candidate).success);

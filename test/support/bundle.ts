@@ -31,9 +31,10 @@ export const handler = async () => {
 /**
  * Packages a function cannot do without when it calls AWS or handles the format: the SDK (clients,
  * DocumentClient, presigners), and the maintained parsers/writers the rules require instead of
- * hand-rolled ones (IBAN checks, PDF, XML).
+ * hand-rolled ones (IBAN checks, PDF, XML, webhook signatures).
  */
-const UNAVOIDABLE = /^(@aws-sdk\/[^/]+|ibantools|pdf-lib|@pdf-lib\/fontkit|saxes|xmlbuilder2)$/;
+const UNAVOIDABLE =
+  /^(@aws-sdk\/[^/]+|ibantools|pdf-lib|@pdf-lib\/fontkit|saxes|xmlbuilder2|standardwebhooks)$/;
 
 /** `import { a, b as c, type D } from 'pkg'` and `import x from 'pkg'` (types skipped). */
 const IMPORT = /import\s+(type\s+)?(?:(\w+)|\{([^}]*)\})\s+from\s+'([^']+)'/g;

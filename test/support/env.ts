@@ -12,6 +12,8 @@ configureEnvironment(
   inject('dataDir'),
 );
 process.env.POWERTOOLS_LOG_LEVEL = 'CRITICAL';
+// Tests use loopback webhook receivers (as `npm start` allows); the SSRF tests turn this off.
+process.env.WEBHOOKS_ALLOW_PRIVATE ??= 'true';
 
 // A contract violation throws at the call (test/support/http.ts); one a test swallowed (e.g. in
 // Promise.allSettled) still fails that test here.

@@ -30,6 +30,8 @@ describe('newId', () => {
       run: 'run',
       event: 'evt',
       bankReport: 'br',
+      webhookEndpoint: 'we',
+      webhookDelivery: 'wd',
     });
   });
 

@@ -8,6 +8,7 @@ import { PARTNER_ROUTES } from '../../shared/http/routes/partners.ts';
 import { PAYOUT_RUN_ROUTES } from '../../shared/http/routes/payout-runs.ts';
 import { PAYOUT_ROUTES } from '../../shared/http/routes/payouts.ts';
 import { REWARD_ROUTES } from '../../shared/http/routes/rewards.ts';
+import { WEBHOOK_ROUTES } from '../../shared/http/routes/webhooks.ts';
 import { type FUNCTION_GROUPS, ROUTES, type RouteSpec, routeKey } from '../../shared/http/routes.ts';
 
 const PARTS: Record<(typeof FUNCTION_GROUPS)[number], Record<string, RouteSpec>> = {
@@ -19,6 +20,7 @@ const PARTS: Record<(typeof FUNCTION_GROUPS)[number], Record<string, RouteSpec>>
   'payout-runs': PAYOUT_RUN_ROUTES,
   exports: EXPORT_ROUTES,
   'bank-reports': BANK_REPORT_ROUTES,
+  webhooks: WEBHOOK_ROUTES,
 };
 
 describe('route catalogue', () => {
