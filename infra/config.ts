@@ -28,6 +28,14 @@ export interface PayoutsConfig {
   sepaDebtorName: string;
   sepaDebtorIban: string;
   sepaDebtorBic: string;
+  /** The company as the customer on self-billed invoices; `companyAddress` is `line1|postalCode|city|CC`. */
+  companyName: string;
+  companyAddress: string;
+  companyVatId: string;
+  /** Version of the self-billing agreement text partners accept. */
+  selfBillingAgreementVersion: string;
+  /** `prod`: S3 Object Lock (governance) retention of issued self-billed documents, in years. */
+  invoiceRetentionYears: number;
   /** Subscribed (e-mail, to confirm) to the alarm topic; alarms still go to the topic without it. */
   alarmEmail?: string;
   logRetentionDays: number;
@@ -79,6 +87,11 @@ export function loadConfig(node: Node): PayoutsConfig {
     sepaDebtorName: read(node, 'sepaDebtorName') ?? 'Example Company',
     sepaDebtorIban: read(node, 'sepaDebtorIban') ?? 'DE89370400440532013000',
     sepaDebtorBic: read(node, 'sepaDebtorBic') ?? 'COBADEFFXXX',
+    companyName: read(node, 'companyName') ?? 'Example Company B.V.',
+    companyAddress: read(node, 'companyAddress') ?? 'Keizersgracht 1|1015 CJ|Amsterdam|NL',
+    companyVatId: read(node, 'companyVatId') ?? 'NL004495445B01',
+    selfBillingAgreementVersion: read(node, 'selfBillingAgreementVersion') ?? '2026-01',
+    invoiceRetentionYears: positive('invoiceRetentionYears', 10),
     alarmEmail: read(node, 'alarmEmail'),
     logRetentionDays: number('logRetentionDays', stage === 'prod' ? 365 : 30),
     apiThrottleRateLimit: positive('apiThrottleRateLimit', 100),

@@ -14,6 +14,7 @@ import { Exports } from './constructs/exports.ts';
 import { HouseFunction } from './constructs/house-function.ts';
 import { Invoices } from './constructs/invoices.ts';
 import { Observability } from './constructs/observability.ts';
+import { SelfBilling } from './constructs/self-billing.ts';
 import { Webhooks } from './constructs/webhooks.ts';
 import { Workflow } from './constructs/workflow.ts';
 
@@ -41,6 +42,7 @@ export class PayoutsStack extends Stack {
   readonly webhooks: Webhooks;
   readonly accessLogs: Bucket;
   readonly observability: Observability;
+  readonly selfBilling: SelfBilling;
 
   constructor(scope: Construct, id: string, props: PayoutsStackProps) {
     super(scope, id, props);
@@ -74,7 +76,30 @@ export class PayoutsStack extends Stack {
       .bindTable(ENV.tableName, table, 'readWrite')
       .bindTable(ENV.idempotencyTableName, idempotencyTable, 'readWrite');
 
+    this.accessLogs = new Bucket(this, 'AccessLogs', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      encryption: BucketEncryption.S3_MANAGED,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      lifecycleRules: [{ expiration: Duration.days(prod ? 365 : 30) }],
+      removalPolicy,
+      autoDeleteObjects: !prod,
+    });
+    this.selfBilling = new SelfBilling(this, 'SelfBilling', {
+      table,
+      company: { name: config.companyName, address: config.companyAddress, vatId: config.companyVatId },
+      ...(prod ? { lockRetentionYears: config.invoiceRetentionYears } : {}),
+      logRetention,
+      removalPolicy,
+      autoDeleteObjects: !prod,
+      accessLogsBucket: this.accessLogs,
+    });
+    this.selfBilling.bindDownloads(fns.payouts);
+    this.selfBilling.bindPreview(fns['partner-payouts']);
+    fns.partners.setEnv(ENV.selfBillingAgreementVersion, config.selfBillingAgreementVersion);
+
     this.workflow = new Workflow(this, 'Workflow', {
+      selfBillingFunction: this.selfBilling.fn,
       table,
       reminderIntervalSeconds: config.reminderIntervalSeconds,
       maxReminders: config.maxReminders,
@@ -84,15 +109,6 @@ export class PayoutsStack extends Stack {
       portalUrl: config.portalUrl,
       logRetention,
       removalPolicy,
-    });
-    this.accessLogs = new Bucket(this, 'AccessLogs', {
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      encryption: BucketEncryption.S3_MANAGED,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
-      lifecycleRules: [{ expiration: Duration.days(prod ? 365 : 30) }],
-      removalPolicy,
-      autoDeleteObjects: !prod,
     });
     this.invoices = new Invoices(this, 'Invoices', {
       table,

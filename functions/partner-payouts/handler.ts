@@ -10,6 +10,7 @@ import {
   requestChanges,
   reviewReward,
 } from '#shared/usecases/payouts.ts';
+import { selfBilledInvoiceDownload, selfBilledInvoicePreview } from '#shared/usecases/self-billing.ts';
 
 /** Every route here is scoped to the calling partner: another partner's or a draft payout is a 404. */
 export const handler = httpHandler(PARTNER_PAYOUT_ROUTES, {
@@ -33,5 +34,13 @@ export const handler = httpHandler(PARTNER_PAYOUT_ROUTES, {
   }),
   requestChanges: async ({ caller, params, body, actor, ifMatch }) => ({
     body: await requestChanges(caller.partnerId ?? '', params.id ?? '', body.comment, actor, { ifMatch }),
+  }),
+  getOwnSelfBilledInvoice: async ({ caller, params }) => ({
+    body: await selfBilledInvoiceDownload(
+      await getPartnerPayoutItem(caller.partnerId ?? '', params.id ?? ''),
+    ),
+  }),
+  previewOwnSelfBilledInvoice: async ({ caller, params }) => ({
+    body: await selfBilledInvoicePreview(await getPartnerPayoutItem(caller.partnerId ?? '', params.id ?? '')),
   }),
 });

@@ -1,6 +1,12 @@
 import { httpHandler } from '#shared/http/handler.ts';
 import { PARTNER_ROUTES } from '#shared/http/routes/partners.ts';
-import { createPartner, getPartner, listPartners, updatePartner } from '#shared/usecases/partners.ts';
+import {
+  acceptSelfBillingAgreement,
+  createPartner,
+  getPartner,
+  listPartners,
+  updatePartner,
+} from '#shared/usecases/partners.ts';
 
 export const handler = httpHandler(PARTNER_ROUTES, {
   createPartner: async ({ body }) => ({ body: await createPartner(body) }),
@@ -12,5 +18,8 @@ export const handler = httpHandler(PARTNER_ROUTES, {
   getProfile: async ({ caller }) => ({ body: await getPartner(caller.partnerId ?? '') }),
   updateProfile: async ({ caller, body }) => ({
     body: await updatePartner((await getPartner(caller.partnerId ?? '')).id, body),
+  }),
+  acceptSelfBilling: async ({ caller }) => ({
+    body: await acceptSelfBillingAgreement(caller.partnerId ?? ''),
   }),
 });

@@ -14,6 +14,7 @@ import {
   reissuePayout,
   validatePayout,
 } from '#shared/usecases/payouts.ts';
+import { selfBilledInvoiceDownload } from '#shared/usecases/self-billing.ts';
 
 export const handler = httpHandler(PAYOUT_ROUTES, {
   createPayout: async ({ body, actor }) => ({ body: await createPayout(body, actor) }),
@@ -38,6 +39,9 @@ export const handler = httpHandler(PAYOUT_ROUTES, {
     body: await reissuePayout(params.id ?? '', actor, { ifMatch }),
   }),
   getInvoice: async ({ params }) => ({ body: await getInvoiceDownload(params.id ?? '') }),
+  getSelfBilledInvoice: async ({ params }) => ({
+    body: await selfBilledInvoiceDownload(await getPayoutItem(params.id ?? '')),
+  }),
   rejectInvoice: async ({ params, body, actor }) => ({
     body: await rejectInvoice(params.id ?? '', body.reason, actor),
   }),

@@ -29,6 +29,8 @@ export interface WorkflowProps {
   portalUrl: string;
   logRetention: RetentionDays;
   removalPolicy: RemovalPolicy;
+  /** Issues self-billed documents: the IssueSelfBilledDocuments task (./self-billing.ts). */
+  selfBillingFunction: HouseFunction;
 }
 
 export class Workflow extends Construct {
@@ -85,7 +87,10 @@ export class Workflow extends Construct {
           processingWaitSeconds: (props.processingReminderDays ?? 5) * 24 * 3600,
         }),
       ),
-      definitionSubstitutions: { WorkflowFunctionArn: this.workflowFunction.fn.functionArn },
+      definitionSubstitutions: {
+        WorkflowFunctionArn: this.workflowFunction.fn.functionArn,
+        SelfBillingFunctionArn: props.selfBillingFunction.fn.functionArn,
+      },
       logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: true },
       tracingEnabled: true,
     });
@@ -94,7 +99,7 @@ export class Workflow extends Construct {
     this.stateMachine.addToRolePolicy(
       new PolicyStatement({
         actions: ['lambda:InvokeFunction'],
-        resources: [this.workflowFunction.fn.functionArn],
+        resources: [this.workflowFunction.fn.functionArn, props.selfBillingFunction.fn.functionArn],
       }),
     );
     // Tracing and logging add X-Ray and logs:*LogDelivery* actions on *.

@@ -42,6 +42,8 @@ export const LOCAL_NAMES = {
   stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:partner-payouts',
   workflowFunction: 'partner-payouts-workflow',
   draftingFunction: 'partner-payouts-drafting',
+  selfBillingBucket: 'partner-payouts-self-billing',
+  selfBillingFunction: 'partner-payouts-self-billing',
   webhookDeliveryFunction: 'partner-payouts-webhook-delivery',
 } as const;
 
@@ -73,6 +75,8 @@ export function configureEnvironment(endpoints: LocalEndpoints, dataDir: string)
     [ENV.bankReportBucket]: LOCAL_NAMES.bankReportBucket,
     [ENV.eventBusName]: LOCAL_NAMES.eventBus,
     [ENV.draftingFunctionName]: LOCAL_NAMES.draftingFunction,
+    [ENV.selfBillingBucket]: LOCAL_NAMES.selfBillingBucket,
+    [ENV.selfBillingFunctionName]: LOCAL_NAMES.selfBillingFunction,
     POWERTOOLS_TRACE_ENABLED: 'false',
     POWERTOOLS_METRICS_DISABLED: 'true',
   };
@@ -98,6 +102,9 @@ export function configureEnvironment(endpoints: LocalEndpoints, dataDir: string)
   process.env[ENV.sepaDebtorName] ||= 'Example Company';
   process.env[ENV.sepaDebtorIban] ||= 'DE89370400440532013000';
   process.env[ENV.sepaDebtorBic] ||= 'COBADEFFXXX';
+  process.env[ENV.companyName] ||= 'Example Company B.V.';
+  process.env[ENV.companyAddress] ||= 'Keizersgracht 1|1015 CJ|Amsterdam|NL';
+  process.env[ENV.companyVatId] ||= 'NL004495445B01';
   process.env.POWERTOOLS_LOG_LEVEL ||= 'WARN';
 }
 
@@ -133,8 +140,18 @@ export async function startWorkflowRuntime(options: {
     LOCAL_NAMES.draftingFunction,
     900_000,
   );
+  const selfBilling = await lambda(
+    () => import('../../functions/self-billing/handler.ts'),
+    LOCAL_NAMES.selfBillingFunction,
+    120_000,
+  );
   const ses = await startLocalSes({ mailDir: options.mailDir });
-  const invoke = await startLocalLambda({ functions: { [LOCAL_NAMES.draftingFunction]: drafting } });
+  const invoke = await startLocalLambda({
+    functions: {
+      [LOCAL_NAMES.draftingFunction]: drafting,
+      [LOCAL_NAMES.selfBillingFunction]: selfBilling,
+    },
+  });
   const webhookDelivery = await lambda(
     () => import('../../functions/webhook-delivery/handler.ts'),
     LOCAL_NAMES.webhookDeliveryFunction,
@@ -172,10 +189,13 @@ export async function startWorkflowRuntime(options: {
           waitSeconds: workflowSettings().waitSeconds,
           processingWaitSeconds: workflowSettings().processingWaitSeconds,
         },
-        { WorkflowFunctionArn: LOCAL_NAMES.workflowFunction },
+        {
+          WorkflowFunctionArn: LOCAL_NAMES.workflowFunction,
+          SelfBillingFunctionArn: LOCAL_NAMES.selfBillingFunction,
+        },
       ),
     },
-    lambdas: { [LOCAL_NAMES.workflowFunction]: workflow },
+    lambdas: { [LOCAL_NAMES.workflowFunction]: workflow, [LOCAL_NAMES.selfBillingFunction]: selfBilling },
     waitTimeOverrides: options.waitTimeOverrides,
     retryIntervalOverrides: options.retryIntervalOverrides,
     log: process.env.DEBUG_WORKFLOW
@@ -226,7 +246,12 @@ export async function startLocalBackend(options: LocalBackendOptions = {}): Prom
   });
   const s3 = await startS3rver({
     directory: join(dataDir, 's3'),
-    buckets: [LOCAL_NAMES.invoiceBucket, LOCAL_NAMES.exportBucket, LOCAL_NAMES.bankReportBucket],
+    buckets: [
+      LOCAL_NAMES.invoiceBucket,
+      LOCAL_NAMES.exportBucket,
+      LOCAL_NAMES.bankReportBucket,
+      LOCAL_NAMES.selfBillingBucket,
+    ],
     port: options.s3Port,
   }).catch(async (error: unknown) => {
     await dynalite.close();

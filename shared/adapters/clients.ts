@@ -114,3 +114,18 @@ export async function invokeAsync(functionName: string, payload: unknown): Promi
     }),
   );
 }
+
+/** Invokes a function synchronously (`RequestResponse`): its result, or its error thrown. */
+export async function invokeSync<Output>(functionName: string, payload: unknown): Promise<Output> {
+  lambdaClient ??= new LambdaClient(common);
+  const result = await lambdaClient.send(
+    new InvokeCommand({
+      FunctionName: functionName,
+      InvocationType: 'RequestResponse',
+      Payload: Buffer.from(JSON.stringify(payload)),
+    }),
+  );
+  const text = result.Payload ? Buffer.from(result.Payload).toString('utf8') : '';
+  if (result.FunctionError) throw new Error(`${functionName} failed (${result.FunctionError}): ${text}`);
+  return (text === '' ? null : JSON.parse(text)) as Output;
+}

@@ -485,12 +485,13 @@ export interface PartnerSnapshot {
 }
 
 const PAYOUT_PROJECTION = {
-  expression: '#id, #partnerId, #currency, #amount, #status, #task, #exportId',
+  expression: '#id, #partnerId, #currency, #amount, #amountToPay, #status, #task, #exportId',
   names: {
     '#id': 'id',
     '#partnerId': 'partnerId',
     '#currency': 'currency',
     '#amount': 'amount',
+    '#amountToPay': 'amountToPay',
     '#status': 'status',
     '#task': 'task',
     '#exportId': 'exportId',
@@ -512,7 +513,8 @@ function toPayoutSnapshot(item: Record<string, unknown>): PayoutSnapshot {
     id: String(item.id),
     partnerId: String(item.partnerId),
     currency: String(item.currency),
-    amount: Number(item.amount),
+    // What the bank pays: the amount plus the VAT of a self-billed invoice under the vat regime.
+    amount: Number(item.amountToPay ?? item.amount),
     status: item.status as PayoutStatus,
     ...(item.task ? { task: item.task as PayoutSnapshot['task'] & object } : {}),
     ...(typeof item.exportId === 'string' ? { exportId: item.exportId } : {}),
@@ -900,6 +902,8 @@ export interface PayoutSettlementView {
   partnerId: string;
   status: PayoutStatus;
   amount: number;
+  /** `amount` plus VAT where self-billing puts VAT on top: what an export paid. */
+  amountToPay?: number;
   currency: string;
   exportId?: string;
   endToEndId?: string;
@@ -915,7 +919,7 @@ export async function payoutSettlementView(payoutId: string): Promise<PayoutSett
       Key: keys.payout(payoutId),
       ConsistentRead: true,
       ProjectionExpression:
-        '#id, partnerId, #status, amount, currency, exportId, endToEndId, exportRefs, reissuedAs, paidAt',
+        '#id, partnerId, #status, amount, amountToPay, currency, exportId, endToEndId, exportRefs, reissuedAs, paidAt',
       ExpressionAttributeNames: { '#id': 'id', '#status': 'status' },
     }),
   );
@@ -926,6 +930,7 @@ export async function payoutSettlementView(payoutId: string): Promise<PayoutSett
     partnerId: String(item.partnerId),
     status: item.status as PayoutStatus,
     amount: Number(item.amount),
+    ...(typeof item.amountToPay === 'number' ? { amountToPay: item.amountToPay } : {}),
     currency: String(item.currency),
     ...(typeof item.exportId === 'string' ? { exportId: item.exportId } : {}),
     ...(typeof item.endToEndId === 'string' ? { endToEndId: item.endToEndId } : {}),

@@ -10,14 +10,20 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { ENV, intEnv } from '../config/env.ts';
 import { Conflict, InvalidTransition, NotFound, PreconditionFailed } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
+import type { Address } from '../domain/partner-schemas.ts';
 import type { Actor, Payout, PayoutEvent, PayoutStatus, Reward, RewardReview } from '../domain/schemas.ts';
+import type { BillingDetails } from '../self-billing/model.ts';
 import { dynamo } from './clients.ts';
 import { isConditionalCheckFailed, keys, queryAll, stripKeys, table, unclaimedKeys } from './table.ts';
 
-/** How long a draft stays locked while its rewards are being changed (claims, decisions). */
-export const LEASE_MS = 30_000;
+/**
+ * How long a draft stays locked while its rewards are being changed (claims, decisions); a drafting
+ * slot's lease is twice this. `DRAFT_LEASE_MS` shortens it for tests that wait for a dead run's leases.
+ */
+export const LEASE_MS = intEnv(ENV.draftLeaseMs, 30_000);
 
 const PAYOUT_INTERNAL = [
   'type',
@@ -30,6 +36,7 @@ const PAYOUT_INTERNAL = [
   'invoiceKey',
   'reminders',
   'publishedEvents',
+  'selfBillingSnapshot',
   'exportRefs',
 ];
 
@@ -43,6 +50,14 @@ export interface PayoutItem extends Payout {
   invoiceKey?: string;
   /** Every EndToEndId the payout was exported under → its export id (see settlement). */
   exportRefs?: Record<string, string>;
+  /** The partner's billing details and series as the payout was validated in self_billed mode. */
+  selfBillingSnapshot?: SelfBillingSnapshot;
+}
+
+export interface SelfBillingSnapshot {
+  billing: BillingDetails;
+  address: Address;
+  seriesPrefix: string;
 }
 
 /** The attributes a payout shows through the API (reads that need nothing else project to these). */
@@ -57,6 +72,10 @@ export const PAYOUT_VIEW = [
   'message',
   'invoice',
   'paymentReference',
+  'vatAmount',
+  'amountToPay',
+  'selfBilledInvoice',
+  'selfBilledCreditNote',
   'exportId',
   'endToEndId',
   'paidSource',

@@ -24,6 +24,12 @@ export const ENV = {
   corsOrigins: 'CORS_ORIGINS',
   mailDir: 'MAIL_DIR',
   draftingFunctionName: 'DRAFTING_FUNCTION_NAME',
+  companyName: 'COMPANY_NAME',
+  companyAddress: 'COMPANY_ADDRESS',
+  companyVatId: 'COMPANY_VAT_ID',
+  selfBillingAgreementVersion: 'SELF_BILLING_AGREEMENT_VERSION',
+  selfBillingBucket: 'SELF_BILLING_BUCKET',
+  selfBillingFunctionName: 'SELF_BILLING_FUNCTION_NAME',
   bankReportBucket: 'BANK_REPORT_BUCKET',
   returnWindowDays: 'RETURN_WINDOW_DAYS',
   processingReminderDays: 'PROCESSING_REMINDER_DAYS',
@@ -39,6 +45,8 @@ export const ENV = {
   webhookLogDays: 'WEBHOOK_LOG_DAYS',
   webhookRotationOverlapSeconds: 'WEBHOOK_ROTATION_OVERLAP_SECONDS',
   webhooksAllowPrivate: 'WEBHOOKS_ALLOW_PRIVATE',
+  /** Tests only: how long a draft or drafting slot stays leased (default 30 s). */
+  draftLeaseMs: 'DRAFT_LEASE_MS',
   /** Local only (s3rver): S3 requests path-style. */
   s3ForcePathStyle: 'S3_FORCE_PATH_STYLE',
 } as const;

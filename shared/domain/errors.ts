@@ -96,6 +96,8 @@ export const BUSINESS_RULES = [
   'partner_mismatch',
   'reward_not_eligible',
   'too_many_rewards',
+  'self_billing_inactive',
+  'billing_details_incomplete',
   'webhook_url_not_allowed',
 ] as const;
 export type BusinessRule = (typeof BUSINESS_RULES)[number];

@@ -3,7 +3,7 @@
  * their own responses, so they only import types from here, and no function bundles these schemas.
  */
 import * as z from 'zod/mini';
-import { Address, PayoutMethod } from './partner-schemas.ts';
+import { Address, BillingDetails, PayoutMethod } from './partner-schemas.ts';
 import {
   Currency,
   documented,
@@ -26,6 +26,12 @@ export const Health = named('Health', z.object({ status: z.literal('ok') }));
 
 // ---------------------------------------------------------------- partners
 
+export const SelfBillingAgreement = named(
+  'SelfBillingAgreement',
+  z.object({ version: z.string(), acceptedAt: timestamp(), validUntil: timestamp() }),
+);
+export type SelfBillingAgreement = z.infer<typeof SelfBillingAgreement>;
+
 export const Partner = named(
   'Partner',
   z.object({
@@ -35,6 +41,20 @@ export const Partner = named(
     country: z.optional(z.string()),
     address: z.optional(Address),
     payoutMethod: z.nullable(PayoutMethod),
+    billing: z.optional(BillingDetails),
+    selfBilling: z.optional(
+      z.object({
+        enabled: z.boolean(),
+        seriesPrefix: documented(z.string(), {
+          description: 'The series prefix in force (default SB + the last six characters of the partner id)',
+        }),
+        active: z.boolean(),
+        inactiveReason: z.optional(
+          z.enum(['not_enabled', 'no_agreement', 'agreement_expired', 'billing_incomplete']),
+        ),
+        agreement: z.optional(SelfBillingAgreement),
+      }),
+    ),
     createdAt: timestamp(),
     updatedAt: timestamp(),
   }),
@@ -76,6 +96,15 @@ const invoiceShape = {
 export const Invoice = named('Invoice', z.object(invoiceShape));
 export type Invoice = z.infer<typeof Invoice>;
 
+export const SelfBilledDocumentRecord = named(
+  'SelfBilledDocumentRecord',
+  z.object({
+    number: z.string(),
+    issuedAt: timestamp(),
+    sha256: documented(z.string(), { description: 'Hex SHA-256 of the PDF as stored' }),
+    xmlSha256: documented(z.string(), { description: 'Hex SHA-256 of the UBL XML as stored' }),
+  }),
+);
 /** Why a payout failed: the bank's reason code (ISO 20022) when there is one, in plain words. */
 export const PayoutFailure = named(
   'PayoutFailure',
@@ -100,10 +129,24 @@ export const Payout = named(
     status: PayoutStatus,
     amount: minorAmount(),
     rewardCount: integer(),
-    requirements: z.object({ invoice: z.boolean(), rewardReview: z.boolean() }),
+    requirements: z.object({
+      invoice: z.boolean(),
+      invoiceMode: z.optional(z.enum(['none', 'upload', 'self_billed'])),
+      rewardReview: z.boolean(),
+    }),
     message: z.optional(z.string()),
     invoice: z.optional(Invoice),
     paymentReference: z.optional(z.string()),
+    vatAmount: z.optional(
+      documented(minorAmount(), {
+        description: 'VAT of a self-billed invoice under the vat regime, paid on top',
+      }),
+    ),
+    amountToPay: z.optional(
+      documented(minorAmount(), { description: 'amount + vatAmount: what exports and the bank pay' }),
+    ),
+    selfBilledInvoice: z.optional(SelfBilledDocumentRecord),
+    selfBilledCreditNote: z.optional(SelfBilledDocumentRecord),
     exportId: z.optional(
       documented(idOf('export'), { description: 'The export that holds the payout while it is processing' }),
     ),
@@ -148,6 +191,27 @@ export const InvoiceDownload = named(
   'InvoiceDownload',
   z.object({ ...invoiceShape, url: z.string(), expiresAt: timestamp() }),
 );
+
+const presigned = () =>
+  z.object({
+    url: documented(z.string(), { description: 'Presigned GET, valid 5 minutes' }),
+    expiresAt: timestamp(),
+  });
+
+export const SelfBilledInvoiceDownload = named(
+  'SelfBilledInvoiceDownload',
+  z.object({
+    number: z.string(),
+    issuedAt: timestamp(),
+    pdf: presigned(),
+    xml: presigned(),
+    creditNote: z.optional(
+      z.object({ number: z.string(), issuedAt: timestamp(), pdf: presigned(), xml: presigned() }),
+    ),
+  }),
+);
+
+export const SelfBilledInvoicePreview = named('SelfBilledInvoicePreview', presigned());
 
 export const InvoiceUpload = named(
   'InvoiceUpload',
@@ -404,6 +468,9 @@ export const RESOURCES = {
   PayoutEvent,
   InvoiceDownload,
   InvoiceUpload,
+  SelfBilledInvoiceDownload,
+  SelfBilledInvoicePreview,
+  SelfBillingAgreement,
   Export,
   ExportSummary,
   PayoutRun,

@@ -406,17 +406,18 @@ async function draftGroup(
     if (claimed.length) tally.payoutsUpdated++;
     return;
   }
-  // A slot naming a payout that was never written: a crashed run's claims; adopt them.
-  const earlier =
-    payoutId !== candidateId
-      ? (await queryAll({ index: 'GSI2', partition: { name: 'GSI2PK', value: `PAYOUT#${payoutId}` } })).map(
-          toReward,
-        )
-      : [];
+  // A slot naming a payout that was never written: a crashed run's claims; adopt them (read from
+  // the rewards' own items: a reward is in a payout when its item says so, not an index copy).
+  const earlier = payoutId !== candidateId ? await claimedBy(payoutId) : [];
   const all = [...earlier.filter((reward) => !claimed.some((c) => c.id === reward.id)), ...claimed];
   if (all.length === 0) return;
   writer.add(newPayoutItem(payoutId, group, all, at));
   tally.payoutsCreated++;
+}
+
+/** The rewards whose own items name this payout (found through the index, confirmed by a read). */
+function claimedBy(payoutId: string): Promise<Reward[]> {
+  return loadPayoutRewards({ id: payoutId, rewardIds: [] });
 }
 
 function skip(tally: Tally, group: Group, amount: number, reason: SkipReason): void {
@@ -502,11 +503,7 @@ async function recoverOrphanClaims(run: RunState, tally: Tally): Promise<void> {
       }
       continue;
     }
-    const claimed = (
-      await queryAll({ index: 'GSI2', partition: { name: 'GSI2PK', value: `PAYOUT#${payoutId}` } })
-    )
-      .map(toReward)
-      .filter((reward) => reward.payoutId === payoutId);
+    const claimed = await claimedBy(payoutId);
     if (claimed.length === 0) continue;
     const group = {
       partnerId: String(slot.partnerId ?? claimed[0]?.partnerId),

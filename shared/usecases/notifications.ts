@@ -1,8 +1,8 @@
 /** Turns a domain event from the bus into the e-mail it calls for, and sends it. */
 import { sendEmail } from '../adapters/mail.ts';
+import { findPartnerItem as findPartner } from '../adapters/partner-store.ts';
 import { emailsFor } from '../domain/notifications.ts';
 import type { Payout, PayoutEvent } from '../domain/schemas.ts';
-import { findPartner } from './partners.ts';
 
 export interface NotificationSettings {
   mailFrom: string;

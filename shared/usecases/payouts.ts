@@ -2,6 +2,7 @@
 import { DeleteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../adapters/clients.ts';
 import { logger } from '../adapters/observability.ts';
+import { findPartnerItem as findPartner, findPartnerItem } from '../adapters/partner-store.ts';
 import {
   claimReward,
   findPayoutItem,
@@ -58,7 +59,13 @@ import type {
   Reward,
   ValidatePayout,
 } from '../domain/schemas.ts';
-import { findPartner } from './partners.ts';
+import {
+  amountsToPay,
+  assertSelfBillingActive,
+  resolveInvoiceMode,
+  selfBillingState,
+  seriesPrefixOf,
+} from '../domain/self-billing.ts';
 import { type SettleResult, settleFailed, settlePaid } from './settlement.ts';
 
 const nowIso = () => new Date().toISOString();
@@ -399,10 +406,21 @@ export async function validatePayout(
   assertNoLease(item, at);
   const rewards = await loadPayoutRewards(item);
   const totals = checkManagerValidation(rewards);
+  const partner = await findPartnerItem(item.partnerId);
+  const now = new Date(at);
+  const invoiceMode = resolveInvoiceMode(body, partner ? selfBillingState(partner, now).active : false);
+  if (invoiceMode === 'self_billed') assertSelfBillingActive(partner ?? { id: item.partnerId }, now);
   const requirements = {
-    invoice: body.requireInvoice ?? false,
+    invoice: invoiceMode !== 'none',
+    invoiceMode,
     rewardReview: body.requireRewardReview ?? false,
   };
+  // The partner's billing details as validated: the preview, the invoice and the VAT follow them.
+  const snapshot =
+    invoiceMode === 'self_billed' && partner?.billing && partner.address
+      ? { billing: partner.billing, address: partner.address, seriesPrefix: seriesPrefixOf(partner) }
+      : undefined;
+  const { vatAmount, amountToPay } = amountsToPay(totals.amount, invoiceMode, snapshot?.billing);
   const updated = await updatePayout(id, {
     from: transition.from,
     version: item.version,
@@ -416,9 +434,16 @@ export async function validatePayout(
       requirements,
       validatedAt: at,
       reviews: {},
+      amountToPay,
+      ...(vatAmount ? { vatAmount } : {}),
+      ...(snapshot ? { selfBillingSnapshot: snapshot } : {}),
       ...(body.message ? { message: body.message } : {}),
     },
-    remove: body.message ? [] : ['message'],
+    remove: [
+      ...(body.message ? [] : ['message']),
+      ...(vatAmount ? [] : ['vatAmount']),
+      ...(snapshot ? [] : ['selfBillingSnapshot']),
+    ],
     events: [
       newEvent(transition.event, actor, at, {
         from: item.status,
@@ -441,6 +466,10 @@ export async function partnerValidatePayout(
 ): Promise<Payout> {
   const item = await getPartnerPayoutItem(partnerId, id);
   const transition = transitionFor('partner_validate', item.status);
+  if (item.requirements.invoiceMode === 'self_billed') {
+    // Validating is the partner's acceptance of the self-billed invoice: their agreement must hold.
+    assertSelfBillingActive((await findPartnerItem(partnerId)) ?? { id: partnerId }, new Date());
+  }
   const rewards = await loadPayoutRewards(item);
   checkPartnerValidation({
     rewards,
@@ -599,6 +628,11 @@ async function writeReissue(failed: PayoutItem, actor: Actor, at: string): Promi
     amount: failed.amount,
     rewardCount: failed.rewardCount,
     requirements: failed.requirements,
+    // The same supply: the reissue keeps what to pay and the self-billed invoice already issued.
+    ...(failed.amountToPay !== undefined ? { amountToPay: failed.amountToPay } : {}),
+    ...(failed.vatAmount !== undefined ? { vatAmount: failed.vatAmount } : {}),
+    ...(failed.selfBillingSnapshot ? { selfBillingSnapshot: failed.selfBillingSnapshot } : {}),
+    ...(failed.selfBilledInvoice ? { selfBilledInvoice: failed.selfBilledInvoice } : {}),
     reissueOf: failed.id,
     createdAt: at,
     updatedAt: at,

@@ -2,6 +2,7 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../adapters/clients.ts';
 import { OUTBOX, outboxEntry, publishRecorded } from '../adapters/outbox.ts';
+import { findPartnerItem as findPartner } from '../adapters/partner-store.ts';
 import {
   findPayoutItem,
   findRewardItem,
@@ -23,7 +24,6 @@ import { Conflict, InvalidTransition, NotFound, RuleViolation } from '../domain/
 import { newId } from '../domain/ids.ts';
 import { checkRewardDecision, payoutTotals } from '../domain/payout-rules.ts';
 import type { Actor, CreateReward, Reward, RewardStatus } from '../domain/schemas.ts';
-import { findPartner } from './partners.ts';
 
 const nowIso = () => new Date().toISOString();
 

@@ -84,7 +84,8 @@ export async function findByEndToEndId(endToEndId: string): Promise<EndToEndMatc
     exportId: ref.exportId,
     payoutId: view.id,
     payoutStatus: view.status,
-    amount: view.amount,
+    // What the file paid: with VAT on top (self-billing, `vat` regime) the payout pays `amountToPay`.
+    amount: view.amountToPay ?? view.amount,
     currency: view.currency,
   };
   if (exportStatus === 'voided') return { found: 'voided_export', ...common };
@@ -122,7 +123,7 @@ export async function exportSettlementView(exportId: string): Promise<ExportSett
         {
           payoutId,
           endToEndId: endToEndIdFor(payoutId, found.record.sequence),
-          amount: payout.amount,
+          amount: payout.amount, // the snapshot's amount is what the file paid (`amountToPay`)
           currency: payout.currency,
           status: payout.status,
         },
@@ -359,6 +360,7 @@ export const SETTLEMENT_FIELDS = [
   'status',
   'version',
   'amount',
+  'amountToPay',
   'currency',
   'exportId',
   'endToEndId',
@@ -407,7 +409,7 @@ export async function findByEndToEndIds(endToEndIds: readonly string[]): Promise
       exportId: ref.exportId,
       payoutId: item.id,
       payoutStatus: item.status,
-      amount: item.amount,
+      amount: item.amountToPay ?? item.amount,
       currency: item.currency,
     };
     found.set(endToEndId, {

@@ -12,6 +12,7 @@ import { isConditionalCheckFailed, keys, queryAll, table } from '../adapters/tab
 import { answerTask, startNamedExecution, startPayoutWorkflow } from '../adapters/workflow.ts';
 import { workflowSettings } from '../config/workflow.ts';
 import type { PayoutStatus } from '../domain/schemas.ts';
+import { documentsDue } from '../domain/self-billing.ts';
 
 export { workflowSettings };
 
@@ -98,13 +99,15 @@ export interface SyncResult {
   status: PayoutStatus | 'gone';
   remind: boolean;
   continueAsNew: boolean;
+  /** A self-billed invoice or credit note is due: the workflow runs the self-billing function. */
+  issue: boolean;
   /** A failed payout that was reissued: its workflow moves the rewards left and finishes. */
   reissued: boolean;
 }
 
 export async function syncPayout(input: SyncInput, settings = workflowSettings()): Promise<SyncResult> {
   const item = await findPayoutItem(input.payoutId);
-  if (!item) return { status: 'gone', remind: false, continueAsNew: false, reissued: false };
+  if (!item) return { status: 'gone', remind: false, continueAsNew: false, reissued: false, issue: false };
   await publishHistory(item);
   const timedOut = input.signal?.Error === 'States.Timeout';
   // A timeout of the wait on the partner (pending) or on the bank (processing) reminds.
@@ -115,11 +118,13 @@ export async function syncPayout(input: SyncInput, settings = workflowSettings()
     remindersThisRound(item) < settings.maxReminders;
   const age = input.executionStartTime ? Date.now() - Date.parse(input.executionStartTime) : 0;
   const terminal = isFinished(item);
+  const due = documentsDue(item);
   return {
     status: item.status,
     remind,
     continueAsNew: !terminal && age > settings.maxExecutionAgeMs,
     reissued: item.status === 'failed' && item.reissuedAs !== undefined,
+    issue: due.invoice || due.creditNote,
   };
 }
 

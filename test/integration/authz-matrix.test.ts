@@ -209,9 +209,17 @@ describe('a partner cannot tell a foreign or draft payout from an unknown id', (
           ...(spec.body ? { body: validBody(spec, me.id) } : {}),
         },
       );
-      expect({ name, status: response.status, body: response.status < 300 ? null : response.body }).toEqual({
+      // The self-billed invoice routes answer for an own payout with 409 while it has no self-billed
+      // invoice (this pending payout is not in self_billed mode): an answer, not the 404 of a stranger.
+      const selfBilling = name === 'getOwnSelfBilledInvoice' || name === 'previewOwnSelfBilledInvoice';
+      const expected = selfBilling ? 409 : spec.status;
+      expect({
         name,
-        status: spec.status,
+        status: response.status,
+        body: response.status < 300 || (selfBilling && response.status === 409) ? null : response.body,
+      }).toEqual({
+        name,
+        status: expected,
         body: null,
       });
     },

@@ -58,6 +58,8 @@ async function fixture(spec?: RouteSpec): Promise<Fixture> {
         name: 'Bad Input Partner',
         email: `bad-input+${marker}@example.com`,
         payoutMethod: { type: 'sepa', accountHolder: 'Bad Input', iban: 'DE89370400440532013000' },
+        // Offered, not accepted: not active (invoices stay uploads), but the partner may accept it.
+        selfBilling: { enabled: true },
       },
     }),
     201,

@@ -390,7 +390,11 @@ describe('the payout lifecycle', () => {
     await newReward(partnerId, 1000, { status: 'accepted' });
     const { id } = await draft(partnerId);
     expectOk(await validate(id, { requireInvoice: true }));
-    expect((await getPayout(id)).requirements).toEqual({ invoice: true, rewardReview: false });
+    expect((await getPayout(id)).requirements).toEqual({
+      invoice: true,
+      invoiceMode: 'upload',
+      rewardReview: false,
+    });
     const before = await snapshot(id, partnerId);
     expectProblem(await partnerValidate(partnerId, id), 422, 'invoice_required');
     expect(await snapshot(id, partnerId)).toEqual(before);

@@ -81,4 +81,22 @@ export const PARTNER_PAYOUT_ROUTES = {
     response: 'Payout',
     ifMatch: true,
   }),
+  getOwnSelfBilledInvoice: route({
+    method: 'GET',
+    path: '/partner/payouts/{id}/self-billed-invoice',
+    group: 'partner-payouts',
+    access: 'partner',
+    summary: 'The self-billed invoice issued for you (PDF and UBL XML) and any credit note',
+    status: 200,
+    response: 'SelfBilledInvoiceDownload',
+  }),
+  previewOwnSelfBilledInvoice: route({
+    method: 'GET',
+    path: '/partner/payouts/{id}/self-billed-invoice/preview',
+    group: 'partner-payouts',
+    access: 'partner',
+    summary: 'While pending: a preview of the self-billed invoice (no number) that validating accepts',
+    status: 200,
+    response: 'SelfBilledInvoicePreview',
+  }),
 } as const satisfies Record<string, RouteSpec>;

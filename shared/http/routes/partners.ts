@@ -1,6 +1,6 @@
 /** The routes of the `partners` function (see ../routes.ts for the whole catalogue). */
 import { CreatePartner, UpdateOwnProfile, UpdatePartner } from '../../domain/partner-schemas.ts';
-import { ListQuery } from '../../domain/schemas.ts';
+import { EmptyBody, ListQuery } from '../../domain/schemas.ts';
 import { type RouteSpec, route } from '../route-spec.ts';
 
 export const PARTNER_ROUTES = {
@@ -58,9 +58,19 @@ export const PARTNER_ROUTES = {
     path: '/partner/profile',
     group: 'partners',
     access: 'partner',
-    summary: 'Change the calling partner’s payout method or address',
+    summary: 'Change the calling partner’s payout method, address or billing details',
     body: UpdateOwnProfile,
     status: 200,
     response: 'Partner',
+  }),
+  acceptSelfBilling: route({
+    method: 'POST',
+    path: '/partner/self-billing/accept',
+    group: 'partners',
+    access: 'partner',
+    summary: 'Accept the self-billing agreement (twelve months) once the manager enabled it',
+    body: EmptyBody,
+    status: 200,
+    response: 'SelfBillingAgreement',
   }),
 } as const satisfies Record<string, RouteSpec>;

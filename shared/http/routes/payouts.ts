@@ -125,6 +125,15 @@ export const PAYOUT_ROUTES = {
     status: 200,
     response: 'InvoiceDownload',
   }),
+  getSelfBilledInvoice: route({
+    method: 'GET',
+    path: '/payouts/{id}/self-billed-invoice',
+    group: 'payouts',
+    access: 'manager',
+    summary: 'The self-billed invoice (PDF and UBL XML) and any credit note, with links valid 5 minutes',
+    status: 200,
+    response: 'SelfBilledInvoiceDownload',
+  }),
   rejectInvoice: route({
     method: 'POST',
     path: '/payouts/{id}/invoice/reject',
