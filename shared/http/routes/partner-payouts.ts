@@ -84,6 +84,7 @@ export const PARTNER_PAYOUT_ROUTES = {
   getOwnSelfBilledInvoice: route({
     method: 'GET',
     path: '/partner/payouts/{id}/self-billed-invoice',
+    moreErrors: [409],
     group: 'partner-payouts',
     access: 'partner',
     summary: 'The self-billed invoice issued for you (PDF and UBL XML) and any credit note',
@@ -93,6 +94,7 @@ export const PARTNER_PAYOUT_ROUTES = {
   previewOwnSelfBilledInvoice: route({
     method: 'GET',
     path: '/partner/payouts/{id}/self-billed-invoice/preview',
+    moreErrors: [409],
     group: 'partner-payouts',
     access: 'partner',
     summary: 'While pending: a preview of the self-billed invoice (no number) that validating accepts',

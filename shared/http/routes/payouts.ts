@@ -128,6 +128,7 @@ export const PAYOUT_ROUTES = {
   getSelfBilledInvoice: route({
     method: 'GET',
     path: '/payouts/{id}/self-billed-invoice',
+    moreErrors: [409],
     group: 'payouts',
     access: 'manager',
     summary: 'The self-billed invoice (PDF and UBL XML) and any credit note, with links valid 5 minutes',
