@@ -10,6 +10,10 @@ export interface PayoutsConfig {
   /** JWT issuer and audience of an external identity provider; a Cognito user pool is created when unset. */
   jwtIssuer?: string;
   jwtAudience?: string[];
+  /** The external issuer's claim names: a single role, an array of roles, the partner id. */
+  jwtRoleClaim?: string;
+  jwtRolesClaim?: string;
+  jwtPartnerIdClaim?: string;
   /** Origins allowed to POST invoices to the bucket and call the API from a browser. */
   corsOrigins: string[];
   mailFrom: string;
@@ -23,6 +27,11 @@ export interface PayoutsConfig {
   processingReminderDays: number;
   holdingPeriodDays: number;
   minPayoutAmounts: string;
+  /** Four-eyes approval thresholds, `EUR:100000,USD:100000` (minor units); none by default. */
+  approvalThresholds: string;
+  /** Daily digest recipients (default: managerEmail). */
+  financeEmail?: string;
+  programManagersEmail?: string;
   payoutSchedule: string;
   payoutScheduleTz: string;
   sepaDebtorName: string;
@@ -72,6 +81,9 @@ export function loadConfig(node: Node): PayoutsConfig {
     stage,
     jwtIssuer: read(node, 'jwtIssuer'),
     jwtAudience: read(node, 'jwtAudience') ? list('jwtAudience', []) : undefined,
+    jwtRoleClaim: read(node, 'jwtRoleClaim'),
+    jwtRolesClaim: read(node, 'jwtRolesClaim'),
+    jwtPartnerIdClaim: read(node, 'jwtPartnerIdClaim'),
     corsOrigins: list('corsOrigins', ['http://localhost:5173']),
     mailFrom: read(node, 'mailFrom') ?? 'payouts@example.com',
     managerEmail: read(node, 'managerEmail') ?? 'finance@example.com',
@@ -82,6 +94,9 @@ export function loadConfig(node: Node): PayoutsConfig {
     processingReminderDays: number('processingReminderDays', 5),
     holdingPeriodDays: number('holdingPeriodDays', 0),
     minPayoutAmounts: read(node, 'minPayoutAmounts') ?? '',
+    approvalThresholds: read(node, 'approvalThresholds') ?? '',
+    financeEmail: read(node, 'financeEmail'),
+    programManagersEmail: read(node, 'programManagersEmail'),
     payoutSchedule: read(node, 'payoutSchedule') ?? '0 2 1 * ? *',
     payoutScheduleTz: read(node, 'payoutScheduleTz') ?? 'UTC',
     sepaDebtorName: read(node, 'sepaDebtorName') ?? 'Example Company',

@@ -7,6 +7,7 @@ import { ENV } from '#shared/config/env.ts';
 import type { PayoutsConfig } from './config.ts';
 import { Api } from './constructs/api.ts';
 import { BankReports } from './constructs/bank-reports.ts';
+import { Controls } from './constructs/controls.ts';
 import { Data } from './constructs/data.ts';
 import { DeadLetterQueue } from './constructs/dead-letter-queue.ts';
 import { Drafting } from './constructs/drafting.ts';
@@ -38,6 +39,7 @@ export class PayoutsStack extends Stack {
   readonly invoices: Invoices;
   readonly exports: Exports;
   readonly drafting: Drafting;
+  readonly controls: Controls;
   readonly bankReports: BankReports;
   readonly webhooks: Webhooks;
   readonly accessLogs: Bucket;
@@ -55,6 +57,11 @@ export class PayoutsStack extends Stack {
     this.api = new Api(this, 'Api', {
       jwtIssuer: config.jwtIssuer,
       jwtAudience: config.jwtAudience,
+      jwtClaims: {
+        ...(config.jwtRoleClaim ? { role: config.jwtRoleClaim } : {}),
+        ...(config.jwtRolesClaim ? { roles: config.jwtRolesClaim } : {}),
+        ...(config.jwtPartnerIdClaim ? { partnerId: config.jwtPartnerIdClaim } : {}),
+      },
       corsOrigins: config.corsOrigins,
       throttle: { rateLimit: config.apiThrottleRateLimit, burstLimit: config.apiThrottleBurstLimit },
       logRetention,
@@ -141,6 +148,25 @@ export class PayoutsStack extends Stack {
     this.workflow.bindApi(fns.exports);
     fns.payouts.setEnv(ENV.returnWindowDays, String(config.returnWindowDays));
     this.workflow.bindApi(fns['partner-payouts']);
+
+    this.controls = new Controls(this, 'Controls', {
+      table,
+      idempotencyTable,
+      bus: this.workflow.bus,
+      approvalThresholds: config.approvalThresholds,
+      holds: fns.holds,
+      bindWorkflow: (fn) => this.workflow.bindApi(fn),
+      mailFrom: config.mailFrom,
+      financeEmail: config.financeEmail ?? config.managerEmail,
+      programManagersEmail: config.programManagersEmail ?? config.managerEmail,
+      portalUrl: config.portalUrl,
+      logRetention,
+      removalPolicy,
+    });
+    this.controls.publishFrom(fns.partners);
+    this.controls.publishFrom(fns.exports);
+    this.controls.checkApprovals(fns.payouts);
+    this.controls.checkApprovals(fns.exports);
 
     this.drafting = new Drafting(this, 'Drafting', {
       table,

@@ -1,6 +1,7 @@
 import { getPayoutItem } from '#shared/adapters/payout-store.ts';
 import { httpHandler } from '#shared/http/handler.ts';
 import { PAYOUT_ROUTES } from '#shared/http/routes/payouts.ts';
+import { approvePayout } from '#shared/usecases/approvals.ts';
 import { getInvoiceDownload, rejectInvoice } from '#shared/usecases/invoices.ts';
 import {
   cancelPayout,
@@ -44,6 +45,9 @@ export const handler = httpHandler(PAYOUT_ROUTES, {
   }),
   rejectInvoice: async ({ params, body, actor }) => ({
     body: await rejectInvoice(params.id ?? '', body.reason, actor),
+  }),
+  approvePayout: async ({ params, body, actor }) => ({
+    body: await approvePayout(params.id ?? '', body.note, actor),
   }),
   cancelPayout: async ({ params, body, actor, ifMatch }) => ({
     body: await cancelPayout(params.id ?? '', body.reason, actor, { ifMatch }),

@@ -27,6 +27,9 @@ import {
 } from 'aws-cdk-lib/aws-cognito';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { DEFAULT_CLAIM_NAMES, type ExternalClaimNames } from '#shared/config/auth.ts';
+import { ENV, type EnvName } from '#shared/config/env.ts';
+import { ROLE_GROUPS } from '#shared/domain/roles.ts';
 import { FUNCTION_GROUPS, type FunctionGroup, ROUTES, type RouteSpec } from '#shared/http/routes.ts';
 import { HouseFunction } from './house-function.ts';
 import { acknowledge, NAG_REASONS } from './nag.ts';
@@ -34,6 +37,8 @@ import { acknowledge, NAG_REASONS } from './nag.ts';
 export interface ApiProps {
   jwtIssuer?: string | undefined;
   jwtAudience?: string[] | undefined;
+  /** The external issuer's claim names (role, roles, partner id); Cognito tokens use their own. */
+  jwtClaims?: Partial<ExternalClaimNames> | undefined;
   corsOrigins: string[];
   /** Default route throttling of the stage: steady requests per second and burst. */
   throttle: { rateLimit: number; burstLimit: number };
@@ -70,9 +75,20 @@ const DESCRIPTIONS: Record<FunctionGroup, string> = {
   'partner-payouts': 'Partner payout routes: review, validate, request changes',
   'payout-runs': 'Payout runs: drafting now, run results',
   exports: 'Exports of ready payouts: payment files in S3, export records',
+  holds: 'Holds: place, list, release, confirm',
   'bank-reports': 'Bank reports: presigned uploads, reports and their lines',
   webhooks: 'Webhook endpoints: registration, secrets, test, delivery log, replay',
 };
+
+/** The claim names of an external issuer, as the functions read them (../../shared/config/auth.ts). */
+function claimEnvironment(claims: Partial<ExternalClaimNames> = {}): Partial<Record<EnvName, string>> {
+  const names = { ...DEFAULT_CLAIM_NAMES, ...claims };
+  return {
+    [ENV.jwtRoleClaim]: names.role,
+    [ENV.jwtRolesClaim]: names.roles,
+    [ENV.jwtPartnerIdClaim]: names.partnerId,
+  };
+}
 
 export class Api extends Construct {
   readonly httpApi: HttpApi;
@@ -106,7 +122,14 @@ export class Api extends Construct {
         standardThreatProtectionMode: StandardThreatProtectionMode.FULL_FUNCTION,
         removalPolicy: props.removalPolicy,
       });
-      new CfnUserPoolGroup(this, 'Managers', { userPoolId: pool.userPoolId, groupName: 'managers' });
+      // `managers` (the original group) means admin; the others grant one role each.
+      for (const [groupName, role] of Object.entries(ROLE_GROUPS)) {
+        new CfnUserPoolGroup(this, groupName === 'managers' ? 'Managers' : `Group-${role}`, {
+          userPoolId: pool.userPoolId,
+          groupName,
+          description: `Payout managers with the role ${role}`,
+        });
+      }
       const client = new UserPoolClient(this, 'Client', {
         userPool: pool,
         authFlows: { userSrp: true },
@@ -153,6 +176,7 @@ export class Api extends Construct {
           entry: group,
           description: DESCRIPTIONS[group],
           memorySize: group === 'health' ? 256 : 1024,
+          environment: props.jwtIssuer ? claimEnvironment(props.jwtClaims) : {},
           logRetention: props.logRetention,
           removalPolicy: props.removalPolicy,
         }),

@@ -7,8 +7,10 @@
  *   workflow ──▶ functions/workflow ──▶ eventbridge.ts ──▶ functions/notifier ──▶ ses.ts (.eml)
  *                                        eventbridge.ts ──▶ webhook-queue.ts ──▶ functions/webhook-delivery ──▶ receivers
  */
+
 import { join, resolve } from 'node:path';
 import { EVENT_SOURCE } from '#shared/adapters/events.ts';
+import { DIGEST_SCHEDULE } from '#shared/config/controls.ts';
 import { DEFAULT_PAYOUT_SCHEDULE } from '#shared/config/drafting.ts';
 import { ENV } from '#shared/config/env.ts';
 import { workflowSettings } from '#shared/config/workflow.ts';
@@ -306,6 +308,10 @@ export async function startLocalBackend(options: LocalBackendOptions = {}): Prom
       await invokeLocal(LOCAL_NAMES.draftingFunction, handler, {}, 900_000);
     },
   );
+  const digest = scheduleDrafting(DIGEST_SCHEDULE, 'UTC', async () => {
+    const { handler } = await import('../../functions/controls-digest/handler.ts');
+    await invokeLocal('partner-payouts-controls-digest', handler, {}, 60_000);
+  });
   const api = await startApiGateway({
     port: options.port ?? 3000,
     verify: await createVerifier(dataDir),
@@ -319,6 +325,7 @@ export async function startLocalBackend(options: LocalBackendOptions = {}): Prom
     workflow,
     close: async () => {
       schedule.stop();
+      digest.stop();
       await api.close();
       await workflow.close();
       await s3.close();

@@ -473,6 +473,12 @@ export interface PayoutSnapshot {
   task?: { token: string; stage: PayoutStatus };
   /** The export that holds it, while processing. */
   exportId?: string;
+  /** The payout method validated with it (exports pay this, not the partner's current one). */
+  payoutMethod?: PayoutMethod;
+  /** Four-eyes approval and its binding; who released a payout-method-change hold over it. */
+  approval?: { by: string };
+  approvalHash?: string;
+  methodReleasedBy?: string;
 }
 
 /** The fields of a partner an export needs. */
@@ -485,8 +491,13 @@ export interface PartnerSnapshot {
 }
 
 const PAYOUT_PROJECTION = {
-  expression: '#id, #partnerId, #currency, #amount, #amountToPay, #status, #task, #exportId',
+  expression:
+    '#id, #partnerId, #currency, #amount, #amountToPay, #status, #task, #exportId, #payoutMethod, #approval, #approvalHash, #methodReleasedBy',
   names: {
+    '#payoutMethod': 'payoutMethod',
+    '#approval': 'approval',
+    '#approvalHash': 'approvalHash',
+    '#methodReleasedBy': 'methodReleasedBy',
     '#id': 'id',
     '#partnerId': 'partnerId',
     '#currency': 'currency',
@@ -518,6 +529,10 @@ function toPayoutSnapshot(item: Record<string, unknown>): PayoutSnapshot {
     status: item.status as PayoutStatus,
     ...(item.task ? { task: item.task as PayoutSnapshot['task'] & object } : {}),
     ...(typeof item.exportId === 'string' ? { exportId: item.exportId } : {}),
+    ...(item.payoutMethod ? { payoutMethod: item.payoutMethod as PayoutMethod } : {}),
+    ...(item.approval ? { approval: item.approval as { by: string } } : {}),
+    ...(typeof item.approvalHash === 'string' ? { approvalHash: item.approvalHash } : {}),
+    ...(typeof item.methodReleasedBy === 'string' ? { methodReleasedBy: item.methodReleasedBy } : {}),
   };
 }
 

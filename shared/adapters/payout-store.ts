@@ -37,6 +37,8 @@ const PAYOUT_INTERNAL = [
   'reminders',
   'publishedEvents',
   'selfBillingSnapshot',
+  'approvalHash',
+  'methodReleasedBy',
   'exportRefs',
 ];
 
@@ -48,6 +50,10 @@ export interface PayoutItem extends Payout {
   task?: { token: string; stage: PayoutStatus };
   exportIds?: string[];
   invoiceKey?: string;
+  /** The approval's binding (../domain/controls.ts `approvalHash`). */
+  approvalHash?: string;
+  /** Who released a PAYOUT_METHOD_CHANGED hold over it: they may not export or mark it paid. */
+  methodReleasedBy?: string;
   /** Every EndToEndId the payout was exported under → its export id (see settlement). */
   exportRefs?: Record<string, string>;
   /** The partner's billing details and series as the payout was validated in self_billed mode. */
@@ -76,6 +82,8 @@ export const PAYOUT_VIEW = [
   'amountToPay',
   'selfBilledInvoice',
   'selfBilledCreditNote',
+  'payoutMethod',
+  'approval',
   'exportId',
   'endToEndId',
   'paidSource',

@@ -7,6 +7,7 @@ export const ID_PREFIXES = {
   export: 'ex',
   run: 'run',
   event: 'evt',
+  hold: 'hold',
   bankReport: 'br',
   webhookEndpoint: 'we',
   webhookDelivery: 'wd',

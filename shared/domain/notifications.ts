@@ -16,6 +16,9 @@ export const NOTIFIED_EVENT_TYPES = [
   'payout.failed',
   'payout.reissued',
   'payout.processing_reminder',
+  // The controls' partner e-mails (./control-notifications.ts).
+  'hold.placed',
+  'partner.payout_method_changed',
 ] as const;
 export type NotifiedEventType = (typeof NOTIFIED_EVENT_TYPES)[number];
 

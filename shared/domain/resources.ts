@@ -3,7 +3,9 @@
  * their own responses, so they only import types from here, and no function bundles these schemas.
  */
 import * as z from 'zod/mini';
+import { HOLD_REASON_CODES, HOLD_SCOPES } from './controls.ts';
 import { Address, BillingDetails, PayoutMethod } from './partner-schemas.ts';
+import { MANAGER_ROLES } from './roles.ts';
 import {
   Currency,
   documented,
@@ -147,6 +149,19 @@ export const Payout = named(
     ),
     selfBilledInvoice: z.optional(SelfBilledDocumentRecord),
     selfBilledCreditNote: z.optional(SelfBilledDocumentRecord),
+    /** While a hold covers it: the partner's message, never the reason. */
+    hold: z.optional(z.object({ partnerMessage: z.optional(z.string()) })),
+    /** The payout method it pays, snapshotted when the partner validated. */
+    payoutMethod: z.optional(PayoutMethod),
+    /** Four-eyes approval (above `APPROVAL_THRESHOLDS`), bound to the amount, rewards and payout method. */
+    approval: z.optional(
+      z.object({
+        by: z.string(),
+        roles: z.optional(z.array(z.string())),
+        at: timestamp(),
+        note: z.optional(z.string()),
+      }),
+    ),
     exportId: z.optional(
       documented(idOf('export'), { description: 'The export that holds the payout while it is processing' }),
     ),
@@ -170,7 +185,13 @@ export const Payout = named(
 );
 export type Payout = z.infer<typeof Payout>;
 
-export const Actor = z.object({ role: z.enum(['manager', 'partner', 'system']), id: z.string() });
+export const Actor = z.object({
+  role: z.enum(['manager', 'partner', 'system']),
+  /** The user (a token's `sub`), the partner's id, or the system process. */
+  id: z.string(),
+  /** A manager's roles when they acted. */
+  roles: z.optional(z.array(z.enum(MANAGER_ROLES))),
+});
 export type Actor = z.infer<typeof Actor>;
 
 export const PayoutEvent = named(
@@ -272,6 +293,12 @@ export const Export = named(
   z.object({
     ...exportSummaryShape,
     payoutIds: documented(z.array(idOf('payout')), { description: 'The exported payouts, in file order' }),
+    /** An export of every ready payout leaves out the held, unapproved or own-released ones. */
+    skipped: z.optional(
+      z.array(
+        z.object({ payoutId: idOf('payout'), reason: z.enum(['on_hold', 'approval_required', 'same_user']) }),
+      ),
+    ),
   }),
 );
 export type Export = z.infer<typeof Export>;
@@ -301,6 +328,42 @@ export const PayoutRun = named(
 );
 export type PayoutRun = z.infer<typeof PayoutRun>;
 
+export const Hold = named(
+  'Hold',
+  z.object({
+    id: idOf('hold'),
+    scope: z.enum(HOLD_SCOPES),
+    targetId: z.string(),
+    partnerId: idOf('partner'),
+    reasonCode: z.enum(HOLD_REASON_CODES),
+    note: z.optional(z.string()),
+    partnerMessage: z.optional(z.string()),
+    reviewBy: z.optional(timestamp()),
+    status: z.enum(['active', 'released', 'confirmed']),
+    automatic: z.optional(z.boolean()),
+    createdAt: timestamp(),
+    createdBy: Actor,
+    resolution: z.optional(z.enum(['released', 'confirmed'])),
+    resolvedAt: z.optional(timestamp()),
+    resolvedBy: z.optional(Actor),
+    resolutionNote: z.optional(z.string()),
+    /** Active and past `reviewBy`. */
+    dueForReview: z.optional(z.boolean()),
+  }),
+);
+export type Hold = z.infer<typeof Hold>;
+
+export const PartnerEvent = named(
+  'PartnerEvent',
+  z.object({
+    id: z.string(),
+    type: z.string(),
+    at: timestamp(),
+    actor: Actor,
+    data: z.optional(z.record(z.string(), z.unknown())),
+  }),
+);
+export type PartnerEvent = z.infer<typeof PartnerEvent>;
 // ---------------------------------------------------------------- bank reports
 
 export const BankReportUpload = named(
@@ -474,6 +537,8 @@ export const RESOURCES = {
   Export,
   ExportSummary,
   PayoutRun,
+  Hold,
+  PartnerEvent,
   BankReportUpload,
   BankReport,
   BankReportLine,

@@ -25,7 +25,7 @@ import {
 } from '../domain/errors.ts';
 import { actorOf, authorize, type Caller } from './auth.ts';
 import { internalErrorResponse, problemResponse, validationError } from './problem.ts';
-import { type RouteSpec, type RouteTable, routeKey } from './route-spec.ts';
+import { permissionFits, type RouteSpec, type RouteTable, routeKey } from './route-spec.ts';
 
 export const MAX_BODY_BYTES = 256 * 1024;
 
@@ -184,6 +184,8 @@ export function httpHandler<R extends RouteTable>(routes: R, implementations: Im
   for (const [name, spec] of Object.entries(routes)) {
     const run = (implementations as unknown as Record<string, AnyImplementation>)[name];
     if (!run) throw new Error(`Route ${name} of ${spec.group} has no implementation`);
+    if (!permissionFits(spec))
+      throw new Error(`Route ${name}: permission ${spec.permission} does not fit ${spec.access}`);
     table.set(routeKey(spec), { spec, run });
   }
 
@@ -192,7 +194,7 @@ export function httpHandler<R extends RouteTable>(routes: R, implementations: Im
     try {
       if (!route) throw new NotFound(`No route ${event.routeKey}`);
       const { spec, run } = route;
-      const caller = authorize(spec.access, event.requestContext?.authorizer?.jwt?.claims);
+      const caller = authorize(spec, event.requestContext?.authorizer?.jwt?.claims);
       const rawBody = readBody(event, spec);
       const body = spec.body ? spec.body.safeParse(rawBody) : undefined;
       if (body && !body.success) throw validationError(body.error, 'body');

@@ -5,6 +5,7 @@
  * CDK API, the local server and the OpenAPI document are built from.
  */
 import type { ResourceName } from '../domain/resources.ts';
+import type { Permission } from '../domain/roles.ts';
 import type { Schema } from '../domain/schemas.ts';
 
 export const FUNCTION_GROUPS = [
@@ -15,12 +16,14 @@ export const FUNCTION_GROUPS = [
   'partner-payouts',
   'payout-runs',
   'exports',
+  'holds',
   'bank-reports',
   'webhooks',
 ] as const;
 export type FunctionGroup = (typeof FUNCTION_GROUPS)[number];
 
 export type Access = 'public' | 'manager' | 'partner';
+export type { Permission } from '../domain/roles.ts';
 export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
 export interface RouteSpec {
@@ -28,6 +31,12 @@ export interface RouteSpec {
   path: string;
   group: FunctionGroup;
   access: Access;
+  /**
+   * What the caller needs (../domain/roles.ts): `public`, `partner`, or the manager permission
+   * (`read`, `manage`, `manage_or_finance`, `finance`, `admin`). Required: a route that does not say
+   * who may call it does not type-check.
+   */
+  permission: Permission;
   summary: string;
   body?: Schema;
   query?: Schema;
@@ -55,6 +64,12 @@ export interface RouteSpec {
 export type RouteTable = Record<string, RouteSpec>;
 
 export const route = <const R extends RouteSpec>(spec: R): R => spec;
+
+/** `public` routes need `public`, partner routes `partner`, manager routes a manager permission. */
+export function permissionFits(spec: Pick<RouteSpec, 'access' | 'permission'>): boolean {
+  if (spec.access === 'public' || spec.access === 'partner') return spec.permission === spec.access;
+  return spec.permission !== 'public' && spec.permission !== 'partner';
+}
 
 export function routeKey(spec: Pick<RouteSpec, 'method' | 'path'>): string {
   return `${spec.method} ${spec.path}`;

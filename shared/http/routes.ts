@@ -8,6 +8,7 @@ import type { FunctionGroup, RouteSpec } from './route-spec.ts';
 import { BANK_REPORT_ROUTES } from './routes/bank-reports.ts';
 import { EXPORT_ROUTES } from './routes/exports.ts';
 import { HEALTH_ROUTES } from './routes/health.ts';
+import { HOLD_ROUTES } from './routes/holds.ts';
 import { PARTNER_PAYOUT_ROUTES } from './routes/partner-payouts.ts';
 import { PARTNER_ROUTES } from './routes/partners.ts';
 import { PAYOUT_RUN_ROUTES } from './routes/payout-runs.ts';
@@ -33,6 +34,7 @@ export const ROUTES = {
   ...PARTNER_PAYOUT_ROUTES,
   ...EXPORT_ROUTES,
   ...PAYOUT_RUN_ROUTES,
+  ...HOLD_ROUTES,
   ...BANK_REPORT_ROUTES,
   ...WEBHOOK_ROUTES,
 } as const satisfies Record<string, RouteSpec>;

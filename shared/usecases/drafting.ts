@@ -11,6 +11,7 @@
  * A run that crashes between 2 and 3 leaves claims that point at a payout id recorded in the slot;
  * the next run finds such slots and writes the missing payouts. Nothing is lost or drafted twice.
  */
+
 import {
   BatchWriteCommand,
   GetCommand,
@@ -47,6 +48,7 @@ import { Conflict, InvalidTransition, NotFound } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import { payoutTotals } from '../domain/payout-rules.ts';
 import type { Actor, PayoutRun, Reward } from '../domain/schemas.ts';
+import { activeHoldsByPartner, unheldRewards } from './hold-checks.ts';
 import { MAX_REWARDS_PER_PAYOUT } from './payouts.ts';
 
 const RUN_ACTOR: Actor = { role: 'system', id: 'payout-run' };
@@ -568,6 +570,8 @@ export async function executeRun(run: RunState, settings: DraftingSettings): Pro
     skippedCount: run.skippedCount,
   };
   const cutoff = holdingCutoff(run.asOf, settings.holdingPeriodDays);
+  // Held rewards (a reward or partner hold) stay undrafted; holds are few, read once per run.
+  const holds = await activeHoldsByPartner();
   if (run.nextShard === 0 && run.shardFrom === undefined) await recoverOrphanClaims(run, tally);
   const shards = run.partnerId
     ? [unclaimedShard(run.partnerId)]
@@ -594,6 +598,11 @@ export async function executeRun(run: RunState, settings: DraftingSettings): Pro
           paused = true;
           shardFrom = groupKey(group);
           break;
+        }
+        const partnerHolds = holds.get(group.partnerId);
+        if (partnerHolds) {
+          group.rewards = unheldRewards(group.rewards, partnerHolds);
+          if (group.rewards.length === 0) continue;
         }
         const task: Promise<void> = draftGroup(group, run, settings, limiter, writer, tally)
           .catch((error: unknown) => {

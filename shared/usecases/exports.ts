@@ -23,6 +23,7 @@
  * Memory: an export holds at most `MAX_PAYOUTS_PER_EXPORT` rows (a few MB, and the record's payout ids
  * must fit a DynamoDB item); the files themselves are streamed from the generators to S3.
  */
+
 import {
   activateExport,
   buildingExportsBefore,
@@ -79,6 +80,7 @@ import {
   type RefusalReason,
   type SepaDebtor,
 } from '../exports/index.ts';
+import { gateExport } from './export-controls.ts';
 import { releaseExportPayouts, voidExport } from './export-void.ts';
 
 /** Also the most `payoutIds` a request may name (`CreateExport`). */
@@ -296,7 +298,9 @@ function toRow(payout: PayoutSnapshot, partner: PartnerSnapshot | undefined, seq
     partnerEmail: partner?.email ?? '',
     amount: payout.amount,
     currency: payout.currency,
-    payoutMethod: partner?.payoutMethod ?? null,
+    // The snapshot taken when the partner validated; the partner's current method only for payouts
+    // validated before snapshots existed (a change since then holds the partner: see holds).
+    payoutMethod: payout.payoutMethod ?? partner?.payoutMethod ?? null,
     ...(partner?.address ? { address: partner.address } : {}),
     remittance: `Payout ${payout.id}`,
   };
@@ -482,6 +486,8 @@ export async function createExport(
   const { payouts, partners } = input.payoutIds
     ? await namedPayouts(input.payoutIds, input.currency)
     : await allReadyPayouts(input.currency);
+  // Controls: holds, four-eyes approval, the releaser of a payout-method-change hold.
+  const skipped = await gateExport(payouts, actor, input.payoutIds);
   const rows = [...payouts.values()].map((payout) => toRow(payout, partners.get(payout.partnerId)));
   const named = input.payoutIds;
   assertExportable(input.format, rows, (payoutId) =>
@@ -507,10 +513,11 @@ export async function createExport(
   };
   const candidateIds = rows.map((row) => row.payoutId);
   await putBuildingExport(record, candidateIds);
-  return completeExport(record, { payouts, partners }, candidateIds, {
+  const created = await completeExport(record, { payouts, partners }, candidateIds, {
     allOrNothing: named !== undefined,
     actor,
   });
+  return skipped.length > 0 ? { ...created, skipped } : created;
 }
 
 /** A retried request (same Idempotency-Key) finds its export: finished, or resumed where it stopped. */

@@ -1,6 +1,8 @@
 /** The payout lifecycle: drafting, transitions, partner review, history, follow-ups. */
+
 import { DeleteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../adapters/clients.ts';
+import { findExport } from '../adapters/export-store.ts';
 import { logger } from '../adapters/observability.ts';
 import { findPartnerItem as findPartner, findPartnerItem } from '../adapters/partner-store.ts';
 import {
@@ -66,6 +68,15 @@ import {
   selfBillingState,
   seriesPrefixOf,
 } from '../domain/self-billing.ts';
+import { checkManualPayment, listPayoutsNeedingApproval } from './approvals.ts';
+import {
+  activeHoldsOfPartner,
+  assertPayoutNotHeld,
+  assertRewardsNotHeld,
+  unheldRewards,
+  withHold,
+  withHolds,
+} from './hold-checks.ts';
 import { type SettleResult, settleFailed, settlePaid } from './settlement.ts';
 
 const nowIso = () => new Date().toISOString();
@@ -141,9 +152,10 @@ export async function createPayout(input: CreatePayout, actor: Actor): Promise<P
       errors: [{ path: 'partnerId', message: 'unknown partner' }],
     });
   }
+  const holds = await activeHoldsOfPartner(input.partnerId);
   const candidates = input.rewardIds
-    ? await explicitRewards({ ...input, rewardIds: input.rewardIds })
-    : await eligibleRewards(input.partnerId, input.currency, MAX_REWARDS_PER_PAYOUT);
+    ? assertRewardsNotHeld(await explicitRewards({ ...input, rewardIds: input.rewardIds }), holds)
+    : unheldRewards(await eligibleRewards(input.partnerId, input.currency, MAX_REWARDS_PER_PAYOUT), holds);
   if (candidates.length === 0) {
     throw new RuleViolation(
       'no_eligible_rewards',
@@ -257,7 +269,7 @@ export async function getPayout(id: string): Promise<Payout> {
     }),
   );
   if (!result.Item) throw new NotFound(`No payout ${id}`);
-  return toPayout(result.Item);
+  return withHold(toPayout(result.Item));
 }
 
 /** A partner sees only its own payouts, and never a draft: anything else is a 404 like an unknown id. */
@@ -269,6 +281,7 @@ export async function getPartnerPayoutItem(partnerId: string, id: string): Promi
 
 export interface PayoutFilter {
   status?: PayoutStatus | undefined;
+  needsApproval?: boolean | undefined;
   partnerId?: string | undefined;
   currency?: string | undefined;
   limit: number;
@@ -276,6 +289,10 @@ export interface PayoutFilter {
 }
 
 export async function listPayouts(filter: PayoutFilter): Promise<Page<Payout>> {
+  if (filter.needsApproval) {
+    const page = await listPayoutsNeedingApproval(filter);
+    return { items: await withHolds(page.items), nextCursor: page.nextCursor };
+  }
   const conditions: string[] = [];
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
@@ -317,7 +334,7 @@ export async function listPayouts(filter: PayoutFilter): Promise<Page<Payout>> {
       projection: PAYOUT_VIEW,
     });
   }
-  return { items: page.items.map(toPayout), nextCursor: page.nextCursor };
+  return { items: await withHolds(page.items.map(toPayout)), nextCursor: page.nextCursor };
 }
 
 export async function listPartnerPayouts(
@@ -340,7 +357,7 @@ export async function listPartnerPayouts(
     cursor: filter.cursor,
     projection: PAYOUT_VIEW,
   });
-  return { items: page.items.map(toPayout), nextCursor: page.nextCursor };
+  return { items: await withHolds(page.items.map(toPayout)), nextCursor: page.nextCursor };
 }
 
 /** The rewards of a payout, with the partner's review decisions of the current review round. */
@@ -405,6 +422,7 @@ export async function validatePayout(
   const at = nowIso();
   assertNoLease(item, at);
   const rewards = await loadPayoutRewards(item);
+  await assertPayoutNotHeld(item, rewards);
   const totals = checkManagerValidation(rewards);
   const partner = await findPartnerItem(item.partnerId);
   const now = new Date(at);
@@ -443,6 +461,8 @@ export async function validatePayout(
       ...(body.message ? [] : ['message']),
       ...(vatAmount ? [] : ['vatAmount']),
       ...(snapshot ? [] : ['selfBillingSnapshot']),
+      'approval',
+      'approvalHash',
     ],
     events: [
       newEvent(transition.event, actor, at, {
@@ -471,19 +491,22 @@ export async function partnerValidatePayout(
     assertSelfBillingActive((await findPartnerItem(partnerId)) ?? { id: partnerId }, new Date());
   }
   const rewards = await loadPayoutRewards(item);
+  await assertPayoutNotHeld(item, rewards);
   checkPartnerValidation({
     rewards,
     requirements: item.requirements,
     hasInvoice: item.invoice !== undefined,
     reviews: item.reviews ?? {},
   });
+  const payoutMethod = (await findPartner(partnerId))?.payoutMethod;
   const at = nowIso();
   const updated = await updatePayout(id, {
     from: transition.from,
     version: item.version,
     ifMatch: options.ifMatch,
     to: transition.to,
-    set: { partnerValidatedAt: at },
+    // What was validated includes where the money goes: exports pay this snapshot.
+    set: { partnerValidatedAt: at, ...(payoutMethod ? { payoutMethod } : {}) },
     events: [newEvent(transition.event, actor, at, { from: item.status, to: transition.to })],
     at,
   });
@@ -528,6 +551,8 @@ export async function markPayoutPaid(
 ): Promise<Payout> {
   const item = await getPayoutItem(id);
   transitionFor('mark_paid', item.status);
+  await assertPayoutNotHeld(item);
+  checkManualPayment(item, actor, await exporterOf(item));
   const result = await settlePaid(id, {
     source: 'manual',
     at: body.paidAt ?? nowIso(),
@@ -765,4 +790,10 @@ export async function markPayoutRewardsPaid(id: string): Promise<number> {
   const at = item.paidAt ?? nowIso();
   await forEachLimited(rewards, CLAIM_CONCURRENCY, (reward) => markRewardPaid(reward.id, id, at));
   return rewards.length;
+}
+
+/** Who exported the payout last (its latest export), if it was exported. */
+async function exporterOf(item: PayoutItem): Promise<string | undefined> {
+  if (!item.exportId) return undefined;
+  return (await findExport(item.exportId))?.record.createdBy;
 }

@@ -24,6 +24,7 @@ import { Conflict, InvalidTransition, NotFound, RuleViolation } from '../domain/
 import { newId } from '../domain/ids.ts';
 import { checkRewardDecision, payoutTotals } from '../domain/payout-rules.ts';
 import type { Actor, CreateReward, Reward, RewardStatus } from '../domain/schemas.ts';
+import { assertRewardNotHeld } from './hold-checks.ts';
 
 const nowIso = () => new Date().toISOString();
 
@@ -215,6 +216,7 @@ export async function decideReward(id: string, decision: RewardDecision, actor: 
   const reward = toReward(item);
   const payout = reward.payoutId ? await findPayoutItem(reward.payoutId) : undefined;
   checkRewardDecision(reward, payout ? payout.status : null);
+  if (decision.decision === 'accept') await assertRewardNotHeld(reward);
   const at = nowIso();
   const status: RewardStatus = decision.decision === 'accept' ? 'accepted' : 'refused';
   if (payout) {

@@ -32,11 +32,13 @@ import {
   updatePayout,
 } from '../adapters/payout-store.ts';
 import { signalPayoutWorkflow, startPayoutWorkflow } from '../adapters/workflow.ts';
+import { isBadAccountFailure } from '../domain/controls.ts';
 import { endToEndIdFor, parseEndToEndId } from '../domain/end-to-end.ts';
 import { DomainError } from '../domain/errors.ts';
 import { reasonText } from '../domain/reason-codes.ts';
 import type { Actor, ExportStatus, Payout, PayoutStatus, SettlementSource } from '../domain/schemas.ts';
 import { type VoidResult, voidExport } from './export-void.ts';
+import { holdForInvalidPayoutMethod } from './holds.ts';
 import { markPayoutRewardsPaid } from './payouts.ts';
 
 const SYSTEM: Actor = { role: 'system', id: 'bank_report' };
@@ -299,6 +301,14 @@ export async function settleFailed(
   } catch (error) {
     if (input.source === 'manual') throw error;
     return afterLostRace(payoutId, 'failed', error);
+  }
+  if (isBadAccountFailure(failure.code)) {
+    // The account itself is wrong: hold the partner until their payout method changes.
+    await followUp(
+      () => holdForInvalidPayoutMethod(item.partnerId, payoutId, failure.code ?? ''),
+      payoutId,
+      'hold for an invalid payout method',
+    );
   }
   if (item.status === 'paid') {
     await followUp(() => unpayPayoutRewards(updated), payoutId, 'rewards back to accepted');

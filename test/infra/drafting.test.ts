@@ -36,11 +36,17 @@ function functionsWith(template: Template, name: string, value?: unknown): [stri
   });
 }
 
-/** The drafting schedule (a cron; the webhooks' outbox sweep is the stack's other, a rate). */
+/**
+ * The drafting schedule (a cron; the webhooks' outbox sweep is a rate, the controls' daily digest a
+ * schedule of the Controls construct).
+ */
 function draftingSchedule(template: Template): Json {
-  const found = Object.values<Json>(template.findResources('AWS::Scheduler::Schedule')).filter((schedule) =>
-    String(schedule.Properties.ScheduleExpression).startsWith('cron('),
-  );
+  const found = Object.entries<Json>(template.findResources('AWS::Scheduler::Schedule'))
+    .filter(
+      ([id, schedule]) =>
+        !id.startsWith('Controls') && String(schedule.Properties.ScheduleExpression).startsWith('cron('),
+    )
+    .map(([, schedule]) => schedule);
   expect(found).toHaveLength(1);
   return found[0];
 }

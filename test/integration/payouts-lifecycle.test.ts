@@ -13,7 +13,7 @@ import { type CallResult, call, manager, partner } from '../support/http.ts';
 // Many requests per test; leave room for a busy 2-core machine.
 vi.setConfig({ testTimeout: 60_000 });
 
-const MANAGER_ACTOR = { role: 'manager', id: 'manager-1' };
+const MANAGER_ACTOR = { role: 'manager', id: 'manager-1', roles: ['admin'] };
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 // ------------------------------------------------------------------ helpers

@@ -29,6 +29,7 @@ describe('newId', () => {
       export: 'ex',
       run: 'run',
       event: 'evt',
+      hold: 'hold',
       bankReport: 'br',
       webhookEndpoint: 'we',
       webhookDelivery: 'wd',

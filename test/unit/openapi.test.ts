@@ -9,6 +9,7 @@ import * as partnerSchemas from '../../shared/domain/partner-schemas.ts';
 import * as payoutRequests from '../../shared/domain/payout-requests.ts';
 import * as resources from '../../shared/domain/resources.ts';
 import * as rewardRequests from '../../shared/domain/reward-requests.ts';
+import { holdersOf } from '../../shared/domain/roles.ts';
 import * as requestSchemas from '../../shared/domain/schemas.ts';
 import { openApiDocument, pathParams, SchemaCollector } from '../../shared/http/openapi.ts';
 import { ROUTES, type RouteSpec, routeKey } from '../../shared/http/routes.ts';
@@ -235,6 +236,24 @@ describe('spot checks', () => {
     expect(health.security ?? []).toEqual([]);
     expect(doc.security).toBeUndefined();
     expect(health.responses['401']).toBeUndefined();
+  });
+
+  it('shows each route’s permission and the roles that hold it', () => {
+    for (const spec of specs) {
+      const op = operation(spec.method, spec.path);
+      expect(op['x-permission'], routeKey(spec)).toBe(spec.permission);
+      if (spec.access === 'manager') {
+        expect(op['x-roles'], routeKey(spec)).toEqual([...holdersOf(spec.permission)]);
+        expect(op.description, routeKey(spec)).toContain(`\`${spec.permission}\``);
+      }
+    }
+    expect(operation('POST', '/exports')['x-roles']).toEqual(['finance', 'admin']);
+    expect(operation('GET', '/payouts')['x-roles']).toEqual([
+      'viewer',
+      'program_manager',
+      'finance',
+      'admin',
+    ]);
   });
 
   it('tags operations by route group', () => {

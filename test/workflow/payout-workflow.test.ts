@@ -711,6 +711,20 @@ describe('payout workflow after ready: processing, failed, reissue', { timeout: 
     ]);
     expect(published(h, p)).toEqual(entries.map(({ id, type }) => ({ id, type })));
 
+    // AC04 held the partner (PAYOUT_METHOD_INVALID) until their payout details change; the change, with
+    // the reissue ready, is itself held (PAYOUT_METHOD_CHANGED) until a second manager releases it.
+    await ok(
+      http(h, 'PATCH', '/partner/profile', p.partnerToken, {
+        payoutMethod: { type: 'sepa', accountHolder: p.partnerName, iban: 'BE68539007547034' },
+      }),
+    );
+    const holds = await ok(http(h, 'GET', `/holds?targetId=${p.partnerId}&active=true`, h.manager));
+    expect(holds.items.map((hold: { reasonCode: string }) => hold.reasonCode)).toEqual([
+      'PAYOUT_METHOD_CHANGED',
+    ]);
+    const second = await issueToken(h.dataDir, { role: 'manager', subject: 'manager-2', roles: ['finance'] });
+    await ok(http(h, 'POST', `/holds/${holds.items[0].id}/release`, second, { note: 'Checked by phone' }));
+
     // The reissue has a workflow of its own, waits to be paid, and is paid through a new export.
     const q: Draft = { ...p, payoutId: reissued.id };
     await parked(h, q, 'ready');

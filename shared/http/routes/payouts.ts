@@ -1,5 +1,6 @@
 /** The routes of the `payouts` function (see ../routes.ts for the whole catalogue). */
 import * as z from 'zod/mini';
+import { ApprovePayout, booleanQueryFlag } from '../../domain/control-requests.ts';
 import {
   CancelPayout,
   CreatePayout,
@@ -15,6 +16,8 @@ const PayoutQuery = listQuery({
   status: z.optional(PayoutStatus),
   partnerId: z.optional(z.string()),
   currency: z.optional(Currency),
+  /** Ready payouts at or above their currency's approval threshold that lack a valid approval. */
+  needsApproval: booleanQueryFlag(),
 });
 
 export const PAYOUT_ROUTES = {
@@ -23,6 +26,7 @@ export const PAYOUT_ROUTES = {
     path: '/payouts',
     group: 'payouts',
     access: 'manager',
+    permission: 'manage',
     summary: 'Draft a payout from given rewards, or from every unclaimed one of the partner in the currency',
     body: CreatePayout,
     status: 201,
@@ -33,6 +37,7 @@ export const PAYOUT_ROUTES = {
     path: '/payouts',
     group: 'payouts',
     access: 'manager',
+    permission: 'read',
     summary: 'List payouts',
     query: PayoutQuery,
     status: 200,
@@ -44,6 +49,7 @@ export const PAYOUT_ROUTES = {
     path: '/payouts/{id}',
     group: 'payouts',
     access: 'manager',
+    permission: 'read',
     summary: 'Get a payout',
     status: 200,
     response: 'Payout',
@@ -53,6 +59,7 @@ export const PAYOUT_ROUTES = {
     path: '/payouts/{id}/rewards',
     group: 'payouts',
     access: 'manager',
+    permission: 'read',
     summary: 'The rewards of a payout',
     query: ListQuery,
     status: 200,
@@ -64,6 +71,7 @@ export const PAYOUT_ROUTES = {
     path: '/payouts/{id}/events',
     group: 'payouts',
     access: 'manager',
+    permission: 'read',
     summary: 'The history of a payout, oldest first',
     query: ListQuery,
     status: 200,
@@ -75,6 +83,7 @@ export const PAYOUT_ROUTES = {
     path: '/payouts/{id}/validate',
     group: 'payouts',
     access: 'manager',
+    permission: 'manage',
     summary: 'draft → pending',
     body: ValidatePayout,
     status: 200,
@@ -86,6 +95,7 @@ export const PAYOUT_ROUTES = {
     path: '/payouts/{id}/mark-paid',
     group: 'payouts',
     access: 'manager',
+    permission: 'finance',
     summary: 'ready | processing → paid (by hand, source manual); its rewards become paid',
     body: MarkPaid,
     status: 200,
@@ -97,6 +107,7 @@ export const PAYOUT_ROUTES = {
     path: '/payouts/{id}/mark-failed',
     group: 'payouts',
     access: 'manager',
+    permission: 'finance',
     summary:
       'processing → failed, or paid → failed within RETURN_WINDOW_DAYS (a return); the partner is told why; paid rewards go back to accepted',
     body: MarkFailed,
@@ -109,6 +120,7 @@ export const PAYOUT_ROUTES = {
     path: '/payouts/{id}/reissue',
     group: 'payouts',
     access: 'manager',
+    permission: 'finance',
     summary:
       'A failed payout → a new ready payout that takes its rewards (reissueOf / reissuedAs); 409 once reissued',
     body: EmptyBody,
@@ -121,6 +133,7 @@ export const PAYOUT_ROUTES = {
     path: '/payouts/{id}/invoice',
     group: 'payouts',
     access: 'manager',
+    permission: 'read',
     summary: 'The partner’s invoice, with a download link valid for 5 minutes',
     status: 200,
     response: 'InvoiceDownload',
@@ -131,6 +144,7 @@ export const PAYOUT_ROUTES = {
     moreErrors: [409],
     group: 'payouts',
     access: 'manager',
+    permission: 'read',
     summary: 'The self-billed invoice (PDF and UBL XML) and any credit note, with links valid 5 minutes',
     status: 200,
     response: 'SelfBilledInvoiceDownload',
@@ -140,6 +154,7 @@ export const PAYOUT_ROUTES = {
     path: '/payouts/{id}/invoice/reject',
     group: 'payouts',
     access: 'manager',
+    permission: 'manage',
     summary: 'Refuse the attached invoice (pending only); the partner is told why',
     body: RejectInvoice,
     status: 200,
@@ -150,10 +165,23 @@ export const PAYOUT_ROUTES = {
     path: '/payouts/{id}/cancel',
     group: 'payouts',
     access: 'manager',
+    permission: 'manage_or_finance',
     summary: 'draft | pending | ready | failed (not reissued) → cancelled; its rewards are released',
     body: CancelPayout,
     status: 200,
     response: 'Payout',
     ifMatch: true,
+  }),
+  approvePayout: route({
+    method: 'POST',
+    path: '/payouts/{id}/approve',
+    group: 'payouts',
+    access: 'manager',
+    permission: 'finance',
+    summary:
+      'Four-eyes approval of a ready payout at or above its currency’s threshold, by a finance user other than its validator; bound to its amount, rewards and payout method',
+    body: ApprovePayout,
+    status: 200,
+    response: 'Payout',
   }),
 } as const satisfies Record<string, RouteSpec>;
