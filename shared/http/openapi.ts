@@ -67,12 +67,13 @@ const ERRORS: { status: number; applies: (spec: RouteSpec) => boolean; descripti
   },
   {
     status: 404,
-    applies: (spec) => pathParams(spec.path).length > 0,
-    description: '`not_found`: unknown id, or not visible to this caller',
+    applies: (spec) => pathParams(spec.path).length > 0 || spec.access === 'partner',
+    description:
+      '`not_found`: unknown id, or not visible to this caller (for a partner token: also a partner that does not exist)',
   },
   {
     status: 409,
-    applies: (spec) => spec.method === 'POST' || spec.method === 'PATCH',
+    applies: (spec) => spec.method === 'POST' || spec.method === 'PATCH' || !!spec.moreErrors?.includes(409),
     description:
       '`invalid_transition` (not allowed in the current status), `conflict` (a concurrent change won), `on_hold` (a hold covers the target) or `idempotency_key_reused` (same key, other request)',
   },
@@ -93,9 +94,14 @@ const ERRORS: { status: number; applies: (spec: RouteSpec) => boolean; descripti
   },
   {
     status: 422,
-    applies: (spec) => spec.method === 'POST' || spec.rules === true,
+    applies: (spec) => spec.method === 'POST' || spec.rules === true || !!spec.moreErrors?.includes(422),
     description:
       'A business rule code, e.g. `rewards_not_reviewed`, `non_positive_amount`, `invoice_required`, `rewards_review_required`, `rewards_disputed`, `currency_mismatch`, `no_eligible_rewards`, `missing_payout_details`, `approval_required`, `same_user`',
+  },
+  {
+    status: 429,
+    applies: (spec) => !!spec.moreErrors?.includes(429),
+    description: '`rate_limited`: too many such requests; retry after the `Retry-After` header’s seconds',
   },
 ];
 
@@ -204,18 +210,16 @@ function operationOf(name: string, spec: RouteSpec, schemas: SchemaCollector, pr
   if (spec.method === 'POST') headers['Idempotency-Key'] = IdempotencyKey;
   if (spec.ifMatch) headers['If-Match'] = IfMatch;
 
+  const resource = schemas.convert(spec.paged ? page(RESOURCES[spec.response]) : RESOURCES[spec.response]);
   const responses: RouteConfig['responses'] = {
     [String(spec.status)]: {
       description: spec.summary,
-      ...(spec.status === 204
-        ? {}
-        : {
-            content: jsonContent(
-              schemas.convert(spec.paged ? page(RESOURCES[spec.response]) : RESOURCES[spec.response]),
-            ),
-          }),
+      ...(spec.status === 204 ? {} : { content: jsonContent(resource) }),
     },
   };
+  for (const [status, description] of Object.entries(spec.otherStatuses ?? {})) {
+    responses[status] = { description, content: jsonContent(resource) };
+  }
   for (const error of ERRORS) {
     if (!error.applies(spec)) continue;
     responses[String(error.status)] = {

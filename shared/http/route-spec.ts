@@ -41,6 +41,13 @@ export interface RouteSpec {
   body?: Schema;
   query?: Schema;
   status: number;
+  /** Other success statuses it answers with the same resource, and when (documented like `status`). */
+  otherStatuses?: Record<number, string>;
+  /**
+   * Error statuses it can answer beyond the defaults of its method (../http/openapi.ts `ERRORS`):
+   * e.g. 409 for a GET whose answer depends on the payout's status, 429 where it is rate limited.
+   */
+  moreErrors?: readonly (409 | 422 | 429)[];
   /**
    * The resource it answers with (`paged`: a page of them), by name: responses are documented, not
    * parsed, so no function bundles their schemas (../domain/resources.ts).

@@ -5,6 +5,7 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { matchRoute } from '../../infra/local/api-gateway.ts';
 import { httpHandlerOf, lambdaContext } from '../../infra/local/functions.ts';
+import { contract, pendingViolations } from './contract.ts';
 
 export type As =
   | { role: 'manager'; roles?: readonly string[]; user?: string }
@@ -95,9 +96,16 @@ export async function call(
     lambdaContext(`test-${matched.route.spec.group}`),
   )) as APIGatewayProxyStructuredResultV2;
   const text = result.body ?? '';
-  return {
+  const response = {
     status: result.statusCode ?? 200,
     headers: (result.headers ?? {}) as Record<string, string>,
     body: text ? JSON.parse(text) : undefined,
   };
+  // Every response keeps the OpenAPI contract (test/support/contract.ts), or the test fails here.
+  const violations = contract().check({ method, route: matched.route.spec.path, ...response });
+  if (violations.length > 0) {
+    pendingViolations.push(...violations);
+    throw new Error(`The response breaks the OpenAPI contract:\n${violations.join('\n')}`);
+  }
+  return response;
 }

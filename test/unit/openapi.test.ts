@@ -156,12 +156,20 @@ describe('the OpenAPI document is structurally valid OpenAPI 3.1', () => {
       else expect(responses[String(spec.status)]?.content?.['application/json']?.schema, where).toBeDefined();
       const expected = [400, 413];
       if (spec.access !== 'public') expected.push(401, 403);
-      if (pathParams(spec.path).length) expected.push(404);
-      if (spec.method === 'POST' || spec.method === 'PATCH') expected.push(409);
+      if (pathParams(spec.path).length || spec.access === 'partner') expected.push(404);
+      if (spec.method === 'POST' || spec.method === 'PATCH' || spec.moreErrors?.includes(409))
+        expected.push(409);
       if (spec.ifMatch) expected.push(412);
       if (spec.body) expected.push(415);
-      if (spec.method === 'POST' || spec.rules) expected.push(422);
-      const errors = Object.keys(responses).filter((status) => status !== String(spec.status));
+      if (spec.method === 'POST' || spec.rules || spec.moreErrors?.includes(422)) expected.push(422);
+      if (spec.moreErrors?.includes(429)) expected.push(429);
+      for (const status of Object.keys(spec.otherStatuses ?? {})) {
+        expect(responses[status]?.content?.['application/json']?.schema, `${where} ${status}`).toEqual(
+          responses[String(spec.status)].content['application/json'].schema,
+        );
+      }
+      const successes = [spec.status, ...Object.keys(spec.otherStatuses ?? {}).map(Number)].map(String);
+      const errors = Object.keys(responses).filter((status) => !successes.includes(status));
       expect(errors.map(Number).sort(), where).toEqual(expected.sort());
       for (const status of errors) {
         expect(responses[status].content['application/problem+json'].schema, `${where} ${status}`).toEqual({

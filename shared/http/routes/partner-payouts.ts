@@ -91,6 +91,7 @@ export const PARTNER_PAYOUT_ROUTES = {
   getOwnSelfBilledInvoice: route({
     method: 'GET',
     path: '/partner/payouts/{id}/self-billed-invoice',
+    moreErrors: [409],
     group: 'partner-payouts',
     access: 'partner',
     permission: 'partner',
@@ -101,6 +102,7 @@ export const PARTNER_PAYOUT_ROUTES = {
   previewOwnSelfBilledInvoice: route({
     method: 'GET',
     path: '/partner/payouts/{id}/self-billed-invoice/preview',
+    moreErrors: [409],
     group: 'partner-payouts',
     access: 'partner',
     permission: 'partner',

@@ -12,6 +12,9 @@ export const PAYOUT_RUN_ROUTES = {
     summary: 'Run the scheduled drafting now (201 when done; 202 when it continues asynchronously)',
     body: CreatePayoutRun,
     status: 201,
+    otherStatuses: {
+      202: 'The run did not finish within its time budget: the drafting function carries on; poll GET /payout-runs/{id}',
+    },
     response: 'PayoutRun',
   }),
   getPayoutRun: route({

@@ -152,6 +152,7 @@ export const PAYOUT_ROUTES = {
   getSelfBilledInvoice: route({
     method: 'GET',
     path: '/payouts/{id}/self-billed-invoice',
+    moreErrors: [409],
     group: 'payouts',
     access: 'manager',
     permission: 'read',

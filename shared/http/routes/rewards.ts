@@ -20,6 +20,7 @@ export const REWARD_ROUTES = {
     summary: 'Create a reward (201), or get the one with the same externalId (200)',
     body: CreateReward,
     status: 201,
+    otherStatuses: { 200: 'A reward with this externalId and the same fields exists: that reward' },
     response: 'Reward',
   }),
   listRewards: route({
