@@ -10,6 +10,10 @@ export interface PayoutsConfig {
   /** JWT issuer and audience of an external identity provider; a Cognito user pool is created when unset. */
   jwtIssuer?: string;
   jwtAudience?: string[];
+  /** The external issuer's claim names: a single role, an array of roles, the partner id. */
+  jwtRoleClaim?: string;
+  jwtRolesClaim?: string;
+  jwtPartnerIdClaim?: string;
   /** Origins allowed to POST invoices to the bucket and call the API from a browser. */
   corsOrigins: string[];
   mailFrom: string;
@@ -23,11 +27,24 @@ export interface PayoutsConfig {
   processingReminderDays: number;
   holdingPeriodDays: number;
   minPayoutAmounts: string;
+  /** Four-eyes approval thresholds, `EUR:100000,USD:100000` (minor units); none by default. */
+  approvalThresholds: string;
+  /** Daily digest recipients (default: managerEmail). */
+  financeEmail?: string;
+  programManagersEmail?: string;
   payoutSchedule: string;
   payoutScheduleTz: string;
   sepaDebtorName: string;
   sepaDebtorIban: string;
   sepaDebtorBic: string;
+  /** The company as the customer on self-billed invoices; `companyAddress` is `line1|postalCode|city|CC`. */
+  companyName: string;
+  companyAddress: string;
+  companyVatId: string;
+  /** Version of the self-billing agreement text partners accept. */
+  selfBillingAgreementVersion: string;
+  /** `prod`: S3 Object Lock (governance) retention of issued self-billed documents, in years. */
+  invoiceRetentionYears: number;
   /** Subscribed (e-mail, to confirm) to the alarm topic; alarms still go to the topic without it. */
   alarmEmail?: string;
   logRetentionDays: number;
@@ -66,6 +83,9 @@ export function loadConfig(node: Node): PayoutsConfig {
     stage,
     jwtIssuer: read(node, 'jwtIssuer'),
     jwtAudience: read(node, 'jwtAudience') ? list('jwtAudience', []) : undefined,
+    jwtRoleClaim: read(node, 'jwtRoleClaim'),
+    jwtRolesClaim: read(node, 'jwtRolesClaim'),
+    jwtPartnerIdClaim: read(node, 'jwtPartnerIdClaim'),
     corsOrigins: list('corsOrigins', ['http://localhost:5173']),
     mailFrom: read(node, 'mailFrom') ?? 'payouts@example.com',
     managerEmail: read(node, 'managerEmail') ?? 'finance@example.com',
@@ -76,11 +96,19 @@ export function loadConfig(node: Node): PayoutsConfig {
     processingReminderDays: number('processingReminderDays', 5),
     holdingPeriodDays: number('holdingPeriodDays', 0),
     minPayoutAmounts: read(node, 'minPayoutAmounts') ?? '',
+    approvalThresholds: read(node, 'approvalThresholds') ?? '',
+    financeEmail: read(node, 'financeEmail'),
+    programManagersEmail: read(node, 'programManagersEmail'),
     payoutSchedule: read(node, 'payoutSchedule') ?? '0 2 1 * ? *',
     payoutScheduleTz: read(node, 'payoutScheduleTz') ?? 'UTC',
     sepaDebtorName: read(node, 'sepaDebtorName') ?? 'Example Company',
     sepaDebtorIban: read(node, 'sepaDebtorIban') ?? 'DE89370400440532013000',
     sepaDebtorBic: read(node, 'sepaDebtorBic') ?? 'COBADEFFXXX',
+    companyName: read(node, 'companyName') ?? 'Example Company B.V.',
+    companyAddress: read(node, 'companyAddress') ?? 'Keizersgracht 1|1015 CJ|Amsterdam|NL',
+    companyVatId: read(node, 'companyVatId') ?? 'NL004495445B01',
+    selfBillingAgreementVersion: read(node, 'selfBillingAgreementVersion') ?? '2026-01',
+    invoiceRetentionYears: positive('invoiceRetentionYears', 10),
     alarmEmail: read(node, 'alarmEmail'),
     logRetentionDays: number('logRetentionDays', stage === 'prod' ? 365 : 30),
     apiThrottleRateLimit: positive('apiThrottleRateLimit', 100),

@@ -1,5 +1,5 @@
 /** The partner-payouts stack: composes the feature constructs; no resource is defined here. */
-import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
@@ -7,6 +7,8 @@ import { ENV } from '#shared/config/env.ts';
 import type { PayoutsConfig } from './config.ts';
 import { Api } from './constructs/api.ts';
 import { BankReports } from './constructs/bank-reports.ts';
+import { Console } from './constructs/console.ts';
+import { Controls } from './constructs/controls.ts';
 import { Data } from './constructs/data.ts';
 import { DeadLetterQueue } from './constructs/dead-letter-queue.ts';
 import { Drafting } from './constructs/drafting.ts';
@@ -15,6 +17,8 @@ import { HouseFunction } from './constructs/house-function.ts';
 import { Invoices } from './constructs/invoices.ts';
 import { Observability } from './constructs/observability.ts';
 import { Reconciler } from './constructs/reconciler.ts';
+import { SelfBilling } from './constructs/self-billing.ts';
+import { Webhooks } from './constructs/webhooks.ts';
 import { Workflow } from './constructs/workflow.ts';
 
 export interface PayoutsStackProps extends StackProps {
@@ -38,9 +42,13 @@ export class PayoutsStack extends Stack {
   readonly exports: Exports;
   readonly drafting: Drafting;
   readonly reconciler: Reconciler;
+  readonly controls: Controls;
   readonly bankReports: BankReports;
+  readonly webhooks: Webhooks;
   readonly accessLogs: Bucket;
+  readonly console?: Console;
   readonly observability: Observability;
+  readonly selfBilling: SelfBilling;
 
   constructor(scope: Construct, id: string, props: PayoutsStackProps) {
     super(scope, id, props);
@@ -50,10 +58,36 @@ export class PayoutsStack extends Stack {
     const logRetention = RETENTION[config.logRetentionDays] ?? RetentionDays.ONE_MONTH;
 
     this.data = new Data(this, 'Data', { removalPolicy, deletionProtection: prod });
+    this.accessLogs = new Bucket(this, 'AccessLogs', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      encryption: BucketEncryption.S3_MANAGED,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      lifecycleRules: [{ expiration: Duration.days(prod ? 365 : 30) }],
+      removalPolicy,
+      autoDeleteObjects: !prod,
+    });
+    // The web console (CloudFront + S3) signs in with the Cognito pool's hosted UI, so only with that pool.
+    if (!config.jwtIssuer) {
+      this.console = new Console(this, 'Console', {
+        removalPolicy,
+        autoDeleteObjects: !prod,
+        accessLogsBucket: this.accessLogs,
+      });
+    }
+    const corsOrigins = [...config.corsOrigins, ...(this.console ? [this.console.url] : [])];
     this.api = new Api(this, 'Api', {
       jwtIssuer: config.jwtIssuer,
       jwtAudience: config.jwtAudience,
+      jwtClaims: {
+        ...(config.jwtRoleClaim ? { role: config.jwtRoleClaim } : {}),
+        ...(config.jwtRolesClaim ? { roles: config.jwtRolesClaim } : {}),
+        ...(config.jwtPartnerIdClaim ? { partnerId: config.jwtPartnerIdClaim } : {}),
+      },
       corsOrigins: config.corsOrigins,
+      console: this.console
+        ? { url: this.console.url, domainPrefix: `partner-payouts-${config.stage}-${this.account}` }
+        : undefined,
       throttle: { rateLimit: config.apiThrottleRateLimit, burstLimit: config.apiThrottleBurstLimit },
       logRetention,
       removalPolicy,
@@ -74,32 +108,42 @@ export class PayoutsStack extends Stack {
       .bindTable(ENV.tableName, table, 'readWrite')
       .bindTable(ENV.idempotencyTableName, idempotencyTable, 'readWrite');
 
+    // E-mail links lead to the console unless `portalUrl` names another address.
+    const portalUrl =
+      this.node.tryGetContext('portalUrl') === undefined && this.console
+        ? this.console.url
+        : config.portalUrl;
+    this.selfBilling = new SelfBilling(this, 'SelfBilling', {
+      table,
+      company: { name: config.companyName, address: config.companyAddress, vatId: config.companyVatId },
+      ...(prod ? { lockRetentionYears: config.invoiceRetentionYears } : {}),
+      logRetention,
+      removalPolicy,
+      autoDeleteObjects: !prod,
+      accessLogsBucket: this.accessLogs,
+    });
+    this.selfBilling.bindDownloads(fns.payouts);
+    this.selfBilling.bindPreview(fns['partner-payouts']);
+    fns.partners.setEnv(ENV.selfBillingAgreementVersion, config.selfBillingAgreementVersion);
+
     this.workflow = new Workflow(this, 'Workflow', {
+      selfBillingFunction: this.selfBilling.fn,
       table,
       reminderIntervalSeconds: config.reminderIntervalSeconds,
       maxReminders: config.maxReminders,
       processingReminderDays: config.processingReminderDays,
       mailFrom: config.mailFrom,
       managerEmail: config.managerEmail,
-      portalUrl: config.portalUrl,
+      portalUrl,
       logRetention,
       removalPolicy,
     });
     // The notifier is idempotent on each history entry's id: its records live in the idempotency table.
     this.workflow.notifier.bindTable(ENV.idempotencyTableName, idempotencyTable, 'readWrite');
-    this.accessLogs = new Bucket(this, 'AccessLogs', {
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      encryption: BucketEncryption.S3_MANAGED,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
-      lifecycleRules: [{ expiration: Duration.days(prod ? 365 : 30) }],
-      removalPolicy,
-      autoDeleteObjects: !prod,
-    });
     this.invoices = new Invoices(this, 'Invoices', {
       table,
       bus: this.workflow.bus,
-      corsOrigins: config.corsOrigins,
+      corsOrigins,
       logRetention,
       removalPolicy,
       autoDeleteObjects: !prod,
@@ -128,6 +172,25 @@ export class PayoutsStack extends Stack {
     fns.payouts.setEnv(ENV.returnWindowDays, String(config.returnWindowDays));
     this.workflow.bindApi(fns['partner-payouts']);
 
+    this.controls = new Controls(this, 'Controls', {
+      table,
+      idempotencyTable,
+      bus: this.workflow.bus,
+      approvalThresholds: config.approvalThresholds,
+      holds: fns.holds,
+      bindWorkflow: (fn) => this.workflow.bindApi(fn),
+      mailFrom: config.mailFrom,
+      financeEmail: config.financeEmail ?? config.managerEmail,
+      programManagersEmail: config.programManagersEmail ?? config.managerEmail,
+      portalUrl: config.portalUrl,
+      logRetention,
+      removalPolicy,
+    });
+    this.controls.publishFrom(fns.partners);
+    this.controls.publishFrom(fns.exports);
+    this.controls.checkApprovals(fns.payouts);
+    this.controls.checkApprovals(fns.exports);
+
     this.drafting = new Drafting(this, 'Drafting', {
       table,
       holdingPeriodDays: config.holdingPeriodDays,
@@ -150,10 +213,10 @@ export class PayoutsStack extends Stack {
     this.bankReports = new BankReports(this, 'BankReports', {
       table,
       bus: this.workflow.bus,
-      corsOrigins: config.corsOrigins,
+      corsOrigins,
       mailFrom: config.mailFrom,
       managerEmail: config.managerEmail,
-      portalUrl: config.portalUrl,
+      portalUrl,
       bindWorkflow: (fn) => this.workflow.bindApi(fn),
       logRetention,
       removalPolicy,
@@ -164,6 +227,20 @@ export class PayoutsStack extends Stack {
       .bindTable(ENV.tableName, table, 'readWrite')
       .bindTable(ENV.idempotencyTableName, idempotencyTable, 'readWrite');
     this.bankReports.bindUploads(fns['bank-reports']);
+    this.webhooks = new Webhooks(this, 'Webhooks', {
+      table,
+      bus: this.workflow.bus,
+      mailFrom: config.mailFrom,
+      managerEmail: config.managerEmail,
+      logRetention,
+      removalPolicy,
+    });
+    fns.webhooks.bindTable(ENV.idempotencyTableName, idempotencyTable, 'readWrite');
+    this.webhooks.bind(fns.webhooks);
+    if (this.console && this.api.hostedUi) {
+      this.console.deploy({ apiUrl: this.api.httpApi.apiEndpoint, cognito: this.api.hostedUi });
+      new CfnOutput(this, 'ConsoleUrl', { value: this.console.url });
+    }
 
     // Last: alarms and the dashboard for every house function and dead-letter queue composed above.
     this.reconciler = new Reconciler(this, 'Reconciler', {

@@ -1,6 +1,7 @@
 import { toPayout } from '#shared/adapters/payout-store.ts';
 import { httpHandler } from '#shared/http/handler.ts';
 import { PARTNER_PAYOUT_ROUTES } from '#shared/http/routes/partner-payouts.ts';
+import { withHold } from '#shared/usecases/hold-checks.ts';
 import { requestInvoiceUpload } from '#shared/usecases/invoices.ts';
 import {
   getPartnerPayoutItem,
@@ -10,6 +11,7 @@ import {
   requestChanges,
   reviewReward,
 } from '#shared/usecases/payouts.ts';
+import { selfBilledInvoiceDownload, selfBilledInvoicePreview } from '#shared/usecases/self-billing.ts';
 
 /** Every route here is scoped to the calling partner: another partner's or a draft payout is a 404. */
 export const handler = httpHandler(PARTNER_PAYOUT_ROUTES, {
@@ -17,7 +19,7 @@ export const handler = httpHandler(PARTNER_PAYOUT_ROUTES, {
     body: await listPartnerPayouts(caller.partnerId ?? '', query),
   }),
   getOwnPayout: async ({ caller, params }) => ({
-    body: toPayout(await getPartnerPayoutItem(caller.partnerId ?? '', params.id ?? '')),
+    body: await withHold(toPayout(await getPartnerPayoutItem(caller.partnerId ?? '', params.id ?? ''))),
   }),
   listOwnPayoutRewards: async ({ caller, params, query }) => ({
     body: await listPayoutRewards(await getPartnerPayoutItem(caller.partnerId ?? '', params.id ?? ''), query),
@@ -33,5 +35,13 @@ export const handler = httpHandler(PARTNER_PAYOUT_ROUTES, {
   }),
   requestChanges: async ({ caller, params, body, actor, ifMatch }) => ({
     body: await requestChanges(caller.partnerId ?? '', params.id ?? '', body.comment, actor, { ifMatch }),
+  }),
+  getOwnSelfBilledInvoice: async ({ caller, params }) => ({
+    body: await selfBilledInvoiceDownload(
+      await getPartnerPayoutItem(caller.partnerId ?? '', params.id ?? ''),
+    ),
+  }),
+  previewOwnSelfBilledInvoice: async ({ caller, params }) => ({
+    body: await selfBilledInvoicePreview(await getPartnerPayoutItem(caller.partnerId ?? '', params.id ?? '')),
   }),
 });

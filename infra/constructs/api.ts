@@ -18,15 +18,21 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import {
   AccountRecovery,
   CfnUserPoolGroup,
+  ClientAttributes,
   FeaturePlan,
   Mfa,
+  OAuthScope,
   StandardThreatProtectionMode,
   StringAttribute,
   UserPool,
   UserPoolClient,
+  UserPoolClientIdentityProvider,
 } from 'aws-cdk-lib/aws-cognito';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { DEFAULT_CLAIM_NAMES, type ExternalClaimNames } from '#shared/config/auth.ts';
+import { ENV, type EnvName } from '#shared/config/env.ts';
+import { ROLE_GROUPS } from '#shared/domain/roles.ts';
 import { FUNCTION_GROUPS, type FunctionGroup, ROUTES, type RouteSpec } from '#shared/http/routes.ts';
 import { HouseFunction } from './house-function.ts';
 import { acknowledge, NAG_REASONS } from './nag.ts';
@@ -34,11 +40,15 @@ import { acknowledge, NAG_REASONS } from './nag.ts';
 export interface ApiProps {
   jwtIssuer?: string | undefined;
   jwtAudience?: string[] | undefined;
+  /** The external issuer's claim names (role, roles, partner id); Cognito tokens use their own. */
+  jwtClaims?: Partial<ExternalClaimNames> | undefined;
   corsOrigins: string[];
   /** Default route throttling of the stage: steady requests per second and burst. */
   throttle: { rateLimit: number; burstLimit: number };
   logRetention: RetentionDays;
   removalPolicy: RemovalPolicy;
+  /** The web console (infra/constructs/console.ts): its origin, and the hosted UI's domain prefix. */
+  console?: { url: string; domainPrefix: string } | undefined;
 }
 
 /** One JSON object per request (HTTP API `$context` variables); no header or body is logged. */
@@ -70,8 +80,20 @@ const DESCRIPTIONS: Record<FunctionGroup, string> = {
   'partner-payouts': 'Partner payout routes: review, validate, request changes',
   'payout-runs': 'Payout runs: drafting now, run results',
   exports: 'Exports of ready payouts: payment files in S3, export records',
+  holds: 'Holds: place, list, release, confirm',
   'bank-reports': 'Bank reports: presigned uploads, reports and their lines',
+  webhooks: 'Webhook endpoints: registration, secrets, test, delivery log, replay',
 };
+
+/** The claim names of an external issuer, as the functions read them (../../shared/config/auth.ts). */
+function claimEnvironment(claims: Partial<ExternalClaimNames> = {}): Partial<Record<EnvName, string>> {
+  const names = { ...DEFAULT_CLAIM_NAMES, ...claims };
+  return {
+    [ENV.jwtRoleClaim]: names.role,
+    [ENV.jwtRolesClaim]: names.roles,
+    [ENV.jwtPartnerIdClaim]: names.partnerId,
+  };
+}
 
 export class Api extends Construct {
   readonly httpApi: HttpApi;
@@ -80,6 +102,8 @@ export class Api extends Construct {
   readonly accessLogs: LogGroup;
   readonly functions: Record<FunctionGroup, HouseFunction>;
   readonly userPool?: UserPool;
+  /** The console's sign-in: Cognito hosted UI, authorization code + PKCE (public client, no secret). */
+  readonly hostedUi?: { issuer: string; domain: string; clientId: string };
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
@@ -105,7 +129,14 @@ export class Api extends Construct {
         standardThreatProtectionMode: StandardThreatProtectionMode.FULL_FUNCTION,
         removalPolicy: props.removalPolicy,
       });
-      new CfnUserPoolGroup(this, 'Managers', { userPoolId: pool.userPoolId, groupName: 'managers' });
+      // `managers` (the original group) means admin; the others grant one role each.
+      for (const [groupName, role] of Object.entries(ROLE_GROUPS)) {
+        new CfnUserPoolGroup(this, groupName === 'managers' ? 'Managers' : `Group-${role}`, {
+          userPoolId: pool.userPoolId,
+          groupName,
+          description: `Payout managers with the role ${role}`,
+        });
+      }
       const client = new UserPoolClient(this, 'Client', {
         userPool: pool,
         authFlows: { userSrp: true },
@@ -114,6 +145,36 @@ export class Api extends Construct {
       });
       issuer = `https://cognito-idp.${pool.stack.region}.amazonaws.com/${pool.userPoolId}`;
       audience = [client.userPoolClientId];
+      if (props.console) {
+        const domain = pool.addDomain('HostedUi', {
+          cognitoDomain: { domainPrefix: props.console.domainPrefix },
+        });
+        const consoleClient = pool.addClient('ConsoleClient', {
+          generateSecret: false,
+          // The hosted UI only: authorization code (the console sends PKCE), no implicit flow, no passwords here.
+          authFlows: { userSrp: false, userPassword: false, adminUserPassword: false, custom: false },
+          oAuth: {
+            flows: { authorizationCodeGrant: true, implicitCodeGrant: false, clientCredentials: false },
+            scopes: [OAuthScope.OPENID, OAuthScope.EMAIL, OAuthScope.PROFILE],
+            callbackUrls: [`${props.console.url}/auth/callback`],
+            logoutUrls: [`${props.console.url}/sign-in`],
+          },
+          supportedIdentityProviders: [UserPoolClientIdentityProvider.COGNITO],
+          preventUserExistenceErrors: true,
+          enableTokenRevocation: true,
+          readAttributes: new ClientAttributes()
+            .withStandardAttributes({ email: true, emailVerified: true, fullname: true })
+            .withCustomAttributes('partner_id'),
+          // Named, so not "all writable attributes": no custom:* (partner_id) ever.
+          writeAttributes: new ClientAttributes().withStandardAttributes({ locale: true }),
+          idTokenValidity: Duration.hours(1),
+          accessTokenValidity: Duration.hours(1),
+          refreshTokenValidity: Duration.hours(12),
+        });
+        audience.push(consoleClient.userPoolClientId);
+        this.hostedUi = { issuer, domain: domain.baseUrl(), clientId: consoleClient.userPoolClientId };
+        new CfnOutput(this, 'ConsoleClientId', { value: consoleClient.userPoolClientId });
+      }
       this.userPool = pool;
       new CfnOutput(this, 'UserPoolId', { value: pool.userPoolId });
       new CfnOutput(this, 'UserPoolClientId', { value: client.userPoolClientId });
@@ -123,7 +184,7 @@ export class Api extends Construct {
     this.httpApi = new HttpApi(this, 'HttpApi', {
       description: 'Partner payouts API',
       corsPreflight: {
-        allowOrigins: props.corsOrigins,
+        allowOrigins: [...props.corsOrigins, ...(props.console ? [props.console.url] : [])],
         allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST, CorsHttpMethod.PATCH],
         allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'if-match'],
         maxAge: Duration.hours(1),
@@ -152,6 +213,7 @@ export class Api extends Construct {
           entry: group,
           description: DESCRIPTIONS[group],
           memorySize: group === 'health' ? 256 : 1024,
+          environment: props.jwtIssuer ? claimEnvironment(props.jwtClaims) : {},
           logRetention: props.logRetention,
           removalPolicy: props.removalPolicy,
         }),

@@ -54,7 +54,7 @@ function checkTimeZone(timeZone: string): string {
  * The Scheduler target, granted on the function itself: LambdaInvoke's grantInvoke would add `:*`
  * (versions and aliases), which the schedule never invokes.
  */
-class InvokeFunction extends LambdaInvoke {
+export class InvokeFunction extends LambdaInvoke {
   protected override addTargetActionToRole(role: IRole): void {
     role.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.targetArn] }),

@@ -44,6 +44,8 @@ export interface HouseFunctionProps {
   removalPolicy: RemovalPolicy;
   /** For asynchronous triggers: events that failed every retry land here. */
   deadLetterQueue?: IQueue;
+  /** Files copied next to the bundle (`index.mjs`), by path relative to the project root. */
+  assets?: string[];
 }
 
 export class HouseFunction extends Construct {
@@ -100,6 +102,16 @@ export class HouseFunction extends Construct {
         mainFields: [...BUNDLING.mainFields],
         banner: BUNDLING.banner,
         externalModules: [],
+        ...(props.assets?.length
+          ? {
+              commandHooks: {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: (inputDir: string, outputDir: string) =>
+                  (props.assets ?? []).map((asset) => `cp "${inputDir}/${asset}" "${outputDir}/"`),
+              },
+            }
+          : {}),
       },
     });
     // Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords on *.

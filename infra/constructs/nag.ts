@@ -26,6 +26,15 @@ export const NAG_REASONS = {
   publicHealth: 'GET /health is the unauthenticated liveness probe: it returns a constant and reads no data',
   stateMachineExecutions:
     "Execution names are per payout and attempt; DescribeExecution is scoped to this state machine's executions",
+  cloudFrontDefaultCertificate:
+    'The console is served on its *.cloudfront.net name, whose default certificate CloudFront pins to TLSv1; a custom domain with its own certificate would take TLSv1.2_2021',
+  cloudFrontGeo: 'Partners may be anywhere: the console is not restricted by country',
+  cloudFrontWaf:
+    'The console is static files; every request that matters goes to the API, whose JWT authorizer and throttling guard it',
+  cdkBucketDeployment:
+    "CDK's BucketDeployment handler copies the built console into its bucket at deploy time; its role and runtime are managed by CDK",
+  webhookSchedules:
+    'Webhook retries are one-time schedules named per delivery; the grant is scoped to the webhook schedule group',
 } as const;
 
 /** A CloudFormation value as cdk-nag prints it in a finding (mirrors its flattenCfnReference). */

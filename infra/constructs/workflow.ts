@@ -29,6 +29,8 @@ export interface WorkflowProps {
   portalUrl: string;
   logRetention: RetentionDays;
   removalPolicy: RemovalPolicy;
+  /** Issues self-billed documents: the IssueSelfBilledDocuments task (./self-billing.ts). */
+  selfBillingFunction: HouseFunction;
 }
 
 export class Workflow extends Construct {
@@ -87,7 +89,10 @@ export class Workflow extends Construct {
           processingWaitSeconds: (props.processingReminderDays ?? 5) * 24 * 3600,
         }),
       ),
-      definitionSubstitutions: { WorkflowFunctionArn: this.workflowFunction.fn.functionArn },
+      definitionSubstitutions: {
+        WorkflowFunctionArn: this.workflowFunction.fn.functionArn,
+        SelfBillingFunctionArn: props.selfBillingFunction.fn.functionArn,
+      },
       // Every event (cdk-nag SF1), without execution data: task tokens and payout details stay out of CloudWatch.
       logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: false },
       tracingEnabled: true,
@@ -97,7 +102,7 @@ export class Workflow extends Construct {
     this.stateMachine.addToRolePolicy(
       new PolicyStatement({
         actions: ['lambda:InvokeFunction'],
-        resources: [this.workflowFunction.fn.functionArn],
+        resources: [this.workflowFunction.fn.functionArn, props.selfBillingFunction.fn.functionArn],
       }),
     );
     // Tracing and logging add X-Ray and logs:*LogDelivery* actions on *.

@@ -46,11 +46,42 @@ server.on('error', (error) => {
 server.listen(port, '127.0.0.1', () => {
   process.stdout.write('dynalite listening at: http://127.0.0.1:' + server.address().port + '\\n');
 });
-if (process.pid === 1) process.on('SIGINT', () => process.exit());
+// dynalite writes an item's index entries and the item itself as separate LevelDB writes (an update
+// deletes the old index entries first), so it must not stop between them: a request whose body has
+// arrived is finished before the process ends, however the end comes. Otherwise a reward could lose
+// its unclaimed-index entry while its own item is unchanged, and no drafting run would ever find it.
+let working = 0;
+let ending = false;
+server.on('request', (req, res) => {
+  req.once('end', () => {
+    working++;
+    const end = res.end;
+    res.end = function (...args) {
+      res.end = end;
+      const result = end.apply(this, args);
+      working--;
+      if (ending && working === 0) finish();
+      return result;
+    };
+  });
+});
+function finish() {
+  server.close(() => process.exit(0));
+  setTimeout(() => process.exit(0), 5000).unref();
+}
+function shutDown() {
+  if (ending) return;
+  ending = true;
+  if (working === 0) finish();
+  // A request that never ends must not hold the data folder's lock for ever.
+  setTimeout(() => process.exit(0), 10000).unref();
+}
+if (process.pid === 1) process.on('SIGINT', shutDown);
+process.on('SIGTERM', shutDown);
 // The parent holds the other end of stdin: when it dies, even by SIGKILL, this server ends too
 // instead of holding the data folder's lock against the next start.
-process.stdin.on('end', () => process.exit(0));
-process.stdin.on('error', () => process.exit(0));
+process.stdin.on('end', shutDown);
+process.stdin.on('error', shutDown);
 process.stdin.resume();
 `;
 
@@ -64,7 +95,9 @@ export async function startDynaliteProcess(options: { directory: string; port?: 
   const child = spawn(
     process.execPath,
     ['-e', DYNALITE_SERVER, require.resolve('dynalite'), String(port), options.directory],
-    { stdio: ['pipe', 'pipe', 'pipe'] },
+    // Its own process group: a SIGKILL of the whole `npm start` group must not stop it half-way
+    // through a write; it ends on its own once the server is gone (its stdin closes).
+    { stdio: ['pipe', 'pipe', 'pipe'], detached: true },
   );
   const killChild = () => child.kill('SIGTERM');
   process.once('exit', killChild);

@@ -15,7 +15,9 @@ const HTTP_HANDLERS: Record<FunctionGroup, () => Promise<{ handler: LambdaHandle
   'partner-payouts': () => import('../../functions/partner-payouts/handler.ts'),
   'payout-runs': () => import('../../functions/payout-runs/handler.ts'),
   exports: () => import('../../functions/exports/handler.ts'),
+  holds: () => import('../../functions/holds/handler.ts'),
   'bank-reports': () => import('../../functions/bank-reports/handler.ts'),
+  webhooks: () => import('../../functions/webhooks/handler.ts'),
 };
 
 export async function httpHandlerOf(group: FunctionGroup): Promise<LambdaHandler> {

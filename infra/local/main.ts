@@ -3,11 +3,18 @@
  * (default .data/). The emulators take free ports (or LOCAL_DYNAMODB_PORT, LOCAL_S3_PORT), so servers on
  * different PORT and DATA_DIR run side by side.
  */
+import { buildConsole } from './console-build.ts';
 import { PortInUseError } from './ports.ts';
 import { startLocalBackend } from './runtime.ts';
 
+// Local receivers (http://127.0.0.1:…) may get webhooks under `npm start` only; never on AWS.
+process.env.WEBHOOKS_ALLOW_PRIVATE ??= 'true';
+
 const port = Number(process.env.PORT ?? 3000);
 const optionalPort = (value: string | undefined) => (value ? Number(value) : undefined);
+// The console (web/) is built here when web/dist is missing or older than its sources, never by npm
+// install. CONSOLE_BUILD=skip serves whatever web/dist holds (tests build it once beforehand).
+if (process.env.CONSOLE_BUILD !== 'skip') await buildConsole();
 const backend = await startLocalBackend({
   port,
   dynamodbPort: optionalPort(process.env.LOCAL_DYNAMODB_PORT),
@@ -21,6 +28,7 @@ const backend = await startLocalBackend({
   process.exit(1);
 });
 console.log(`partner-payouts listening on ${backend.url}`);
+console.log(`console: ${backend.url}/ (local sign-in)`);
 
 let stopping = false;
 async function stop(signal: string) {

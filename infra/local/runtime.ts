@@ -5,9 +5,12 @@
  *   HTTP ──▶ api-gateway.ts (JWT check, v2 events) ──▶ functions/<group>/handler.ts
  *   handlers ──▶ dynalite · s3rver · stepfunctions.ts (payout.asl.json + task tokens)
  *   workflow ──▶ functions/workflow ──▶ eventbridge.ts ──▶ functions/notifier ──▶ ses.ts (.eml)
+ *                                        eventbridge.ts ──▶ webhook-queue.ts ──▶ functions/webhook-delivery ──▶ receivers
  */
+
 import { join, resolve } from 'node:path';
 import { EVENT_SOURCE } from '#shared/adapters/events.ts';
+import { DIGEST_SCHEDULE } from '#shared/config/controls.ts';
 import { DEFAULT_PAYOUT_SCHEDULE } from '#shared/config/drafting.ts';
 import { ENV } from '#shared/config/env.ts';
 import { reconcileSettings } from '#shared/config/reconcile.ts';
@@ -15,6 +18,7 @@ import { workflowSettings } from '#shared/config/workflow.ts';
 import { NOTIFIED_EVENT_TYPES } from '#shared/domain/notifications.ts';
 import { workflowDefinition } from '../workflow/definition.ts';
 import { type ExtraRoute, type LocalApiGateway, startApiGateway } from './api-gateway.ts';
+import { consoleRoutes } from './console.ts';
 import { docsRoutes } from './docs.ts';
 import {
   createTables,
@@ -30,6 +34,7 @@ import { scheduleDrafting, scheduleEvery } from './schedule.ts';
 import { startLocalSes } from './ses.ts';
 import { type LocalStepFunctions, startLocalStepFunctions } from './stepfunctions.ts';
 import { createVerifier } from './tokens.ts';
+import { type LocalWebhookQueue, startLocalWebhookQueue } from './webhook-queue.ts';
 
 export const LOCAL_NAMES = {
   table: 'partner-payouts',
@@ -42,6 +47,9 @@ export const LOCAL_NAMES = {
   workflowFunction: 'partner-payouts-workflow',
   draftingFunction: 'partner-payouts-drafting',
   reconcilerFunction: 'partner-payouts-reconciler',
+  selfBillingBucket: 'partner-payouts-self-billing',
+  selfBillingFunction: 'partner-payouts-self-billing',
+  webhookDeliveryFunction: 'partner-payouts-webhook-delivery',
 } as const;
 
 export interface LocalEndpoints {
@@ -51,6 +59,8 @@ export interface LocalEndpoints {
   eventbridge?: string;
   sesv2?: string;
   lambda?: string;
+  /** The local SQS + Scheduler stand-in of the webhook queue. */
+  webhooks?: { endpoint: string; queueUrl: string; queueArn: string };
 }
 
 /** Points the SDK and the handlers' configuration at the emulators (before any handler module loads). */
@@ -70,6 +80,8 @@ export function configureEnvironment(endpoints: LocalEndpoints, dataDir: string)
     [ENV.bankReportBucket]: LOCAL_NAMES.bankReportBucket,
     [ENV.eventBusName]: LOCAL_NAMES.eventBus,
     [ENV.draftingFunctionName]: LOCAL_NAMES.draftingFunction,
+    [ENV.selfBillingBucket]: LOCAL_NAMES.selfBillingBucket,
+    [ENV.selfBillingFunctionName]: LOCAL_NAMES.selfBillingFunction,
     POWERTOOLS_TRACE_ENABLED: 'false',
     POWERTOOLS_METRICS_DISABLED: 'true',
   };
@@ -80,6 +92,13 @@ export function configureEnvironment(endpoints: LocalEndpoints, dataDir: string)
   if (endpoints.eventbridge) env.AWS_ENDPOINT_URL_EVENTBRIDGE = endpoints.eventbridge;
   if (endpoints.lambda) env.AWS_ENDPOINT_URL_LAMBDA = endpoints.lambda;
   if (endpoints.sesv2) env.AWS_ENDPOINT_URL_SESV2 = endpoints.sesv2;
+  if (endpoints.webhooks) {
+    env.AWS_ENDPOINT_URL_SQS = endpoints.webhooks.endpoint;
+    env.AWS_ENDPOINT_URL_SCHEDULER = endpoints.webhooks.endpoint;
+    env[ENV.webhookQueueUrl] = endpoints.webhooks.queueUrl;
+    env[ENV.webhookQueueArn] = endpoints.webhooks.queueArn;
+    env[ENV.webhookSchedulerRoleArn] = 'arn:aws:iam::000000000000:role/partner-payouts-webhook-scheduler';
+  }
   for (const [name, value] of Object.entries(env)) process.env[name] = value;
   process.env[ENV.mailDir] = join(dataDir, 'mail');
   process.env[ENV.mailFrom] ||= 'payouts@example.com';
@@ -88,6 +107,9 @@ export function configureEnvironment(endpoints: LocalEndpoints, dataDir: string)
   process.env[ENV.sepaDebtorName] ||= 'Example Company';
   process.env[ENV.sepaDebtorIban] ||= 'DE89370400440532013000';
   process.env[ENV.sepaDebtorBic] ||= 'COBADEFFXXX';
+  process.env[ENV.companyName] ||= 'Example Company B.V.';
+  process.env[ENV.companyAddress] ||= 'Keizersgracht 1|1015 CJ|Amsterdam|NL';
+  process.env[ENV.companyVatId] ||= 'NL004495445B01';
   process.env.POWERTOOLS_LOG_LEVEL ||= 'WARN';
 }
 
@@ -102,6 +124,7 @@ export interface WorkflowRuntime {
   lambda: { endpoint: string; idle(): Promise<void>; close(): Promise<void> };
   events: LocalEventBridge;
   ses: { endpoint: string; close(): Promise<void> };
+  webhooks: LocalWebhookQueue;
   close(): Promise<void>;
 }
 
@@ -137,10 +160,38 @@ export async function startWorkflowRuntime(options: {
     LOCAL_NAMES.draftingFunction,
     900_000,
   );
+  const selfBilling = await lambda(
+    () => import('../../functions/self-billing/handler.ts'),
+    LOCAL_NAMES.selfBillingFunction,
+    120_000,
+  );
   const ses = await startLocalSes({ mailDir: options.mailDir });
-  const invoke = await startLocalLambda({ functions: { [LOCAL_NAMES.draftingFunction]: drafting } });
+  const invoke = await startLocalLambda({
+    functions: {
+      [LOCAL_NAMES.draftingFunction]: drafting,
+      [LOCAL_NAMES.selfBillingFunction]: selfBilling,
+    },
+  });
+  const webhookDelivery = await lambda(
+    () => import('../../functions/webhook-delivery/handler.ts'),
+    LOCAL_NAMES.webhookDeliveryFunction,
+    60_000,
+  );
+  const webhooks = await startLocalWebhookQueue({ consume: webhookDelivery });
+  // The outbox sweep, every 5 minutes as on AWS (EventBridge Scheduler there).
+  const sweep = setInterval(() => {
+    webhookDelivery({ kind: 'sweep' }).catch((error: unknown) => console.error('outbox sweep failed', error));
+  }, 300_000);
+  sweep.unref();
   const events = await startLocalEventBridge({
     rules: [
+      {
+        // Every domain event: the webhook fan-out decides which endpoint takes which type.
+        name: 'webhooks',
+        eventBusName: LOCAL_NAMES.eventBus,
+        pattern: { source: [EVENT_SOURCE] },
+        target: async (event) => webhooks.send(JSON.stringify(event)),
+      },
       {
         name: 'notify',
         eventBusName: LOCAL_NAMES.eventBus,
@@ -158,10 +209,13 @@ export async function startWorkflowRuntime(options: {
           waitSeconds: workflowSettings().waitSeconds,
           processingWaitSeconds: workflowSettings().processingWaitSeconds,
         },
-        { WorkflowFunctionArn: LOCAL_NAMES.workflowFunction },
+        {
+          WorkflowFunctionArn: LOCAL_NAMES.workflowFunction,
+          SelfBillingFunctionArn: LOCAL_NAMES.selfBillingFunction,
+        },
       ),
     },
-    lambdas: { [LOCAL_NAMES.workflowFunction]: workflow },
+    lambdas: { [LOCAL_NAMES.workflowFunction]: workflow, [LOCAL_NAMES.selfBillingFunction]: selfBilling },
     waitTimeOverrides: options.waitTimeOverrides,
     retryIntervalOverrides: options.retryIntervalOverrides,
     log: process.env.DEBUG_WORKFLOW
@@ -176,10 +230,13 @@ export async function startWorkflowRuntime(options: {
     lambda: invoke,
     events,
     ses,
+    webhooks,
     close: async () => {
+      clearInterval(sweep);
       await invoke.close();
       await sfn.close();
       await events.close();
+      await webhooks.close();
       await ses.close();
     },
   };
@@ -208,13 +265,20 @@ export interface LocalBackend {
 
 export async function startLocalBackend(options: LocalBackendOptions = {}): Promise<LocalBackend> {
   const dataDir = resolve(options.dataDir ?? process.env.DATA_DIR ?? '.data');
+  // E-mail links lead to this server's console unless PORTAL_URL says otherwise (set once it listens).
+  const portalUrlGiven = Boolean(process.env[ENV.portalUrl]);
   const dynalite = await startDynaliteProcess({
     directory: join(dataDir, 'dynamodb'),
     port: options.dynamodbPort,
   });
   const s3 = await startS3rver({
     directory: join(dataDir, 's3'),
-    buckets: [LOCAL_NAMES.invoiceBucket, LOCAL_NAMES.exportBucket, LOCAL_NAMES.bankReportBucket],
+    buckets: [
+      LOCAL_NAMES.invoiceBucket,
+      LOCAL_NAMES.exportBucket,
+      LOCAL_NAMES.bankReportBucket,
+      LOCAL_NAMES.selfBillingBucket,
+    ],
     port: options.s3Port,
   }).catch(async (error: unknown) => {
     await dynalite.close();
@@ -230,6 +294,7 @@ export async function startLocalBackend(options: LocalBackendOptions = {}): Prom
       eventbridge: workflow.events.endpoint,
       sesv2: workflow.ses.endpoint,
       lambda: workflow.lambda.endpoint,
+      webhooks: workflow.webhooks,
     },
     dataDir,
   );
@@ -277,12 +342,17 @@ export async function startLocalBackend(options: LocalBackendOptions = {}): Prom
       await invokeLocal(LOCAL_NAMES.draftingFunction, handler, {}, 900_000);
     },
   );
+  const digest = scheduleDrafting(DIGEST_SCHEDULE, 'UTC', async () => {
+    const { handler } = await import('../../functions/controls-digest/handler.ts');
+    await invokeLocal('partner-payouts-controls-digest', handler, {}, 60_000);
+  });
   const api = await startApiGateway({
     port: options.port ?? 3000,
     verify: await createVerifier(dataDir),
-    extraRoutes: [docsRoutes(), ...(options.extraRoutes ?? [])],
+    extraRoutes: [docsRoutes(), consoleRoutes({ dataDir }), ...(options.extraRoutes ?? [])],
     log: options.verbose ? (line) => console.log(line) : undefined,
   });
+  if (!portalUrlGiven) process.env[ENV.portalUrl] = api.url;
   return {
     url: api.url,
     dataDir,
@@ -292,6 +362,7 @@ export async function startLocalBackend(options: LocalBackendOptions = {}): Prom
     close: async () => {
       schedule.stop();
       reconcileSchedule.stop();
+      digest.stop();
       await api.close();
       await workflow.close();
       await s3.close();

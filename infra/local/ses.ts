@@ -1,12 +1,13 @@
 /**
  * A loopback stand-in for SES v2 `SendEmail` (REST-JSON `POST /v2/email/outbound-emails`): each
- * e-mail becomes an .eml file (To, From, Subject headers and the text body) under the mail folder.
+ * e-mail becomes an .eml file (headers, the text part and the HTML part) under the mail folder.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { createMimeMessage } from 'mimetext';
 
 interface SendEmailBody {
   FromEmailAddress?: string;
@@ -16,28 +17,19 @@ interface SendEmailBody {
   };
 }
 
-/** RFC 2047 encoded-word for non-ASCII subjects. */
-function headerText(value: string): string {
-  return /^[\x20-\x7e]*$/.test(value)
-    ? value
-    : `=?UTF-8?B?${Buffer.from(value, 'utf8').toString('base64')}?=`;
-}
-
+/** The message as an .eml file (mimetext: RFC 5322/2045 headers, multipart/alternative when there is HTML). */
 export function toEml(body: SendEmailBody, messageId: string, date = new Date()): string {
   const simple = body.Content?.Simple;
-  return [
-    `Message-ID: <${messageId}@local.partner-payouts>`,
-    `Date: ${date.toUTCString()}`,
-    `From: ${body.FromEmailAddress ?? ''}`,
-    `To: ${(body.Destination?.ToAddresses ?? []).join(', ')}`,
-    `Subject: ${headerText(simple?.Subject?.Data ?? '')}`,
-    'MIME-Version: 1.0',
-    'Content-Type: text/plain; charset=UTF-8',
-    'Content-Transfer-Encoding: 8bit',
-    '',
-    simple?.Body?.Text?.Data ?? '',
-    '',
-  ].join('\r\n');
+  const message = createMimeMessage();
+  message.setSender(body.FromEmailAddress ?? 'unknown@localhost');
+  message.setTo(body.Destination?.ToAddresses ?? []);
+  message.setSubject(simple?.Subject?.Data ?? '');
+  message.setHeader('Message-ID', `<${messageId}@local.partner-payouts>`);
+  message.setHeader('Date', date.toUTCString());
+  message.addMessage({ contentType: 'text/plain', encoding: '8bit', data: simple?.Body?.Text?.Data ?? '' });
+  if (simple?.Body?.Html?.Data)
+    message.addMessage({ contentType: 'text/html', encoding: '8bit', data: simple.Body.Html.Data });
+  return message.asRaw();
 }
 
 export async function startLocalSes(options: { mailDir: string; port?: number }) {

@@ -1,10 +1,11 @@
 /**
  * The local token issuer: an ES256 key kept in $DATA_DIR, tokens shaped like the ones the API's JWT
- * authorizer accepts on AWS (`role`, `partner_id`), verified with jose by the local server.
+ * authorizer accepts on AWS with an external issuer (`roles`, `role`, `partner_id`), verified with jose by the local server.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, type JWK, type JWTPayload, jwtVerify, SignJWT } from 'jose';
+import type { ManagerRole } from '#shared/domain/roles.ts';
 
 export const LOCAL_ISSUER = 'https://partner-payouts.local';
 export const LOCAL_AUDIENCE = 'partner-payouts';
@@ -30,17 +31,21 @@ async function loadOrCreateKey(dataDir: string): Promise<StoredKey> {
   }
 }
 
-export type TokenSubject = { role: 'manager'; subject?: string } | { role: 'partner'; partnerId: string };
+export type TokenSubject =
+  | { role: 'manager'; subject?: string; roles?: readonly ManagerRole[] }
+  | { role: 'partner'; partnerId: string };
 
 export async function issueToken(dataDir: string, who: TokenSubject, ttl = '12h'): Promise<string> {
   const key = await loadOrCreateKey(dataDir);
   const claims: JWTPayload =
-    who.role === 'manager' ? { role: 'manager' } : { role: 'partner', partner_id: who.partnerId };
+    who.role === 'manager'
+      ? { roles: [...(who.roles ?? ['admin'])] }
+      : { role: 'partner', partner_id: who.partnerId };
   return new SignJWT(claims)
     .setProtectedHeader({ alg: 'ES256' })
     .setIssuer(LOCAL_ISSUER)
     .setAudience(LOCAL_AUDIENCE)
-    .setSubject(who.role === 'manager' ? (who.subject ?? 'local-manager') : `partner:${who.partnerId}`)
+    .setSubject(who.role === 'manager' ? (who.subject ?? 'manager-local') : `partner:${who.partnerId}`)
     .setIssuedAt()
     .setExpirationTime(ttl)
     .sign(await importJWK(key.privateJwk, 'ES256'));

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 export const WORKFLOW_FILE = fileURLToPath(new URL('./payout.asl.json', import.meta.url));
 
-export const WORKFLOW_SUBSTITUTIONS = ['WorkflowFunctionArn'] as const;
+export const WORKFLOW_SUBSTITUTIONS = ['WorkflowFunctionArn', 'SelfBillingFunctionArn'] as const;
 export type WorkflowSubstitutions = Record<(typeof WORKFLOW_SUBSTITUTIONS)[number], string>;
 
 export const CALLBACK_RESOURCE = 'arn:aws:states:::lambda:invoke.waitForTaskToken';

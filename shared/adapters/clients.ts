@@ -24,8 +24,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ENV } from '../config/env.ts';
 
@@ -85,6 +87,20 @@ export function ses(): SESv2Client {
   return sesClient;
 }
 
+let sqsClient: SQSClient | undefined;
+
+export function sqs(): SQSClient {
+  sqsClient ??= new SQSClient(common);
+  return sqsClient;
+}
+
+let schedulerClient: SchedulerClient | undefined;
+
+export function scheduler(): SchedulerClient {
+  schedulerClient ??= new SchedulerClient(common);
+  return schedulerClient;
+}
+
 let lambdaClient: LambdaClient | undefined;
 
 /** Invokes a function asynchronously (a long run continuing in a fresh invocation). */
@@ -97,4 +113,19 @@ export async function invokeAsync(functionName: string, payload: unknown): Promi
       Payload: Buffer.from(JSON.stringify(payload)),
     }),
   );
+}
+
+/** Invokes a function synchronously (`RequestResponse`): its result, or its error thrown. */
+export async function invokeSync<Output>(functionName: string, payload: unknown): Promise<Output> {
+  lambdaClient ??= new LambdaClient(common);
+  const result = await lambdaClient.send(
+    new InvokeCommand({
+      FunctionName: functionName,
+      InvocationType: 'RequestResponse',
+      Payload: Buffer.from(JSON.stringify(payload)),
+    }),
+  );
+  const text = result.Payload ? Buffer.from(result.Payload).toString('utf8') : '';
+  if (result.FunctionError) throw new Error(`${functionName} failed (${result.FunctionError}): ${text}`);
+  return (text === '' ? null : JSON.parse(text)) as Output;
 }

@@ -55,6 +55,7 @@ import type {
 } from '../domain/schemas.ts';
 import { dynamo, s3 } from './clients.ts';
 import { flushHistoryQuietly, type HistoryState } from './payout-history.ts';
+import { OUTBOX, type OutboxEntry } from './outbox.ts';
 import { isConditionalCheckFailed, keys, type Page, queryPage, table } from './table.ts';
 
 /** Every export object lives under this prefix (the only one the exports function may touch). */
@@ -473,6 +474,12 @@ export interface PayoutSnapshot {
   task?: { token: string; stage: PayoutStatus };
   /** The export that holds it, while processing. */
   exportId?: string;
+  /** The payout method validated with it (exports pay this, not the partner's current one). */
+  payoutMethod?: PayoutMethod;
+  /** Four-eyes approval and its binding; who released a payout-method-change hold over it. */
+  approval?: { by: string };
+  approvalHash?: string;
+  methodReleasedBy?: string;
 }
 
 /** The fields of a partner an export needs. */
@@ -485,12 +492,18 @@ export interface PartnerSnapshot {
 }
 
 const PAYOUT_PROJECTION = {
-  expression: '#id, #partnerId, #currency, #amount, #status, #task, #exportId',
+  expression:
+    '#id, #partnerId, #currency, #amount, #amountToPay, #status, #task, #exportId, #payoutMethod, #approval, #approvalHash, #methodReleasedBy',
   names: {
+    '#payoutMethod': 'payoutMethod',
+    '#approval': 'approval',
+    '#approvalHash': 'approvalHash',
+    '#methodReleasedBy': 'methodReleasedBy',
     '#id': 'id',
     '#partnerId': 'partnerId',
     '#currency': 'currency',
     '#amount': 'amount',
+    '#amountToPay': 'amountToPay',
     '#status': 'status',
     '#task': 'task',
     '#exportId': 'exportId',
@@ -512,10 +525,15 @@ function toPayoutSnapshot(item: Record<string, unknown>): PayoutSnapshot {
     id: String(item.id),
     partnerId: String(item.partnerId),
     currency: String(item.currency),
-    amount: Number(item.amount),
+    // What the bank pays: the amount plus the VAT of a self-billed invoice under the vat regime.
+    amount: Number(item.amountToPay ?? item.amount),
     status: item.status as PayoutStatus,
     ...(item.task ? { task: item.task as PayoutSnapshot['task'] & object } : {}),
     ...(typeof item.exportId === 'string' ? { exportId: item.exportId } : {}),
+    ...(item.payoutMethod ? { payoutMethod: item.payoutMethod as PayoutMethod } : {}),
+    ...(item.approval ? { approval: item.approval as { by: string } } : {}),
+    ...(typeof item.approvalHash === 'string' ? { approvalHash: item.approvalHash } : {}),
+    ...(typeof item.methodReleasedBy === 'string' ? { methodReleasedBy: item.methodReleasedBy } : {}),
   };
 }
 
@@ -725,17 +743,22 @@ export async function putExportPayoutIds(exportId: string, payoutIds: readonly s
 /** building → active, with its files and totals; false when it is no longer building. */
 export async function activateExport(
   record: Pick<ExportRecord, 'id' | 'payoutCount' | 'totals' | 'files' | 'fileName' | 'sha256'>,
+  /** Events recorded with the activation (../adapters/outbox.ts). */
+  outbox: readonly OutboxEntry[] = [],
 ): Promise<boolean> {
   try {
     await dynamo().send(
       new UpdateCommand({
         TableName: table(),
         Key: keys.export(record.id),
-        UpdateExpression:
-          'SET #status = :active, payoutCount = :count, totals = :totals, files = :files, fileName = :fileName, sha256 = :sha REMOVE GSI2PK, GSI2SK',
+        UpdateExpression: `SET #status = :active, payoutCount = :count, totals = :totals, files = :files, fileName = :fileName, sha256 = :sha${outbox.length > 0 ? ', #outbox = :outbox' : ''} REMOVE GSI2PK, GSI2SK`,
         ConditionExpression: '#status = :building',
-        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeNames: {
+          '#status': 'status',
+          ...(outbox.length > 0 ? { '#outbox': OUTBOX } : {}),
+        },
         ExpressionAttributeValues: {
+          ...(outbox.length > 0 ? { ':outbox': outbox } : {}),
           ':active': 'active',
           ':building': 'building',
           ':count': record.payoutCount,
@@ -910,6 +933,8 @@ export interface PayoutSettlementView {
   partnerId: string;
   status: PayoutStatus;
   amount: number;
+  /** `amount` plus VAT where self-billing puts VAT on top: what an export paid. */
+  amountToPay?: number;
   currency: string;
   exportId?: string;
   endToEndId?: string;
@@ -925,7 +950,7 @@ export async function payoutSettlementView(payoutId: string): Promise<PayoutSett
       Key: keys.payout(payoutId),
       ConsistentRead: true,
       ProjectionExpression:
-        '#id, partnerId, #status, amount, currency, exportId, endToEndId, exportRefs, reissuedAs, paidAt',
+        '#id, partnerId, #status, amount, amountToPay, currency, exportId, endToEndId, exportRefs, reissuedAs, paidAt',
       ExpressionAttributeNames: { '#id': 'id', '#status': 'status' },
     }),
   );
@@ -936,6 +961,7 @@ export async function payoutSettlementView(payoutId: string): Promise<PayoutSett
     partnerId: String(item.partnerId),
     status: item.status as PayoutStatus,
     amount: Number(item.amount),
+    ...(typeof item.amountToPay === 'number' ? { amountToPay: item.amountToPay } : {}),
     currency: String(item.currency),
     ...(typeof item.exportId === 'string' ? { exportId: item.exportId } : {}),
     ...(typeof item.endToEndId === 'string' ? { endToEndId: item.endToEndId } : {}),

@@ -12,15 +12,21 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { ENV, intEnv } from '../config/env.ts';
 import { Conflict, InvalidTransition, NotFound, PreconditionFailed } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
-import type { Actor, Payout, PayoutEvent, PayoutStatus, Reward } from '../domain/schemas.ts';
+import type { Address } from '../domain/partner-schemas.ts';
+import type { Actor, Payout, PayoutEvent, PayoutStatus, Reward, RewardReview } from '../domain/schemas.ts';
+import type { BillingDetails } from '../self-billing/model.ts';
 import { dynamo } from './clients.ts';
 import { flushHistory, flushHistoryQuietly, type HistoryEntry, MAX_OUTBOX } from './payout-history.ts';
 import { isConditionalCheckFailed, keys, queryAll, stripKeys, table, unclaimedKeys } from './table.ts';
 
-/** How long a draft stays locked while its rewards are being changed (claims, decisions). */
-export const LEASE_MS = 30_000;
+/**
+ * How long a draft stays locked while its rewards are being changed (claims, decisions); a drafting
+ * slot's lease is twice this. `DRAFT_LEASE_MS` shortens it for tests that wait for a dead run's leases.
+ */
+export const LEASE_MS = intEnv(ENV.draftLeaseMs, 30_000);
 
 const PAYOUT_INTERNAL = [
   'type',
@@ -36,6 +42,9 @@ const PAYOUT_INTERNAL = [
   'reminders',
   'publishedEvents',
   'workflow',
+  'selfBillingSnapshot',
+  'approvalHash',
+  'methodReleasedBy',
   'exportRefs',
 ];
 
@@ -60,10 +69,16 @@ export interface PayoutItem extends Payout {
   leaseUntil?: number;
   task?: { token: string; stage: PayoutStatus };
   invoiceKey?: string;
+  /** The approval's binding (../domain/controls.ts `approvalHash`). */
+  approvalHash?: string;
+  /** Who released a PAYOUT_METHOD_CHANGED hold over it: they may not export or mark it paid. */
+  methodReleasedBy?: string;
   /** Every EndToEndId the payout was exported under → its export id (see settlement). */
   exportRefs?: Record<string, string>;
   /** The execution the payout last started (or failed to start); not on the wire. */
   workflow?: PayoutWorkflowRecord;
+  /** The partner's billing details and series as the payout was validated in self_billed mode. */
+  selfBillingSnapshot?: SelfBillingSnapshot;
 }
 
 export interface PayoutWorkflowRecord {
@@ -99,6 +114,12 @@ export function newPayoutRecord(item: NewPayoutItem): Record<string, NativeAttri
   };
 }
 
+export interface SelfBillingSnapshot {
+  billing: BillingDetails;
+  address: Address;
+  seriesPrefix: string;
+}
+
 /** The attributes a payout shows through the API (reads that need nothing else project to these). */
 export const PAYOUT_VIEW = [
   'id',
@@ -111,6 +132,12 @@ export const PAYOUT_VIEW = [
   'message',
   'invoice',
   'paymentReference',
+  'vatAmount',
+  'amountToPay',
+  'selfBilledInvoice',
+  'selfBilledCreditNote',
+  'payoutMethod',
+  'approval',
   'exportId',
   'endToEndId',
   'paidSource',
@@ -126,6 +153,7 @@ export const PAYOUT_VIEW = [
   'failedAt',
   'cancelledAt',
   'version',
+  'invoiceRejection',
 ] as const;
 
 export function toPayout(item: Record<string, unknown> | PayoutItem): Payout {
@@ -133,7 +161,7 @@ export function toPayout(item: Record<string, unknown> | PayoutItem): Payout {
 }
 
 export function toReward(item: Record<string, unknown>): Reward {
-  const reward = stripKeys(item, ['type', 'paidAt']) as unknown as Reward;
+  const reward = stripKeys(item, ['type', 'paidAt', 'outbox']) as unknown as Reward;
   return { ...reward, payoutId: reward.payoutId ?? null };
 }
 
@@ -577,6 +605,29 @@ export async function forEachLimited<T>(
     }
   });
   await Promise.all(workers);
+}
+
+/**
+ * Count and sum per currency of the payouts in one status: one Query of that status's partition of
+ * GSI2, projecting only `currency` and `amount` (a read of the whole partition, paged by DynamoDB).
+ */
+export async function sumPayoutsInStatus(
+  status: string,
+): Promise<Map<string, { count: number; amount: number }>> {
+  const items = await queryAll({
+    index: 'GSI2',
+    partition: { name: 'GSI2PK', value: `PAYOUT_STATUS#${status}` },
+    projection: ['currency', 'amount'],
+  });
+  const sums = new Map<string, { count: number; amount: number }>();
+  for (const item of items) {
+    const currency = String(item.currency);
+    const sum = sums.get(currency) ?? { count: 0, amount: 0 };
+    sum.count += 1;
+    sum.amount += Number(item.amount);
+    sums.set(currency, sum);
+  }
+  return sums;
 }
 
 /**

@@ -232,6 +232,7 @@ export async function queryAll(
   query: Omit<PageQuery, 'limit' | 'cursor'>,
 ): Promise<Record<string, unknown>[]> {
   const all: Record<string, unknown>[] = [];
+  const projection = query.projection ? projectionOf(query.projection) : undefined;
   let startKey: Record<string, unknown> | undefined;
   do {
     const result = await dynamo().send(
@@ -239,10 +240,12 @@ export async function queryAll(
         TableName: table(),
         IndexName: query.index,
         KeyConditionExpression: query.sortPrefix ? '#pk = :pk AND begins_with(#sk, :sk)' : '#pk = :pk',
+        ProjectionExpression: projection?.expression,
         ExpressionAttributeNames: {
           '#pk': query.partition.name,
           ...(query.sortPrefix ? { '#sk': query.sortPrefix.name } : {}),
           ...query.filter?.names,
+          ...projection?.names,
         },
         ExpressionAttributeValues: {
           ':pk': query.partition.value,

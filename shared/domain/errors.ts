@@ -58,6 +58,13 @@ export class Conflict extends DomainError {
   readonly title = 'Conflict';
 }
 
+/** 409: a hold covers the target (a payout, its partner, or a reward). */
+export class OnHold extends DomainError {
+  readonly status = 409;
+  readonly code = 'on_hold';
+  readonly title = 'On hold';
+}
+
 export class IdempotencyKeyReused extends DomainError {
   readonly status = 409;
   readonly code = 'idempotency_key_reused';
@@ -96,6 +103,13 @@ export const BUSINESS_RULES = [
   'partner_mismatch',
   'reward_not_eligible',
   'too_many_rewards',
+  'self_billing_inactive',
+  'billing_details_incomplete',
+  'same_user',
+  'approval_required',
+  'approval_not_required',
+  'unknown_target',
+  'webhook_url_not_allowed',
 ] as const;
 export type BusinessRule = (typeof BUSINESS_RULES)[number];
 

@@ -7,7 +7,10 @@ export const ID_PREFIXES = {
   export: 'ex',
   run: 'run',
   event: 'evt',
+  hold: 'hold',
   bankReport: 'br',
+  webhookEndpoint: 'we',
+  webhookDelivery: 'wd',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

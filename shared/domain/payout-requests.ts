@@ -22,6 +22,7 @@ export const ValidatePayout = named(
   'ValidatePayout',
   z.strictObject({
     requireInvoice: z.optional(z.boolean()),
+    invoiceMode: z.optional(z.enum(['none', 'upload', 'self_billed'])),
     requireRewardReview: z.optional(z.boolean()),
     message: z.optional(multilineText(2000)),
   }),

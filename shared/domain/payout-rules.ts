@@ -204,7 +204,11 @@ export function checkManagerValidation(rewards: readonly RewardLine[]): Totals {
 
 export interface PartnerValidationInput {
   rewards: readonly RewardLine[];
-  requirements: { invoice: boolean; rewardReview: boolean };
+  requirements: {
+    invoice: boolean;
+    invoiceMode?: 'none' | 'upload' | 'self_billed' | undefined;
+    rewardReview: boolean;
+  };
   hasInvoice: boolean;
   reviews: Readonly<Record<string, { decision: ReviewDecision }>>;
 }
@@ -218,7 +222,10 @@ export function checkPartnerValidation(input: PartnerValidationInput): void {
       data: { rewardIds: disputed.map((reward) => reward.id) },
     });
   }
-  if (input.requirements.invoice && !input.hasInvoice) {
+  // An upload is needed in `upload` mode (payouts validated before the modes: `invoice` alone).
+  const uploadRequired =
+    (input.requirements.invoiceMode ?? (input.requirements.invoice ? 'upload' : 'none')) === 'upload';
+  if (uploadRequired && !input.hasInvoice) {
     throw new RuleViolation('invoice_required', 'Upload an invoice before validating this payout');
   }
   if (input.requirements.rewardReview) {

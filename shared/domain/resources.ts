@@ -3,7 +3,9 @@
  * their own responses, so they only import types from here, and no function bundles these schemas.
  */
 import * as z from 'zod/mini';
-import { Address, PayoutMethod } from './partner-schemas.ts';
+import { HOLD_REASON_CODES, HOLD_SCOPES } from './controls.ts';
+import { Address, BillingDetails, PayoutMethod } from './partner-schemas.ts';
+import { MANAGER_ROLES } from './roles.ts';
 import {
   Currency,
   documented,
@@ -26,6 +28,12 @@ export const Health = named('Health', z.object({ status: z.literal('ok') }));
 
 // ---------------------------------------------------------------- partners
 
+export const SelfBillingAgreement = named(
+  'SelfBillingAgreement',
+  z.object({ version: z.string(), acceptedAt: timestamp(), validUntil: timestamp() }),
+);
+export type SelfBillingAgreement = z.infer<typeof SelfBillingAgreement>;
+
 export const Partner = named(
   'Partner',
   z.object({
@@ -35,6 +43,20 @@ export const Partner = named(
     country: z.optional(z.string()),
     address: z.optional(Address),
     payoutMethod: z.nullable(PayoutMethod),
+    billing: z.optional(BillingDetails),
+    selfBilling: z.optional(
+      z.object({
+        enabled: z.boolean(),
+        seriesPrefix: documented(z.string(), {
+          description: 'The series prefix in force (default SB + the last six characters of the partner id)',
+        }),
+        active: z.boolean(),
+        inactiveReason: z.optional(
+          z.enum(['not_enabled', 'no_agreement', 'agreement_expired', 'billing_incomplete']),
+        ),
+        agreement: z.optional(SelfBillingAgreement),
+      }),
+    ),
     createdAt: timestamp(),
     updatedAt: timestamp(),
   }),
@@ -76,6 +98,15 @@ const invoiceShape = {
 export const Invoice = named('Invoice', z.object(invoiceShape));
 export type Invoice = z.infer<typeof Invoice>;
 
+export const SelfBilledDocumentRecord = named(
+  'SelfBilledDocumentRecord',
+  z.object({
+    number: z.string(),
+    issuedAt: timestamp(),
+    sha256: documented(z.string(), { description: 'Hex SHA-256 of the PDF as stored' }),
+    xmlSha256: documented(z.string(), { description: 'Hex SHA-256 of the UBL XML as stored' }),
+  }),
+);
 /** Why a payout failed: the bank's reason code (ISO 20022) when there is one, in plain words. */
 export const PayoutFailure = named(
   'PayoutFailure',
@@ -100,10 +131,51 @@ export const Payout = named(
     status: PayoutStatus,
     amount: minorAmount(),
     rewardCount: integer(),
-    requirements: z.object({ invoice: z.boolean(), rewardReview: z.boolean() }),
+    requirements: z.object({
+      invoice: z.boolean(),
+      invoiceMode: z.optional(z.enum(['none', 'upload', 'self_billed'])),
+      rewardReview: z.boolean(),
+    }),
     message: z.optional(z.string()),
     invoice: z.optional(Invoice),
+    invoiceRejection: documented(
+      z.optional(
+        z.object({
+          reason: z.string(),
+          fileName: z.optional(z.string()),
+          by: z.enum(['check', 'manager']),
+          at: timestamp(),
+        }),
+      ),
+      {
+        description:
+          'Why the last invoice upload was refused (by the file check or the manager); cleared when one is attached',
+      },
+    ),
     paymentReference: z.optional(z.string()),
+    vatAmount: z.optional(
+      documented(minorAmount(), {
+        description: 'VAT of a self-billed invoice under the vat regime, paid on top',
+      }),
+    ),
+    amountToPay: z.optional(
+      documented(minorAmount(), { description: 'amount + vatAmount: what exports and the bank pay' }),
+    ),
+    selfBilledInvoice: z.optional(SelfBilledDocumentRecord),
+    selfBilledCreditNote: z.optional(SelfBilledDocumentRecord),
+    /** While a hold covers it: the partner's message, never the reason. */
+    hold: z.optional(z.object({ partnerMessage: z.optional(z.string()) })),
+    /** The payout method it pays, snapshotted when the partner validated. */
+    payoutMethod: z.optional(PayoutMethod),
+    /** Four-eyes approval (above `APPROVAL_THRESHOLDS`), bound to the amount, rewards and payout method. */
+    approval: z.optional(
+      z.object({
+        by: z.string(),
+        roles: z.optional(z.array(z.string())),
+        at: timestamp(),
+        note: z.optional(z.string()),
+      }),
+    ),
     exportId: z.optional(
       documented(idOf('export'), { description: 'The export that holds the payout while it is processing' }),
     ),
@@ -127,7 +199,13 @@ export const Payout = named(
 );
 export type Payout = z.infer<typeof Payout>;
 
-export const Actor = z.object({ role: z.enum(['manager', 'partner', 'system']), id: z.string() });
+export const Actor = z.object({
+  role: z.enum(['manager', 'partner', 'system']),
+  /** The user (a token's `sub`), the partner's id, or the system process. */
+  id: z.string(),
+  /** A manager's roles when they acted. */
+  roles: z.optional(z.array(z.enum(MANAGER_ROLES))),
+});
 export type Actor = z.infer<typeof Actor>;
 
 export const PayoutEvent = named(
@@ -148,6 +226,27 @@ export const InvoiceDownload = named(
   'InvoiceDownload',
   z.object({ ...invoiceShape, url: z.string(), expiresAt: timestamp() }),
 );
+
+const presigned = () =>
+  z.object({
+    url: documented(z.string(), { description: 'Presigned GET, valid 5 minutes' }),
+    expiresAt: timestamp(),
+  });
+
+export const SelfBilledInvoiceDownload = named(
+  'SelfBilledInvoiceDownload',
+  z.object({
+    number: z.string(),
+    issuedAt: timestamp(),
+    pdf: presigned(),
+    xml: presigned(),
+    creditNote: z.optional(
+      z.object({ number: z.string(), issuedAt: timestamp(), pdf: presigned(), xml: presigned() }),
+    ),
+  }),
+);
+
+export const SelfBilledInvoicePreview = named('SelfBilledInvoicePreview', presigned());
 
 export const InvoiceUpload = named(
   'InvoiceUpload',
@@ -208,6 +307,12 @@ export const Export = named(
   z.object({
     ...exportSummaryShape,
     payoutIds: documented(z.array(idOf('payout')), { description: 'The exported payouts, in file order' }),
+    /** An export of every ready payout leaves out the held, unapproved or own-released ones. */
+    skipped: z.optional(
+      z.array(
+        z.object({ payoutId: idOf('payout'), reason: z.enum(['on_hold', 'approval_required', 'same_user']) }),
+      ),
+    ),
   }),
 );
 export type Export = z.infer<typeof Export>;
@@ -237,6 +342,53 @@ export const PayoutRun = named(
 );
 export type PayoutRun = z.infer<typeof PayoutRun>;
 
+/** Counts and sums of payouts per status and currency (the console's home). */
+export const PayoutSummary = named(
+  'PayoutSummary',
+  z.object({
+    items: z.array(
+      z.object({ status: PayoutStatus, currency: Currency, count: integer(), amount: minorAmount() }),
+    ),
+  }),
+);
+export type PayoutSummary = z.infer<typeof PayoutSummary>;
+
+export const Hold = named(
+  'Hold',
+  z.object({
+    id: idOf('hold'),
+    scope: z.enum(HOLD_SCOPES),
+    targetId: z.string(),
+    partnerId: idOf('partner'),
+    reasonCode: z.enum(HOLD_REASON_CODES),
+    note: z.optional(z.string()),
+    partnerMessage: z.optional(z.string()),
+    reviewBy: z.optional(timestamp()),
+    status: z.enum(['active', 'released', 'confirmed']),
+    automatic: z.optional(z.boolean()),
+    createdAt: timestamp(),
+    createdBy: Actor,
+    resolution: z.optional(z.enum(['released', 'confirmed'])),
+    resolvedAt: z.optional(timestamp()),
+    resolvedBy: z.optional(Actor),
+    resolutionNote: z.optional(z.string()),
+    /** Active and past `reviewBy`. */
+    dueForReview: z.optional(z.boolean()),
+  }),
+);
+export type Hold = z.infer<typeof Hold>;
+
+export const PartnerEvent = named(
+  'PartnerEvent',
+  z.object({
+    id: z.string(),
+    type: z.string(),
+    at: timestamp(),
+    actor: Actor,
+    data: z.optional(z.record(z.string(), z.unknown())),
+  }),
+);
+export type PartnerEvent = z.infer<typeof PartnerEvent>;
 // ---------------------------------------------------------------- bank reports
 
 export const BankReportUpload = named(
@@ -326,6 +478,58 @@ export const BankReportLine = named(
   }),
 );
 export type BankReportLine = z.infer<typeof BankReportLine>;
+// ---------------------------------------------------------------- webhooks
+
+const webhookEndpointShape = {
+  id: idOf('webhookEndpoint'),
+  url: z.string(),
+  description: z.optional(z.string()),
+  eventTypes: z.nullable(z.array(z.string())),
+  enabled: z.boolean(),
+  disabledReason: z.optional(z.enum(['manual', 'gone', 'failing'])),
+  failingSince: z.optional(timestamp()),
+  secretRotatedAt: z.optional(timestamp()),
+  previousSecretExpiresAt: z.optional(timestamp()),
+  createdAt: timestamp(),
+  updatedAt: timestamp(),
+  version: integer(),
+};
+export const WebhookEndpoint = named('WebhookEndpoint', z.object(webhookEndpointShape));
+export type WebhookEndpoint = z.infer<typeof WebhookEndpoint>;
+
+export const WebhookEndpointWithSecret = named(
+  'WebhookEndpointWithSecret',
+  z.object({
+    ...webhookEndpointShape,
+    secret: documented(z.string(), {
+      description: 'The signing secret (Standard Webhooks), shown only here',
+      example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    }),
+  }),
+);
+
+export const WebhookDelivery = named(
+  'WebhookDelivery',
+  z.object({
+    id: idOf('webhookDelivery'),
+    eventId: z.string(),
+    eventType: z.string(),
+    attempt: integer(),
+    status: z.enum(['delivered', 'retrying', 'failed']),
+    responseStatus: z.optional(integer()),
+    durationMs: z.optional(integer()),
+    error: z.optional(z.string()),
+    nextAttemptAt: z.optional(timestamp()),
+    replay: z.optional(z.boolean()),
+    at: timestamp(),
+  }),
+);
+export type WebhookDelivery = z.infer<typeof WebhookDelivery>;
+
+export const WebhookReplay = named(
+  'WebhookReplay',
+  z.object({ status: z.literal('accepted'), events: integer() }),
+);
 
 export const page = <T extends Schema>(item: T) =>
   z.object({ items: z.array(item), nextCursor: z.nullable(z.string()) });
@@ -352,11 +556,21 @@ export const RESOURCES = {
   PayoutEvent,
   InvoiceDownload,
   InvoiceUpload,
+  SelfBilledInvoiceDownload,
+  SelfBilledInvoicePreview,
+  SelfBillingAgreement,
   Export,
   ExportSummary,
   PayoutRun,
+  PayoutSummary,
+  Hold,
+  PartnerEvent,
   BankReportUpload,
   BankReport,
   BankReportLine,
+  WebhookEndpoint,
+  WebhookEndpointWithSecret,
+  WebhookDelivery,
+  WebhookReplay,
 } as const satisfies Record<string, Schema>;
 export type ResourceName = keyof typeof RESOURCES;

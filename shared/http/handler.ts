@@ -26,7 +26,7 @@ import {
 import { type IdKind, isId } from '../domain/ids.ts';
 import { actorOf, authorize, type Caller } from './auth.ts';
 import { internalErrorResponse, problemResponse, validationError } from './problem.ts';
-import { type RouteSpec, type RouteTable, routeKey } from './route-spec.ts';
+import { permissionFits, type RouteSpec, type RouteTable, routeKey } from './route-spec.ts';
 
 export const MAX_BODY_BYTES = 256 * 1024;
 
@@ -222,6 +222,7 @@ async function withIdempotency(
 // ------------------------------------------------------------------ the handler
 
 export function jsonResponse(status: number, body: unknown): APIGatewayProxyStructuredResultV2 {
+  if (status === 204) return { statusCode: 204 };
   return { statusCode: status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
 }
 
@@ -231,6 +232,8 @@ export function httpHandler<R extends RouteTable>(routes: R, implementations: Im
   for (const [name, spec] of Object.entries(routes)) {
     const run = (implementations as unknown as Record<string, AnyImplementation>)[name];
     if (!run) throw new Error(`Route ${name} of ${spec.group} has no implementation`);
+    if (!permissionFits(spec))
+      throw new Error(`Route ${name}: permission ${spec.permission} does not fit ${spec.access}`);
     table.set(routeKey(spec), { spec, run });
   }
 
@@ -239,7 +242,7 @@ export function httpHandler<R extends RouteTable>(routes: R, implementations: Im
     try {
       if (!route) throw new NotFound(`No route ${event.routeKey}`);
       const { spec, run } = route;
-      const caller = authorize(spec.access, event.requestContext?.authorizer?.jwt?.claims);
+      const caller = authorize(spec, event.requestContext?.authorizer?.jwt?.claims);
       checkPathIds(spec.path, event.pathParameters ?? {});
       const rawBody = readBody(event, spec);
       const body = spec.body ? spec.body.safeParse(rawBody) : undefined;

@@ -20,6 +20,7 @@ import {
 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { Problem, page, RESOURCES } from '../domain/resources.ts';
+import { holdersOf } from '../domain/roles.ts';
 import { PROBLEM_CONTENT_TYPE } from './problem.ts';
 import { FUNCTION_GROUPS, type FunctionGroup, ROUTES, type RouteSpec } from './routes.ts';
 
@@ -40,8 +41,10 @@ const GROUP_DESCRIPTIONS: Record<FunctionGroup, string> = {
   'partner-payouts': 'A partner’s own payouts: invoice, reward review, validation',
   'payout-runs': 'Drafting runs: every partner’s due rewards become draft payouts',
   exports: 'Exports of ready payouts as payment files (CSV, PayPal, Wise, SEPA pain.001)',
+  holds: 'Holds on partners, payouts and rewards: money stopped before it leaves',
   'bank-reports':
     'Bank reports (pain.002, camt.054, camt.053) that settle exported payouts as paid or failed',
+  webhooks: 'Signed webhooks (Standard Webhooks) to integrators: endpoints, delivery log, replay',
 };
 
 /** Which error statuses a route can answer, and what they mean (api.md "Errors"). */
@@ -60,18 +63,19 @@ const ERRORS: { status: number; applies: (spec: RouteSpec) => boolean; descripti
   {
     status: 403,
     applies: (spec) => spec.access !== 'public',
-    description: '`forbidden`: the token’s role may not call this route',
+    description: '`forbidden`: the token’s role may not call this route (see `x-roles`)',
   },
   {
     status: 404,
-    applies: (spec) => pathParams(spec.path).length > 0,
-    description: '`not_found`: unknown id, or not visible to this caller',
+    applies: (spec) => pathParams(spec.path).length > 0 || spec.access === 'partner',
+    description:
+      '`not_found`: unknown id, or not visible to this caller (for a partner token: also a partner that does not exist)',
   },
   {
     status: 409,
-    applies: (spec) => spec.method === 'POST' || spec.method === 'PATCH',
+    applies: (spec) => spec.method === 'POST' || spec.method === 'PATCH' || !!spec.moreErrors?.includes(409),
     description:
-      '`invalid_transition` (not allowed in the current status), `conflict` (a concurrent change won) or `idempotency_key_reused` (same key, other request)',
+      '`invalid_transition` (not allowed in the current status), `conflict` (a concurrent change won), `on_hold` (a hold covers the target) or `idempotency_key_reused` (same key, other request)',
   },
   {
     status: 412,
@@ -90,9 +94,14 @@ const ERRORS: { status: number; applies: (spec: RouteSpec) => boolean; descripti
   },
   {
     status: 422,
-    applies: (spec) => spec.method === 'POST',
+    applies: (spec) => spec.method === 'POST' || spec.rules === true || !!spec.moreErrors?.includes(422),
     description:
-      'A business rule code, e.g. `rewards_not_reviewed`, `non_positive_amount`, `invoice_required`, `rewards_review_required`, `rewards_disputed`, `currency_mismatch`, `no_eligible_rewards`, `missing_payout_details`',
+      'A business rule code, e.g. `rewards_not_reviewed`, `non_positive_amount`, `invoice_required`, `rewards_review_required`, `rewards_disputed`, `currency_mismatch`, `no_eligible_rewards`, `missing_payout_details`, `approval_required`, `same_user`',
+  },
+  {
+    status: 429,
+    applies: (spec) => !!spec.moreErrors?.includes(429),
+    description: '`rate_limited`: too many such requests; retry after the `Retry-After` header’s seconds',
   },
 ];
 
@@ -188,20 +197,29 @@ function jsonContent(schema: Json, mediaType = 'application/json'): ResponseConf
   return { [mediaType]: { schema: schema as SchemaObject } };
 }
 
+/** Who may call a route, in words (the operation's description). */
+function permissionText(spec: RouteSpec): string {
+  if (spec.access !== 'manager') return `Requires a **${spec.access}** token.`;
+  const roles = holdersOf(spec.permission).map((role) => `\`${role}\``);
+  return `Requires a **manager** token with the role ${roles.join(' or ')} (permission \`${spec.permission}\`).`;
+}
+
 function operationOf(name: string, spec: RouteSpec, schemas: SchemaCollector, problem: Json): RouteConfig {
   const params = pathParams(spec.path);
   const headers: Record<string, z.ZodType> = {};
   if (spec.method === 'POST') headers['Idempotency-Key'] = IdempotencyKey;
   if (spec.ifMatch) headers['If-Match'] = IfMatch;
 
+  const resource = schemas.convert(spec.paged ? page(RESOURCES[spec.response]) : RESOURCES[spec.response]);
   const responses: RouteConfig['responses'] = {
     [String(spec.status)]: {
       description: spec.summary,
-      content: jsonContent(
-        schemas.convert(spec.paged ? page(RESOURCES[spec.response]) : RESOURCES[spec.response]),
-      ),
+      ...(spec.status === 204 ? {} : { content: jsonContent(resource) }),
     },
   };
+  for (const [status, description] of Object.entries(spec.otherStatuses ?? {})) {
+    responses[status] = { description, content: jsonContent(resource) };
+  }
   for (const error of ERRORS) {
     if (!error.applies(spec)) continue;
     responses[String(error.status)] = {
@@ -218,7 +236,9 @@ function operationOf(name: string, spec: RouteSpec, schemas: SchemaCollector, pr
     tags: [spec.group],
     ...(spec.access === 'public'
       ? { security: [] }
-      : { security: [{ [SECURITY_SCHEME]: [] }], description: `Requires a **${spec.access}** token.` }),
+      : { security: [{ [SECURITY_SCHEME]: [] }], description: permissionText(spec) }),
+    'x-permission': spec.permission,
+    ...(spec.access === 'manager' ? { 'x-roles': [...holdersOf(spec.permission)] } : {}),
     ...(spec.query ? { parameters: queryParameters(name, spec.query, schemas) } : {}),
     request: {
       ...(params.length
@@ -260,7 +280,7 @@ function build(): Json {
     scheme: 'bearer',
     bearerFormat: 'JWT',
     description:
-      'A JWT with `role: "manager"` (or Cognito group `managers`), or with `role: "partner"` and `partner_id` (or `custom:partner_id`)',
+      'A JWT naming its user (`sub`). Managers: a `roles` array claim (`viewer`, `program_manager`, `finance`, `admin`; `role: "manager"` means `admin`), or Cognito groups `payouts-viewer`, `payouts-program-managers`, `payouts-finance`, `payouts-admins` (`managers` means `admin`). Partners: `role: "partner"` and `partner_id`, or Cognito `custom:partner_id`. Each operation names the roles it needs (`x-roles`).',
   });
   for (const [name, spec] of Object.entries(ROUTES) as [string, RouteSpec][]) {
     registry.registerPath(operationOf(name, spec, schemas, problem));

@@ -8,11 +8,13 @@ import type { FunctionGroup, RouteSpec } from './route-spec.ts';
 import { BANK_REPORT_ROUTES } from './routes/bank-reports.ts';
 import { EXPORT_ROUTES } from './routes/exports.ts';
 import { HEALTH_ROUTES } from './routes/health.ts';
+import { HOLD_ROUTES } from './routes/holds.ts';
 import { PARTNER_PAYOUT_ROUTES } from './routes/partner-payouts.ts';
 import { PARTNER_ROUTES } from './routes/partners.ts';
 import { PAYOUT_RUN_ROUTES } from './routes/payout-runs.ts';
 import { PAYOUT_ROUTES } from './routes/payouts.ts';
 import { REWARD_ROUTES } from './routes/rewards.ts';
+import { WEBHOOK_ROUTES } from './routes/webhooks.ts';
 
 export {
   type Access,
@@ -32,7 +34,9 @@ export const ROUTES = {
   ...PARTNER_PAYOUT_ROUTES,
   ...EXPORT_ROUTES,
   ...PAYOUT_RUN_ROUTES,
+  ...HOLD_ROUTES,
   ...BANK_REPORT_ROUTES,
+  ...WEBHOOK_ROUTES,
 } as const satisfies Record<string, RouteSpec>;
 
 export type RouteName = keyof typeof ROUTES;

@@ -11,6 +11,7 @@
  * A run that crashes between 2 and 3 leaves claims that point at a payout id recorded in the slot;
  * the next run finds such slots and writes the missing payouts. Nothing is lost or drafted twice.
  */
+
 import {
   BatchWriteCommand,
   GetCommand,
@@ -20,6 +21,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../adapters/clients.ts';
 import { logger } from '../adapters/observability.ts';
+import { OUTBOX, type OutboxEntry, outboxEntry, publishRecorded } from '../adapters/outbox.ts';
 import {
   claimReward,
   findPayoutItem,
@@ -47,6 +49,7 @@ import { Conflict, InvalidTransition, NotFound } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import { payoutTotals } from '../domain/payout-rules.ts';
 import type { Actor, PayoutRun, Reward } from '../domain/schemas.ts';
+import { activeHoldsByPartner, unheldRewards } from './hold-checks.ts';
 import { MAX_REWARDS_PER_PAYOUT } from './payouts.ts';
 
 const RUN_ACTOR: Actor = { role: 'system', id: 'payout-run' };
@@ -130,21 +133,42 @@ export async function getRun(id: string): Promise<RunState> {
 }
 
 export function toPayoutRun(run: RunState): PayoutRun {
-  const { nextShard: _next, skippedCount: _count, shardFrom: _from, ...rest } = run;
+  const {
+    nextShard: _next,
+    skippedCount: _count,
+    shardFrom: _from,
+    outbox: _outbox,
+    ...rest
+  } = run as RunState & { outbox?: unknown };
   const {
     PK: _pk,
     SK: _sk,
     type: _type,
+    GSI4PK: _gsi4pk,
+    GSI4SK: _gsi4sk,
     ...visible
-  } = rest as RunState & { PK?: string; SK?: string; type?: string };
+  } = rest as RunState & { PK?: string; SK?: string; type?: string; GSI4PK?: string; GSI4SK?: string };
   return visible;
 }
 
-async function saveRun(run: RunState): Promise<void> {
+async function saveRun(run: RunState, outbox: readonly OutboxEntry[] = []): Promise<void> {
   await dynamo().send(
-    new PutCommand({ TableName: table(), Item: { ...keys.run(run.id), type: 'run', ...run } }),
+    new PutCommand({
+      TableName: table(),
+      Item: {
+        ...keys.run(run.id),
+        type: 'run',
+        // By creation time, for the outbox sweep (../adapters/outbox.ts).
+        GSI4PK: RUNS,
+        GSI4SK: `${run.createdAt}#${run.id}`,
+        ...run,
+        ...(outbox.length > 0 ? { [OUTBOX]: outbox } : {}),
+      },
+    }),
   );
 }
+
+export const RUNS = 'RUNS';
 
 const completedRuns = new Map<string, boolean>();
 async function runIsOver(runId: string): Promise<boolean> {
@@ -384,17 +408,18 @@ async function draftGroup(
     if (claimed.length) tally.payoutsUpdated++;
     return;
   }
-  // A slot naming a payout that was never written: a crashed run's claims; adopt them.
-  const earlier =
-    payoutId !== candidateId
-      ? (await queryAll({ index: 'GSI2', partition: { name: 'GSI2PK', value: `PAYOUT#${payoutId}` } })).map(
-          toReward,
-        )
-      : [];
+  // A slot naming a payout that was never written: a crashed run's claims; adopt them (read from
+  // the rewards' own items: a reward is in a payout when its item says so, not an index copy).
+  const earlier = payoutId !== candidateId ? await claimedBy(payoutId) : [];
   const all = [...earlier.filter((reward) => !claimed.some((c) => c.id === reward.id)), ...claimed];
   if (all.length === 0) return;
   writer.add(newPayoutItem(payoutId, group, all, at));
   tally.payoutsCreated++;
+}
+
+/** The rewards whose own items name this payout (found through the index, confirmed by a read). */
+function claimedBy(payoutId: string): Promise<Reward[]> {
+  return loadPayoutRewards({ id: payoutId, rewardIds: [] });
 }
 
 function skip(tally: Tally, group: Group, amount: number, reason: SkipReason): void {
@@ -480,11 +505,7 @@ async function recoverOrphanClaims(run: RunState, tally: Tally): Promise<void> {
       }
       continue;
     }
-    const claimed = (
-      await queryAll({ index: 'GSI2', partition: { name: 'GSI2PK', value: `PAYOUT#${payoutId}` } })
-    )
-      .map(toReward)
-      .filter((reward) => reward.payoutId === payoutId);
+    const claimed = await claimedBy(payoutId);
     if (claimed.length === 0) continue;
     const group = {
       partnerId: String(slot.partnerId ?? claimed[0]?.partnerId),
@@ -549,6 +570,8 @@ export async function executeRun(run: RunState, settings: DraftingSettings): Pro
     skippedCount: run.skippedCount,
   };
   const cutoff = holdingCutoff(run.asOf, settings.holdingPeriodDays);
+  // Held rewards (a reward or partner hold) stay undrafted; holds are few, read once per run.
+  const holds = await activeHoldsByPartner();
   if (run.nextShard === 0 && run.shardFrom === undefined) await recoverOrphanClaims(run, tally);
   const shards = run.partnerId
     ? [unclaimedShard(run.partnerId)]
@@ -575,6 +598,11 @@ export async function executeRun(run: RunState, settings: DraftingSettings): Pro
           paused = true;
           shardFrom = groupKey(group);
           break;
+        }
+        const partnerHolds = holds.get(group.partnerId);
+        if (partnerHolds) {
+          group.rewards = unheldRewards(group.rewards, partnerHolds);
+          if (group.rewards.length === 0) continue;
         }
         const task: Promise<void> = draftGroup(group, run, settings, limiter, writer, tally)
           .catch((error: unknown) => {
@@ -605,7 +633,10 @@ export async function executeRun(run: RunState, settings: DraftingSettings): Pro
     status: done ? 'completed' : 'running',
     ...(done ? { completedAt: new Date().toISOString() } : {}),
   };
-  await saveRun(next);
+  // The run's `payout_run.completed`, recorded with the completion and published after it.
+  const completed = next.completedAt ? [outboxEntry('payout_run.completed', next.completedAt)] : [];
+  await saveRun(next, completed);
+  await publishRecorded(keys.run(next.id), toPayoutRun(next), completed);
   return next;
 }
 

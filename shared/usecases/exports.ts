@@ -23,6 +23,7 @@
  * Memory: an export holds at most `MAX_PAYOUTS_PER_EXPORT` rows (a few MB, and the record's payout ids
  * must fit a DynamoDB item); the files themselves are streamed from the generators to S3.
  */
+
 import {
   activateExport,
   buildingExportsBefore,
@@ -52,8 +53,9 @@ import {
   uploadExportFile,
 } from '../adapters/export-store.ts';
 import { logger } from '../adapters/observability.ts';
+import { outboxEntry, publishRecorded } from '../adapters/outbox.ts';
 import { forEachLimited, newEvent } from '../adapters/payout-store.ts';
-import type { Page } from '../adapters/table.ts';
+import { keys, type Page } from '../adapters/table.ts';
 import { signalPayoutWorkflow } from '../adapters/workflow.ts';
 import { ENV, optionalEnv, requireEnv } from '../config/env.ts';
 import { endToEndIdFor } from '../domain/end-to-end.ts';
@@ -78,6 +80,7 @@ import {
   type RefusalReason,
   type SepaDebtor,
 } from '../exports/index.ts';
+import { gateExport } from './export-controls.ts';
 import { releaseExportPayouts, voidExport } from './export-void.ts';
 
 /** Also the most `payoutIds` a request may name (`CreateExport`). */
@@ -295,7 +298,9 @@ function toRow(payout: PayoutSnapshot, partner: PartnerSnapshot | undefined, seq
     partnerEmail: partner?.email ?? '',
     amount: payout.amount,
     currency: payout.currency,
-    payoutMethod: partner?.payoutMethod ?? null,
+    // The snapshot taken when the partner validated; the partner's current method only for payouts
+    // validated before snapshots existed (a change since then holds the partner: see holds).
+    payoutMethod: payout.payoutMethod ?? partner?.payoutMethod ?? null,
     ...(partner?.address ? { address: partner.address } : {}),
     remittance: `Payout ${payout.id}`,
   };
@@ -481,6 +486,8 @@ export async function createExport(
   const { payouts, partners } = input.payoutIds
     ? await namedPayouts(input.payoutIds, input.currency)
     : await allReadyPayouts(input.currency);
+  // Controls: holds, four-eyes approval, the releaser of a payout-method-change hold.
+  const skipped = await gateExport(payouts, actor, input.payoutIds);
   const rows = [...payouts.values()].map((payout) => toRow(payout, partners.get(payout.partnerId)));
   const named = input.payoutIds;
   assertExportable(input.format, rows, (payoutId) =>
@@ -506,10 +513,11 @@ export async function createExport(
   };
   const candidateIds = rows.map((row) => row.payoutId);
   await putBuildingExport(record, candidateIds);
-  return completeExport(record, { payouts, partners }, candidateIds, {
+  const created = await completeExport(record, { payouts, partners }, candidateIds, {
     allOrNothing: named !== undefined,
     actor,
   });
+  return skipped.length > 0 ? { ...created, skipped } : created;
 }
 
 /** A retried request (same Idempotency-Key) finds its export: finished, or resumed where it stopped. */
@@ -576,7 +584,9 @@ async function completeExport(
     sha256: first.sha256,
   };
   await putExportPayoutIds(record.id, payoutIds);
-  if (!(await activateExport(active))) {
+  // `export.created` is recorded with the activation that makes the export exist (../adapters/outbox.ts).
+  const created = outboxEntry('export.created', new Date().toISOString());
+  if (!(await activateExport(active, [created]))) {
     // Rolled back meanwhile (recovery judged it abandoned): its payouts go back, and so does the answer.
     await releaseExportPayouts(record.id, payoutIds, SYSTEM, 'payout.export_rolled_back', 'rolled back');
     throw new Conflict('The export was rolled back while it was written; export again');
@@ -586,6 +596,7 @@ async function completeExport(
     const task = snapshots.payouts.get(payoutId)?.task;
     if (task) await signalPayoutWorkflow({ id: payoutId, task }, 'ready', 'processing');
   });
+  await publishRecorded(keys.export(record.id), exportEventData(active, payoutIds), [created]);
   return { ...(await present(active)), payoutIds };
 }
 
@@ -701,6 +712,22 @@ export async function voidExportByManager(id: string, reason: string, actor: Act
     default:
       return getExport(id);
   }
+}
+
+/** An export in its events: what GET shows, without the short-lived download links. */
+export function exportEventData(record: ExportRecord, payoutIds: readonly string[]): Record<string, unknown> {
+  return {
+    id: record.id,
+    format: record.format,
+    status: record.status,
+    ...(record.sepaVersion ? { sepaVersion: record.sepaVersion } : {}),
+    payoutCount: record.payoutCount,
+    totals: record.totals,
+    fileName: record.fileName,
+    sha256: record.sha256,
+    createdAt: record.createdAt,
+    payoutIds,
+  };
 }
 
 /** One export, with fresh download links. */

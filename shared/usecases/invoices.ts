@@ -147,6 +147,7 @@ async function checkUploadedInvoice(key: string, uploadedAt: string): Promise<In
       // check runs again against it.
       version: item.version,
       set: { invoice, invoiceKey: key, latestUpload: uploadOrder(uploadedAt, key) },
+      remove: ['invoiceRejection'],
       events: [newEvent('payout.invoice_uploaded', SYSTEM, at, { data: { key, ...invoice } })],
       at,
     });
@@ -173,7 +174,14 @@ async function recordRejection(
 ): Promise<void> {
   const updated = await updatePayout(item.id, {
     from: [item.status],
-    set: {},
+    set: {
+      invoiceRejection: {
+        reason: rejection.reason,
+        ...(rejection.fileName ? { fileName: safeFileName(rejection.fileName) } : {}),
+        by: 'check',
+        at,
+      },
+    },
     events: [newEvent('payout.invoice_rejected', SYSTEM, at, { data: { ...rejection } })],
     at,
   });
@@ -199,6 +207,7 @@ export async function rejectInvoice(payoutId: string, reason: string, actor: Act
     from: ['pending'],
     version: item.version,
     remove: ['invoice', 'invoiceKey'],
+    set: { invoiceRejection: { reason, fileName: item.invoice.fileName, by: 'manager', at } },
     events: [
       newEvent('payout.invoice_rejected', actor, at, {
         data: { reason, key: item.invoiceKey, fileName: item.invoice.fileName, sha256: item.invoice.sha256 },

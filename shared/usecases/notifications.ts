@@ -1,8 +1,9 @@
 /** Turns a domain event from the bus into the e-mail it calls for, and sends it. */
 import { sendEmail } from '../adapters/mail.ts';
+import { findPartnerItem as findPartner } from '../adapters/partner-store.ts';
+import { CONTROL_EVENT_TYPES, controlEmailFor } from '../domain/control-notifications.ts';
 import { emailsFor } from '../domain/notifications.ts';
 import type { Payout, PayoutEvent } from '../domain/schemas.ts';
-import { findPartner } from './partners.ts';
 
 export interface NotificationSettings {
   mailFrom: string;
@@ -17,6 +18,17 @@ export async function notify(
 ): Promise<'sent' | 'skipped'> {
   const partner = await findPartner(detail.partnerId);
   if (!partner) return 'skipped';
+  if ((CONTROL_EVENT_TYPES as readonly string[]).includes(type)) {
+    const control = controlEmailFor({
+      type,
+      partner,
+      portalUrl: settings.portalUrl,
+      detail: detail as unknown as Record<string, unknown>,
+    });
+    if (!control) return 'skipped';
+    await sendEmail(control, settings.mailFrom);
+    return 'sent';
+  }
   const emails = emailsFor({
     type,
     payout: detail,

@@ -1,8 +1,11 @@
 /** The payout lifecycle: drafting, transitions, partner review, history, follow-ups. */
+
 import { DeleteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../adapters/clients.ts';
+import { findExport } from '../adapters/export-store.ts';
 import { logger } from '../adapters/observability.ts';
 import { findReviews, loadReviews, readHistory, toEvent } from '../adapters/payout-history.ts';
+import { findPartnerItem as findPartner, findPartnerItem } from '../adapters/partner-store.ts';
 import {
   claimReward,
   findPayoutItem,
@@ -60,7 +63,22 @@ import type {
   Reward,
   ValidatePayout,
 } from '../domain/schemas.ts';
-import { findPartner } from './partners.ts';
+import {
+  amountsToPay,
+  assertSelfBillingActive,
+  resolveInvoiceMode,
+  selfBillingState,
+  seriesPrefixOf,
+} from '../domain/self-billing.ts';
+import { checkManualPayment, listPayoutsNeedingApproval } from './approvals.ts';
+import {
+  activeHoldsOfPartner,
+  assertPayoutNotHeld,
+  assertRewardsNotHeld,
+  unheldRewards,
+  withHold,
+  withHolds,
+} from './hold-checks.ts';
 import { type SettleResult, settleFailed, settlePaid } from './settlement.ts';
 
 const nowIso = () => new Date().toISOString();
@@ -136,9 +154,10 @@ export async function createPayout(input: CreatePayout, actor: Actor): Promise<P
       errors: [{ path: 'partnerId', message: 'unknown partner' }],
     });
   }
+  const holds = await activeHoldsOfPartner(input.partnerId);
   const candidates = input.rewardIds
-    ? await explicitRewards({ ...input, rewardIds: input.rewardIds })
-    : await eligibleRewards(input.partnerId, input.currency, MAX_REWARDS_PER_PAYOUT);
+    ? assertRewardsNotHeld(await explicitRewards({ ...input, rewardIds: input.rewardIds }), holds)
+    : unheldRewards(await eligibleRewards(input.partnerId, input.currency, MAX_REWARDS_PER_PAYOUT), holds);
   if (candidates.length === 0) {
     throw new RuleViolation(
       'no_eligible_rewards',
@@ -251,7 +270,7 @@ export async function getPayout(id: string): Promise<Payout> {
     }),
   );
   if (!result.Item) throw new NotFound(`No payout ${id}`);
-  return toPayout(result.Item);
+  return withHold(toPayout(result.Item));
 }
 
 /** A partner sees only its own payouts, and never a draft: anything else is a 404 like an unknown id. */
@@ -263,6 +282,7 @@ export async function getPartnerPayoutItem(partnerId: string, id: string): Promi
 
 export interface PayoutFilter {
   status?: PayoutStatus | undefined;
+  needsApproval?: boolean | undefined;
   partnerId?: string | undefined;
   currency?: string | undefined;
   limit: number;
@@ -270,6 +290,10 @@ export interface PayoutFilter {
 }
 
 export async function listPayouts(filter: PayoutFilter): Promise<Page<Payout>> {
+  if (filter.needsApproval) {
+    const page = await listPayoutsNeedingApproval(filter);
+    return { items: await withHolds(page.items), nextCursor: page.nextCursor };
+  }
   const conditions: string[] = [];
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
@@ -311,7 +335,7 @@ export async function listPayouts(filter: PayoutFilter): Promise<Page<Payout>> {
       projection: PAYOUT_VIEW,
     });
   }
-  return { items: page.items.map(toPayout), nextCursor: page.nextCursor };
+  return { items: await withHolds(page.items.map(toPayout)), nextCursor: page.nextCursor };
 }
 
 export async function listPartnerPayouts(
@@ -334,7 +358,7 @@ export async function listPartnerPayouts(
     cursor: filter.cursor,
     projection: PAYOUT_VIEW,
   });
-  return { items: page.items.map(toPayout), nextCursor: page.nextCursor };
+  return { items: await withHolds(page.items.map(toPayout)), nextCursor: page.nextCursor };
 }
 
 /** The rewards of a payout, with the partner's review decisions of the current review round. */
@@ -404,11 +428,23 @@ export async function validatePayout(
   const at = nowIso();
   assertNoLease(item, at);
   const rewards = await loadPayoutRewards(item);
+  await assertPayoutNotHeld(item, rewards);
   const totals = checkManagerValidation(rewards);
+  const partner = await findPartnerItem(item.partnerId);
+  const now = new Date(at);
+  const invoiceMode = resolveInvoiceMode(body, partner ? selfBillingState(partner, now).active : false);
+  if (invoiceMode === 'self_billed') assertSelfBillingActive(partner ?? { id: item.partnerId }, now);
   const requirements = {
-    invoice: body.requireInvoice ?? false,
+    invoice: invoiceMode !== 'none',
+    invoiceMode,
     rewardReview: body.requireRewardReview ?? false,
   };
+  // The partner's billing details as validated: the preview, the invoice and the VAT follow them.
+  const snapshot =
+    invoiceMode === 'self_billed' && partner?.billing && partner.address
+      ? { billing: partner.billing, address: partner.address, seriesPrefix: seriesPrefixOf(partner) }
+      : undefined;
+  const { vatAmount, amountToPay } = amountsToPay(totals.amount, invoiceMode, snapshot?.billing);
   const updated = await updatePayout(id, {
     from: transition.from,
     version: item.version,
@@ -424,9 +460,18 @@ export async function validatePayout(
       // A fresh partner review: reviews of earlier rounds no longer count, reminders start again.
       reviewRound: (item.reviewRound ?? 0) + 1,
       reminders: 0,
+      amountToPay,
+      ...(vatAmount ? { vatAmount } : {}),
+      ...(snapshot ? { selfBillingSnapshot: snapshot } : {}),
       ...(body.message ? { message: body.message } : {}),
     },
-    remove: body.message ? [] : ['message'],
+    remove: [
+      ...(body.message ? [] : ['message']),
+      ...(vatAmount ? [] : ['vatAmount']),
+      ...(snapshot ? [] : ['selfBillingSnapshot']),
+      'approval',
+      'approvalHash',
+    ],
     events: [
       newEvent(transition.event, actor, at, {
         from: item.status,
@@ -449,20 +494,27 @@ export async function partnerValidatePayout(
 ): Promise<Payout> {
   const item = await getPartnerPayoutItem(partnerId, id);
   const transition = transitionFor('partner_validate', item.status);
+  if (item.requirements.invoiceMode === 'self_billed') {
+    // Validating is the partner's acceptance of the self-billed invoice: their agreement must hold.
+    assertSelfBillingActive((await findPartnerItem(partnerId)) ?? { id: partnerId }, new Date());
+  }
   const rewards = await loadPayoutRewards(item);
+  await assertPayoutNotHeld(item, rewards);
   checkPartnerValidation({
     rewards,
     requirements: item.requirements,
     hasInvoice: item.invoice !== undefined,
     reviews: Object.fromEntries(await loadReviews(item)),
   });
+  const payoutMethod = (await findPartner(partnerId))?.payoutMethod;
   const at = nowIso();
   const updated = await updatePayout(id, {
     from: transition.from,
     version: item.version,
     ifMatch: options.ifMatch,
     to: transition.to,
-    set: { partnerValidatedAt: at },
+    // What was validated includes where the money goes: exports pay this snapshot.
+    set: { partnerValidatedAt: at, ...(payoutMethod ? { payoutMethod } : {}) },
     events: [newEvent(transition.event, actor, at, { from: item.status, to: transition.to })],
     at,
   });
@@ -507,6 +559,8 @@ export async function markPayoutPaid(
 ): Promise<Payout> {
   const item = await getPayoutItem(id);
   transitionFor('mark_paid', item.status);
+  await assertPayoutNotHeld(item);
+  checkManualPayment(item, actor, await exporterOf(item));
   const result = await settlePaid(id, {
     source: 'manual',
     at: body.paidAt ?? nowIso(),
@@ -607,6 +661,11 @@ async function writeReissue(failed: PayoutItem, actor: Actor, at: string): Promi
     amount: failed.amount,
     rewardCount: failed.rewardCount,
     requirements: failed.requirements,
+    // The same supply: the reissue keeps what to pay and the self-billed invoice already issued.
+    ...(failed.amountToPay !== undefined ? { amountToPay: failed.amountToPay } : {}),
+    ...(failed.vatAmount !== undefined ? { vatAmount: failed.vatAmount } : {}),
+    ...(failed.selfBillingSnapshot ? { selfBillingSnapshot: failed.selfBillingSnapshot } : {}),
+    ...(failed.selfBilledInvoice ? { selfBilledInvoice: failed.selfBilledInvoice } : {}),
     reissueOf: failed.id,
     createdAt: at,
     updatedAt: at,
@@ -743,4 +802,10 @@ export async function markPayoutRewardsPaid(id: string): Promise<number> {
   const at = item.paidAt ?? nowIso();
   await forEachLimited(rewards, CLAIM_CONCURRENCY, (reward) => markRewardPaid(reward.id, id, at));
   return rewards.length;
+}
+
+/** Who exported the payout last (its latest export), if it was exported. */
+async function exporterOf(item: PayoutItem): Promise<string | undefined> {
+  if (!item.exportId) return undefined;
+  return (await findExport(item.exportId))?.record.createdBy;
 }

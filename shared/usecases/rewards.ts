@@ -2,6 +2,8 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../adapters/clients.ts';
 import { findReviews } from '../adapters/payout-history.ts';
+import { OUTBOX, outboxEntry, publishRecorded } from '../adapters/outbox.ts';
+import { findPartnerItem as findPartner } from '../adapters/partner-store.ts';
 import {
   findPayoutItem,
   findRewardItem,
@@ -23,7 +25,7 @@ import { Conflict, InvalidTransition, NotFound, RuleViolation } from '../domain/
 import { newId } from '../domain/ids.ts';
 import { checkRewardDecision, payoutTotals } from '../domain/payout-rules.ts';
 import type { Actor, CreateReward, Reward, RewardStatus } from '../domain/schemas.ts';
-import { findPartner } from './partners.ts';
+import { assertRewardNotHeld } from './hold-checks.ts';
 
 const nowIso = () => new Date().toISOString();
 
@@ -55,18 +57,22 @@ export interface CreatedReward {
   created: boolean;
 }
 
+/** Writes a new reward with its `reward.created` event (see ../adapters/outbox.ts), then publishes it. */
 async function putReward(reward: Reward): Promise<void> {
+  const created = outboxEntry('reward.created', reward.createdAt);
   try {
     await dynamo().send(
       new PutCommand({
         TableName: table(),
-        Item: rewardItem(reward),
+        Item: { ...rewardItem(reward), [OUTBOX]: [created] },
         ConditionExpression: 'attribute_not_exists(PK)',
       }),
     );
   } catch (error) {
     if (!isConditionalCheckFailed(error)) throw error;
+    return; // written before, with its own event: published then, or by the sweep
   }
+  await publishRecorded(keys.reward(reward.id), reward, [created]);
 }
 
 /**
@@ -211,6 +217,7 @@ export async function decideReward(id: string, decision: RewardDecision, actor: 
   const reward = toReward(item);
   const payout = reward.payoutId ? await findPayoutItem(reward.payoutId) : undefined;
   checkRewardDecision(reward, payout ? payout.status : null);
+  if (decision.decision === 'accept') await assertRewardNotHeld(reward);
   const at = nowIso();
   const status: RewardStatus = decision.decision === 'accept' ? 'accepted' : 'refused';
   if (payout) {

@@ -32,11 +32,13 @@ import {
   updatePayout,
 } from '../adapters/payout-store.ts';
 import { signalPayoutWorkflow, startPayoutWorkflow } from '../adapters/workflow.ts';
+import { isBadAccountFailure } from '../domain/controls.ts';
 import { endToEndIdFor, parseEndToEndId } from '../domain/end-to-end.ts';
 import { DomainError } from '../domain/errors.ts';
 import { reasonText } from '../domain/reason-codes.ts';
 import type { Actor, ExportStatus, Payout, PayoutStatus, SettlementSource } from '../domain/schemas.ts';
 import { type VoidResult, voidExport } from './export-void.ts';
+import { holdForInvalidPayoutMethod } from './holds.ts';
 import { markPayoutRewardsPaid } from './payouts.ts';
 
 const SYSTEM: Actor = { role: 'system', id: 'bank_report' };
@@ -84,7 +86,8 @@ export async function findByEndToEndId(endToEndId: string): Promise<EndToEndMatc
     exportId: ref.exportId,
     payoutId: view.id,
     payoutStatus: view.status,
-    amount: view.amount,
+    // What the file paid: with VAT on top (self-billing, `vat` regime) the payout pays `amountToPay`.
+    amount: view.amountToPay ?? view.amount,
     currency: view.currency,
   };
   if (exportStatus === 'voided') return { found: 'voided_export', ...common };
@@ -122,7 +125,7 @@ export async function exportSettlementView(exportId: string): Promise<ExportSett
         {
           payoutId,
           endToEndId: endToEndIdFor(payoutId, found.record.sequence),
-          amount: payout.amount,
+          amount: payout.amount, // the snapshot's amount is what the file paid (`amountToPay`)
           currency: payout.currency,
           status: payout.status,
         },
@@ -299,6 +302,14 @@ export async function settleFailed(
     if (input.source === 'manual') throw error;
     return afterLostRace(payoutId, 'failed', error);
   }
+  if (isBadAccountFailure(failure.code)) {
+    // The account itself is wrong: hold the partner until their payout method changes.
+    await followUp(
+      () => holdForInvalidPayoutMethod(item.partnerId, payoutId, failure.code ?? ''),
+      payoutId,
+      'hold for an invalid payout method',
+    );
+  }
   if (item.status === 'paid') {
     await followUp(() => unpayPayoutRewards(updated), payoutId, 'rewards back to accepted');
     // Its workflow has finished: a new one follows the failed payout (the reconciler also attaches one).
@@ -359,6 +370,7 @@ export const SETTLEMENT_FIELDS = [
   'status',
   'version',
   'amount',
+  'amountToPay',
   'currency',
   'exportId',
   'endToEndId',
@@ -407,7 +419,7 @@ export async function findByEndToEndIds(endToEndIds: readonly string[]): Promise
       exportId: ref.exportId,
       payoutId: item.id,
       payoutStatus: item.status,
-      amount: item.amount,
+      amount: item.amountToPay ?? item.amount,
       currency: item.currency,
     };
     found.set(endToEndId, {

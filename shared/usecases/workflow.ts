@@ -20,6 +20,7 @@ import { answerTask, startNamedExecution } from '../adapters/workflow.ts';
 import { workflowSettings } from '../config/workflow.ts';
 import { Conflict, InvalidTransition } from '../domain/errors.ts';
 import type { PayoutStatus } from '../domain/schemas.ts';
+import { documentsDue } from '../domain/self-billing.ts';
 
 export { workflowSettings };
 
@@ -120,6 +121,8 @@ export interface SyncResult {
   status: PayoutStatus | 'gone' | 'superseded';
   remind: boolean;
   continueAsNew: boolean;
+  /** A self-billed invoice or credit note is due: the workflow runs the self-billing function. */
+  issue: boolean;
   /** A failed payout that was reissued: its workflow moves the rewards left and finishes. */
   reissued: boolean;
 }
@@ -172,9 +175,9 @@ async function recordSync(item: PayoutItem, input: SyncInput): Promise<boolean> 
 
 export async function syncPayout(input: SyncInput, settings = workflowSettings()): Promise<SyncResult> {
   const item = await findPayoutItem(input.payoutId);
-  if (!item) return { status: 'gone', remind: false, continueAsNew: false, reissued: false };
+  if (!item) return { status: 'gone', remind: false, continueAsNew: false, reissued: false, issue: false };
   if (!(await recordSync(item, input))) {
-    return { status: 'superseded', remind: false, continueAsNew: false, reissued: false };
+    return { status: 'superseded', remind: false, continueAsNew: false, reissued: false, issue: false };
   }
   await publishHistory(item);
   const timedOut = input.signal?.Error === 'States.Timeout';
@@ -187,11 +190,13 @@ export async function syncPayout(input: SyncInput, settings = workflowSettings()
   if (item.outbox?.length) await flushHistoryQuietly(item);
   const age = input.executionStartTime ? Date.now() - Date.parse(input.executionStartTime) : 0;
   const terminal = isFinished(item);
+  const due = documentsDue(item);
   return {
     status: item.status,
     remind,
     continueAsNew: !terminal && age > settings.maxExecutionAgeMs,
     reissued: item.status === 'failed' && item.reissuedAs !== undefined,
+    issue: due.invoice || due.creditNote,
   };
 }
 

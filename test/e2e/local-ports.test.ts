@@ -39,7 +39,7 @@ interface Outcome {
 function start(env: Record<string, string>): Promise<Outcome> {
   const child = spawn(TSX, ['infra/local/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, VERBOSE: 'false', ...env },
+    env: { ...process.env, VERBOSE: 'false', CONSOLE_BUILD: 'skip', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });

@@ -16,7 +16,7 @@ const READY = /partner-payouts listening on (http:\/\/127\.0\.0\.1:\d+)/;
 const run = promisify(execFile);
 
 const dataDir = mkdtempSync(join(tmpdir(), 'payouts-e2e-'));
-const env = { ...process.env, PORT: '0', DATA_DIR: dataDir, VERBOSE: 'false' };
+const env = { ...process.env, PORT: '0', DATA_DIR: dataDir, VERBOSE: 'false', CONSOLE_BUILD: 'skip' };
 let server: ChildProcess | undefined;
 /** Process groups of every server started here: tsx runs the server in a child of its own. */
 const groups: number[] = [];

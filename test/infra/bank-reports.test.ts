@@ -63,7 +63,14 @@ describe('bank reports', () => {
     expect(bucket.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
     expect(bucket.Properties.BucketEncryption).toBeDefined();
     expect(bucket.Properties.CorsConfiguration.CorsRules).toEqual([
-      expect.objectContaining({ AllowedMethods: ['POST'], AllowedOrigins: [PORTAL] }),
+      // The configured origins and the web console's (its CloudFront distribution).
+      expect.objectContaining({
+        AllowedMethods: ['POST'],
+        AllowedOrigins: [
+          PORTAL,
+          { 'Fn::Join': ['', ['https://', expect.objectContaining({ 'Fn::GetAtt': expect.anything() })]] },
+        ],
+      }),
     ]);
   });
 

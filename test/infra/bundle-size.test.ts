@@ -25,9 +25,23 @@ const MAX_RATIO = 1.3;
  * functions whose only SDK client is DynamoDB carry the fixed cost of every API function — Powertools
  * idempotency with its JMESPath engine (38 KiB), Powertools Logger (18 KiB), zod/mini with its English
  * messages (26 KiB), middy, ulid — on the smallest baseline (the DocumentClient, 338 KiB), before any
- * code of their own (~20 KiB, all of it used).
+ * code of their own (~20 KiB, all of it used). `partners` moved from 1.32 to 1.325 with the
+ * self-billing settings, agreement and billing-details rules it owns (≈ 2 KiB of its own code).
  */
-const OVER_TARGET: Record<string, number> = { partners: 1.32, rewards: 1.345 };
+// Roles and holds (issue 18) add their checks to these: the per-issuer claims and permissions to
+// every API function, the hold checks to rewards, payout-method history and automatic holds to
+// partners; holds (a new function) places, releases and confirms holds, refusing rewards and
+// creating clawbacks through the rewards code, and answers payout workflows; payouts gained the
+// approval and hold checks together with self-billing's invoice modes (1.3008 after both merged).
+const OVER_TARGET: Record<string, number> = {
+  partners: 1.33,
+  rewards: 1.355,
+  webhooks: 1.335,
+  holds: 1.345,
+  payouts: 1.305,
+};
+// webhooks: the same fixed API cost on the SQS + Scheduler + DynamoDB baseline, plus its own
+// sender (address checks, pinned lookup, signing), store and use cases (~30 KiB of code).
 const FUNCTIONS = readdirSync(join(ROOT, 'functions')).sort();
 const out = mkdtempSync(join(tmpdir(), 'payouts-bundles-'));
 let documentClient: Bundled;

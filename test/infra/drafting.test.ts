@@ -26,15 +26,6 @@ function synth(context: Record<string, string> = {}): Template {
 const asList = <T>(value: T | T[] | undefined): T[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
 
-/** The drafting schedule (the reconciler's `rate(…)` schedule is the other one). */
-function draftingSchedule(template: Template): [string, Json] {
-  const entries = Object.entries<Json>(template.findResources('AWS::Scheduler::Schedule')).filter(
-    ([, schedule]) => !String(schedule.Properties.ScheduleExpression).startsWith('rate('),
-  );
-  expect(entries, 'drafting schedule').toHaveLength(1);
-  return entries[0] as [string, Json];
-}
-
 /** The functions whose environment has `name` = `value` (or just has `name`). */
 function functionsWith(template: Template, name: string, value?: unknown): [string, Json][] {
   return Object.entries<Json>(template.findResources('AWS::Lambda::Function')).filter(([, fn]) => {
@@ -43,6 +34,21 @@ function functionsWith(template: Template, name: string, value?: unknown): [stri
       name in variables && (value === undefined || JSON.stringify(variables[name]) === JSON.stringify(value))
     );
   });
+}
+
+/**
+ * The drafting schedule (a cron; the webhooks' outbox sweep is a rate, the controls' daily digest a
+ * schedule of the Controls construct).
+ */
+function draftingSchedule(template: Template): Json {
+  const found = Object.entries<Json>(template.findResources('AWS::Scheduler::Schedule'))
+    .filter(
+      ([id, schedule]) =>
+        !id.startsWith('Controls') && String(schedule.Properties.ScheduleExpression).startsWith('cron('),
+    )
+    .map(([, schedule]) => schedule);
+  expect(found).toHaveLength(1);
+  return found[0];
 }
 
 function draftingFunction(template: Template): [string, Json] {
@@ -103,7 +109,7 @@ describe('scheduled drafting stack', () => {
 
   beforeAll(() => {
     template = synth();
-    scheduleProps = draftingSchedule(template)[1].Properties;
+    scheduleProps = draftingSchedule(template).Properties;
     [fnId, fn] = draftingFunction(template);
   });
 
@@ -213,7 +219,7 @@ describe('scheduled drafting stack', () => {
       holdingPeriodDays: '14',
       minPayoutAmounts: 'EUR:5000,USD:5000',
     });
-    const props = draftingSchedule(custom)[1].Properties;
+    const props = draftingSchedule(custom).Properties;
     expect(props.ScheduleExpression).toBe('cron(30 6 ? * MON *)');
     expect(props.ScheduleExpressionTimezone).toBe('Europe/Paris');
     const [, customFn] = draftingFunction(custom);
@@ -227,7 +233,7 @@ describe('scheduled drafting stack', () => {
     });
     // A bare six-field expression is wrapped.
     const bare = synth({ payoutSchedule: '0 3 15 * ? *' });
-    expect(draftingSchedule(bare)[1].Properties.ScheduleExpression).toBe('cron(0 3 15 * ? *)');
+    expect(draftingSchedule(bare).Properties.ScheduleExpression).toBe('cron(0 3 15 * ? *)');
   });
 
   it('passes cdk-nag AWS Solutions checks: schedule, its role, the DLQ and both functions', () => {

@@ -126,7 +126,14 @@ describe('invoice bucket', () => {
     const rules = bucket.Properties.CorsConfiguration.CorsRules as Json[];
     expect(rules).toHaveLength(1);
     expect(rules[0].AllowedMethods).toEqual(['POST']);
-    expect(rules[0].AllowedOrigins).toEqual([PORTAL]);
+    // The configured origins, and the web console's (its CloudFront distribution).
+    const consoleOrigin = {
+      'Fn::Join': [
+        '',
+        ['https://', { 'Fn::GetAtt': [expect.stringMatching(/^ConsoleDistribution/), 'DomainName'] }],
+      ],
+    };
+    expect(rules[0].AllowedOrigins).toEqual([PORTAL, consoleOrigin]);
 
     const several = synth({ corsOrigins: `${PORTAL}, https://admin.example.com` });
     several.template.hasResourceProperties('AWS::S3::Bucket', {
@@ -134,10 +141,19 @@ describe('invoice bucket', () => {
         CorsRules: [
           Match.objectLike({
             AllowedMethods: ['POST'],
-            AllowedOrigins: [PORTAL, 'https://admin.example.com'],
+            AllowedOrigins: [
+              PORTAL,
+              'https://admin.example.com',
+              Match.objectLike({ 'Fn::Join': Match.anyValue() }),
+            ],
           }),
         ],
       },
+    });
+    // Without the Cognito pool there is no console: the configured origins only.
+    const external = synth({ jwtIssuer: 'https://issuer.example.com', jwtAudience: 'payouts' });
+    external.template.hasResourceProperties('AWS::S3::Bucket', {
+      CorsConfiguration: { CorsRules: [Match.objectLike({ AllowedOrigins: [PORTAL] })] },
     });
   });
 
@@ -216,7 +232,12 @@ describe('invoice bucket', () => {
     expect(fn.Properties.Environment.Variables.INVOICE_BUCKET).toEqual({ Ref: bucketId });
     const statements = roleStatements(template, fn.Properties.Role['Fn::GetAtt'][0]);
 
-    const s3Statements = statements.filter((statement) => s3Actions(statement).length > 0);
+    // Its statements on the invoice bucket (it also reads self-billed documents from their own bucket).
+    const s3Statements = statements.filter(
+      (statement) =>
+        s3Actions(statement).length > 0 &&
+        asList(statement.Resource).some((resource) => flatten(resource).includes(bucketId)),
+    );
     expect(s3Statements.length).toBeGreaterThan(0);
     for (const statement of s3Statements) {
       expect(statement.Effect).toBe('Allow');
@@ -235,8 +256,10 @@ describe('invoice bucket', () => {
     const fnId = stack.getLogicalId(stack.api.functions.payouts.fn.node.defaultChild as never);
     const fn = template.toJSON().Resources[fnId];
     const statements = roleStatements(template, fn.Properties.Role['Fn::GetAtt'][0]);
-    const reads = statements.filter((statement) =>
-      asList(statement.Action).some((action) => action === 's3:GetObject' || action === 's3:GetObject*'),
+    const reads = statements.filter(
+      (statement) =>
+        asList(statement.Action).some((action) => action === 's3:GetObject' || action === 's3:GetObject*') &&
+        asList(statement.Resource).some((resource) => flatten(resource).includes(bucketId)),
     );
     expect(reads.length).toBeGreaterThan(0);
     for (const statement of reads) {

@@ -71,11 +71,36 @@ describe('payouts stack', () => {
     external.resourceCountIs('AWS::Cognito::UserPool', 0);
   });
 
+  it('passes an external issuer’s claim names to the API functions (defaults role/roles/partner_id)', () => {
+    const external = synth({
+      jwtIssuer: 'https://issuer.example.com/',
+      jwtAudience: 'payouts',
+      jwtRolesClaim: 'groups',
+    });
+    external.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          JWT_ROLE_CLAIM: 'role',
+          JWT_ROLES_CLAIM: 'groups',
+          JWT_PARTNER_ID_CLAIM: 'partner_id',
+        }),
+      },
+    });
+  });
+
   it('creates a Cognito pool with a managers group and a partner_id attribute by default', () => {
     template.hasResourceProperties('AWS::Cognito::UserPool', {
       Schema: Match.arrayWith([Match.objectLike({ Name: 'partner_id' })]),
     });
-    template.hasResourceProperties('AWS::Cognito::UserPoolGroup', { GroupName: 'managers' });
+    for (const group of [
+      'managers',
+      'payouts-viewer',
+      'payouts-program-managers',
+      'payouts-finance',
+      'payouts-admins',
+    ]) {
+      template.hasResourceProperties('AWS::Cognito::UserPoolGroup', { GroupName: group });
+    }
   });
 
   it('runs every function on Node 22+, ARM64, traced, with its table bound through the environment', () => {

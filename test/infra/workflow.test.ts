@@ -122,11 +122,15 @@ describe('payout workflow stack', () => {
     }
   });
 
-  it('substitutes the workflow function ARN, and only that, into the definition', () => {
+  it('substitutes the workflow and self-billing function ARNs, and only those, into the definition', () => {
     const placeholders = [...machine.Properties.DefinitionString.matchAll(/\$\{(\w+)\}/g)].map(
       (match: RegExpMatchArray) => match[1],
     );
-    expect(new Set(placeholders)).toEqual(new Set(['WorkflowFunctionArn']));
+    expect(new Set(placeholders)).toEqual(new Set(['WorkflowFunctionArn', 'SelfBillingFunctionArn']));
+    const [selfBillingId] = machine.Properties.DefinitionSubstitutions.SelfBillingFunctionArn['Fn::GetAtt'];
+    expect(
+      template.findResources('AWS::Lambda::Function')[selfBillingId]?.Properties.Environment.Variables,
+    ).toMatchObject({ COMPANY_NAME: 'Example Company B.V.', COMPANY_VAT_ID: 'NL004495445B01' });
     const substitution = machine.Properties.DefinitionSubstitutions.WorkflowFunctionArn;
     const [functionId] = substitution['Fn::GetAtt'] as [string, string];
     const fn = template.findResources('AWS::Lambda::Function')[functionId];

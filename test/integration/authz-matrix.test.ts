@@ -7,9 +7,10 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { newId } from '../../shared/domain/ids.ts';
+import { allows, MANAGER_ROLES, type ManagerPermission } from '../../shared/domain/roles.ts';
 import { ROUTES, type RouteSpec } from '../../shared/http/routes.ts';
 import { expectOk, expectProblem, listAll } from '../support/expect.ts';
-import { anonymous, call, manager, partner } from '../support/http.ts';
+import { anonymous, call, cognito, manager, managerAs, partner } from '../support/http.ts';
 
 // Many requests per test; leave room for a busy 2-core machine.
 vi.setConfig({ testTimeout: 60_000 });
@@ -19,6 +20,17 @@ const PARTNER_ID_ROUTES = ALL.filter(([, spec]) => spec.access === 'partner' && 
 const MANAGER_ROUTES = ALL.filter(([, spec]) => spec.access === 'manager');
 const PROTECTED_ROUTES = ALL.filter(([, spec]) => spec.access !== 'public');
 const PARTNER_ROUTES = ALL.filter(([, spec]) => spec.access === 'partner');
+/** One row per manager role and route: the role holds the route's permission or is refused. */
+const ROLE_ROWS = MANAGER_ROLES.flatMap((role) =>
+  MANAGER_ROUTES.map(([name, spec]) => [role, name, spec] as const),
+);
+/** Cognito groups that grant each role (`managers` is the original group: admin). */
+const ROLE_GROUP: Record<(typeof MANAGER_ROLES)[number], string> = {
+  viewer: 'payouts-viewer',
+  program_manager: 'payouts-program-managers',
+  finance: 'payouts-finance',
+  admin: 'payouts-admins',
+};
 
 // ------------------------------------------------------------------ helpers
 
@@ -71,6 +83,11 @@ function validBody(spec: RouteSpec, partnerId: string, rewardIds: string[] = [])
     { reason: 'Because' },
     { name: 'Someone', email: `someone+${randomUUID()}@example.com` },
     { format: 'csv', payoutIds: [newId('payout')] },
+    { scope: 'partner', targetId: partnerId, reasonCode: 'OTHER' },
+    { note: 'Checked' },
+    { url: 'http://127.0.0.1:9/hooks', eventTypes: ['webhook.test'] },
+    { fileName: 'report.xml' },
+    { eventIds: [newId('event')] },
     {},
   ];
   const body = candidates.find((candidate) => spec.body?.safeParse(candidate).success);
@@ -206,9 +223,17 @@ describe('a partner cannot tell a foreign or draft payout from an unknown id', (
           ...(spec.body ? { body: validBody(spec, me.id) } : {}),
         },
       );
-      expect({ name, status: response.status, body: response.status < 300 ? null : response.body }).toEqual({
+      // The self-billed invoice routes answer for an own payout with 409 while it has no self-billed
+      // invoice (this pending payout is not in self_billed mode): an answer, not the 404 of a stranger.
+      const selfBilling = name === 'getOwnSelfBilledInvoice' || name === 'previewOwnSelfBilledInvoice';
+      const expected = selfBilling ? 409 : spec.status;
+      expect({
         name,
-        status: spec.status,
+        status: response.status,
+        body: response.status < 300 || (selfBilling && response.status === 409) ? null : response.body,
+      }).toEqual({
+        name,
+        status: expected,
         body: null,
       });
     },
@@ -299,6 +324,53 @@ describe('roles', () => {
       status: 403,
       code: 'forbidden',
     });
+  });
+
+  it.each(ROLE_ROWS)(
+    '%s on %s: allowed by its permission, else 403 and nothing changes',
+    async (role, name, spec) => {
+      const permission = spec.permission as ManagerPermission;
+      const allowed = allows(permission, [role]);
+      const before = await partnerState(owner.id);
+      // Alternately a `roles` array claim and the Cognito group of the role: both read the same.
+      const as =
+        name.length % 2 === 0
+          ? managerAs([role], `matrix-${role}`)
+          : cognito(`matrix-${role}`, { groups: [ROLE_GROUP[role]] });
+      const response = await call(as, spec.method, fill(spec.path, managerParams(spec.path, ids)), {
+        ...(spec.body ? { body: validBody(spec, owner.id, [ids.rewardId]) } : {}),
+      });
+      if (allowed) {
+        expect({ role, name, status: response.status }).not.toEqual({ role, name, status: 403 });
+        expect(response.status).toBeLessThan(500);
+      } else {
+        expect({ role, name, status: response.status, code: response.body?.code }).toEqual({
+          role,
+          name,
+          status: 403,
+          code: 'forbidden',
+        });
+        expect(response.body.detail).toContain(spec.permission === 'admin' ? 'admin' : 'or admin');
+        expect(await partnerState(owner.id)).toEqual(before);
+      }
+    },
+  );
+
+  it('gives every manager route a manager permission, and admin every one of them', () => {
+    for (const [name, spec] of MANAGER_ROUTES) {
+      expect([name, allows(spec.permission as ManagerPermission, ['admin'])]).toEqual([name, true]);
+    }
+    // The matrix is not trivial: each non-admin role is refused somewhere.
+    for (const role of ['viewer', 'program_manager', 'finance'] as const) {
+      expect(MANAGER_ROUTES.some(([, spec]) => !allows(spec.permission as ManagerPermission, [role]))).toBe(
+        true,
+      );
+    }
+  });
+
+  it('refuses a token that names no user (sub), even an admin one', async () => {
+    const response = await call({ claims: { role: 'manager' } }, 'GET', `/partners/${owner.id}`);
+    expectProblem(response, 401, 'unauthorized');
   });
 
   it('lets anyone read /health', async () => {

@@ -11,7 +11,15 @@ import type * as z from 'zod/mini';
 import { newId } from '../../shared/domain/ids.ts';
 import { ROUTES, type RouteSpec } from '../../shared/http/routes.ts';
 import { expectOk, listAll } from '../support/expect.ts';
-import { type As, type CallOptions, type CallResult, call, manager, partner } from '../support/http.ts';
+import {
+  type As,
+  type CallOptions,
+  type CallResult,
+  call,
+  manager,
+  managerAs,
+  partner,
+} from '../support/http.ts';
 
 // Many requests per test; leave room for a busy 2-core machine.
 vi.setConfig({ testTimeout: 120_000 });
@@ -38,7 +46,15 @@ interface Fixture {
     Partial<Record<'processing' | 'failed', { id: string; rewardId: string }>>;
   /** An active export of the processing payout (routes on /exports/{id}). */
   exportId?: string;
+  /** An active hold on the partner, placed by another user (routes on /holds/{id}). */
+  holdId?: string;
+  /** A bank report awaiting its file (routes on /bank-reports/{id}). */
+  bankReportId?: string;
+  webhookEndpointId: string;
 }
+
+/** A loopback receiver nothing listens on (test/support/env.ts allows private receivers). */
+const WEBHOOK_ENDPOINT = { url: 'http://127.0.0.1:9/hooks', eventTypes: ['webhook.test'] };
 
 /**
  * A partner with an unclaimed reward and a payout in draft, pending and ready; for the routes that act
@@ -52,6 +68,8 @@ async function fixture(spec?: RouteSpec): Promise<Fixture> {
         name: 'Bad Input Partner',
         email: `bad-input+${marker}@example.com`,
         payoutMethod: { type: 'sepa', accountHolder: 'Bad Input', iban: 'DE89370400440532013000' },
+        // Offered, not accepted: not active (invoices stay uploads), but the partner may accept it.
+        selfBilling: { enabled: true },
       },
     }),
     201,
@@ -76,7 +94,17 @@ async function fixture(spec?: RouteSpec): Promise<Fixture> {
   expectOk(await call(partner(partnerId), 'POST', `/partner/payouts/${ready.id}/validate`, { body: {} }));
   // Pending, unclaimed: a POST /payouts, a payout run or an accept/refuse that slipped through acts on it.
   const looseReward = await reward('pending');
-  const fx: Fixture = { partnerId, marker, looseReward, payouts: { draft, pending, ready } };
+  const webhookEndpointId = expectOk(
+    await call(manager, 'POST', '/webhook-endpoints', { body: WEBHOOK_ENDPOINT }),
+    201,
+  ).id as string;
+  const fx: Fixture = {
+    partnerId,
+    marker,
+    looseReward,
+    payouts: { draft, pending, ready },
+    webhookEndpointId,
+  };
   if (spec && /\/(mark-failed|reissue|void)$/.test(spec.path)) {
     const exported = async () => {
       const made = await payout();
@@ -97,6 +125,15 @@ async function fixture(spec?: RouteSpec): Promise<Fixture> {
     );
     fx.payouts.failed = failed;
   }
+  if (spec?.path.startsWith('/holds/{id}')) {
+    const placer = managerAs(['admin'], 'bad-input-placer');
+    const body = { scope: 'partner', targetId: partnerId, reasonCode: 'OTHER' };
+    fx.holdId = expectOk(await call(placer, 'POST', '/holds', { body }), 201).id as string;
+  }
+  if (spec?.path.startsWith('/bank-reports/')) {
+    const report = await call(manager, 'POST', '/bank-reports', { body: { fileName: 'report.xml' } });
+    fx.bankReportId = expectOk(report, 201).id as string;
+  }
   return fx;
 }
 
@@ -104,7 +141,7 @@ async function fixture(spec?: RouteSpec): Promise<Fixture> {
 function targetPath(spec: RouteSpec, fx: Fixture): string {
   const status = /^\/payouts\/\{id\}\/(validate|cancel)$/.test(spec.path)
     ? 'draft'
-    : spec.path.endsWith('/mark-paid')
+    : spec.path.endsWith('/mark-paid') || spec.path.endsWith('/approve')
       ? 'ready'
       : spec.path.endsWith('/mark-failed')
         ? 'processing'
@@ -115,8 +152,11 @@ function targetPath(spec: RouteSpec, fx: Fixture): string {
   return spec.path.replace(/\{(\w+)\}/g, (_, name: string) => {
     if (name === 'rewardId') return payout.rewardId;
     if (spec.path.startsWith('/exports/')) return fx.exportId ?? newId('export');
+    if (spec.path.startsWith('/holds/')) return fx.holdId ?? newId('hold');
     if (spec.path.startsWith('/partners/')) return fx.partnerId;
+    if (spec.path.startsWith('/bank-reports/')) return fx.bankReportId ?? newId('bankReport');
     if (spec.path.startsWith('/rewards/')) return fx.looseReward;
+    if (spec.path.startsWith('/webhook-endpoints/')) return fx.webhookEndpointId;
     if (spec.path.startsWith('/payouts/') || spec.path.startsWith('/partner/payouts/')) return payout.id;
     return newId('run');
   });
@@ -133,6 +173,11 @@ function validBody(spec: RouteSpec, fx: Fixture): Record<string, unknown> {
     { reason: 'Because' },
     // Scoped to this fixture's ready payout: an unscoped export would touch every ready payout.
     { format: 'csv', payoutIds: [fx.payouts.ready.id] },
+    { scope: 'partner', targetId: fx.partnerId, reasonCode: 'OTHER' },
+    { note: 'Checked' },
+    WEBHOOK_ENDPOINT,
+    { fileName: 'report.xml' },
+    { eventIds: [newId('event')] },
     {},
   ];
   const body = candidates.find((candidate) => spec.body?.safeParse(candidate).success);
@@ -317,7 +362,8 @@ describe('bad bodies change nothing', () => {
     // And the valid body itself is accepted (so the refusals above were about the mutation). The
     // fixture's pending payout has no invoice, so rejecting one can only be a 404.
     const accepted = await call(as, spec.method, path, { body: validBody(spec, fx) });
-    const expected = name === 'rejectInvoice' ? 404 : spec.status;
+    // No APPROVAL_THRESHOLDS here: approving is refused as not required (422), after every check.
+    const expected = name === 'rejectInvoice' ? 404 : name === 'approvePayout' ? 422 : spec.status;
     expect({
       name,
       status: accepted.status,

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { S3Event } from 'aws-lambda';
+import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as bankReportUploaded } from '../../functions/bank-report-uploaded/handler.ts';
 import { lambdaContext } from '../../infra/local/functions.ts';
@@ -43,12 +44,16 @@ afterAll(async () => {
   await ses.close();
 });
 
-/** E-mails (.eml text) whose body mentions `needle`. */
-function mailsAbout(needle: string): string[] {
+/** E-mails whose body mentions `needle`, parsed (mailparser): `Subject: …` then the text part. */
+async function mailsAbout(needle: string): Promise<string[]> {
   if (!existsSync(mailDir)) return [];
-  return readdirSync(mailDir)
-    .map((name) => readFileSync(join(mailDir, name), 'utf8'))
-    .filter((text) => text.includes(needle));
+  const mails = await Promise.all(
+    readdirSync(mailDir).map(async (name) => {
+      const parsed = await simpleParser(readFileSync(join(mailDir, name)));
+      return `Subject: ${parsed.subject ?? ''}\n${parsed.text ?? ''}`;
+    }),
+  );
+  return mails.filter((text) => text.includes(needle));
 }
 
 // ------------------------------------------------------------------ payouts, exports
@@ -457,7 +462,7 @@ describe('applying reports', () => {
       },
     ]);
     expect(await payoutOf(a.payoutId)).toEqual(before);
-    const [mail] = mailsAbout(report.id);
+    const [mail] = await mailsAbout(report.id);
     expect(mail).toContain('Subject: Bank report attention.xml: 2 line(s) need your attention');
     expect(mail).toContain(unknown);
   });
@@ -520,7 +525,9 @@ describe('applying reports', () => {
     });
     expect((await payoutOf(a.payoutId)).status).toBe('ready');
     expect(expectOk(await call(manager, 'GET', `/exports/${exported.id}`)).status).toBe('voided');
-    expect(mailsAbout(report.id).join('\n')).toContain(`Subject: The bank refused export ${exported.id}`);
+    expect((await mailsAbout(report.id)).join('\n')).toContain(
+      `Subject: The bank refused export ${exported.id}`,
+    );
 
     // The voided file booked anyway: a possible double payment, told at once; nothing changes.
     const again = await exportSepa([a.payoutId]);
@@ -539,7 +546,7 @@ describe('applying reports', () => {
     expect(booking.counts).toEqual({ ...zero, lines: 1, voidedExport: 1 });
     expect(await linesOf(booking.id)).toMatchObject([{ payoutId: a.payoutId, result: 'voided_export' }]);
     expect((await payoutOf(a.payoutId)).status).toBe('processing');
-    expect(mailsAbout(booking.id).join('\n')).toContain('Subject: Urgent: bank report');
+    expect((await mailsAbout(booking.id)).join('\n')).toContain('Subject: Urgent: bank report');
   });
 
   it('a run that crashed half-way converges when it runs again: every payout paid exactly once', async () => {

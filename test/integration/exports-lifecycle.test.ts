@@ -30,7 +30,7 @@ import {
   voidExportForRejection,
 } from '../../shared/usecases/settlement.ts';
 import { expectOk, expectProblem } from '../support/expect.ts';
-import { call, manager, partner } from '../support/http.ts';
+import { call, manager, managerAs, partner } from '../support/http.ts';
 
 const IBANS = ['DE89370400440532013000', 'FR1420041010050500013M02606', 'NL91ABNA0417164300'];
 
@@ -546,6 +546,26 @@ describe('mark-paid, mark-failed, reissue, cancel', () => {
       await call(manager, 'POST', `/payouts/${payout.id}/cancel`, { body: {} }),
       409,
       'invalid_transition',
+    );
+    // The bad account held the partner (PAYOUT_METHOD_INVALID) until their payout method changes; the
+    // change, with the reissue ready, is itself held (PAYOUT_METHOD_CHANGED) until another user releases it.
+    const held = async () =>
+      expectOk(
+        await call(manager, 'GET', '/holds', { query: { targetId: payout.partnerId, active: 'true' } }),
+      ).items;
+    expect((await held()).map((hold: any) => hold.reasonCode)).toEqual(['PAYOUT_METHOD_INVALID']);
+    // An IBAN none of the fixtures start with: the change must be a change.
+    expectOk(
+      await call(partner(payout.partnerId), 'PATCH', '/partner/profile', {
+        body: { payoutMethod: { type: 'sepa', accountHolder: 'Ana Müller', iban: 'BE68539007547034' } },
+      }),
+    );
+    const [changed] = await held();
+    expect(changed.reasonCode).toBe('PAYOUT_METHOD_CHANGED');
+    expectOk(
+      await call(managerAs(['finance'], 'finance-2'), 'POST', `/holds/${changed.id}/release`, {
+        body: { note: 'Confirmed with the partner by phone' },
+      }),
     );
     // The reissue is exported and paid like any payout.
     const exported = expectOk(await exportOf({ format: 'sepa', payoutIds: [reissued.id] }), 201);

@@ -14,7 +14,7 @@ import { handler as invoiceUploaded } from '../../functions/invoice-uploaded/han
 import { lambdaContext } from '../../infra/local/functions.ts';
 import { newId } from '../../shared/domain/ids.ts';
 import { ROUTES } from '../../shared/http/routes.ts';
-import { type As, anonymous, type CallResult, call, manager, partner } from '../support/http.ts';
+import { type As, anonymous, type CallResult, call, cognito, manager, partner } from '../support/http.ts';
 
 const UPLOAD = '/partner/payouts/{id}/invoice';
 const DOWNLOAD = '/payouts/{id}/invoice';
@@ -22,10 +22,8 @@ const REJECT = '/payouts/{id}/invoice/reject';
 const PDF = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
 
 // A Cognito-shaped manager and partner, besides the plain `role` claims of test/support/http.ts.
-const cognitoManager: As = { claims: { sub: 'cognito-manager', 'cognito:groups': '[managers]' } };
-const cognitoPartner = (partnerId: string): As => ({
-  claims: { sub: `cognito-${partnerId}`, 'custom:partner_id': partnerId },
-});
+const cognitoManager: As = cognito('cognito-manager', { groups: ['managers'] });
+const cognitoPartner = (partnerId: string): As => cognito(`cognito-${partnerId}`, { partnerId });
 const noRole: As = { claims: { sub: 'nobody' } };
 
 // ------------------------------------------------------------------ a PutEvents stub

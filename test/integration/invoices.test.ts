@@ -396,6 +396,19 @@ describe('uploading an invoice', () => {
     });
     expect(await eventsOfType(payoutId, 'payout.invoice_uploaded')).toEqual([]);
     expectProblem(await call(manager, 'GET', `/payouts/${payoutId}/invoice`), 404, 'not_found');
+    // The partner sees why on the payout itself (the console shows it), until an upload is attached.
+    const seen = expectOk(await call(partner(partnerId), 'GET', `/partner/payouts/${payoutId}`));
+    expect(seen.invoiceRejection).toEqual({
+      reason: rejected[0]?.data.reason,
+      fileName: 'invoice.pdf',
+      by: 'check',
+      at: rejected[0]?.at,
+    });
+    const retry = await requestUpload(partnerId, payoutId, 'invoice.pdf');
+    expect(await uploadAndCheck(retry, pdfNumbered(3))).toBe('attached');
+    const attached = expectOk(await call(partner(partnerId), 'GET', `/partner/payouts/${payoutId}`));
+    expect(attached.invoiceRejection).toBeUndefined();
+    expect(attached.invoice?.fileName).toBe('invoice.pdf');
     // The partner is told (the notifier subscribes to this event on the bus).
     expect(publishedFor(payoutId)).toContainEqual({
       type: 'payout.invoice_rejected',
@@ -656,6 +669,11 @@ describe('the invoice in the payout lifecycle', () => {
     );
     expect(rejected.status).toBe('pending');
     expect(rejected.invoice).toBeUndefined();
+    expect(rejected.invoiceRejection).toMatchObject({
+      reason: 'The VAT number is missing',
+      fileName: 'no-vat.pdf',
+      by: 'manager',
+    });
     expect(rejected.version).toBeGreaterThan(before.version);
     const payout = await getPayout(payoutId);
     expect(payout.invoice).toBeUndefined();

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { encodeCursor } from '../../shared/adapters/table.ts';
 import { newId } from '../../shared/domain/ids.ts';
-import { anonymous, type CallResult, call, manager, partner } from '../support/http.ts';
+import { anonymous, type CallResult, call, cognito, manager, partner } from '../support/http.ts';
 
 const SEPA = { type: 'sepa', accountHolder: 'Ada Lovelace', iban: 'DE89 3704 0044 0532 0130 00' };
 const ADDRESS = { line1: '1 Analytical Way', city: 'London', postalCode: 'N1 9GU', country: 'GB' };
@@ -546,9 +546,9 @@ describe('auth', () => {
 
   it('accepts Cognito-style claims', async () => {
     const owner = await createPartner();
-    const asManager = { claims: { sub: 'm', 'cognito:groups': '[managers]' } };
+    const asManager = cognito('m', { groups: ['managers'] });
     expect((await call(asManager, 'GET', `/partners/${owner.id}`)).status).toBe(200);
-    const asPartner = { claims: { sub: 'p', 'custom:partner_id': owner.id } };
+    const asPartner = cognito('p', { partnerId: owner.id });
     expect((await call(asPartner, 'GET', '/partner/profile')).body.id).toBe(owner.id);
   });
 });

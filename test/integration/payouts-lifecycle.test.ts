@@ -13,7 +13,7 @@ import { type CallResult, call, manager, partner } from '../support/http.ts';
 // Many requests per test; leave room for a busy 2-core machine.
 vi.setConfig({ testTimeout: 60_000 });
 
-const MANAGER_ACTOR = { role: 'manager', id: 'manager-1' };
+const MANAGER_ACTOR = { role: 'manager', id: 'manager-1', roles: ['admin'] };
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 // ------------------------------------------------------------------ helpers
@@ -390,7 +390,11 @@ describe('the payout lifecycle', () => {
     await newReward(partnerId, 1000, { status: 'accepted' });
     const { id } = await draft(partnerId);
     expectOk(await validate(id, { requireInvoice: true }));
-    expect((await getPayout(id)).requirements).toEqual({ invoice: true, rewardReview: false });
+    expect((await getPayout(id)).requirements).toEqual({
+      invoice: true,
+      invoiceMode: 'upload',
+      rewardReview: false,
+    });
     const before = await snapshot(id, partnerId);
     expectProblem(await partnerValidate(partnerId, id), 422, 'invoice_required');
     expect(await snapshot(id, partnerId)).toEqual(before);

@@ -31,12 +31,13 @@ export const handler = async () => {
 /**
  * Packages a function cannot do without when it calls AWS or handles the format: the SDK (clients,
  * DocumentClient, presigners), and the maintained parsers/writers the rules require instead of
- * hand-rolled ones (IBAN checks, PDF, XML).
+ * hand-rolled ones (IBAN checks, PDF, XML, webhook signatures).
  */
-const UNAVOIDABLE = /^(@aws-sdk\/[^/]+|ibantools|pdf-lib|@pdf-lib\/fontkit|saxes|xmlbuilder2)$/;
+const UNAVOIDABLE =
+  /^(@aws-sdk\/[^/]+|ibantools|pdf-lib|@pdf-lib\/fontkit|saxes|xmlbuilder2|standardwebhooks|jsvat-next)$/;
 
 /** `import { a, b as c, type D } from 'pkg'` and `import x from 'pkg'` (types skipped). */
-const IMPORT = /import\s+(type\s+)?(?:(\w+)|\{([^}]*)\})\s+from\s+'([^']+)'/g;
+const IMPORT = /import\s+(type\s+)?(?:(\w+)|\{([^}]*)\}|\*\s+as\s+(\w+))\s+from\s+'([^']+)'/g;
 
 export interface BaselineImports {
   /** Package → the named values imported from it (`default` for a default import). */
@@ -61,10 +62,11 @@ export function unavoidableImports(metafile: Metafile): BaselineImports {
     if (file.includes('node_modules') || !/\.ts$/.test(file)) continue;
     const text = readFileSync(join(ROOT, file), 'utf8');
     for (const match of text.matchAll(IMPORT)) {
-      const [, typeOnly, defaultName, named, from] = match;
+      const [, typeOnly, defaultName, named, namespace, from] = match;
       if (typeOnly || !from || !UNAVOIDABLE.test(from) || !bundledPackages.has(from)) continue;
       const names = packages.get(from) ?? new Set<string>();
       if (defaultName) names.add('default');
+      if (namespace) names.add('*');
       for (const part of (named ?? '').split(',')) {
         const name = part.trim();
         if (name === '' || name.startsWith('type ')) continue;
@@ -91,6 +93,11 @@ export function baselineSource({ packages }: BaselineImports): string {
     const specifiers: string[] = [];
     for (const name of [...names].sort()) {
       const local = `v${index++}`;
+      if (name === '*') {
+        lines.push(`import * as ${local} from '${from}';`);
+        values.push(local);
+        continue;
+      }
       specifiers.push(`${name} as ${local}`);
       values.push(local);
       if (name === 'DynamoDBDocumentClient') clients.push(`${local}.from(new DocumentsClient({}))`);
@@ -98,7 +105,7 @@ export function baselineSource({ packages }: BaselineImports): string {
         continue; // the one under the DocumentClient
       else if (/^@aws-sdk\/client-/.test(from) && /Client$/.test(name)) clients.push(`new ${local}({})`);
     }
-    lines.push(`import { ${specifiers.join(', ')} } from '${from}';`);
+    if (specifiers.length > 0) lines.push(`import { ${specifiers.join(', ')} } from '${from}';`);
   }
   lines.push(
     `const used = [${values.join(', ')}];`,

@@ -1,6 +1,7 @@
 /** Runs in each test worker before the test file loads: point the SDK at the shared emulators. */
-import { inject } from 'vitest';
+import { afterEach, inject } from 'vitest';
 import { configureEnvironment } from '../../infra/local/runtime.ts';
+import { pendingViolations } from './contract.ts';
 
 configureEnvironment(
   {
@@ -11,3 +12,14 @@ configureEnvironment(
   inject('dataDir'),
 );
 process.env.POWERTOOLS_LOG_LEVEL = 'CRITICAL';
+// Tests use loopback webhook receivers (as `npm start` allows); the SSRF tests turn this off.
+process.env.WEBHOOKS_ALLOW_PRIVATE ??= 'true';
+
+// A contract violation throws at the call (test/support/http.ts); one a test swallowed (e.g. in
+// Promise.allSettled) still fails that test here.
+afterEach(({ task }) => {
+  const violations = pendingViolations.splice(0);
+  if (violations.length > 0 && task.result?.state !== 'fail') {
+    throw new Error(`Responses broke the OpenAPI contract:\n${[...new Set(violations)].join('\n')}`);
+  }
+});

@@ -27,7 +27,12 @@ export default async function setup(project: TestProject) {
   const dynalite = await startDynalite();
   const s3 = await startS3rver({
     directory: join(dataDir, 's3'),
-    buckets: [LOCAL_NAMES.invoiceBucket, LOCAL_NAMES.exportBucket, LOCAL_NAMES.bankReportBucket],
+    buckets: [
+      LOCAL_NAMES.invoiceBucket,
+      LOCAL_NAMES.exportBucket,
+      LOCAL_NAMES.bankReportBucket,
+      LOCAL_NAMES.selfBillingBucket,
+    ],
   });
   await createTables(dynalite.endpoint, LOCAL_NAMES);
   // A bus with no rules: published domain events are accepted and dropped (tests that need to

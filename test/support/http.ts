@@ -5,14 +5,33 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { matchRoute } from '../../infra/local/api-gateway.ts';
 import { httpHandlerOf, lambdaContext } from '../../infra/local/functions.ts';
+import { contract, pendingViolations } from './contract.ts';
 
 export type As =
-  | { role: 'manager' }
+  | { role: 'manager'; roles?: readonly string[]; user?: string }
   | { role: 'partner'; partnerId: string }
   | { role: 'none' }
   | { claims: Record<string, string> };
 
+/** `role: "manager"`: an admin, as every manager was before roles. */
 export const manager: As = { role: 'manager' };
+/** A manager with these roles (a `roles` array claim) and user id. */
+export const managerAs = (roles: readonly string[], user = `user-${roles.join('-')}`): As => ({
+  role: 'manager',
+  roles,
+  user,
+});
+/** A Cognito user pool token: only `cognito:groups` (rendered "[a b]") and `custom:partner_id` count. */
+export const COGNITO_ISSUER = 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Example1';
+export const cognito = (sub: string, claims: { groups?: string[]; partnerId?: string }): As => ({
+  claims: {
+    iss: COGNITO_ISSUER,
+    sub,
+    token_use: 'id',
+    ...(claims.groups ? { 'cognito:groups': `[${claims.groups.join(' ')}]` } : {}),
+    ...(claims.partnerId ? { 'custom:partner_id': claims.partnerId } : {}),
+  },
+});
 export const partner = (partnerId: string): As => ({ role: 'partner', partnerId });
 export const anonymous: As = { role: 'none' };
 
@@ -33,7 +52,12 @@ export interface CallResult {
 
 function claimsOf(as: As): Record<string, string> | undefined {
   if ('claims' in as) return as.claims;
-  if (as.role === 'manager') return { sub: 'manager-1', role: 'manager' };
+  if (as.role === 'manager') {
+    // Arrays reach the Lambda as API Gateway renders them: "[a b]".
+    return as.roles
+      ? { sub: as.user ?? 'manager-1', roles: `[${as.roles.join(' ')}]` }
+      : { sub: as.user ?? 'manager-1', role: 'manager' };
+  }
   if (as.role === 'partner')
     return { sub: `partner:${as.partnerId}`, role: 'partner', partner_id: as.partnerId };
   return undefined;
@@ -74,9 +98,16 @@ export async function call(
     lambdaContext(`test-${matched.route.spec.group}`, options.timeoutMs),
   )) as APIGatewayProxyStructuredResultV2;
   const text = result.body ?? '';
-  return {
+  const response = {
     status: result.statusCode ?? 200,
     headers: (result.headers ?? {}) as Record<string, string>,
     body: text ? JSON.parse(text) : undefined,
   };
+  // Every response keeps the OpenAPI contract (test/support/contract.ts), or the test fails here.
+  const violations = contract().check({ method, route: matched.route.spec.path, ...response });
+  if (violations.length > 0) {
+    pendingViolations.push(...violations);
+    throw new Error(`The response breaks the OpenAPI contract:\n${violations.join('\n')}`);
+  }
+  return response;
 }

@@ -29,7 +29,10 @@ describe('newId', () => {
       export: 'ex',
       run: 'run',
       event: 'evt',
+      hold: 'hold',
       bankReport: 'br',
+      webhookEndpoint: 'we',
+      webhookDelivery: 'wd',
     });
   });
 

@@ -9,6 +9,7 @@ import * as partnerSchemas from '../../shared/domain/partner-schemas.ts';
 import * as payoutRequests from '../../shared/domain/payout-requests.ts';
 import * as resources from '../../shared/domain/resources.ts';
 import * as rewardRequests from '../../shared/domain/reward-requests.ts';
+import { holdersOf } from '../../shared/domain/roles.ts';
 import * as requestSchemas from '../../shared/domain/schemas.ts';
 import { openApiDocument, pathParams, SchemaCollector } from '../../shared/http/openapi.ts';
 import { ROUTES, type RouteSpec, routeKey } from '../../shared/http/routes.ts';
@@ -151,15 +152,24 @@ describe('the OpenAPI document is structurally valid OpenAPI 3.1', () => {
     for (const spec of specs) {
       const { responses, parameters = [], requestBody } = operation(spec.method, spec.path);
       const where = routeKey(spec);
-      expect(responses[String(spec.status)]?.content?.['application/json']?.schema, where).toBeDefined();
+      if (spec.status === 204) expect(responses['204']?.content, where).toBeUndefined();
+      else expect(responses[String(spec.status)]?.content?.['application/json']?.schema, where).toBeDefined();
       const expected = [400, 413];
       if (spec.access !== 'public') expected.push(401, 403);
-      if (pathParams(spec.path).length) expected.push(404);
-      if (spec.method !== 'GET') expected.push(409);
+      if (pathParams(spec.path).length || spec.access === 'partner') expected.push(404);
+      if (spec.method === 'POST' || spec.method === 'PATCH' || spec.moreErrors?.includes(409))
+        expected.push(409);
       if (spec.ifMatch) expected.push(412);
       if (spec.body) expected.push(415);
-      if (spec.method === 'POST') expected.push(422);
-      const errors = Object.keys(responses).filter((status) => status !== String(spec.status));
+      if (spec.method === 'POST' || spec.rules || spec.moreErrors?.includes(422)) expected.push(422);
+      if (spec.moreErrors?.includes(429)) expected.push(429);
+      for (const status of Object.keys(spec.otherStatuses ?? {})) {
+        expect(responses[status]?.content?.['application/json']?.schema, `${where} ${status}`).toEqual(
+          responses[String(spec.status)].content['application/json'].schema,
+        );
+      }
+      const successes = [spec.status, ...Object.keys(spec.otherStatuses ?? {}).map(Number)].map(String);
+      const errors = Object.keys(responses).filter((status) => !successes.includes(status));
       expect(errors.map(Number).sort(), where).toEqual(expected.sort());
       for (const status of errors) {
         expect(responses[status].content['application/problem+json'].schema, `${where} ${status}`).toEqual({
@@ -226,6 +236,24 @@ describe('spot checks', () => {
     expect(health.security ?? []).toEqual([]);
     expect(doc.security).toBeUndefined();
     expect(health.responses['401']).toBeUndefined();
+  });
+
+  it('shows each route’s permission and the roles that hold it', () => {
+    for (const spec of specs) {
+      const op = operation(spec.method, spec.path);
+      expect(op['x-permission'], routeKey(spec)).toBe(spec.permission);
+      if (spec.access === 'manager') {
+        expect(op['x-roles'], routeKey(spec)).toEqual([...holdersOf(spec.permission)]);
+        expect(op.description, routeKey(spec)).toContain(`\`${spec.permission}\``);
+      }
+    }
+    expect(operation('POST', '/exports')['x-roles']).toEqual(['finance', 'admin']);
+    expect(operation('GET', '/payouts')['x-roles']).toEqual([
+      'viewer',
+      'program_manager',
+      'finance',
+      'admin',
+    ]);
   });
 
   it('tags operations by route group', () => {

@@ -3,11 +3,13 @@ import { RESOURCES } from '../../shared/domain/resources.ts';
 import { BANK_REPORT_ROUTES } from '../../shared/http/routes/bank-reports.ts';
 import { EXPORT_ROUTES } from '../../shared/http/routes/exports.ts';
 import { HEALTH_ROUTES } from '../../shared/http/routes/health.ts';
+import { HOLD_ROUTES } from '../../shared/http/routes/holds.ts';
 import { PARTNER_PAYOUT_ROUTES } from '../../shared/http/routes/partner-payouts.ts';
 import { PARTNER_ROUTES } from '../../shared/http/routes/partners.ts';
 import { PAYOUT_RUN_ROUTES } from '../../shared/http/routes/payout-runs.ts';
 import { PAYOUT_ROUTES } from '../../shared/http/routes/payouts.ts';
 import { REWARD_ROUTES } from '../../shared/http/routes/rewards.ts';
+import { WEBHOOK_ROUTES } from '../../shared/http/routes/webhooks.ts';
 import { type FUNCTION_GROUPS, ROUTES, type RouteSpec, routeKey } from '../../shared/http/routes.ts';
 
 const PARTS: Record<(typeof FUNCTION_GROUPS)[number], Record<string, RouteSpec>> = {
@@ -18,7 +20,9 @@ const PARTS: Record<(typeof FUNCTION_GROUPS)[number], Record<string, RouteSpec>>
   'partner-payouts': PARTNER_PAYOUT_ROUTES,
   'payout-runs': PAYOUT_RUN_ROUTES,
   exports: EXPORT_ROUTES,
+  holds: HOLD_ROUTES,
   'bank-reports': BANK_REPORT_ROUTES,
+  webhooks: WEBHOOK_ROUTES,
 };
 
 describe('route catalogue', () => {

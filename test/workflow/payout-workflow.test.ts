@@ -21,6 +21,7 @@ import {
   SFNClient,
 } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LocalBackend } from '../../infra/local/runtime.ts';
 import { issueToken } from '../../infra/local/tokens.ts';
@@ -245,52 +246,33 @@ interface Mail {
   to: string;
   subject: string;
   text: string;
+  html: string;
 }
 
-/** RFC 2047 encoded words (B and Q), adjacent ones joined as the RFC says. */
-function decodeHeader(value: string): string {
-  return value
-    .replace(/(\?=)\s+(=\?)/g, '$1$2')
-    .replace(/=\?([^?]+)\?([BbQq])\?([^?]*)\?=/g, (_, charset: string, encoding: string, data: string) => {
-      const bytes =
-        encoding.toUpperCase() === 'B'
-          ? Buffer.from(data, 'base64')
-          : Buffer.from(
-              data
-                .replace(/_/g, ' ')
-                .replace(/=([0-9A-Fa-f]{2})/g, (_m, hex: string) =>
-                  String.fromCharCode(Number.parseInt(hex, 16)),
-                ),
-              'latin1',
-            );
-      return new TextDecoder(charset).decode(bytes);
-    });
-}
-
-function mails(h: Harness): Mail[] {
+/** Every .eml the local SES wrote, parsed by mailparser: headers decoded, the text and HTML parts. */
+async function mails(h: Harness): Promise<Mail[]> {
   const dir = join(h.dataDir, 'mail');
-  return readdirSync(dir)
+  const files = readdirSync(dir)
     .filter((file) => file.endsWith('.eml'))
-    .sort()
-    .map((file) => {
-      const raw = readFileSync(join(dir, file), 'utf8');
-      const split = raw.indexOf('\r\n\r\n');
-      const headers = raw.slice(0, split).replace(/\r\n[ \t]+/g, ' '); // unfold
-      const header = (name: string) =>
-        decodeHeader(new RegExp(`^${name}: ?(.*)$`, 'im').exec(headers)?.[1]?.trim() ?? '');
-      return { file, to: header('To'), subject: header('Subject'), text: raw.slice(split + 4) };
-    });
+    .sort();
+  return Promise.all(
+    files.map(async (file) => {
+      const parsed = await simpleParser(readFileSync(join(dir, file)));
+      const to = [parsed.to].flat()[0]?.value[0]?.address ?? '';
+      return { file, to, subject: parsed.subject ?? '', text: parsed.text ?? '', html: parsed.html || '' };
+    }),
+  );
 }
 
-const mailsTo = (h: Harness, to: string, subject: RegExp) =>
-  mails(h).filter((mail) => mail.to === to && subject.test(mail.subject));
+const mailsTo = async (h: Harness, to: string, subject: RegExp) =>
+  (await mails(h)).filter((mail) => mail.to === to && subject.test(mail.subject));
 
 /** Waits for at least `count` e-mails to `to` whose subject matches. */
 function mailed(h: Harness, to: string, subject: RegExp, count = 1, timeoutMs?: number): Promise<Mail[]> {
   return eventually(
     `${count} e-mail(s) to ${to} matching ${subject}`,
-    () => {
-      const found = mailsTo(h, to, subject);
+    async () => {
+      const found = await mailsTo(h, to, subject);
       return found.length >= count ? found : undefined;
     },
     timeoutMs,
@@ -332,7 +314,13 @@ describe('payout workflow: callbacks (wait 60 s, so no timeout interferes)', { t
     expect(await validate(h, p)).toMatchObject({ status: 'pending' });
     const [invite] = await mailed(h, p.email, INVITE);
     expect(invite?.subject).toBe(`Your payout of ${AMOUNT} is ready for your review`);
-    expect(invite?.text).toContain(`/payouts/${p.payoutId}`);
+    // Both parts lead to the console's page for the payout, with the same facts; no remote images.
+    const link = invite?.text.trim().split('\n').at(-1) ?? '';
+    expect(link).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:\\d+/portal/payouts/${p.payoutId}$`));
+    expect(invite?.html).toContain(`href="${link}"`);
+    expect(invite?.html).toContain(AMOUNT);
+    expect(invite?.html).toContain('validate the payout');
+    expect(invite?.html).not.toMatch(/<img|<script|src=/i);
 
     await parked(h, p, 'pending');
     expect(await partnerValidate(h, p)).toMatchObject({ status: 'ready' });
@@ -366,8 +354,8 @@ describe('payout workflow: callbacks (wait 60 s, so no timeout interferes)', { t
     ]);
     // Every history entry went on the bus exactly once, in order.
     expect(published(h, p)).toEqual(entries.map(({ id, type }) => ({ id, type })));
-    expect(mails(h).filter((mail) => mail.to === p.email)).toHaveLength(2);
-    expect(mailsTo(h, h.managerEmail, managerSubject(p, '\\w+'))).toHaveLength(1);
+    expect((await mails(h)).filter((mail) => mail.to === p.email)).toHaveLength(2);
+    expect(await mailsTo(h, h.managerEmail, managerSubject(p, '\\w+'))).toHaveLength(1);
 
     // States entered by the execution (Standard workflows bill per state transition).
     const transitions = await eventually('a settled transition count', async () => {
@@ -494,7 +482,7 @@ describe('payout workflow: callbacks (wait 60 s, so no timeout interferes)', { t
     expect((await item(h, p)).task).toEqual({ token: readyToken, stage: 'ready' });
     expect(await ok(http(h, 'GET', `/payouts/${p.payoutId}`, h.manager))).toMatchObject({ status: 'ready' });
     expect((await execution(h, p)).status).toBe('RUNNING');
-    expect(mailsTo(h, h.managerEmail, managerSubject(p, 'validated'))).toHaveLength(1);
+    expect(await mailsTo(h, h.managerEmail, managerSubject(p, 'validated'))).toHaveLength(1);
     expect(published(h, p).map((event) => event.type)).toEqual([
       'payout.drafted',
       'payout.validated',
@@ -530,8 +518,8 @@ describe('payout workflow: timeouts (wait 2 s, at most 2 reminders)', { timeout:
     expect(reminders[0]?.subject).toBe(`Reminder: your payout of ${AMOUNT} is waiting for you`);
     // Two more intervals: no third reminder for the silent one, no second for the late one.
     await sleep(2 * WAIT_MS + 500);
-    expect(mailsTo(h, silent.email, REMINDER)).toHaveLength(2);
-    expect(mailsTo(h, late.email, REMINDER)).toHaveLength(1);
+    expect(await mailsTo(h, silent.email, REMINDER)).toHaveLength(2);
+    expect(await mailsTo(h, late.email, REMINDER)).toHaveLength(1);
 
     const silentHistory = (await history(h, silent)).filter((entry) => entry.type === 'payout.reminder');
     expect(silentHistory.map((entry) => entry.data)).toEqual([{ count: 1 }, { count: 2 }]);
@@ -576,7 +564,7 @@ describe('payout workflow: timeouts (wait 2 s, at most 2 reminders)', { timeout:
     expect(await partnerValidate(h, p)).toMatchObject({ status: 'ready' });
     // The callback really was lost: the task still waits (a heartbeat on it is accepted).
     await h.sfn.send(new SendTaskHeartbeatCommand({ taskToken: token }));
-    expect(mailsTo(h, h.managerEmail, managerSubject(p, 'validated'))).toHaveLength(0);
+    expect(await mailsTo(h, h.managerEmail, managerSubject(p, 'validated'))).toHaveLength(0);
 
     // The wait times out, Sync reads the payout (ready), publishes, and parks for payment.
     await mailed(h, h.managerEmail, managerSubject(p, 'validated'), 1, 3 * WAIT_MS);
@@ -594,7 +582,7 @@ describe('payout workflow: timeouts (wait 2 s, at most 2 reminders)', { timeout:
     await finished(h, p);
     const entries = await history(h, p);
     expect(published(h, p)).toEqual(entries.map(({ id, type }) => ({ id, type })));
-    expect(mailsTo(h, h.managerEmail, managerSubject(p, 'validated'))).toHaveLength(1);
+    expect(await mailsTo(h, h.managerEmail, managerSubject(p, 'validated'))).toHaveLength(1);
     // It waited in pending for a while (reminders then are fine), but was ready at the timeout.
     const types = entries.map((entry) => entry.type);
     expect(types.slice(types.indexOf('payout.partner_validated'))).toEqual([
@@ -635,7 +623,7 @@ describe('payout workflow: restart on the same DATA_DIR', { timeout: 30_000 }, (
       await mailed(h, p.email, PAID);
       await finished(h, p);
 
-      expect(mailsTo(h, p.email, INVITE)).toHaveLength(1);
+      expect(await mailsTo(h, p.email, INVITE)).toHaveLength(1);
       const entries = await history(h, p);
       expect(entries.map((entry) => entry.type)).toEqual([
         'payout.drafted',
@@ -719,6 +707,20 @@ describe('payout workflow after ready: processing, failed, reissue', { timeout: 
       'payout.reissued',
     ]);
     expect(published(h, p)).toEqual(entries.map(({ id, type }) => ({ id, type })));
+
+    // AC04 held the partner (PAYOUT_METHOD_INVALID) until their payout details change; the change, with
+    // the reissue ready, is itself held (PAYOUT_METHOD_CHANGED) until a second manager releases it.
+    await ok(
+      http(h, 'PATCH', '/partner/profile', p.partnerToken, {
+        payoutMethod: { type: 'sepa', accountHolder: p.partnerName, iban: 'BE68539007547034' },
+      }),
+    );
+    const holds = await ok(http(h, 'GET', `/holds?targetId=${p.partnerId}&active=true`, h.manager));
+    expect(holds.items.map((hold: { reasonCode: string }) => hold.reasonCode)).toEqual([
+      'PAYOUT_METHOD_CHANGED',
+    ]);
+    const second = await issueToken(h.dataDir, { role: 'manager', subject: 'manager-2', roles: ['finance'] });
+    await ok(http(h, 'POST', `/holds/${holds.items[0].id}/release`, second, { note: 'Checked by phone' }));
 
     // The reissue has a workflow of its own, waits to be paid, and is paid through a new export.
     const q: Draft = { ...p, payoutId: reissued.id };

@@ -9,6 +9,7 @@ export const EXPORT_ROUTES = {
     path: '/exports',
     group: 'exports',
     access: 'manager',
+    permission: 'finance',
     summary:
       'Export ready payouts as a CSV, PayPal, Wise or SEPA file (several files past a provider limit); each payout it takes goes ready → processing (a payout is in at most one live export)',
     body: CreateExport,
@@ -20,6 +21,7 @@ export const EXPORT_ROUTES = {
     path: '/exports',
     group: 'exports',
     access: 'manager',
+    permission: 'read',
     summary: 'List exports, newest first, with fresh download links',
     query: ListQuery,
     status: 200,
@@ -31,6 +33,7 @@ export const EXPORT_ROUTES = {
     path: '/exports/{id}',
     group: 'exports',
     access: 'manager',
+    permission: 'read',
     summary:
       'Get an export with its status, payout ids and fresh download links to the same bytes (15 minutes; active exports only)',
     status: 200,
@@ -41,6 +44,7 @@ export const EXPORT_ROUTES = {
     path: '/exports/{id}/void',
     group: 'exports',
     access: 'manager',
+    permission: 'finance',
     summary:
       'Void an export: its payouts still processing go back to ready and its file can no longer be downloaded; 409 export_settled once a payout has an outcome',
     body: VoidExport,

@@ -7,6 +7,7 @@ export const HEALTH_ROUTES = {
     path: '/health',
     group: 'health',
     access: 'public',
+    permission: 'public',
     summary: 'Liveness',
     status: 200,
     response: 'Health',

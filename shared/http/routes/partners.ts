@@ -1,6 +1,6 @@
 /** The routes of the `partners` function (see ../routes.ts for the whole catalogue). */
 import { CreatePartner, UpdateOwnProfile, UpdatePartner } from '../../domain/partner-schemas.ts';
-import { ListQuery } from '../../domain/schemas.ts';
+import { EmptyBody, ListQuery } from '../../domain/schemas.ts';
 import { type RouteSpec, route } from '../route-spec.ts';
 
 export const PARTNER_ROUTES = {
@@ -9,6 +9,7 @@ export const PARTNER_ROUTES = {
     path: '/partners',
     group: 'partners',
     access: 'manager',
+    permission: 'manage',
     summary: 'Create a partner',
     body: CreatePartner,
     status: 201,
@@ -19,6 +20,7 @@ export const PARTNER_ROUTES = {
     path: '/partners',
     group: 'partners',
     access: 'manager',
+    permission: 'read',
     summary: 'List partners',
     query: ListQuery,
     status: 200,
@@ -30,6 +32,7 @@ export const PARTNER_ROUTES = {
     path: '/partners/{id}',
     group: 'partners',
     access: 'manager',
+    permission: 'read',
     summary: 'Get a partner',
     status: 200,
     response: 'Partner',
@@ -39,6 +42,7 @@ export const PARTNER_ROUTES = {
     path: '/partners/{id}',
     group: 'partners',
     access: 'manager',
+    permission: 'manage',
     summary: 'Update a partner (null removes an optional field)',
     body: UpdatePartner,
     status: 200,
@@ -49,6 +53,7 @@ export const PARTNER_ROUTES = {
     path: '/partner/profile',
     group: 'partners',
     access: 'partner',
+    permission: 'partner',
     summary: 'The calling partner’s profile',
     status: 200,
     response: 'Partner',
@@ -58,9 +63,33 @@ export const PARTNER_ROUTES = {
     path: '/partner/profile',
     group: 'partners',
     access: 'partner',
-    summary: 'Change the calling partner’s payout method or address',
+    permission: 'partner',
+    summary: 'Change the calling partner’s payout method, address or billing details',
     body: UpdateOwnProfile,
     status: 200,
     response: 'Partner',
+  }),
+  acceptSelfBilling: route({
+    method: 'POST',
+    path: '/partner/self-billing/accept',
+    group: 'partners',
+    access: 'partner',
+    permission: 'partner',
+    summary: 'Accept the self-billing agreement (twelve months) once the manager enabled it',
+    body: EmptyBody,
+    status: 200,
+    response: 'SelfBillingAgreement',
+  }),
+  listPartnerEvents: route({
+    method: 'GET',
+    path: '/partners/{id}/events',
+    group: 'partners',
+    access: 'manager',
+    permission: 'read',
+    summary: 'The history of a partner (every change of payout method, by whom), oldest first',
+    query: ListQuery,
+    status: 200,
+    response: 'PartnerEvent',
+    paged: true,
   }),
 } as const satisfies Record<string, RouteSpec>;

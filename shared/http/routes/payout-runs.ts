@@ -8,9 +8,13 @@ export const PAYOUT_RUN_ROUTES = {
     path: '/payout-runs',
     group: 'payout-runs',
     access: 'manager',
+    permission: 'manage',
     summary: 'Run the scheduled drafting now (201 when done; 202 when it continues asynchronously)',
     body: CreatePayoutRun,
     status: 201,
+    otherStatuses: {
+      202: 'The run did not finish within its time budget: the drafting function carries on; poll GET /payout-runs/{id}',
+    },
     response: 'PayoutRun',
   }),
   getPayoutRun: route({
@@ -18,6 +22,7 @@ export const PAYOUT_RUN_ROUTES = {
     path: '/payout-runs/{id}',
     group: 'payout-runs',
     access: 'manager',
+    permission: 'read',
     summary: 'A drafting run’s result',
     status: 200,
     response: 'PayoutRun',

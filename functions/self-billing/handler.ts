@@ -1,0 +1,31 @@
+/**
+ * The self-billing function: issues a payout's self-billed invoice and credit note (a Task of the
+ * payout workflow, retried until done) and renders a pending payout's preview (invoked by the
+ * partner-payouts function). Apart so that the PDF library and the font weigh on no API function.
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import * as z from 'zod/mini';
+import { logger } from '#shared/adapters/observability.ts';
+import { issueSelfBilledDocuments, renderPreview } from '#shared/usecases/self-billing-issue.ts';
+
+const SelfBillingAction = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('issue'), payoutId: z.string() }),
+  z.object({ action: z.literal('preview'), payoutId: z.string() }),
+]);
+
+async function handle(event: unknown) {
+  const input = SelfBillingAction.parse(event);
+  logger.appendKeys({ payoutId: input.payoutId, action: input.action });
+  switch (input.action) {
+    case 'issue': {
+      const issued = await issueSelfBilledDocuments(input.payoutId);
+      if (issued.invoice || issued.creditNote) logger.info('Self-billed documents issued', { ...issued });
+      return issued;
+    }
+    case 'preview':
+      return renderPreview(input.payoutId);
+  }
+}
+
+export const handler = middy(handle).use(injectLambdaContext(logger, { resetKeys: true }));

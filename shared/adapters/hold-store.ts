@@ -1,0 +1,161 @@
+/**
+ * Hold items. A hold is one item; its partner's index partition (GSI1 `PARTNER#pid`, `HOLD#…`) finds
+ * every hold that may touch a partner, their payouts or rewards in one Query; the sparse GSI2
+ * `HOLDS_ACTIVE` lists the active ones (few), GSI4 `HOLDS` all of them. Resolving is one conditional
+ * update from active, so a hold is released or confirmed once.
+ */
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { HoldResolution } from '../domain/controls.ts';
+import { Conflict, NotFound } from '../domain/errors.ts';
+import type { Actor, Hold } from '../domain/schemas.ts';
+import { dynamo } from './clients.ts';
+import { isConditionalCheckFailed, type Page, queryAll, queryPage, stripKeys, table } from './table.ts';
+
+export type HoldItem = Omit<Hold, 'status' | 'dueForReview'>;
+
+const holdKey = (id: string) => ({ PK: `HOLD#${id}`, SK: 'HOLD' });
+
+export function toHold(item: Record<string, unknown>, now = Date.now()): Hold {
+  const hold = stripKeys(item, ['type']) as unknown as HoldItem;
+  const status = hold.resolution ?? 'active';
+  const due = status === 'active' && hold.reviewBy !== undefined && Date.parse(hold.reviewBy) <= now;
+  return { ...hold, status, ...(due ? { dueForReview: true } : {}) };
+}
+
+export async function putHold(hold: HoldItem): Promise<void> {
+  await dynamo().send(
+    new PutCommand({
+      TableName: table(),
+      Item: {
+        ...holdKey(hold.id),
+        type: 'hold',
+        GSI1PK: `PARTNER#${hold.partnerId}`,
+        GSI1SK: `HOLD#${hold.createdAt}#${hold.id}`,
+        GSI2PK: 'HOLDS_ACTIVE',
+        GSI2SK: `${hold.createdAt}#${hold.id}`,
+        GSI4PK: 'HOLDS',
+        GSI4SK: `${hold.createdAt}#${hold.id}`,
+        ...hold,
+      },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    }),
+  );
+}
+
+export async function findHold(id: string): Promise<Hold | undefined> {
+  const result = await dynamo().send(
+    new GetCommand({ TableName: table(), Key: holdKey(id), ConsistentRead: true }),
+  );
+  return result.Item ? toHold(result.Item) : undefined;
+}
+
+export async function getHold(id: string): Promise<Hold> {
+  const hold = await findHold(id);
+  if (!hold) throw new NotFound(`No hold ${id}`);
+  return hold;
+}
+
+/** Every hold (active or not) that names this partner: on them, their payouts or their rewards. */
+export async function holdsOfPartner(partnerId: string): Promise<Hold[]> {
+  const items = await queryAll({
+    index: 'GSI1',
+    partition: { name: 'GSI1PK', value: `PARTNER#${partnerId}` },
+    sortPrefix: { name: 'GSI1SK', value: 'HOLD#' },
+  });
+  const now = Date.now();
+  return items.map((item) => toHold(item, now));
+}
+
+/** Every active hold (a short list: holds are exceptions). */
+export async function activeHolds(): Promise<Hold[]> {
+  const items = await queryAll({ index: 'GSI2', partition: { name: 'GSI2PK', value: 'HOLDS_ACTIVE' } });
+  const now = Date.now();
+  return items.map((item) => toHold(item, now));
+}
+
+export interface HoldFilter {
+  active?: boolean | undefined;
+  scope?: string | undefined;
+  targetId?: string | undefined;
+  partnerId?: string | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/** Holds, newest first: of one partner (GSI1), the active ones (GSI2), or all (GSI4). */
+export async function listHoldItems(filter: HoldFilter): Promise<Page<Hold>> {
+  const conditions: string[] = [];
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  if (filter.scope) {
+    conditions.push('#scope = :scope');
+    names['#scope'] = 'scope';
+    values[':scope'] = filter.scope;
+  }
+  if (filter.targetId) {
+    conditions.push('#targetId = :targetId');
+    names['#targetId'] = 'targetId';
+    values[':targetId'] = filter.targetId;
+  }
+  if (filter.active === false) {
+    conditions.push('attribute_exists(#resolution)');
+    names['#resolution'] = 'resolution';
+  } else if (filter.active === true && filter.partnerId) {
+    conditions.push('attribute_not_exists(#resolution)');
+    names['#resolution'] = 'resolution';
+  }
+  const where = conditions.length ? { expression: conditions.join(' AND '), names, values } : undefined;
+  const page = filter.partnerId
+    ? await queryPage({
+        index: 'GSI1',
+        partition: { name: 'GSI1PK', value: `PARTNER#${filter.partnerId}` },
+        sortPrefix: { name: 'GSI1SK', value: 'HOLD#' },
+        filter: where,
+        limit: filter.limit,
+        cursor: filter.cursor,
+        ascending: false,
+      })
+    : await queryPage({
+        index: filter.active === true ? 'GSI2' : 'GSI4',
+        partition:
+          filter.active === true
+            ? { name: 'GSI2PK', value: 'HOLDS_ACTIVE' }
+            : { name: 'GSI4PK', value: 'HOLDS' },
+        filter: where,
+        limit: filter.limit,
+        cursor: filter.cursor,
+        ascending: false,
+      });
+  const now = Date.now();
+  return { items: page.items.map((item) => toHold(item, now)), nextCursor: page.nextCursor };
+}
+
+/** Ends an active hold (one conditional write); 409 when it is no longer active. */
+export async function resolveHold(
+  id: string,
+  resolution: HoldResolution,
+  actor: Actor,
+  note: string,
+  at: string,
+): Promise<Hold> {
+  try {
+    const result = await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: holdKey(id),
+        UpdateExpression:
+          'SET #resolution = :resolution, resolvedAt = :at, resolvedBy = :actor, resolutionNote = :note REMOVE GSI2PK, GSI2SK',
+        ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(#resolution)',
+        ExpressionAttributeNames: { '#resolution': 'resolution' },
+        ExpressionAttributeValues: { ':resolution': resolution, ':at': at, ':actor': actor, ':note': note },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return toHold(result.Attributes ?? {});
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+    const current = await findHold(id);
+    if (!current) throw new NotFound(`No hold ${id}`);
+    throw new Conflict(`The hold was already ${current.status}`, { data: { status: current.status } });
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * What holds stop, read-only: the active holds of a partner, the checks the lifecycle steps make
+ * (409 `on_hold`), the rewards drafting leaves out, and the `hold` a held payout shows. Apart from
+ * ./holds.ts (placing, releasing, confirming) so that the functions that only check holds (exports,
+ * drafting, partner payouts) bundle no more than this.
+ */
+import { activeHolds, holdsOfPartner } from '../adapters/hold-store.ts';
+import { type HoldFacts, holdsOnPayout, holdsOnReward, holdView, isActive } from '../domain/controls.ts';
+import { OnHold } from '../domain/errors.ts';
+import type { Hold, Payout, Reward } from '../domain/schemas.ts';
+
+/** The active holds that may touch a partner (on them, their payouts, their rewards). */
+export async function activeHoldsOfPartner(partnerId: string): Promise<Hold[]> {
+  return (await holdsOfPartner(partnerId)).filter(isActive);
+}
+
+/** Active holds by partner, read once (scheduled drafting, exports of every ready payout). */
+export async function activeHoldsByPartner(): Promise<Map<string, Hold[]>> {
+  const byPartner = new Map<string, Hold[]>();
+  for (const hold of await activeHolds()) {
+    const list = byPartner.get(hold.partnerId) ?? [];
+    list.push(hold);
+    byPartner.set(hold.partnerId, list);
+  }
+  return byPartner;
+}
+
+// ------------------------------------------------------------------ what holds stop
+
+function onHold(what: string, holds: readonly HoldFacts[]): OnHold {
+  return new OnHold(`${what} is on hold`, { data: { holdIds: holds.map((hold) => hold.id) } });
+}
+
+/** 409 `on_hold` when a hold covers the payout (or, with `rewards`, one of them). */
+export async function assertPayoutNotHeld(
+  payout: Pick<Payout, 'id' | 'partnerId'>,
+  rewards: readonly Pick<Reward, 'id' | 'partnerId'>[] = [],
+): Promise<void> {
+  const holds = await activeHoldsOfPartner(payout.partnerId);
+  if (holds.length === 0) return;
+  const covering = holdsOnPayout(holds, payout);
+  if (covering.length > 0) throw onHold(`Payout ${payout.id}`, covering);
+  const rewardHolds = rewards.flatMap((reward) => holdsOnReward(holds, reward));
+  if (rewardHolds.length > 0) {
+    throw new OnHold(`Payout ${payout.id} holds a reward that is on hold`, {
+      data: {
+        holdIds: [...new Set(rewardHolds.map((hold) => hold.id))],
+        rewardIds: [...new Set(rewardHolds.map((hold) => hold.targetId))],
+      },
+    });
+  }
+}
+
+export async function assertRewardNotHeld(reward: Pick<Reward, 'id' | 'partnerId'>): Promise<void> {
+  const covering = holdsOnReward(await activeHoldsOfPartner(reward.partnerId), reward);
+  if (covering.length > 0) throw onHold(`Reward ${reward.id}`, covering);
+}
+
+/** The rewards no hold covers (drafting leaves the others where they are). */
+export function unheldRewards<R extends Pick<Reward, 'id' | 'partnerId'>>(
+  rewards: readonly R[],
+  holds: readonly HoldFacts[],
+): R[] {
+  if (holds.length === 0) return [...rewards];
+  return rewards.filter((reward) => holdsOnReward(holds, reward).length === 0);
+}
+
+/** The rewards as given, or 409 `on_hold` when a hold covers one of them (explicit drafting). */
+export function assertRewardsNotHeld<R extends Pick<Reward, 'id' | 'partnerId'>>(
+  rewards: readonly R[],
+  holds: readonly HoldFacts[],
+): R[] {
+  const covering = rewards.flatMap((reward) => holdsOnReward(holds, reward));
+  if (covering.length > 0) {
+    throw new OnHold('Reward(s) on hold cannot be drafted', {
+      data: {
+        holdIds: [...new Set(covering.map((hold) => hold.id))],
+        rewardIds: rewards
+          .filter((reward) => holdsOnReward(holds, reward).length > 0)
+          .map((reward) => reward.id),
+      },
+    });
+  }
+  return [...rewards];
+}
+
+/** Adds `hold: { partnerMessage? }` to the payouts a hold covers (one Query per partner). */
+export async function withHolds<P extends Pick<Payout, 'id' | 'partnerId'>>(
+  payouts: readonly P[],
+): Promise<P[]> {
+  const partners = [...new Set(payouts.map((payout) => payout.partnerId))];
+  const holds = new Map<string, Hold[]>();
+  await Promise.all(partners.map(async (id) => holds.set(id, await activeHoldsOfPartner(id))));
+  return payouts.map((payout) => {
+    const view = holdView(holdsOnPayout(holds.get(payout.partnerId) ?? [], payout));
+    return view ? { ...payout, hold: view } : payout;
+  });
+}
+
+export async function withHold<P extends Pick<Payout, 'id' | 'partnerId'>>(payout: P): Promise<P> {
+  return (await withHolds([payout]))[0] as P;
+}

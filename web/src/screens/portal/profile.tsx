@@ -1,0 +1,104 @@
+/** The partner's own profile: name and e-mail (the manager changes those), address and payout method. */
+import { useQuery } from '@tanstack/preact-query';
+import { useState } from 'preact/hooks';
+import { api, ok, type Partner, type Schemas } from '../../api/client.ts';
+import { ErrorNote, Field, fieldError, Loading, Title, text } from '../../ui/kit.tsx';
+import { PayoutMethodFields, readPayoutMethod } from '../partners/payout-method.tsx';
+import { useAction } from '../payouts/use-payout.ts';
+
+function ProfileForm({ partner }: { partner: Partner }) {
+  const [problem, setProblem] = useState<string>();
+  const [saved, setSaved] = useState(false);
+  const save = useAction((body: Schemas['UpdateOwnProfile']) =>
+    ok(api().PATCH('/partner/profile', { body })),
+  );
+  const address = partner.address;
+  const err = (field: string) => fieldError(save.error, `address.${field}`);
+  return (
+    <form
+      class="panel stack"
+      onSubmit={(event) => {
+        event.preventDefault();
+        setSaved(false);
+        const form = new FormData(event.currentTarget);
+        const method = readPayoutMethod(form);
+        if ('problem' in method) return setProblem(method.problem);
+        setProblem(undefined);
+        const line1 = text(form, 'line1');
+        const line2 = text(form, 'line2');
+        const postalCode = text(form, 'postalCode');
+        save.mutate(
+          {
+            payoutMethod: method.method,
+            address: line1
+              ? {
+                  line1,
+                  ...(line2 ? { line2 } : {}),
+                  city: text(form, 'city') ?? '',
+                  ...(postalCode ? { postalCode } : {}),
+                  country: (text(form, 'addressCountry') ?? '').toUpperCase(),
+                }
+              : null,
+          },
+          { onSuccess: () => setSaved(true) },
+        );
+      }}
+    >
+      <fieldset>
+        <legend>Billing address</legend>
+        <Field label="Address line 1" name="line1" defaultValue={address?.line1 ?? ''} error={err('line1')} />
+        <Field label="Address line 2" name="line2" defaultValue={address?.line2 ?? ''} error={err('line2')} />
+        <Field
+          label="Postal code"
+          name="postalCode"
+          defaultValue={address?.postalCode ?? ''}
+          error={err('postalCode')}
+        />
+        <Field label="City" name="city" defaultValue={address?.city ?? ''} error={err('city')} />
+        <Field
+          label="Country (ISO code)"
+          name="addressCountry"
+          maxLength={2}
+          defaultValue={address?.country ?? ''}
+          error={err('country')}
+        />
+      </fieldset>
+      <PayoutMethodFields method={partner.payoutMethod} error={save.error} prefix="own" />
+      <ErrorNote error={problem ?? save.error} />
+      {saved && !save.isPending && <p role="status">Saved.</p>}
+      <button type="submit" disabled={save.isPending}>
+        Save
+      </button>
+    </form>
+  );
+}
+
+export function Profile() {
+  const profile = useQuery({ queryKey: ['profile'], queryFn: () => ok(api().GET('/partner/profile')) });
+  return (
+    <>
+      <Title>Profile</Title>
+      <ErrorNote error={profile.error} />
+      {profile.isPending ? (
+        <Loading what="Loading your profile" />
+      ) : (
+        profile.data && (
+          <>
+            <dl class="facts">
+              <div>
+                <dt>Name</dt>
+                <dd>{profile.data.name}</dd>
+              </div>
+              <div>
+                <dt>E-mail</dt>
+                <dd>{profile.data.email}</dd>
+              </div>
+            </dl>
+            <p class="hint">To change your name or e-mail, write to us.</p>
+            <ProfileForm key={profile.data.updatedAt} partner={profile.data} />
+          </>
+        )
+      )}
+    </>
+  );
+}
