@@ -54,8 +54,8 @@ import type {
   SepaVersion,
 } from '../domain/schemas.ts';
 import { dynamo, s3 } from './clients.ts';
-import { flushHistoryQuietly, type HistoryState } from './payout-history.ts';
 import { OUTBOX, type OutboxEntry } from './outbox.ts';
+import { flushHistoryQuietly, type HistoryState } from './payout-history.ts';
 import { isConditionalCheckFailed, keys, type Page, queryPage, table } from './table.ts';
 
 /** Every export object lives under this prefix (the only one the exports function may touch). */

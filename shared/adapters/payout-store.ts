@@ -16,7 +16,7 @@ import { ENV, intEnv } from '../config/env.ts';
 import { Conflict, InvalidTransition, NotFound, PreconditionFailed } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import type { Address } from '../domain/partner-schemas.ts';
-import type { Actor, Payout, PayoutEvent, PayoutStatus, Reward, RewardReview } from '../domain/schemas.ts';
+import type { Actor, Payout, PayoutEvent, PayoutStatus, Reward } from '../domain/schemas.ts';
 import type { BillingDetails } from '../self-billing/model.ts';
 import { dynamo } from './clients.ts';
 import { flushHistory, flushHistoryQuietly, type HistoryEntry, MAX_OUTBOX } from './payout-history.ts';
@@ -44,6 +44,8 @@ const PAYOUT_INTERNAL = [
   'workflow',
   'selfBillingSnapshot',
   'approvalHash',
+  'rewardsDigest',
+  'validatedBy',
   'methodReleasedBy',
   'exportRefs',
 ];
@@ -71,6 +73,10 @@ export interface PayoutItem extends Payout {
   invoiceKey?: string;
   /** The approval's binding (../domain/controls.ts `approvalHash`). */
   approvalHash?: string;
+  /** Digest of the ids of the rewards the payout was last validated with (../domain/controls.ts `rewardsDigest`). */
+  rewardsDigest?: string;
+  /** Who validated the payout (draft → pending) last: they may not approve it. */
+  validatedBy?: string;
   /** Who released a PAYOUT_METHOD_CHANGED hold over it: they may not export or mark it paid. */
   methodReleasedBy?: string;
   /** Every EndToEndId the payout was exported under → its export id (see settlement). */

@@ -141,6 +141,13 @@ export interface ApprovedContent {
   payoutMethod: unknown;
 }
 
+/** A digest of a set of reward ids (order does not matter): what the payout item keeps of its rewards. */
+export function rewardsDigest(rewardIds: readonly string[]): string {
+  return createHash('sha256')
+    .update([...new Set(rewardIds)].sort().join('\n'))
+    .digest('hex');
+}
+
 /** Canonical JSON (sorted keys), so the same content always hashes the same. */
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;

@@ -91,8 +91,10 @@ export const timestamp = () => documented(z.iso.datetime({ offset: false }), { d
 export const integer = () => z.int();
 
 /** C0 and C1 control characters (NUL, CR, LF, TAB, ESC, …, DEL, U+0080–U+009F). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
 /** The same, but for LF. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL_BUT_LF = /[\u0000-\u0009\u000B-\u001F\u007F-\u009F]/;
 
 /** One line of free text (names, addresses, references, details): no control character at all. */

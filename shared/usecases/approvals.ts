@@ -21,20 +21,27 @@ import { assertPayoutNotHeld } from './hold-checks.ts';
 
 const nowIso = () => new Date().toISOString();
 
+/**
+ * The payout keeps no list of its rewards (see ../adapters/payout-history.ts): validation records a
+ * digest of the ids it validated (`rewardsDigest`), and the approval is bound to that.
+ */
 export function approvedContent(
-  item: Pick<PayoutItem, 'amount' | 'currency' | 'rewardIds' | 'payoutMethod'>,
+  item: Pick<PayoutItem, 'amount' | 'currency' | 'rewardsDigest' | 'payoutMethod'>,
 ): ApprovedContent {
   return {
     amount: item.amount,
     currency: item.currency,
-    rewardIds: item.rewardIds ?? [],
+    rewardIds: item.rewardsDigest ? [item.rewardsDigest] : [],
     payoutMethod: item.payoutMethod ?? null,
   };
 }
 
 /** Whether the payout needs an approval it does not hold (a valid one, bound to what it is now). */
 export function lacksApproval(
-  item: Pick<PayoutItem, 'amount' | 'currency' | 'rewardIds' | 'payoutMethod' | 'approval' | 'approvalHash'>,
+  item: Pick<
+    PayoutItem,
+    'amount' | 'currency' | 'rewardsDigest' | 'payoutMethod' | 'approval' | 'approvalHash'
+  >,
 ): boolean {
   if (!needsApproval(item, approvalThresholds())) return false;
   const approval =
@@ -47,10 +54,9 @@ export function aboveThreshold(payout: Pick<Payout, 'amount' | 'currency'>): boo
   return needsApproval(payout, approvalThresholds());
 }
 
-/** The user who validated the payout (draft → pending) last. */
-export function validatorOf(item: Pick<PayoutItem, 'events'>): string | undefined {
-  const validated = (item.events ?? []).filter((event) => event.type === 'payout.validated');
-  return validated[validated.length - 1]?.actor.id;
+/** The user who validated the payout (draft → pending) last (recorded by the validation). */
+export function validatorOf(item: Pick<PayoutItem, 'validatedBy'>): string | undefined {
+  return item.validatedBy;
 }
 
 export async function approvePayout(id: string, note: string | undefined, actor: Actor): Promise<Payout> {

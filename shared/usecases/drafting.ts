@@ -419,7 +419,7 @@ async function draftGroup(
 
 /** The rewards whose own items name this payout (found through the index, confirmed by a read). */
 function claimedBy(payoutId: string): Promise<Reward[]> {
-  return loadPayoutRewards({ id: payoutId, rewardIds: [] });
+  return loadPayoutRewards({ id: payoutId });
 }
 
 function skip(tally: Tally, group: Group, amount: number, reason: SkipReason): void {

@@ -4,8 +4,8 @@ import { DeleteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import { dynamo } from '../adapters/clients.ts';
 import { findExport } from '../adapters/export-store.ts';
 import { logger } from '../adapters/observability.ts';
-import { findReviews, loadReviews, readHistory, toEvent } from '../adapters/payout-history.ts';
 import { findPartnerItem as findPartner, findPartnerItem } from '../adapters/partner-store.ts';
+import { findReviews, loadReviews, readHistory, toEvent } from '../adapters/payout-history.ts';
 import {
   claimReward,
   findPayoutItem,
@@ -40,6 +40,7 @@ import {
 } from '../adapters/table.ts';
 import { signalPayoutWorkflow, startPayoutWorkflow } from '../adapters/workflow.ts';
 import { returnWindowDays } from '../config/lifecycle.ts';
+import { rewardsDigest } from '../domain/controls.ts';
 import { Conflict, InvalidTransition, NotFound, RuleViolation, ValidationFailed } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import {
@@ -455,6 +456,9 @@ export async function validatePayout(
       amount: totals.amount,
       rewardCount: totals.rewardCount,
       memberCount: rewards.length,
+      // The approval binds these rewards (../usecases/approvals.ts); the validator may not approve.
+      rewardsDigest: rewardsDigest(rewards.map((reward) => reward.id)),
+      validatedBy: actor.id,
       requirements,
       validatedAt: at,
       // A fresh partner review: reviews of earlier rounds no longer count, reminders start again.

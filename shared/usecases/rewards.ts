@@ -1,9 +1,9 @@
 /** Rewards: creation with externalId de-duplication, lists, and the manager's accept / refuse. */
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../adapters/clients.ts';
-import { findReviews } from '../adapters/payout-history.ts';
 import { OUTBOX, outboxEntry, publishRecorded } from '../adapters/outbox.ts';
 import { findPartnerItem as findPartner } from '../adapters/partner-store.ts';
+import { findReviews } from '../adapters/payout-history.ts';
 import {
   findPayoutItem,
   findRewardItem,

@@ -12,23 +12,20 @@
  * 3. the payout records `{ number, issuedAt, sha256, xmlSha256 }` on condition that it has none.
  * The issue date is the payout's own transition time, so a re-run renders the same document.
  */
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod/mini';
-import { dynamo } from '../adapters/clients.ts';
 import { type DocumentKind, holderOf, type TakeHooks, takeNumber } from '../adapters/document-series.ts';
 import {
   getPayoutItem,
-  getRewardItems,
   loadPayoutRewards,
   newEvent,
   type PayoutItem,
-  toReward,
+  updatePayout,
 } from '../adapters/payout-store.ts';
 import { readDocument, storeOnce } from '../adapters/self-billing-store.ts';
-import { isConditionalCheckFailed, keys, table } from '../adapters/table.ts';
 import { companyDetails } from '../config/self-billing.ts';
-import { InvalidTransition, NotFound } from '../domain/errors.ts';
+import { Conflict, InvalidTransition, NotFound } from '../domain/errors.ts';
 import type { SelfBilledDocumentRecord } from '../domain/resources.ts';
+import { PAYOUT_STATUSES } from '../domain/schemas.ts';
 import { documentKey, documentsDue, previewKey } from '../domain/self-billing.ts';
 import { buildDocument, type DocumentInput, type SelfBilledDocument } from '../self-billing/model.ts';
 import { renderPdf } from '../self-billing/pdf.ts';
@@ -38,16 +35,12 @@ export type DocumentRecord = z.infer<typeof SelfBilledDocumentRecord>;
 
 const SYSTEM = { role: 'system', id: 'self-billing' } as const;
 
-/** The rewards the payout was validated with (read by id: a cancelled payout's rewards are released). */
+/**
+ * The rewards the payout was validated with: the rewards that name it (the payout keeps no list of
+ * them, see ../adapters/payout-history.ts), less the refused ones.
+ */
 async function validatedRewards(item: PayoutItem) {
-  if (item.status === 'pending') {
-    return (await loadPayoutRewards(item)).filter((reward) => reward.status !== 'refused');
-  }
-  return (await getRewardItems(item.rewardIds ?? []))
-    .map(toReward)
-    .filter(
-      (reward) => reward.status !== 'refused' && (reward.payoutId === item.id || reward.payoutId === null),
-    );
+  return (await loadPayoutRewards(item)).filter((reward) => reward.status !== 'refused');
 }
 
 function documentInput(
@@ -97,22 +90,19 @@ async function record(
       ? 'payout.self_billed_invoice_issued'
       : 'payout.self_billed_credit_note_issued';
   try {
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: keys.payout(payoutId),
-        UpdateExpression: 'SET #doc = :doc, #events = list_append(#events, :events)',
-        ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(#doc)',
-        ExpressionAttributeNames: { '#doc': attribute, '#events': 'events' },
-        ExpressionAttributeValues: {
-          ':doc': value,
-          ':events': [newEvent(type, SYSTEM, value.issuedAt, { data: { ...value } })],
-        },
-      }),
-    );
+    // Through the payout's transition path: the record and its history entry (appended to the
+    // outbox, see ../adapters/payout-history.ts) commit together, once.
+    await updatePayout(payoutId, {
+      from: [...PAYOUT_STATUSES],
+      keepVersion: true,
+      expect: { [attribute]: undefined },
+      set: { [attribute]: value },
+      events: [newEvent(type, SYSTEM, value.issuedAt, { data: { ...value } })],
+      at: value.issuedAt,
+    });
     return value;
   } catch (error) {
-    if (!isConditionalCheckFailed(error)) throw error;
+    if (!(error instanceof Conflict)) throw error;
     const current = (await getPayoutItem(payoutId))[attribute];
     if (!current) throw error;
     return current;
