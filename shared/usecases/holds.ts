@@ -316,7 +316,8 @@ async function removeFromPayout(
     from: [payout.status],
     version: payout.version,
     to: 'draft',
-    set: { leaseUntil: Date.parse(at) + 30_000, reviews: {} },
+    // Reviews of earlier rounds no longer count (see ../adapters/payout-history.ts).
+    set: { leaseUntil: Date.parse(at) + 30_000, reviewRound: (payout.reviewRound ?? 0) + 1 },
     remove: ['approval', 'approvalHash'],
     events: [
       newEvent('payout.hold_confirmed', actor, at, {
