@@ -100,7 +100,9 @@ describe('the local API Gateway', () => {
   it('refuses a correctly signed token without exp', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'tokens-'));
     const verify = await createVerifier(dataDir);
-    expect(await verify(await issueToken(dataDir, { role: 'manager' }))).toMatchObject({ role: 'manager' });
+    expect(await verify(await issueToken(dataDir, { role: 'manager' }))).toMatchObject({
+      sub: 'manager-local',
+    });
     const { privateJwk } = JSON.parse(readFileSync(join(dataDir, 'jwt-signing-key.json'), 'utf8'));
     const key = await importJWK(privateJwk, 'ES256');
     const noExp = await new SignJWT({ role: 'manager' })

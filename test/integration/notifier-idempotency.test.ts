@@ -34,7 +34,11 @@ afterAll(async () => {
 function mailsTo(email: string): string[] {
   return readdirSync(mailDir)
     .filter((file) => file.endsWith('.eml'))
-    .filter((file) => readFileSync(join(mailDir, file), 'utf8').includes(`To: ${email}`));
+    .filter((file) =>
+      new RegExp(`^To: <?${email.replace(/[.+]/g, '\\$&')}>?$`, 'm').test(
+        readFileSync(join(mailDir, file), 'utf8'),
+      ),
+    );
 }
 
 async function validatedEvent(): Promise<{
