@@ -141,12 +141,13 @@ function compare(m: Model, observed: Observed): void {
         id: payout.id,
         status: payout.status,
         currency: payout.currency,
-        // The model knows no self-billing: the invoice mode is `none` or the partner's upload.
+        // The model knows no self-billing: the invoice mode (set by validation) is `none` or `upload`.
         requirements: payout.requirements && {
           invoice: payout.requirements.invoice,
           rewardReview: payout.requirements.rewardReview,
-          invoiceModeFits:
-            payout.requirements.invoiceMode === (payout.requirements.invoice ? 'upload' : 'none'),
+          invoiceModeFits: [undefined, payout.requirements.invoice ? 'upload' : 'none'].includes(
+            payout.requirements.invoiceMode,
+          ),
         },
         amount: payout.amount,
         rewardCount: payout.rewardCount,
