@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeExecutionCommand, SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LocalBackend } from '../../infra/local/runtime.ts';
 import { issueToken } from '../../infra/local/tokens.ts';
@@ -150,38 +151,16 @@ function parked(payoutId: string, stage: string, name?: string) {
   });
 }
 
-/** RFC 2047 encoded words (B and Q), adjacent ones joined as the RFC says. */
-function decodeHeader(value: string): string {
-  return value
-    .replace(/(\?=)\s+(=\?)/g, '$1$2')
-    .replace(/=\?([^?]+)\?([BbQq])\?([^?]*)\?=/g, (_, charset: string, encoding: string, data: string) => {
-      const bytes =
-        encoding.toUpperCase() === 'B'
-          ? Buffer.from(data, 'base64')
-          : Buffer.from(
-              data
-                .replace(/_/g, ' ')
-                .replace(/=([0-9A-Fa-f]{2})/g, (_m, hex: string) =>
-                  String.fromCharCode(Number.parseInt(hex, 16)),
-                ),
-              'latin1',
-            );
-      return new TextDecoder(charset).decode(bytes);
-    });
-}
-
-/** The e-mails (decoded subjects) sent to `to` whose subject matches. */
-function mails(to: string, subject: RegExp): string[] {
+/** The e-mails (decoded subjects, parsed with mailparser) sent to `to` whose subject matches. */
+async function mails(to: string, subject: RegExp): Promise<string[]> {
   const dir = join(h.dataDir, 'mail');
-  return readdirSync(dir)
-    .filter((file) => file.endsWith('.eml'))
-    .map((file) => {
-      const raw = readFileSync(join(dir, file), 'utf8');
-      const headers = raw.slice(0, raw.indexOf('\r\n\r\n')).replace(/\r\n[ \t]+/g, ' ');
-      const header = (name: string) =>
-        decodeHeader(new RegExp(`^${name}: ?(.*)$`, 'im').exec(headers)?.[1]?.trim() ?? '');
-      return { to: header('To'), subject: header('Subject') };
-    })
+  const parsed = await Promise.all(
+    readdirSync(dir)
+      .filter((file) => file.endsWith('.eml'))
+      .map((file) => simpleParser(readFileSync(join(dir, file)))),
+  );
+  return parsed
+    .map((mail) => ({ to: [mail.to].flat()[0]?.value[0]?.address ?? '', subject: mail.subject ?? '' }))
     .filter((mail) => mail.to === to && subject.test(mail.subject))
     .map((mail) => mail.subject);
 }
@@ -189,7 +168,10 @@ function mails(to: string, subject: RegExp): string[] {
 function mailed(to: string, subject: RegExp, count = 1, timeoutMs?: number) {
   return eventually(
     `${count} e-mail(s) to ${to} matching ${subject}`,
-    async () => (mails(to, subject).length >= count ? mails(to, subject) : undefined),
+    async () => {
+      const found = await mails(to, subject);
+      return found.length >= count ? found : undefined;
+    },
     timeoutMs,
   );
 }
@@ -249,7 +231,7 @@ describe('faults injected on the local runtime', { timeout: 120_000 }, () => {
     });
     await mailed(h.managerEmail, managerValidated(owner));
     await parked(payoutId, 'ready');
-    expect(mails(owner.email, INVITE)).toHaveLength(1);
+    expect(await mails(owner.email, INVITE)).toHaveLength(1);
   });
 
   it('StopExecution while pending: the reconciler restarts it, the reminders continue from the history, and the partner completes the flow', async () => {
@@ -283,7 +265,7 @@ describe('faults injected on the local runtime', { timeout: 120_000 }, () => {
     // Reminders continue from the count in the history: 2 and 3, then none (MAX_REMINDERS = 3).
     await mailed(partner.email, REMINDER, 3, 6 * WAIT_SECONDS * 1000);
     await sleep(2 * WAIT_SECONDS * 1000 + 500);
-    expect(mails(partner.email, REMINDER)).toHaveLength(3);
+    expect(await mails(partner.email, REMINDER)).toHaveLength(3);
     const counts = (await history(payout.id))
       .filter((entry) => entry.type === 'payout.reminder')
       .map((entry) => entry.data.count);
@@ -296,7 +278,7 @@ describe('faults injected on the local runtime', { timeout: 120_000 }, () => {
     );
     await mailed(h.managerEmail, managerValidated(partner));
     await parked(payout.id, 'ready', `${payout.id}-2`);
-    expect(mails(partner.email, INVITE)).toHaveLength(1);
+    expect(await mails(partner.email, INVITE)).toHaveLength(1);
   });
 
   it('Sync throws on one wake-up: the execution retries it and nothing is lost', async () => {
@@ -318,7 +300,7 @@ describe('faults injected on the local runtime', { timeout: 120_000 }, () => {
     await eventually('the execution to succeed', async () =>
       (await describe_(payout.id)).status === 'SUCCEEDED' ? true : undefined,
     );
-    expect(mails(partner.email, INVITE)).toHaveLength(1);
+    expect(await mails(partner.email, INVITE)).toHaveLength(1);
     const types = (await history(payout.id)).map((entry) => entry.type);
     expect(types).toEqual(['payout.drafted', 'payout.validated', 'payout.partner_validated', 'payout.paid']);
     const published = h.backend.workflow.events.published.filter(
