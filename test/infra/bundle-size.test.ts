@@ -35,10 +35,14 @@ const MAX_RATIO = 1.3;
 // approval and hold checks together with self-billing's invoice modes (1.3008 after both merged).
 const OVER_TARGET: Record<string, number> = {
   partners: 1.33,
-  rewards: 1.355,
-  webhooks: 1.335,
-  holds: 1.345,
-  payouts: 1.305,
+  // The payout history adapter (history items, outbox, reviews as items) and the path-id checks of
+  // every route came with issue 13: a few KB more in the functions that touch payouts.
+  'payout-runs': 1.31,
+  rewards: 1.365,
+  // webhooks e-mails the manager about a failing endpoint: the HTML e-mail template came with it.
+  webhooks: 1.365,
+  holds: 1.36,
+  payouts: 1.32,
 };
 // webhooks: the same fixed API cost on the SQS + Scheduler + DynamoDB baseline, plus its own
 // sender (address checks, pinned lookup, signing), store and use cases (~30 KiB of code).
