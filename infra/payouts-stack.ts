@@ -178,7 +178,7 @@ export class PayoutsStack extends Stack {
       mailFrom: config.mailFrom,
       financeEmail: config.financeEmail ?? config.managerEmail,
       programManagersEmail: config.programManagersEmail ?? config.managerEmail,
-      portalUrl: config.portalUrl,
+      portalUrl,
       logRetention,
       removalPolicy,
     });

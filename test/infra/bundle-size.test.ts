@@ -36,7 +36,8 @@ const MAX_RATIO = 1.3;
 const OVER_TARGET: Record<string, number> = {
   partners: 1.33,
   rewards: 1.355,
-  webhooks: 1.335,
+  // webhooks e-mails the manager about a failing endpoint: the HTML e-mail template came with it.
+  webhooks: 1.36,
   holds: 1.345,
   payouts: 1.305,
 };

@@ -136,12 +136,17 @@ function compare(m: Model, observed: Observed): void {
     });
     for (const payout of seen.payouts) {
       const model = modelPayouts.find((candidate) => candidate.id === payout.id) as MPayout;
+      // The invoice mode follows `requireInvoice` here: the model's partners have no self-billing.
+      const { invoiceMode, ...requirements } = payout.requirements;
+      if (invoiceMode !== undefined) {
+        expect(invoiceMode, where).toBe(requirements.invoice ? 'upload' : 'none');
+      }
       expect({
         where,
         id: payout.id,
         status: payout.status,
         currency: payout.currency,
-        requirements: payout.requirements,
+        requirements,
         amount: payout.amount,
         rewardCount: payout.rewardCount,
       }).toEqual({
