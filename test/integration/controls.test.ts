@@ -12,6 +12,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EventBridgeEvent, startLocalEventBridge } from '../../infra/local/eventbridge.ts';
 import { startLocalSes } from '../../infra/local/ses.ts';
@@ -702,12 +703,18 @@ describe('events and e-mails', () => {
       portalUrl: 'https://p',
     });
     expect(result.sent).toBe(2);
-    const mails = readdirSync(mailDir)
-      .filter((file) => !before.has(file))
-      .map((file) => readFileSync(join(mailDir, file), 'utf8'));
-    const finance = mails.find((mail) => /^To: <?finance-team@example\.com>?$/m.test(mail));
+    // The .eml files are MIME (text and HTML parts, encoded): read them as a mail client would.
+    const mails = await Promise.all(
+      readdirSync(mailDir)
+        .filter((file) => !before.has(file))
+        .map(async (file) => {
+          const parsed = await simpleParser(readFileSync(join(mailDir, file)));
+          return `To: ${parsed.to && !Array.isArray(parsed.to) ? parsed.to.text : ''}\n${parsed.text ?? ''}`;
+        }),
+    );
+    const finance = mails.find((mail) => mail.includes('To: finance-team@example.com'));
     expect(finance).toContain(payoutId);
-    const managers = mails.find((mail) => /^To: <?pm-team@example\.com>?$/m.test(mail));
+    const managers = mails.find((mail) => mail.includes('To: pm-team@example.com'));
     expect(managers).toContain(due.id);
     // Approved, it no longer waits.
     expectOk(await call(finA, 'POST', `/payouts/${payoutId}/approve`, { body: {} }));

@@ -1,6 +1,7 @@
 /**
  * Who is signed in: the bearer token (locally minted, or the Cognito ID token) and what it says —
- * manager (`role: manager` or group `managers`) or partner (`partner_id` / `custom:partner_id`).
+ * manager (`role: manager`, a `roles` claim, or a Cognito group `managers` / `payouts-*`) or partner
+ * (`partner_id` / `custom:partner_id`). What a manager may do is the API's to decide (403).
  * Kept in sessionStorage: closing the tab signs out.
  */
 import { decodeJwt } from 'jose';
@@ -27,7 +28,12 @@ export function sessionFromToken(token: string, name?: string): Session | undefi
     return undefined;
   }
   const groups = claims['cognito:groups'];
-  const isManager = claims.role === 'manager' || (Array.isArray(groups) && groups.includes('managers'));
+  const managerGroup = (group: unknown) =>
+    group === 'managers' || (typeof group === 'string' && group.startsWith('payouts-'));
+  const isManager =
+    claims.role === 'manager' ||
+    (Array.isArray(claims.roles) && claims.roles.length > 0) ||
+    (Array.isArray(groups) && groups.some(managerGroup));
   const partnerId = claims.partner_id ?? claims['custom:partner_id'];
   const expiresAt = typeof claims.exp === 'number' ? claims.exp * 1000 : Date.now() + 3_600_000;
   const display = name ?? (typeof claims.email === 'string' ? claims.email : undefined);
