@@ -28,6 +28,7 @@ import {
   BatchGetCommand,
   BatchWriteCommand,
   DynamoDBDocumentClient,
+  QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import {
@@ -330,16 +331,33 @@ async function verify(
             [LOCAL_NAMES.table]: {
               Keys: pending,
               ConsistentRead: true,
-              ProjectionExpression: 'id, #status, events',
+              ProjectionExpression: 'id, #status, flushed, outbox',
               ExpressionAttributeNames: { '#status': 'status' },
             },
           },
         }),
       );
       for (const item of result.Responses?.[LOCAL_NAMES.table] ?? []) {
-        const paidEvents = (item.events as { type: string }[]).filter(
-          (event) => event.type === 'payout.paid',
-        ).length;
+        // History entries are their own items (EV#…) up to `flushed`, the rest still in the outbox.
+        const stored = await client.send(
+          new QueryCommand({
+            TableName: LOCAL_NAMES.table,
+            KeyConditionExpression: 'PK = :pk AND begins_with(SK, :ev)',
+            ExpressionAttributeValues: { ':pk': `PAYOUT#${item.id}`, ':ev': 'EV#' },
+            ConsistentRead: true,
+          }),
+        );
+        const entries = [
+          ...(stored.Items ?? []).map((entry) => entry.event as { type: string }),
+          ...((item.outbox ?? []) as { type: string }[]).slice(0),
+        ];
+        const seen = new Set<string>();
+        const paidEvents = entries.filter((event) => {
+          const key = JSON.stringify(event);
+          if (seen.has(key)) return false; // an outbox entry already flushed is listed twice
+          seen.add(key);
+          return event.type === 'payout.paid';
+        }).length;
         if (item.status === 'paid' && paidEvents === 1) paid += 1;
         else if (problems.length < 5) problems.push(`${item.id}: ${item.status}, ${paidEvents} payout.paid`);
       }
