@@ -56,7 +56,7 @@ import type {
 import { dynamo, s3 } from './clients.ts';
 import { OUTBOX, type OutboxEntry } from './outbox.ts';
 import { flushHistoryQuietly, type HistoryState } from './payout-history.ts';
-import { isConditionalCheckFailed, keys, type Page, queryPage, table } from './table.ts';
+import { isConditionalCheckFailed, keys, type Page, queryPage, table, VERSION_BUMP } from './table.ts';
 
 /** Every export object lives under this prefix (the only one the exports function may touch). */
 export const EXPORT_PREFIX = 'exports/';
@@ -268,6 +268,8 @@ export interface ExportRecord {
   voidReason?: string;
   /** The Idempotency-Key of the request that created it (scoped to its caller). */
   requestKey?: string;
+  /** Goes up by one with every change (building 1, active 2, voided 3). */
+  version?: number;
 }
 
 const RECORD_FIELDS: readonly (keyof ExportRecord)[] = [
@@ -287,6 +289,7 @@ const RECORD_FIELDS: readonly (keyof ExportRecord)[] = [
   'sha256',
   'createdAt',
   'createdBy',
+  'version',
 ];
 
 function toRecord(item: Record<string, unknown>): ExportRecord {
@@ -295,6 +298,7 @@ function toRecord(item: Record<string, unknown>): ExportRecord {
   // Exports written before statuses existed were complete when written.
   record.status ??= 'active';
   record.sequence ??= 0;
+  record.version ??= 1;
   return record as unknown as ExportRecord;
 }
 
@@ -718,6 +722,7 @@ export async function putBuildingExport(
         GSI2SK: `${record.createdAt}#${record.id}`,
         ...record,
         status: 'building',
+        version: 1,
       },
       ConditionExpression: 'attribute_not_exists(PK)',
     }),
@@ -751,10 +756,11 @@ export async function activateExport(
       new UpdateCommand({
         TableName: table(),
         Key: keys.export(record.id),
-        UpdateExpression: `SET #status = :active, payoutCount = :count, totals = :totals, files = :files, fileName = :fileName, sha256 = :sha${outbox.length > 0 ? ', #outbox = :outbox' : ''} REMOVE GSI2PK, GSI2SK`,
+        UpdateExpression: `SET #status = :active, payoutCount = :count, totals = :totals, files = :files, fileName = :fileName, sha256 = :sha, ${VERSION_BUMP.set}${outbox.length > 0 ? ', #outbox = :outbox' : ''} REMOVE GSI2PK, GSI2SK`,
         ConditionExpression: '#status = :building',
         ExpressionAttributeNames: {
           '#status': 'status',
+          ...VERSION_BUMP.names,
           ...(outbox.length > 0 ? { '#outbox': OUTBOX } : {}),
         },
         ExpressionAttributeValues: {
@@ -766,6 +772,7 @@ export async function activateExport(
           ':files': record.files,
           ':fileName': record.fileName,
           ':sha': record.sha256,
+          ...VERSION_BUMP.values,
         },
       }),
     );
@@ -776,30 +783,31 @@ export async function activateExport(
   }
 }
 
-/** `from` → voided, with the reason; false when the export is not in one of `from`. */
+/** `from` → voided, with the reason; false when the export is not in one of `from`, else its new version. */
 export async function markExportVoided(
   exportId: string,
   from: readonly ExportStatus[],
   reason: string,
   at: string,
-): Promise<boolean> {
+): Promise<false | { version: number }> {
   const values: Record<string, NativeAttributeValue> = { ':voided': 'voided', ':at': at, ':reason': reason };
   const names = from.map((status, index) => {
     values[`:from${index}`] = status;
     return `:from${index}`;
   });
   try {
-    await dynamo().send(
+    const result = await dynamo().send(
       new UpdateCommand({
         TableName: table(),
         Key: keys.export(exportId),
-        UpdateExpression: 'SET #status = :voided, voidedAt = :at, voidReason = :reason REMOVE GSI2PK, GSI2SK',
+        UpdateExpression: `SET #status = :voided, voidedAt = :at, voidReason = :reason, ${VERSION_BUMP.set} REMOVE GSI2PK, GSI2SK`,
         ConditionExpression: `#status IN (${names.join(', ')})`,
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: values,
+        ExpressionAttributeNames: { '#status': 'status', ...VERSION_BUMP.names },
+        ExpressionAttributeValues: { ...values, ...VERSION_BUMP.values },
+        ReturnValues: 'UPDATED_NEW',
       }),
     );
-    return true;
+    return { version: Number(result.Attributes?.version ?? 1) };
   } catch (error) {
     if (isConditionalCheckFailed(error)) return false;
     throw error;

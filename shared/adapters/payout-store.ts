@@ -20,7 +20,15 @@ import type { Actor, Payout, PayoutEvent, PayoutStatus, Reward } from '../domain
 import type { BillingDetails } from '../self-billing/model.ts';
 import { dynamo } from './clients.ts';
 import { flushHistory, flushHistoryQuietly, type HistoryEntry, MAX_OUTBOX } from './payout-history.ts';
-import { isConditionalCheckFailed, keys, queryAll, stripKeys, table, unclaimedKeys } from './table.ts';
+import {
+  isConditionalCheckFailed,
+  keys,
+  queryAll,
+  stripKeys,
+  table,
+  unclaimedKeys,
+  VERSION_BUMP,
+} from './table.ts';
 
 /**
  * How long a draft stays locked while its rewards are being changed (claims, decisions); a drafting
@@ -168,7 +176,8 @@ export function toPayout(item: Record<string, unknown> | PayoutItem): Payout {
 
 export function toReward(item: Record<string, unknown>): Reward {
   const reward = stripKeys(item, ['type', 'paidAt', 'outbox']) as unknown as Reward;
-  return { ...reward, payoutId: reward.payoutId ?? null };
+  // Rewards written before versions existed count as version 1.
+  return { ...reward, payoutId: reward.payoutId ?? null, version: reward.version ?? 1 };
 }
 
 export function payoutIndexKeys(payout: {
@@ -472,12 +481,12 @@ export async function claimReward(
       new UpdateCommand({
         TableName: table(),
         Key: keys.reward(rewardId),
-        UpdateExpression:
-          'SET payoutId = :po, GSI2PK = :gpk, GSI2SK = :gsk, updatedAt = :at REMOVE GSI3PK, GSI3SK',
+        UpdateExpression: `SET payoutId = :po, GSI2PK = :gpk, GSI2SK = :gsk, updatedAt = :at, ${VERSION_BUMP.set} REMOVE GSI3PK, GSI3SK`,
         ConditionExpression:
           'attribute_exists(PK) AND attribute_not_exists(payoutId) AND #status IN (:pending, :accepted) AND partnerId = :pid AND currency = :cur',
-        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeNames: { '#status': 'status', ...VERSION_BUMP.names },
         ExpressionAttributeValues: {
+          ...VERSION_BUMP.values,
           ':po': payoutId,
           ':gpk': `PAYOUT#${payoutId}`,
           ':gsk': `RW#${rewardId}`,
@@ -511,11 +520,12 @@ export async function releaseReward(reward: Reward, payoutId: string, at: string
           TableName: table(),
           Key: keys.reward(current.id),
           UpdateExpression: claimable
-            ? 'SET updatedAt = :at, GSI3PK = :u1, GSI3SK = :u2 REMOVE payoutId, GSI2PK, GSI2SK'
-            : 'SET updatedAt = :at REMOVE payoutId, GSI2PK, GSI2SK',
+            ? `SET updatedAt = :at, ${VERSION_BUMP.set}, GSI3PK = :u1, GSI3SK = :u2 REMOVE payoutId, GSI2PK, GSI2SK`
+            : `SET updatedAt = :at, ${VERSION_BUMP.set} REMOVE payoutId, GSI2PK, GSI2SK`,
           ConditionExpression: 'payoutId = :po AND #status = :status',
-          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeNames: { '#status': 'status', ...VERSION_BUMP.names },
           ExpressionAttributeValues: {
+            ...VERSION_BUMP.values,
             ':at': at,
             ':po': payoutId,
             ':status': current.status,
@@ -539,10 +549,11 @@ export async function markRewardPaid(rewardId: string, payoutId: string, at: str
       new UpdateCommand({
         TableName: table(),
         Key: keys.reward(rewardId),
-        UpdateExpression: 'SET #status = :paid, paidAt = :at, updatedAt = :at',
+        UpdateExpression: `SET #status = :paid, paidAt = :at, updatedAt = :at, ${VERSION_BUMP.set}`,
         ConditionExpression: 'payoutId = :po AND #status IN (:pending, :accepted)',
-        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeNames: { '#status': 'status', ...VERSION_BUMP.names },
         ExpressionAttributeValues: {
+          ...VERSION_BUMP.values,
           ':paid': 'paid',
           ':at': at,
           ':po': payoutId,
@@ -563,10 +574,16 @@ export async function unpayReward(rewardId: string, payoutId: string, at: string
       new UpdateCommand({
         TableName: table(),
         Key: keys.reward(rewardId),
-        UpdateExpression: 'SET #status = :accepted, updatedAt = :at REMOVE paidAt',
+        UpdateExpression: `SET #status = :accepted, updatedAt = :at, ${VERSION_BUMP.set} REMOVE paidAt`,
         ConditionExpression: 'payoutId = :po AND #status = :paid',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':accepted': 'accepted', ':paid': 'paid', ':at': at, ':po': payoutId },
+        ExpressionAttributeNames: { '#status': 'status', ...VERSION_BUMP.names },
+        ExpressionAttributeValues: {
+          ...VERSION_BUMP.values,
+          ':accepted': 'accepted',
+          ':paid': 'paid',
+          ':at': at,
+          ':po': payoutId,
+        },
       }),
     );
   } catch (error) {
@@ -581,9 +598,11 @@ export async function moveReward(rewardId: string, from: string, to: string, at:
       new UpdateCommand({
         TableName: table(),
         Key: keys.reward(rewardId),
-        UpdateExpression: 'SET payoutId = :to, GSI2PK = :gpk, GSI2SK = :gsk, updatedAt = :at',
+        UpdateExpression: `SET payoutId = :to, GSI2PK = :gpk, GSI2SK = :gsk, updatedAt = :at, ${VERSION_BUMP.set}`,
         ConditionExpression: 'payoutId = :from',
+        ExpressionAttributeNames: VERSION_BUMP.names,
         ExpressionAttributeValues: {
+          ...VERSION_BUMP.values,
           ':to': to,
           ':from': from,
           ':gpk': `PAYOUT#${to}`,

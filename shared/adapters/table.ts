@@ -19,6 +19,17 @@ import { dynamo } from './clients.ts';
 
 export const UNCLAIMED_SHARDS = 16;
 
+/**
+ * A resource's `version` goes up by one in every write that changes it (in the same conditional
+ * write), so a consumer of its events can order them. Added to an UpdateItem's SET; an item written
+ * before versions existed counts as version 1.
+ */
+export const VERSION_BUMP = {
+  set: '#version = if_not_exists(#version, :versionOne) + :versionOne',
+  names: { '#version': 'version' },
+  values: { ':versionOne': 1 },
+} as const;
+
 export const keys = {
   partner: (id: string) => ({ PK: `PARTNER#${id}`, SK: 'PARTNER' }),
   reward: (id: string) => ({ PK: `REWARD#${id}`, SK: 'REWARD' }),

@@ -117,6 +117,7 @@ export async function createRun(input: {
     skippedCount: 0,
     nextShard: 0,
     createdAt: at,
+    version: 1,
   };
   await dynamo().send(
     new PutCommand({ TableName: table(), Item: { ...keys.run(run.id), type: 'run', ...run } }),
@@ -129,7 +130,8 @@ export async function getRun(id: string): Promise<RunState> {
     new GetCommand({ TableName: table(), Key: keys.run(id), ConsistentRead: true }),
   );
   if (!result.Item) throw new NotFound(`No payout run ${id}`);
-  return result.Item as RunState;
+  // Runs written before versions existed count as version 1.
+  return { version: 1, ...result.Item } as RunState;
 }
 
 export function toPayoutRun(run: RunState): PayoutRun {
@@ -151,9 +153,16 @@ export function toPayoutRun(run: RunState): PayoutRun {
   return visible;
 }
 
+/**
+ * Writes the run's new state (its version one more than the state it was computed from), refusing to
+ * go back to an older version: a stale invocation fails and is retried from the stored state.
+ */
 async function saveRun(run: RunState, outbox: readonly OutboxEntry[] = []): Promise<void> {
   await dynamo().send(
     new PutCommand({
+      ConditionExpression: 'attribute_not_exists(#version) OR #version <= :version',
+      ExpressionAttributeNames: { '#version': 'version' },
+      ExpressionAttributeValues: { ':version': run.version },
       TableName: table(),
       Item: {
         ...keys.run(run.id),
@@ -632,6 +641,7 @@ export async function executeRun(run: RunState, settings: DraftingSettings): Pro
     ...(paused && shardFrom !== undefined ? { shardFrom } : {}),
     status: done ? 'completed' : 'running',
     ...(done ? { completedAt: new Date().toISOString() } : {}),
+    version: (run.version ?? 1) + 1,
   };
   // The run's `payout_run.completed`, recorded with the completion and published after it.
   const completed = next.completedAt ? [outboxEntry('payout_run.completed', next.completedAt)] : [];

@@ -28,7 +28,14 @@ import {
   toReward,
   updatePayout,
 } from '../adapters/payout-store.ts';
-import { isConditionalCheckFailed, keys, type Page, queryAll, table } from '../adapters/table.ts';
+import {
+  isConditionalCheckFailed,
+  keys,
+  type Page,
+  queryAll,
+  table,
+  VERSION_BUMP,
+} from '../adapters/table.ts';
 import { signalPayoutWorkflow } from '../adapters/workflow.ts';
 import type { CreateHold } from '../domain/control-requests.ts';
 import type { HoldReasonCode } from '../domain/controls.ts';
@@ -279,11 +286,11 @@ async function refuseLoose(reward: Reward, reason: string): Promise<boolean> {
       new UpdateCommand({
         TableName: table(),
         Key: keys.reward(reward.id),
-        UpdateExpression:
-          'SET #status = :refused, refusalReason = :reason, updatedAt = :at REMOVE GSI3PK, GSI3SK',
+        UpdateExpression: `SET #status = :refused, refusalReason = :reason, updatedAt = :at, ${VERSION_BUMP.set} REMOVE GSI3PK, GSI3SK`,
         ConditionExpression: '#status IN (:pending, :accepted) AND attribute_not_exists(payoutId)',
-        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeNames: { '#status': 'status', ...VERSION_BUMP.names },
         ExpressionAttributeValues: {
+          ...VERSION_BUMP.values,
           ':refused': 'refused',
           ':reason': reason,
           ':at': nowIso(),
@@ -334,11 +341,11 @@ async function removeFromPayout(
         new UpdateCommand({
           TableName: table(),
           Key: keys.reward(reward.id),
-          UpdateExpression:
-            'SET #status = :refused, refusalReason = :reason, updatedAt = :at REMOVE payoutId, GSI2PK, GSI2SK, GSI3PK, GSI3SK',
+          UpdateExpression: `SET #status = :refused, refusalReason = :reason, updatedAt = :at, ${VERSION_BUMP.set} REMOVE payoutId, GSI2PK, GSI2SK, GSI3PK, GSI3SK`,
           ConditionExpression: 'payoutId = :po AND #status IN (:pending, :accepted)',
-          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeNames: { '#status': 'status', ...VERSION_BUMP.names },
           ExpressionAttributeValues: {
+            ...VERSION_BUMP.values,
             ':refused': 'refused',
             ':reason': reason,
             ':at': at,

@@ -20,6 +20,7 @@ import {
   queryPage,
   table,
   unclaimedKeys,
+  VERSION_BUMP,
 } from '../adapters/table.ts';
 import { Conflict, InvalidTransition, NotFound, RuleViolation } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
@@ -29,7 +30,7 @@ import { assertRewardNotHeld } from './hold-checks.ts';
 
 const nowIso = () => new Date().toISOString();
 
-export function rewardItem(reward: Reward): Record<string, unknown> {
+export function rewardItem(reward: Omit<Reward, 'version'> & { version?: number }): Record<string, unknown> {
   const claimable = reward.payoutId === null && (reward.status === 'pending' || reward.status === 'accepted');
   const { payoutId: _payoutId, ...fields } = reward;
   return {
@@ -41,6 +42,7 @@ export function rewardItem(reward: Reward): Record<string, unknown> {
     GSI4SK: `${reward.createdAt}#${reward.id}`,
     ...(claimable ? unclaimedKeys(reward) : {}),
     ...fields,
+    version: reward.version ?? 1,
   };
 }
 
@@ -97,6 +99,7 @@ export async function createReward(input: CreateReward, at = nowIso()): Promise<
     payoutId: null,
     createdAt: at,
     updatedAt: at,
+    version: 1,
   };
   if (input.externalId) {
     try {
@@ -244,13 +247,14 @@ export async function decideReward(id: string, decision: RewardDecision, actor: 
         Key: keys.reward(id),
         UpdateExpression:
           decision.decision === 'refuse'
-            ? 'SET #status = :status, refusalReason = :reason, updatedAt = :at REMOVE GSI3PK, GSI3SK'
-            : `SET #status = :status, updatedAt = :at${claimable ? ', GSI3PK = :u1, GSI3SK = :u2' : ''} REMOVE refusalReason`,
+            ? `SET #status = :status, refusalReason = :reason, updatedAt = :at, ${VERSION_BUMP.set} REMOVE GSI3PK, GSI3SK`
+            : `SET #status = :status, updatedAt = :at, ${VERSION_BUMP.set}${claimable ? ', GSI3PK = :u1, GSI3SK = :u2' : ''} REMOVE refusalReason`,
         ConditionExpression: reward.payoutId
           ? '#status IN (:pending, :accepted, :refused) AND payoutId = :po'
           : '#status IN (:pending, :accepted, :refused) AND attribute_not_exists(payoutId)',
-        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeNames: { '#status': 'status', ...VERSION_BUMP.names },
         ExpressionAttributeValues: {
+          ...VERSION_BUMP.values,
           ':status': status,
           ':at': at,
           ':pending': 'pending',
