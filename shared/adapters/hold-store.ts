@@ -3,8 +3,17 @@
  * every hold that may touch a partner, their payouts or rewards in one Query; the sparse GSI2
  * `HOLDS_ACTIVE` lists the active ones (few), GSI4 `HOLDS` all of them. Resolving is one conditional
  * update from active, so a hold is released or confirmed once.
+ *
+ * The checks that gate money (export, mark paid, approve, validate) must not miss a hold placed a
+ * moment before, and indexes are eventually consistent on AWS. So each active hold also has a
+ * **marker** in one base-table partition (`HOLD_MARKERS` / `<partnerId>#<holdId>`, a copy of the
+ * hold), written right after the hold and before the 201, deleted right after it is resolved. The
+ * checks read the markers with a strongly consistent Query, together with the index, and then each
+ * hold they name with a consistent GetItem: the hold item decides. A crash between the two writes
+ * leaves a hold without its marker (found by the index, marked again) or a marker of a resolved hold
+ * (deleted on sight).
  */
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { HoldResolution } from '../domain/controls.ts';
 import { Conflict, NotFound } from '../domain/errors.ts';
 import type { Actor, Hold } from '../domain/schemas.ts';
@@ -22,6 +31,81 @@ export function toHold(item: Record<string, unknown>, now = Date.now()): Hold {
   return { ...hold, status, ...(due ? { dueForReview: true } : {}) };
 }
 
+const MARKERS = 'HOLD_MARKERS';
+const markerKey = (hold: Pick<HoldItem, 'id' | 'partnerId'>) => ({
+  PK: MARKERS,
+  SK: `${hold.partnerId}#${hold.id}`,
+});
+
+async function putMarker(hold: HoldItem): Promise<void> {
+  await dynamo().send(
+    new PutCommand({ TableName: table(), Item: { ...hold, ...markerKey(hold), type: 'holdMarker' } }),
+  );
+}
+
+async function deleteMarker(hold: Pick<HoldItem, 'id' | 'partnerId'>): Promise<void> {
+  await dynamo().send(new DeleteCommand({ TableName: table(), Key: markerKey(hold) }));
+}
+
+/** The markers of the active holds (of one partner), read strongly consistently. */
+async function readMarkers(partnerId?: string): Promise<Hold[]> {
+  const items: Record<string, unknown>[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const result = await dynamo().send(
+      new QueryCommand({
+        TableName: table(),
+        ConsistentRead: true,
+        KeyConditionExpression: partnerId ? 'PK = :pk AND begins_with(SK, :prefix)' : 'PK = :pk',
+        ExpressionAttributeValues: { ':pk': MARKERS, ...(partnerId ? { ':prefix': `${partnerId}#` } : {}) },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    items.push(...(result.Items ?? []));
+    startKey = result.LastEvaluatedKey;
+  } while (startKey);
+  const now = Date.now();
+  return items.map((item) => toHold(stripKeys(item, ['type']), now));
+}
+
+/**
+ * The active holds, exactly: the holds the markers or the index name, each read with a consistent
+ * GetItem (few: holds are exceptions). A hold without its marker is marked again; a marker of a
+ * resolved (or missing) hold is deleted.
+ */
+async function consistentActive(markers: Hold[], indexed: Hold[]): Promise<Hold[]> {
+  const marked = new Map(markers.map((hold) => [hold.id, hold]));
+  const candidates = new Map(marked);
+  for (const hold of indexed) if (hold.status === 'active') candidates.set(hold.id, hold);
+  const found = await Promise.all(
+    [...candidates.values()].map(async (hold) => {
+      const current = await dynamo().send(
+        new GetCommand({ TableName: table(), Key: holdKey(hold.id), ConsistentRead: true }),
+      );
+      const active = current.Item !== undefined && current.Item.resolution === undefined;
+      if (active && !marked.has(hold.id)) {
+        await putMarker(stripKeys(current.Item ?? {}, ['type']) as unknown as HoldItem);
+      }
+      if (!active && marked.has(hold.id)) await deleteMarker(hold);
+      return active ? [toHold(current.Item ?? {})] : [];
+    }),
+  );
+  return found.flat();
+}
+
+/** Every active hold that names this partner (on them, their payouts or rewards), read consistently. */
+export async function activeHoldsOf(partnerId: string): Promise<Hold[]> {
+  const [markers, indexed] = await Promise.all([readMarkers(partnerId), holdsOfPartner(partnerId)]);
+  return consistentActive(markers, indexed);
+}
+
+/** Every active hold, read consistently (see the top of this file). */
+export async function activeHoldsConsistent(): Promise<Hold[]> {
+  const [markers, indexed] = await Promise.all([readMarkers(), activeHolds()]);
+  return consistentActive(markers, indexed);
+}
+
+/** Stores a hold, then its marker (so the checks see it before the request answers). */
 export async function putHold(hold: HoldItem): Promise<void> {
   await dynamo().send(
     new PutCommand({
@@ -40,6 +124,7 @@ export async function putHold(hold: HoldItem): Promise<void> {
       ConditionExpression: 'attribute_not_exists(PK)',
     }),
   );
+  await putMarker(hold);
 }
 
 export async function findHold(id: string): Promise<Hold | undefined> {
@@ -151,11 +236,14 @@ export async function resolveHold(
         ReturnValues: 'ALL_NEW',
       }),
     );
-    return toHold(result.Attributes ?? {});
+    const resolved = toHold(result.Attributes ?? {});
+    await deleteMarker(resolved);
+    return resolved;
   } catch (error) {
     if (!isConditionalCheckFailed(error)) throw error;
     const current = await findHold(id);
     if (!current) throw new NotFound(`No hold ${id}`);
+    await deleteMarker(current); // a retry after a crash between the resolution and this
     throw new Conflict(`The hold was already ${current.status}`, { data: { status: current.status } });
   }
 }

@@ -12,10 +12,13 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EventBridgeEvent, startLocalEventBridge } from '../../infra/local/eventbridge.ts';
 import { startLocalSes } from '../../infra/local/ses.ts';
+import { dynamo } from '../../shared/adapters/clients.ts';
+import { table } from '../../shared/adapters/table.ts';
 import { sendControlsDigest } from '../../shared/usecases/digest.ts';
 import { notify } from '../../shared/usecases/notifications.ts';
 import { expectOk, expectProblem, listAll } from '../support/expect.ts';
@@ -518,6 +521,88 @@ describe('holds', () => {
 });
 
 // ------------------------------------------------------------------ confirm
+
+describe('holds are read consistently where money is gated', () => {
+  const holdKey = (id: string) => ({ PK: `HOLD#${id}`, SK: 'HOLD' });
+  const markerKey = (partnerId: string, id: string) => ({ PK: 'HOLD_MARKERS', SK: `${partnerId}#${id}` });
+  /** What a reader of a lagging index sees (AWS's indexes are eventually consistent): no entry yet. */
+  const hideFromIndexes = (id: string) =>
+    dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: holdKey(id),
+        UpdateExpression: 'REMOVE GSI1PK, GSI1SK, GSI2PK, GSI2SK, GSI4PK, GSI4SK',
+      }),
+    );
+
+  it('a hold placed a moment before an export stops it, though the indexes do not show it yet', async () => {
+    const { payoutId, partnerId } = await readyPayout([20_000], 'HUF');
+    const hold = expectOk(
+      await place(pm, { scope: 'partner', targetId: partnerId, reasonCode: 'SANCTIONS' }),
+      201,
+    );
+    await hideFromIndexes(hold.id);
+    expect(await listAll(viewer, '/holds', { active: 'true', targetId: partnerId })).toEqual([]);
+    const before = await state(payoutId, partnerId);
+    expectProblem(
+      await call(finA, 'POST', '/exports', { body: { format: 'csv', payoutIds: [payoutId] } }),
+      409,
+      'on_hold',
+    );
+    expectProblem(
+      await call(finA, 'POST', '/exports', { body: { format: 'csv', currency: 'HUF' } }),
+      422,
+      'no_eligible_payouts',
+    );
+    expectProblem(await call(finA, 'POST', `/payouts/${payoutId}/mark-paid`, { body: {} }), 409, 'on_hold');
+    expect(await state(payoutId, partnerId)).toEqual(before);
+
+    // Released: the export goes through at once, and the hold's marker is gone.
+    expectOk(await release(finA, hold.id));
+    const exported = expectOk(
+      await call(finB, 'POST', '/exports', { body: { format: 'csv', currency: 'HUF' } }),
+      201,
+    );
+    expect(exported.payoutIds).toEqual([payoutId]);
+    const marker = await dynamo().send(
+      new GetCommand({ TableName: table(), Key: markerKey(partnerId, hold.id), ConsistentRead: true }),
+    );
+    expect(marker.Item).toBeUndefined();
+  });
+
+  it('converges after a crash between a hold and its marker, either way', async () => {
+    const { payoutId, partnerId } = await readyPayout([20_000], 'HUF');
+    // Placed, then a crash before its marker was written: the index finds it, and it is marked again.
+    const hold = expectOk(
+      await place(pm, { scope: 'payout', targetId: payoutId, reasonCode: 'REFUND_RISK' }),
+      201,
+    );
+    await dynamo().send(new DeleteCommand({ TableName: table(), Key: markerKey(partnerId, hold.id) }));
+    expectProblem(
+      await call(finA, 'POST', '/exports', { body: { format: 'csv', payoutIds: [payoutId] } }),
+      409,
+      'on_hold',
+    );
+    const remarked = await dynamo().send(
+      new GetCommand({ TableName: table(), Key: markerKey(partnerId, hold.id), ConsistentRead: true }),
+    );
+    expect(remarked.Item).toMatchObject({ id: hold.id, scope: 'payout', targetId: payoutId });
+
+    // Released, then a crash before its marker was deleted: the hold item decides, the marker goes.
+    const marker = remarked.Item ?? {};
+    expectOk(await release(finA, hold.id));
+    await dynamo().send(new PutCommand({ TableName: table(), Item: marker }));
+    const exported = expectOk(
+      await call(finB, 'POST', '/exports', { body: { format: 'csv', payoutIds: [payoutId] } }),
+      201,
+    );
+    expect(exported.payoutIds).toEqual([payoutId]);
+    const gone = await dynamo().send(
+      new GetCommand({ TableName: table(), Key: markerKey(partnerId, hold.id), ConsistentRead: true }),
+    );
+    expect(gone.Item).toBeUndefined();
+  });
+});
 
 describe('confirming a hold', () => {
   it('refuses the held rewards: out of draft, pending and ready payouts (back to draft), clawed back from processing ones', async () => {
