@@ -3,6 +3,14 @@ import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../adapters/clients.ts';
 import { publishEvents } from '../adapters/events.ts';
 import { logger } from '../adapters/observability.ts';
+import {
+  commitExpression,
+  flushPartnerHistoryQuietly,
+  PARTNER_HISTORY_FIELDS,
+  type PartnerHistoryState,
+  partnerHistoryLength,
+  readPartnerHistory,
+} from '../adapters/partner-history.ts';
 import { findPartnerItem, type PartnerItem } from '../adapters/partner-store.ts';
 import {
   decodeCursor,
@@ -37,7 +45,7 @@ export { findPartnerItem, type PartnerItem };
 export function toPartner(item: Record<string, unknown>, now = new Date()): Partner {
   const { selfBilling, selfBillingAgreement, ...partner } = stripKeys(item, [
     'type',
-    'events',
+    ...PARTNER_HISTORY_FIELDS,
   ]) as unknown as PartnerItem;
   const stored = { ...partner, selfBilling, selfBillingAgreement } as PartnerItem;
   const state = selfBillingState(stored, now);
@@ -165,10 +173,11 @@ export async function updatePartner(
       })
     : undefined;
   if (change) {
-    sets.push('#events = list_append(if_not_exists(#events, :none), :event)');
-    names['#events'] = 'events';
-    values[':none'] = [];
-    values[':event'] = [change];
+    // The entry commits with the change, as an item of its own after (../adapters/partner-history.ts).
+    const commit = commitExpression(change);
+    sets.push(commit.set);
+    Object.assign(names, commit.names);
+    Object.assign(values, commit.values);
   }
   for (const [field, value] of Object.entries(patch)) {
     if (value === undefined) continue;
@@ -195,6 +204,7 @@ export async function updatePartner(
     );
     const updated = toPartner(result.Attributes ?? {});
     if (change) {
+      await flushPartnerHistoryQuietly({ ...result.Attributes, id } as PartnerHistoryState);
       await releaseInvalidMethodHolds(id, updated.payoutMethod);
       await publishPartnerEvent(updated, change);
     }
@@ -291,24 +301,27 @@ async function publishPartnerEvent(partner: Partner, event: PartnerEvent): Promi
   }
 }
 
-/** A partner's history (payout method changes), oldest first. */
+/** A partner's history (payout method changes), oldest first, paged by position. */
 export async function listPartnerEvents(
   id: string,
   page: { limit: number; cursor?: string | undefined },
 ): Promise<Page<PartnerEvent>> {
-  const item = await findPartnerItem(id);
+  const item = (await findPartnerItem(id)) as (PartnerItem & PartnerHistoryState) | undefined;
   if (!item) throw new NotFound(`No partner ${id}`);
   const identity = { partnerEvents: id };
-  const offset = page.cursor ? Number(decodeCursor(page.cursor, ['offset'], identity).offset) : 0;
-  if (!Number.isSafeInteger(offset) || offset < 0) {
+  const after = page.cursor ? Number(decodeCursor(page.cursor, ['offset'], identity).offset) : 0;
+  if (!Number.isSafeInteger(after) || after < 0) {
     throw new ValidationFailed('The cursor is invalid', {
       errors: [{ path: 'cursor', message: 'invalid cursor' }],
     });
   }
-  const events = ((item as { events?: PartnerEvent[] }).events ?? []) as PartnerEvent[];
-  const next = offset + page.limit;
+  const items = await readPartnerHistory(item, { after, limit: page.limit });
+  const next = after + items.length;
   return {
-    items: events.slice(offset, next),
-    nextCursor: next < events.length ? encodeCursor({ offset: String(next) }, identity) : null,
+    items,
+    nextCursor:
+      items.length > 0 && next < partnerHistoryLength(item)
+        ? encodeCursor({ offset: String(next) }, identity)
+        : null,
   };
 }

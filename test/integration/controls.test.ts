@@ -12,7 +12,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EventBridgeEvent, startLocalEventBridge } from '../../infra/local/eventbridge.ts';
@@ -365,6 +365,81 @@ describe('the payout method is part of what was validated', () => {
     });
     expectOk(await call(partner(partnerId), 'POST', `/partner/payouts/${payout.id}/validate`, { body: {} }));
     expect((await getPayout(payout.id)).payoutMethod).toEqual({ type: 'paypal', email: 'ana@example.com' });
+  });
+
+  it('keeps the partner history as items of its own, paged oldest first (after any legacy list)', async () => {
+    const partnerId = await newPartner();
+    // A partner written before entries were items keeps its list: it comes first.
+    const legacy = {
+      id: 'evt_legacy',
+      type: 'partner.payout_method_changed',
+      at: '2026-01-01T00:00:00.000Z',
+      actor: { role: 'manager', id: 'pm-old' },
+      data: { from: null, to: { type: 'paypal', email: 'o…@example.com' } },
+    };
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: { PK: `PARTNER#${partnerId}`, SK: 'PARTNER' },
+        UpdateExpression: 'SET events = :events',
+        ExpressionAttributeValues: { ':events': [legacy] },
+      }),
+    );
+    const emails = ['a1', 'a2', 'a3', 'a4', 'a5'].map((name) => `${name}@example.com`);
+    for (const email of emails) {
+      expectOk(
+        await call(pm, 'PATCH', `/partners/${partnerId}`, {
+          body: { payoutMethod: { type: 'paypal', email } },
+        }),
+      );
+    }
+    const pages = [];
+    let cursor: string | undefined;
+    do {
+      const page = expectOk(
+        await call(viewer, 'GET', `/partners/${partnerId}/events`, {
+          query: { limit: '2', ...(cursor ? { cursor } : {}) },
+        }),
+      );
+      pages.push(page.items);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(pages.map((items) => items.length)).toEqual([2, 2, 2]);
+    const entries = pages.flat();
+    expect(entries[0]).toEqual(legacy);
+    expect(entries.slice(1).map((entry) => entry.data.to.email)).toEqual(emails.map((e) => `a…@example.com`));
+    expect(new Set(entries.map((entry) => entry.id)).size).toBe(6);
+    expect(entries.slice(2).map((entry) => entry.data.from.type)).toEqual([
+      'paypal',
+      'paypal',
+      'paypal',
+      'paypal',
+    ]);
+    // The entries are items in the partner's partition; the partner item carries no list of them.
+    const stored = await dynamo().send(
+      new QueryCommand({
+        TableName: table(),
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :ev)',
+        ExpressionAttributeValues: { ':pk': `PARTNER#${partnerId}`, ':ev': 'EV#' },
+        ConsistentRead: true,
+      }),
+    );
+    expect(stored.Items?.map((item) => item.seq)).toEqual([1, 2, 3, 4, 5]);
+    const item = await dynamo().send(
+      new GetCommand({
+        TableName: table(),
+        Key: { PK: `PARTNER#${partnerId}`, SK: 'PARTNER' },
+        ConsistentRead: true,
+      }),
+    );
+    expect(item.Item).toMatchObject({ historySeq: 5, historyFlushed: 5, historyOutbox: [] });
+    expect(expectOk(await call(viewer, 'GET', `/partners/${partnerId}`))).not.toHaveProperty('historySeq');
+    // A tampered cursor is a 400.
+    expectProblem(
+      await call(viewer, 'GET', `/partners/${partnerId}/events`, { query: { cursor: 'bm90LWEtY3Vyc29y' } }),
+      400,
+      'validation_failed',
+    );
   });
 });
 
