@@ -385,7 +385,7 @@ describe('the payout method is part of what was validated', () => {
         ExpressionAttributeValues: { ':events': [legacy] },
       }),
     );
-    const emails = ['a1', 'a2', 'a3', 'a4', 'a5'].map((name) => `${name}@example.com`);
+    const emails = ['ada', 'bo', 'cy', 'di', 'ed'].map((name) => `${name}@example.com`);
     for (const email of emails) {
       expectOk(
         await call(pm, 'PATCH', `/partners/${partnerId}`, {
@@ -407,7 +407,9 @@ describe('the payout method is part of what was validated', () => {
     expect(pages.map((items) => items.length)).toEqual([2, 2, 2]);
     const entries = pages.flat();
     expect(entries[0]).toEqual(legacy);
-    expect(entries.slice(1).map((entry) => entry.data.to.email)).toEqual(emails.map((e) => `a…@example.com`));
+    expect(entries.slice(1).map((entry) => entry.data.to.email)).toEqual(
+      emails.map((email) => `${email.slice(0, 1)}…@example.com`),
+    );
     expect(new Set(entries.map((entry) => entry.id)).size).toBe(6);
     expect(entries.slice(2).map((entry) => entry.data.from.type)).toEqual([
       'paypal',

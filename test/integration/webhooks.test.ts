@@ -574,7 +574,11 @@ describe('reward.created, export.created, payout_run.completed', () => {
       target.received.find((item) => item.type === 'export.voided' && item.data?.id === exported.id),
     );
     expect(onCreate.data?.version).toBe(exported.version);
-    expect(onVoid.data).toMatchObject({ status: 'voided', version: voided.version, voidReason: 'wrong bank' });
+    expect(onVoid.data).toMatchObject({
+      status: 'voided',
+      version: voided.version,
+      voidReason: 'wrong bank',
+    });
     expect(Number(onVoid.data?.version)).toBeGreaterThan(Number(onCreate.data?.version));
 
     // A run: written running (1), then completed (2), in the API and in payout_run.completed.
