@@ -273,27 +273,31 @@ export interface DeliveryLogEntry extends WebhookDelivery {
   endpointId: string;
 }
 
-/** Appends log entries (BatchWriteItem, unprocessed ones retried). */
+/** Appends log entries (BatchWriteItem of 25, in parallel; unprocessed ones retried). */
 export async function appendDeliveries(entries: readonly DeliveryLogEntry[], logDays: number): Promise<void> {
-  for (let start = 0; start < entries.length; start += 25) {
-    let requests = entries.slice(start, start + 25).map(({ endpointId, ...delivery }) => ({
-      PutRequest: {
-        Item: {
-          ...webhookKeys.delivery(endpointId, delivery.id),
-          type: 'webhook_delivery',
-          ...delivery,
-          expiresAt: expiresAt(Date.parse(delivery.at), logDays),
-        },
+  const chunks: (readonly DeliveryLogEntry[])[] = [];
+  for (let start = 0; start < entries.length; start += 25) chunks.push(entries.slice(start, start + 25));
+  await Promise.all(chunks.map((chunk) => writeDeliveries(chunk, logDays)));
+}
+
+async function writeDeliveries(entries: readonly DeliveryLogEntry[], logDays: number): Promise<void> {
+  let requests = entries.map(({ endpointId, ...delivery }) => ({
+    PutRequest: {
+      Item: {
+        ...webhookKeys.delivery(endpointId, delivery.id),
+        type: 'webhook_delivery',
+        ...delivery,
+        expiresAt: expiresAt(Date.parse(delivery.at), logDays),
       },
-    }));
-    for (let attempt = 0; requests.length > 0; attempt++) {
-      if (attempt > 0) {
-        if (attempt > 8) throw new Error('BatchWriteItem left items unprocessed');
-        await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
-      }
-      const result = await dynamo().send(new BatchWriteCommand({ RequestItems: { [table()]: requests } }));
-      requests = (result.UnprocessedItems?.[table()] ?? []) as typeof requests;
+    },
+  }));
+  for (let attempt = 0; requests.length > 0; attempt++) {
+    if (attempt > 0) {
+      if (attempt > 8) throw new Error('BatchWriteItem left items unprocessed');
+      await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
     }
+    const result = await dynamo().send(new BatchWriteCommand({ RequestItems: { [table()]: requests } }));
+    requests = (result.UnprocessedItems?.[table()] ?? []) as typeof requests;
   }
 }
 

@@ -37,10 +37,11 @@ export type { DeliveryMessage };
 // ------------------------------------------------------------------ fan-out
 
 /**
- * One message per subscribed, enabled endpoint for each new event. An event is recorded first (kept
- * for replay) with the id of the queue message that carried it: a second publication of it is
- * skipped; the same message handled again (a fan-out that crashed half-way) fans out again
- * (receivers de-duplicate on `webhook-id`).
+ * One delivery per subscribed, enabled endpoint for each new event, whose first attempt is made here
+ * (retries are queue messages): no queue round trip, no second invocation and no second read of the
+ * endpoints per delivery. An event is recorded first (kept for replay) with the id of the queue
+ * message that carried it: a second publication of it is skipped; the same message handled again (a
+ * fan-out that crashed half-way) fans out again (receivers de-duplicate on `webhook-id`).
  */
 export async function fanOut(
   events: readonly { messageId: string; event: BusEvent }[],
@@ -60,13 +61,10 @@ export async function fanOut(
   const messages = fresh.flatMap((event) =>
     endpoints
       .filter((endpoint) => subscribes(endpoint.eventTypes, event.type))
-      .map((endpoint) => ({
-        id: newId('webhookDelivery'),
-        delayMs: 0,
-        message: { kind: 'deliver', endpointId: endpoint.id, event, attempt: 1 } satisfies DeliveryMessage,
-      })),
+      .map((endpoint): DeliveryMessage => ({ kind: 'deliver', endpointId: endpoint.id, event, attempt: 1 })),
   );
-  await enqueueDeliveries(messages);
+  // The endpoints are read again consistently there (the list came from an index).
+  await deliver(messages, settings);
   return messages.length;
 }
 

@@ -81,7 +81,8 @@ const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port
 const { handler } = await import('../../functions/webhook-delivery/handler.ts');
 const queue = await startLocalWebhookQueue({
   // Lambda scales an SQS event source out; here a few batches at a time on one core.
-  concurrency: 8,
+  concurrency: Number(process.env.BENCH_CONCURRENCY ?? 8),
+  batchSize: Number(process.env.BENCH_BATCH ?? 10),
   batchWindowMs: 20,
   consume: (event) => invokeLocal(LOCAL_NAMES.webhookDeliveryFunction, handler, event, 60_000),
 });
