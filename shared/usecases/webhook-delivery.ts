@@ -6,7 +6,12 @@
  */
 import { sendEmail } from '../adapters/mail.ts';
 import { logger } from '../adapters/observability.ts';
-import { sendWebhook, type WebhookResponse } from '../adapters/webhook-http.ts';
+import {
+  batchResolver,
+  sendWebhook,
+  type WebhookRequest,
+  type WebhookResponse,
+} from '../adapters/webhook-http.ts';
 import { type DeliveryMessage, enqueueDeliveries } from '../adapters/webhook-queue.ts';
 import {
   appendDeliveries,
@@ -82,7 +87,7 @@ export async function attempt(
   endpoint: EndpointItem,
   message: Pick<DeliveryMessage, 'event' | 'attempt' | 'replay'>,
   settings: WebhookSettings,
-  options: { retry: boolean } = { retry: true },
+  options: { retry: boolean; resolver?: WebhookRequest['resolver'] } = { retry: true },
 ): Promise<AttemptOutcome> {
   const now = new Date();
   const response = await sendWebhook({
@@ -94,6 +99,7 @@ export async function attempt(
     timeoutMs: settings.attemptTimeoutMs,
     maxResponseBytes: settings.maxResponseBytes,
     now,
+    ...(options.resolver ? { resolver: options.resolver } : {}),
   });
   const base: DeliveryLogEntry = {
     endpointId: endpoint.id,
@@ -212,11 +218,17 @@ export async function deliver(
   if (messages.length === 0) return;
   const endpoints = await findEndpointItems(messages.map((message) => message.endpointId));
   const outcomes: { endpoint: EndpointItem; message: DeliveryMessage; outcome: AttemptOutcome }[] = [];
+  // Each host is resolved and checked once for the batch's attempts (again by the next batch).
+  const resolver = batchResolver(settings.allowPrivate);
   await Promise.all(
     messages.map(async (message) => {
       const endpoint = endpoints.get(message.endpointId);
       if (!endpoint?.enabled) return;
-      outcomes.push({ endpoint, message, outcome: await attempt(endpoint, message, settings) });
+      outcomes.push({
+        endpoint,
+        message,
+        outcome: await attempt(endpoint, message, settings, { retry: true, resolver }),
+      });
     }),
   );
   await appendDeliveries(
