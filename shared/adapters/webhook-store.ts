@@ -195,34 +195,60 @@ export async function deleteEndpoint(id: string): Promise<boolean> {
 const expiresAt = (at: number, days: number) => Math.floor(at / 1000) + Math.ceil(days * 86_400);
 
 /**
- * Records an event once, for replay and so that a second publication of it (the bus delivers at
- * least once; Sync or the outbox sweep may publish again) is not fanned out twice. `messageId` is the
- * queue message carrying this publication: the same message handled again (its first fan-out crashed
- * before the message was deleted) may fan out again. Answers whether to fan out.
+ * Records a batch's events once each, for replay and so that a second publication of one (the bus
+ * delivers at least once; Sync or the outbox sweep may publish again) is not fanned out twice: one
+ * consistent BatchGetItem, then one BatchWriteItem per 25 new ones, rather than a conditional
+ * PutItem each. `messageId` is the queue message carrying the publication: an event recorded by the
+ * same message (handled again: its first fan-out crashed before the message was deleted) fans out
+ * again; one recorded by another publication is skipped. Answers the events to fan out. Two
+ * publications of one event handled at the very same moment may both fan out (receivers
+ * de-duplicate on `webhook-id`); within a batch the first one wins.
  */
-export async function recordEvent(event: WebhookEvent, logDays: number, messageId: string): Promise<boolean> {
-  try {
-    await dynamo().send(
-      new PutCommand({
-        TableName: table(),
-        Item: {
-          ...webhookKeys.event(event.id),
-          type: 'webhook_event',
-          GSI4PK: eventsPartition(event.timestamp.slice(0, 10)),
-          GSI4SK: `${event.timestamp}#${event.id}`,
-          event,
-          messageId,
-          expiresAt: expiresAt(Date.parse(event.timestamp) || Date.now(), logDays),
-        },
-        ConditionExpression: 'attribute_not_exists(PK) OR messageId = :messageId',
-        ExpressionAttributeValues: { ':messageId': messageId },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionalCheckFailed(error)) return false;
-    throw error;
+export async function recordEvents(
+  entries: readonly { event: WebhookEvent; messageId: string }[],
+  logDays: number,
+): Promise<WebhookEvent[]> {
+  const first = new Map<string, { event: WebhookEvent; messageId: string }>();
+  for (const entry of entries) if (!first.has(entry.event.id)) first.set(entry.event.id, entry);
+  const recorded = new Map<string, string>();
+  const ids = [...first.keys()];
+  for (let start = 0; start < ids.length; start += 100) {
+    let keys: Record<string, unknown>[] = ids.slice(start, start + 100).map(webhookKeys.event);
+    for (let attempt = 0; keys.length > 0; attempt++) {
+      if (attempt > 0) {
+        if (attempt > 8) throw new Error('BatchGetItem left keys unprocessed');
+        await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
+      }
+      const result = await dynamo().send(
+        new BatchGetCommand({
+          RequestItems: {
+            [table()]: { Keys: keys, ConsistentRead: true, ProjectionExpression: 'PK, messageId' },
+          },
+        }),
+      );
+      for (const item of result.Responses?.[table()] ?? []) {
+        recorded.set(String(item.PK).slice('WEBHOOK_EVENT#'.length), String(item.messageId));
+      }
+      keys = (result.UnprocessedKeys?.[table()]?.Keys ?? []) as Record<string, unknown>[];
+    }
   }
+  const fresh = [...first.values()].filter(
+    ({ event, messageId }) => !recorded.has(event.id) || recorded.get(event.id) === messageId,
+  );
+  await batchPut(
+    fresh
+      .filter(({ event }) => !recorded.has(event.id))
+      .map(({ event, messageId }) => ({
+        ...webhookKeys.event(event.id),
+        type: 'webhook_event',
+        GSI4PK: eventsPartition(event.timestamp.slice(0, 10)),
+        GSI4SK: `${event.timestamp}#${event.id}`,
+        event,
+        messageId,
+        expiresAt: expiresAt(Date.parse(event.timestamp) || Date.now(), logDays),
+      })),
+  );
+  return fresh.map(({ event }) => event);
 }
 
 const live = (item: Record<string, unknown>, now: number) =>
@@ -275,22 +301,25 @@ export interface DeliveryLogEntry extends WebhookDelivery {
 
 /** Appends log entries (BatchWriteItem of 25, in parallel; unprocessed ones retried). */
 export async function appendDeliveries(entries: readonly DeliveryLogEntry[], logDays: number): Promise<void> {
-  const chunks: (readonly DeliveryLogEntry[])[] = [];
-  for (let start = 0; start < entries.length; start += 25) chunks.push(entries.slice(start, start + 25));
-  await Promise.all(chunks.map((chunk) => writeDeliveries(chunk, logDays)));
+  await batchPut(
+    entries.map(({ endpointId, ...delivery }) => ({
+      ...webhookKeys.delivery(endpointId, delivery.id),
+      type: 'webhook_delivery',
+      ...delivery,
+      expiresAt: expiresAt(Date.parse(delivery.at), logDays),
+    })),
+  );
 }
 
-async function writeDeliveries(entries: readonly DeliveryLogEntry[], logDays: number): Promise<void> {
-  let requests = entries.map(({ endpointId, ...delivery }) => ({
-    PutRequest: {
-      Item: {
-        ...webhookKeys.delivery(endpointId, delivery.id),
-        type: 'webhook_delivery',
-        ...delivery,
-        expiresAt: expiresAt(Date.parse(delivery.at), logDays),
-      },
-    },
-  }));
+/** Puts items with BatchWriteItem, 25 a call, the calls in parallel, unprocessed ones retried. */
+async function batchPut(items: readonly Record<string, unknown>[]): Promise<void> {
+  const chunks: Record<string, unknown>[][] = [];
+  for (let start = 0; start < items.length; start += 25) chunks.push(items.slice(start, start + 25));
+  await Promise.all(chunks.map((chunk) => writeChunk(chunk)));
+}
+
+async function writeChunk(items: readonly Record<string, unknown>[]): Promise<void> {
+  let requests = items.map((Item) => ({ PutRequest: { Item } }));
   for (let attempt = 0; requests.length > 0; attempt++) {
     if (attempt > 0) {
       if (attempt > 8) throw new Error('BatchWriteItem left items unprocessed');

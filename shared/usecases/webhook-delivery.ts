@@ -19,7 +19,7 @@ import {
   type EndpointItem,
   findEndpointItems,
   listEnabledEndpoints,
-  recordEvent,
+  recordEvents,
   signingSecrets,
   updateEndpoint,
 } from '../adapters/webhook-store.ts';
@@ -55,14 +55,10 @@ export async function fanOut(
   if (events.length === 0) return 0;
   const endpoints = await listEnabledEndpoints();
   // A batch's events are recorded together, then their messages sent together.
-  const fresh = (
-    await Promise.all(
-      events.map(async ({ messageId, event: bus }) => {
-        const event = toWebhookEvent(bus);
-        return (await recordEvent(event, settings.logDays, messageId)) ? [event] : [];
-      }),
-    )
-  ).flat();
+  const fresh = await recordEvents(
+    events.map(({ messageId, event }) => ({ event: toWebhookEvent(event), messageId })),
+    settings.logDays,
+  );
   const messages = fresh.flatMap((event) =>
     endpoints
       .filter((endpoint) => subscribes(endpoint.eventTypes, event.type))

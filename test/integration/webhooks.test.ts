@@ -14,6 +14,7 @@ import { resetWebhookSettings } from '../../shared/config/webhooks.ts';
 import { newId } from '../../shared/domain/ids.ts';
 import { sweepRecordedEvents } from '../../shared/usecases/outbox-sweep.ts';
 import { rewardItem } from '../../shared/usecases/rewards.ts';
+import { fanOut } from '../../shared/usecases/webhook-delivery.ts';
 import { syncPayout } from '../../shared/usecases/workflow.ts';
 import { expectOk, expectProblem, listAll } from '../support/expect.ts';
 import { call, manager, partner } from '../support/http.ts';
@@ -626,6 +627,31 @@ describe('reward.created, export.created, payout_run.completed', () => {
     await sleep(300);
     expect(target.received.filter((item) => item.data?.id === reward.id)).toHaveLength(1);
     expect(expectOk(await call(manager, 'GET', `/rewards/${reward.id}`))).not.toHaveProperty('outbox');
+  });
+});
+
+describe('an event published twice', () => {
+  it('fans out once; the same queue message handled again fans out again', async () => {
+    const target = await receiver();
+    await register(target, { eventTypes: ['dedupe.check'] });
+    const eventId = newId('event');
+    const bus = {
+      id: randomUUID(),
+      'detail-type': 'dedupe.check',
+      source: 'partner-payouts',
+      time: new Date().toISOString(),
+      resources: [eventId],
+      detail: { id: 'x_1', version: 1, eventId, eventAt: new Date().toISOString() },
+    };
+    const event = (messageId: string) => [{ messageId, event: bus as never }];
+    expect(await fanOut(event('message-1'))).toBeGreaterThanOrEqual(1);
+    expect(await fanOut(event('message-2'))).toBe(0); // another publication of it: skipped
+    expect(await fanOut([...event('message-3'), ...event('message-4')])).toBe(0);
+    expect(await fanOut(event('message-1'))).toBeGreaterThanOrEqual(1); // handled again
+    await sleep(200);
+    const got = target.received.filter((item) => item.id === eventId);
+    expect(got).toHaveLength(2);
+    expect(got.every((item) => item.verifiedBy.length === 1)).toBe(true);
   });
 });
 
