@@ -3,6 +3,10 @@
  * defaults. The README documents every entry.
  */
 import type { Node } from 'constructs';
+import {
+  DEFAULT_INVOICE_UPLOADS_PER_MINUTE,
+  DEFAULT_PARTNER_REVIEWS_PER_MINUTE,
+} from '#shared/config/rate-limits.ts';
 
 export interface PayoutsConfig {
   /** `prod` keeps data (RETAIN, deletion protection); other stages are disposable. */
@@ -53,6 +57,14 @@ export interface PayoutsConfig {
   apiThrottleBurstLimit: number;
   /** How often the reconciler restarts lost payout workflows (minutes). */
   reconcileIntervalMinutes: number;
+  /** Per payout and minute: partner reviews and invoice upload grants (429 beyond; 0 = no cap). */
+  partnerReviewsPerMinute: number;
+  invoiceUploadsPerMinute: number;
+  /** Throttling of the partner routes, each (steady requests per second, and burst). */
+  partnerThrottleRateLimit: number;
+  partnerThrottleBurstLimit: number;
+  /** Reserved concurrency of each API function; unset (default): none reserved. */
+  apiReservedConcurrency?: number;
 }
 
 function read(node: Node, name: string): string | undefined {
@@ -114,5 +126,12 @@ export function loadConfig(node: Node): PayoutsConfig {
     apiThrottleRateLimit: positive('apiThrottleRateLimit', 100),
     apiThrottleBurstLimit: positive('apiThrottleBurstLimit', 200),
     reconcileIntervalMinutes: positive('reconcileIntervalMinutes', 15),
+    partnerReviewsPerMinute: number('partnerReviewsPerMinute', DEFAULT_PARTNER_REVIEWS_PER_MINUTE),
+    invoiceUploadsPerMinute: number('invoiceUploadsPerMinute', DEFAULT_INVOICE_UPLOADS_PER_MINUTE),
+    partnerThrottleRateLimit: positive('partnerThrottleRateLimit', 20),
+    partnerThrottleBurstLimit: positive('partnerThrottleBurstLimit', 40),
+    ...(read(node, 'apiReservedConcurrency') === undefined
+      ? {}
+      : { apiReservedConcurrency: positive('apiReservedConcurrency', 1) }),
   };
 }

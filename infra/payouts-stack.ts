@@ -171,6 +171,9 @@ export class PayoutsStack extends Stack {
     this.workflow.bindApi(fns.exports);
     fns.payouts.setEnv(ENV.returnWindowDays, String(config.returnWindowDays));
     this.workflow.bindApi(fns['partner-payouts']);
+    fns['partner-payouts']
+      .setEnv(ENV.partnerReviewsPerMinute, String(config.partnerReviewsPerMinute))
+      .setEnv(ENV.invoiceUploadsPerMinute, String(config.invoiceUploadsPerMinute));
 
     this.controls = new Controls(this, 'Controls', {
       table,

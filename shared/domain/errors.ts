@@ -89,6 +89,19 @@ export class UnsupportedMediaType extends DomainError {
   readonly title = 'Unsupported media type';
 }
 
+/** 429: too many requests of this kind; `Retry-After` (seconds) says when to try again. */
+export class RateLimited extends DomainError {
+  readonly status = 429;
+  readonly code = 'rate_limited';
+  readonly title = 'Too many requests';
+  readonly retryAfterSeconds: number;
+
+  constructor(detail: string, retryAfterSeconds: number) {
+    super(detail, { data: { retryAfterSeconds } });
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
 export const BUSINESS_RULES = [
   'rewards_not_reviewed',
   'non_positive_amount',

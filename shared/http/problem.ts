@@ -1,14 +1,17 @@
 /** Typed errors → `application/problem+json` responses (api.md "Errors"). */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type * as z from 'zod/mini';
-import { DomainError, type FieldError, ValidationFailed } from '../domain/errors.ts';
+import { DomainError, type FieldError, RateLimited, ValidationFailed } from '../domain/errors.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
 export function problemResponse(error: DomainError): APIGatewayProxyStructuredResultV2 {
   return {
     statusCode: error.status,
-    headers: { 'content-type': PROBLEM_CONTENT_TYPE },
+    headers: {
+      'content-type': PROBLEM_CONTENT_TYPE,
+      ...(error instanceof RateLimited ? { 'retry-after': String(error.retryAfterSeconds) } : {}),
+    },
     body: JSON.stringify({
       type: `https://partner-payouts.dev/problems/${error.code}`,
       title: error.title,

@@ -32,6 +32,7 @@ import {
 } from '../domain/invoices.ts';
 import type { Actor, Payout } from '../domain/schemas.ts';
 import { getPartnerPayoutItem } from './payouts.ts';
+import { enforcePayoutRate } from './rate-limits.ts';
 import { publishHistory } from './workflow.ts';
 
 const SYSTEM: Actor = { role: 'system', id: 'invoice-check' };
@@ -55,6 +56,7 @@ async function publishAfterCommit(item: PayoutItem): Promise<void> {
 /** A presigned POST for one PDF, under the payout's prefix; the payout must be pending. */
 export async function requestInvoiceUpload(partnerId: string, payoutId: string, fileName?: string) {
   const item = await getPartnerPayoutItem(partnerId, payoutId);
+  await enforcePayoutRate('invoice-upload', payoutId);
   if (item.status !== 'pending') {
     throw new InvalidTransition(`Invoices are uploaded while the payout is pending; it is ${item.status}`);
   }
