@@ -10,7 +10,9 @@
  * payout" ask for currencies no other test uses (SEK, DKK, PLN, CZK).
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { dynamo } from '../../shared/adapters/clients.ts';
 import {
   claimExportRequestKey,
   type ExportRecord,
@@ -19,6 +21,7 @@ import {
   takePayout,
 } from '../../shared/adapters/export-store.ts';
 import { newEvent } from '../../shared/adapters/payout-store.ts';
+import { keys, table } from '../../shared/adapters/table.ts';
 import { endToEndIdFor } from '../../shared/domain/end-to-end.ts';
 import { newId } from '../../shared/domain/ids.ts';
 import { createExport as createExportUseCase, recoverExports } from '../../shared/usecases/exports.ts';
@@ -362,6 +365,29 @@ describe('void', () => {
       found: 'payout',
       exportId: second.id,
     });
+    // Nothing grows on the payout item per export: each EndToEndId is its own small item in the
+    // payout's partition (the voided one found above through it, the current one on the item).
+    for (const [index, id] of ids.entries()) {
+      const raw = await dynamo().send(
+        new GetCommand({ TableName: table(), Key: keys.payout(id), ConsistentRead: true }),
+      );
+      expect(raw.Item).toBeDefined();
+      expect(raw.Item).not.toHaveProperty('exportRefs');
+      const refs = await dynamo().send(
+        new QueryCommand({
+          TableName: table(),
+          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :e2e)',
+          ExpressionAttributeValues: { ':pk': keys.payout(id).PK, ':e2e': 'E2E#' },
+          ConsistentRead: true,
+        }),
+      );
+      expect((refs.Items ?? []).map((item) => [item.endToEndId, item.exportId]).sort()).toEqual(
+        [
+          [oldIds[index], first.id],
+          [newIds[index], second.id],
+        ].sort(),
+      );
+    }
     // Once a payout has an outcome the export cannot be voided.
     expect(
       await settlePaid(ids[0] as string, {
