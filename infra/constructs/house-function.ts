@@ -150,7 +150,9 @@ export class HouseFunction extends Construct {
     // Only a Query reads an index.
     if (actions.includes('Query') && hasIndexes(table)) {
       const indexes = `${table.tableArn}/index/*`;
-      this.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: [indexes] }));
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({ actions: ['dynamodb:Query'], resources: [indexes] }),
+      );
       acknowledgeWildcardResource(this.role, indexes, NAG_REASONS.tableIndexes);
     }
     return this;

@@ -26,7 +26,6 @@
 
 import {
   activateExport,
-  buildingExportsBefore,
   claimExportRequestKey,
   deleteExportObjects,
   deleteExportRecord,
@@ -36,7 +35,6 @@ import {
   exportObjectKey,
   findExport,
   listExportRecords,
-  markExportVoided,
   nextExportSequence,
   type PartnerSnapshot,
   type PayoutSnapshot,
