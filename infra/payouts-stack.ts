@@ -89,6 +89,11 @@ export class PayoutsStack extends Stack {
         ? { url: this.console.url, domainPrefix: `partner-payouts-${config.stage}-${this.account}` }
         : undefined,
       throttle: { rateLimit: config.apiThrottleRateLimit, burstLimit: config.apiThrottleBurstLimit },
+      partnerThrottle: {
+        rateLimit: config.partnerThrottleRateLimit,
+        burstLimit: config.partnerThrottleBurstLimit,
+      },
+      reservedConcurrency: config.reservedConcurrency,
       logRetention,
       removalPolicy,
     });

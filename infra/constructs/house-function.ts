@@ -47,6 +47,8 @@ export interface HouseFunctionProps {
   removalPolicy: RemovalPolicy;
   /** For asynchronous triggers: events that failed every retry land here. */
   deadLetterQueue?: IQueue;
+  /** Reserved concurrency (a cap, and a floor kept for it); unset: none. */
+  reservedConcurrency?: number | undefined;
   /** Files copied next to the bundle (`index.mjs`), by path relative to the project root. */
   assets?: string[];
 }
@@ -89,6 +91,9 @@ export class HouseFunction extends Construct {
       timeout: props.timeout ?? Duration.seconds(29),
       tracing: Tracing.ACTIVE,
       deadLetterQueue: props.deadLetterQueue,
+      ...(props.reservedConcurrency !== undefined
+        ? { reservedConcurrentExecutions: props.reservedConcurrency }
+        : {}),
       logGroup,
       loggingFormat: LoggingFormat.JSON,
       environment: {
