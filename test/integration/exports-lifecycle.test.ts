@@ -25,6 +25,7 @@ import { keys, table } from '../../shared/adapters/table.ts';
 import { endToEndIdFor } from '../../shared/domain/end-to-end.ts';
 import { newId } from '../../shared/domain/ids.ts';
 import { createExport as createExportUseCase, recoverExports } from '../../shared/usecases/exports.ts';
+import { RECOVERERS } from '../../shared/usecases/recoverers.ts';
 import {
   exportSettlementView,
   findByEndToEndId,
@@ -289,6 +290,28 @@ describe('a crash half-way converges', () => {
     expect(await recoverExports()).not.toContain(record.id);
     // The payouts can be exported again.
     expectOk(await exportOf({ format: 'sepa', payoutIds: ids }), 201);
+  });
+
+  it('the scheduled reconciler runs the same recovery (exports recoverer), once per stale export', async () => {
+    expect(RECOVERERS.map((recoverer) => recoverer.name)).toContain('exports');
+    const recoverer = RECOVERERS.find(
+      (candidate) => candidate.name === 'exports',
+    ) as (typeof RECOVERERS)[number];
+    const ids = [(await readyPayout()).id];
+    const createdAt = new Date(Date.now() - 10 * 60 * 1000).toISOString();
+    const record = await crashedExport(ids, ids, { createdAt });
+    expect(await getPayout(ids[0] as string)).toMatchObject({ status: 'processing', exportId: record.id });
+    const context = { now: new Date(), checkAll: false, deadline: Date.now() + 60_000 };
+    const report = await recoverer.recover(context);
+    // Other files' exports may be recovered by this run too; this one surely is.
+    expect(report.failed).toBe(0);
+    expect(await getExport(record.id)).toMatchObject({ status: 'voided' });
+    expect(await getPayout(ids[0] as string)).toMatchObject({ status: 'ready' });
+    expect((await historyOf(ids[0] as string)).at(-1)).toMatchObject({ type: 'payout.export_rolled_back' });
+    // A second run finds nothing of it left.
+    const history = await historyOf(ids[0] as string);
+    await recoverer.recover({ ...context, deadline: Date.now() + 60_000 });
+    expect(await historyOf(ids[0] as string)).toEqual(history);
   });
 
   it('the same Idempotency-Key resumes the same export and completes it', async () => {
