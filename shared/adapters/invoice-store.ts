@@ -2,15 +2,11 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import {
-  DeleteObjectCommand,
   GetObjectCommand,
   type GetObjectCommandOutput,
-  HeadObjectCommand,
   NoSuchKey,
-  NotFound,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
-import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
   INVOICE_CONTENT_TYPE,
@@ -18,6 +14,7 @@ import {
   INVOICE_MAX_BYTES,
   INVOICE_UPLOAD_EXPIRES_SECONDS,
 } from '../domain/invoices.ts';
+import { deleteUpload, headUpload, presignUpload } from './checked-upload.ts';
 import { s3 } from './clients.ts';
 
 function bucket(): string {
@@ -27,23 +24,14 @@ function bucket(): string {
 }
 
 export async function presignInvoiceUpload(key: string, fileName: string) {
-  const post = await createPresignedPost(s3(), {
-    Bucket: bucket(),
-    Key: key,
-    Fields: { 'Content-Type': INVOICE_CONTENT_TYPE, 'x-amz-meta-file-name': fileName },
-    Conditions: [
-      ['content-length-range', 1, INVOICE_MAX_BYTES],
-      ['eq', '$Content-Type', INVOICE_CONTENT_TYPE],
-      ['eq', '$x-amz-meta-file-name', fileName],
-    ],
-    Expires: INVOICE_UPLOAD_EXPIRES_SECONDS,
-  });
-  return {
-    url: post.url,
-    fields: post.fields,
-    expiresAt: new Date(Date.now() + INVOICE_UPLOAD_EXPIRES_SECONDS * 1000).toISOString(),
+  return presignUpload({
+    bucket: bucket(),
+    key,
+    contentType: INVOICE_CONTENT_TYPE,
+    fileName,
     maxBytes: INVOICE_MAX_BYTES,
-  };
+    expiresSeconds: INVOICE_UPLOAD_EXPIRES_SECONDS,
+  });
 }
 
 export async function presignInvoiceDownload(key: string, fileName: string) {
@@ -75,37 +63,17 @@ export interface InspectedObject {
   bytes?: Buffer;
 }
 
-/** The ETag without its quotes. */
-const bareEtag = (etag: string | undefined) => (etag ?? '').replace(/"/g, '');
-
 /** The ETag of the object at `key` now (HEAD), or undefined when there is none. */
 export async function invoiceObjectEtag(key: string): Promise<string | undefined> {
-  try {
-    const head = await s3().send(new HeadObjectCommand({ Bucket: bucket(), Key: key }));
-    return bareEtag(head.ETag);
-  } catch (error) {
-    if (error instanceof NotFound || error instanceof NoSuchKey) return undefined;
-    throw error;
-  }
+  return (await headUpload(bucket(), key))?.etag;
 }
 
 /** Reads the object itself: its size first, then (when small enough) its bytes, hashed as they stream. */
 export async function inspectInvoiceObject(key: string): Promise<InspectedObject> {
-  let size: number;
-  let fileName: string | undefined;
-  let etag: string;
-  try {
-    const head = await s3().send(new HeadObjectCommand({ Bucket: bucket(), Key: key }));
-    size = head.ContentLength ?? 0;
-    fileName = head.Metadata?.['file-name'];
-    etag = bareEtag(head.ETag);
-  } catch (error) {
-    // HEAD answers have no body: a missing object is `NotFound` (404), `NoSuchKey` on a GET.
-    if (error instanceof NotFound || error instanceof NoSuchKey) {
-      return { exists: false, size: 0, head: Buffer.alloc(0), sha256: '' };
-    }
-    throw error;
-  }
+  const head = await headUpload(bucket(), key);
+  if (!head) return { exists: false, size: 0, head: Buffer.alloc(0), sha256: '' };
+  const { size, fileName } = head;
+  let { etag } = head;
   if (size < 1 || size > INVOICE_MAX_BYTES)
     return { exists: true, size, head: Buffer.alloc(0), sha256: '', fileName, etag };
   let object: GetObjectCommandOutput;
@@ -117,7 +85,7 @@ export async function inspectInvoiceObject(key: string): Promise<InspectedObject
   }
   // Another object replaced it between the HEAD and the GET: its own event checks it; report the one
   // read, by the ETag of the bytes read.
-  etag = bareEtag(object.ETag) || etag;
+  etag = (object.ETag ?? '').replace(/"/g, '') || etag;
   const body = (object.Body ?? []) as Readable | Buffer[];
   const hash = createHash('sha256');
   const chunks: Buffer[] = [];
@@ -160,5 +128,5 @@ export async function storeCheckedInvoice(key: string, bytes: Buffer, fileName: 
 }
 
 export async function deleteInvoiceObject(key: string): Promise<void> {
-  await s3().send(new DeleteObjectCommand({ Bucket: bucket(), Key: key }));
+  await deleteUpload(bucket(), key);
 }
