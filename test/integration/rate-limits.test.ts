@@ -11,6 +11,7 @@ import { RATE_WINDOW_SECONDS, rateKeys, takeRate } from '../../shared/adapters/r
 import { table } from '../../shared/adapters/table.ts';
 import { rateLimits } from '../../shared/config/rate-limits.ts';
 import { newId } from '../../shared/domain/ids.ts';
+import { openApiDocument } from '../../shared/http/openapi.ts';
 import { expectOk, expectProblem, listAll } from '../support/expect.ts';
 import { call, manager, partner } from '../support/http.ts';
 
@@ -126,6 +127,23 @@ describe('per-payout rate limits on the partner routes', () => {
       404,
       'not_found',
     );
+  });
+
+  it('is documented: 429 with Retry-After on the two capped routes, and on no other', () => {
+    const document = openApiDocument() as any;
+    const limited: string[] = [];
+    for (const [path, operations] of Object.entries<any>(document.paths)) {
+      for (const [method, operation] of Object.entries<any>(operations)) {
+        const response = operation?.responses?.['429'];
+        if (!response) continue;
+        limited.push(`${method.toUpperCase()} ${path}`);
+        expect(response.headers?.['Retry-After']?.schema).toMatchObject({ type: 'integer' });
+      }
+    }
+    expect(limited.sort()).toEqual([
+      'POST /partner/payouts/{id}/invoice',
+      'POST /partner/payouts/{id}/rewards/{rewardId}/review',
+    ]);
   });
 
   it('counts in fixed one-minute windows whose items expire (TTL), and opens the next window', async () => {
