@@ -594,6 +594,14 @@ describe('a checked invoice cannot be swapped (a presigned POST can be replayed 
     const events = await eventsOf(payoutId);
     expect(await notifyUploaded(key, html.length, later)).toEqual([{ key, outcome: 'duplicate' }]);
     expect(await eventsOf(payoutId)).toEqual(events);
+    // The checked copy's own ObjectCreated (locally s3rver emits one for every object) is left alone.
+    const checkedKey = `checked/${payoutId}/${sha256(checked)}.pdf`;
+    expect(await objectExists(checkedKey)).toBe(true);
+    expect(await notifyUploaded(checkedKey, checked.length)).toEqual([
+      { key: checkedKey, outcome: 'ignored' },
+    ]);
+    expect(await objectExists(checkedKey)).toBe(true);
+    expect(await eventsOf(payoutId)).toEqual(events);
   });
 
   it('attaches a replayed PDF while pending as a new upload, and the download follows the check, not the key', async () => {
