@@ -13,6 +13,8 @@ export abstract class DomainError extends Error {
   abstract readonly title: string;
   readonly errors: FieldError[] | undefined;
   readonly data: Record<string, unknown> | undefined;
+  /** Response headers the problem carries (e.g. `Retry-After`). */
+  headers: Record<string, string> | undefined;
 
   constructor(detail: string, options: { errors?: FieldError[]; data?: Record<string, unknown> } = {}) {
     super(detail);
@@ -99,6 +101,7 @@ export class RateLimited extends DomainError {
   constructor(detail: string, retryAfterSeconds: number) {
     super(detail, { data: { retryAfterSeconds } });
     this.retryAfterSeconds = retryAfterSeconds;
+    this.headers = { 'retry-after': String(retryAfterSeconds) };
   }
 }
 

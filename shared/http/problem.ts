@@ -1,7 +1,7 @@
 /** Typed errors → `application/problem+json` responses (api.md "Errors"). */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type * as z from 'zod/mini';
-import { DomainError, type FieldError, RateLimited, ValidationFailed } from '../domain/errors.ts';
+import { DomainError, type FieldError, ValidationFailed } from '../domain/errors.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -10,7 +10,7 @@ export function problemResponse(error: DomainError): APIGatewayProxyStructuredRe
     statusCode: error.status,
     headers: {
       'content-type': PROBLEM_CONTENT_TYPE,
-      ...(error instanceof RateLimited ? { 'retry-after': String(error.retryAfterSeconds) } : {}),
+      ...error.headers,
     },
     body: JSON.stringify({
       type: `https://partner-payouts.dev/problems/${error.code}`,
