@@ -259,7 +259,8 @@ export class Api extends Construct {
           ThrottlingBurstLimit: props.partnerThrottle.burstLimit,
         };
         // Route settings name existing routes: the stage is written after them.
-        for (const route of routes) stageResource.addResourceDependency(route.node.defaultChild as CfnResource);
+        for (const route of routes)
+          stageResource.addResourceDependency(route.node.defaultChild as CfnResource);
       }
       // Any other public route is a finding to answer for.
       if (spec.access === 'public' && spec.method === 'GET' && spec.path === '/health') {
