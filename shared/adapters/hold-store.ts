@@ -7,13 +7,14 @@
  * The checks that gate money (export, mark paid, approve, validate) must not miss a hold placed a
  * moment before, and indexes are eventually consistent on AWS. So each active hold also has a
  * **marker** in one base-table partition (`HOLD_MARKERS` / `<partnerId>#<holdId>`, a copy of the
- * hold), written right after the hold and before the 201, deleted right after it is resolved. The
+ * hold), written right after the hold and before the 201, retired right after it is resolved (and
+ * deleted a day later by the table's TTL: the checking functions need no DeleteItem). The
  * checks read the markers with a strongly consistent Query, together with the index, and then each
  * hold they name with a consistent GetItem: the hold item decides. A crash between the two writes
  * leaves a hold without its marker (found by the index, marked again) or a marker of a resolved hold
- * (deleted on sight).
+ * (retired on sight).
  */
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { HoldResolution } from '../domain/controls.ts';
 import { Conflict, NotFound } from '../domain/errors.ts';
 import type { Actor, Hold } from '../domain/schemas.ts';
@@ -43,8 +44,30 @@ async function putMarker(hold: HoldItem): Promise<void> {
   );
 }
 
-async function deleteMarker(hold: Pick<HoldItem, 'id' | 'partnerId'>): Promise<void> {
-  await dynamo().send(new DeleteCommand({ TableName: table(), Key: markerKey(hold) }));
+/** How long a retired marker stays (then the table's TTL deletes it; reads skip it before). */
+const RETIRED_MARKER_SECONDS = 86_400;
+
+/**
+ * Retires a marker: `retired`, and deleted by the table's TTL a day later (an UpdateItem, so the
+ * functions that check holds need no DeleteItem). Nothing when there is no marker.
+ */
+async function retireMarker(hold: Pick<HoldItem, 'id' | 'partnerId'>): Promise<void> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: markerKey(hold),
+        UpdateExpression: 'SET retired = :true, expiresAt = :expires',
+        ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(retired)',
+        ExpressionAttributeValues: {
+          ':true': true,
+          ':expires': Math.floor(Date.now() / 1000) + RETIRED_MARKER_SECONDS,
+        },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+  }
 }
 
 /** The markers of the active holds (of one partner), read strongly consistently. */
@@ -61,17 +84,18 @@ async function readMarkers(partnerId?: string): Promise<Hold[]> {
         ExclusiveStartKey: startKey,
       }),
     );
-    items.push(...(result.Items ?? []));
+    // Retired markers wait for the TTL: skipped.
+    items.push(...(result.Items ?? []).filter((item) => item.retired !== true));
     startKey = result.LastEvaluatedKey;
   } while (startKey);
   const now = Date.now();
-  return items.map((item) => toHold(stripKeys(item, ['type']), now));
+  return items.map((item) => toHold(stripKeys(item, ['type', 'retired', 'expiresAt']), now));
 }
 
 /**
  * The active holds, exactly: the holds the markers or the index name, each read with a consistent
  * GetItem (few: holds are exceptions). A hold without its marker is marked again; a marker of a
- * resolved (or missing) hold is deleted.
+ * resolved (or missing) hold is retired.
  */
 async function consistentActive(markers: Hold[], indexed: Hold[]): Promise<Hold[]> {
   const marked = new Map(markers.map((hold) => [hold.id, hold]));
@@ -86,7 +110,7 @@ async function consistentActive(markers: Hold[], indexed: Hold[]): Promise<Hold[
       if (active && !marked.has(hold.id)) {
         await putMarker(stripKeys(current.Item ?? {}, ['type']) as unknown as HoldItem);
       }
-      if (!active && marked.has(hold.id)) await deleteMarker(hold);
+      if (!active && marked.has(hold.id)) await retireMarker(hold);
       return active ? [toHold(current.Item ?? {})] : [];
     }),
   );
@@ -237,13 +261,13 @@ export async function resolveHold(
       }),
     );
     const resolved = toHold(result.Attributes ?? {});
-    await deleteMarker(resolved);
+    await retireMarker(resolved);
     return resolved;
   } catch (error) {
     if (!isConditionalCheckFailed(error)) throw error;
     const current = await findHold(id);
     if (!current) throw new NotFound(`No hold ${id}`);
-    await deleteMarker(current); // a retry after a crash between the resolution and this
+    await retireMarker(current); // a retry after a crash between the resolution and this
     throw new Conflict(`The hold was already ${current.status}`, { data: { status: current.status } });
   }
 }

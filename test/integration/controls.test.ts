@@ -634,7 +634,7 @@ describe('holds are read consistently where money is gated', () => {
     expectProblem(await call(finA, 'POST', `/payouts/${payoutId}/mark-paid`, { body: {} }), 409, 'on_hold');
     expect(await state(payoutId, partnerId)).toEqual(before);
 
-    // Released: the export goes through at once, and the hold's marker is gone.
+    // Released: the export goes through at once, and the hold's marker is retired (the TTL deletes it).
     expectOk(await release(finA, hold.id));
     const exported = expectOk(
       await call(finB, 'POST', '/exports', { body: { format: 'csv', currency: 'HUF' } }),
@@ -644,7 +644,7 @@ describe('holds are read consistently where money is gated', () => {
     const marker = await dynamo().send(
       new GetCommand({ TableName: table(), Key: markerKey(partnerId, hold.id), ConsistentRead: true }),
     );
-    expect(marker.Item).toBeUndefined();
+    expect(marker.Item).toMatchObject({ retired: true, expiresAt: expect.any(Number) });
   });
 
   it('converges after a crash between a hold and its marker, either way', async () => {
@@ -665,7 +665,7 @@ describe('holds are read consistently where money is gated', () => {
     );
     expect(remarked.Item).toMatchObject({ id: hold.id, scope: 'payout', targetId: payoutId });
 
-    // Released, then a crash before its marker was deleted: the hold item decides, the marker goes.
+    // Released, then a crash before its marker was retired: the hold item decides, the marker is retired.
     const marker = remarked.Item ?? {};
     expectOk(await release(finA, hold.id));
     await dynamo().send(new PutCommand({ TableName: table(), Item: marker }));
@@ -677,7 +677,7 @@ describe('holds are read consistently where money is gated', () => {
     const gone = await dynamo().send(
       new GetCommand({ TableName: table(), Key: markerKey(partnerId, hold.id), ConsistentRead: true }),
     );
-    expect(gone.Item).toBeUndefined();
+    expect(gone.Item).toMatchObject({ retired: true });
   });
 });
 
