@@ -50,6 +50,8 @@ export interface Series {
 export interface TakenNumber {
   seq: number;
   number: string;
+  /** Won by this call (the counter moved for it): nothing can be stored under the number yet. */
+  fresh?: boolean;
 }
 
 /** Test seam: called right after this process won a number, before it is settled (a crash there). */
@@ -163,7 +165,7 @@ export async function takeNumber(
       continue;
     }
     await hooks.afterWin?.({ seq: next, number: formatDocumentNumber(series.prefix, series.year, next) });
-    return settle(series, next, holder);
+    return { ...(await settle(series, next, holder)), fresh: true };
   }
   throw new Error(`Could not take a number of ${seriesId(series)} for ${holder}`);
 }

@@ -24,7 +24,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { createTables, LOCAL_CREDENTIALS, LOCAL_REGION, startS3rver } from '../../infra/local/emulators.ts';
 import { configureEnvironment, LOCAL_NAMES } from '../../infra/local/runtime.ts';
-import type { PayoutItem } from '../../shared/adapters/payout-store.ts';
+import { type NewPayoutItem, newPayoutRecord, type PayoutItem } from '../../shared/adapters/payout-store.ts';
 import { newId } from '../../shared/domain/ids.ts';
 import { documentKey } from '../../shared/domain/self-billing.ts';
 import type { BillingDetails } from '../../shared/self-billing/model.ts';
@@ -55,7 +55,12 @@ function peakRssMb(): number {
 const BILLINGS: BillingDetails[] = [
   { legalName: 'Müller Søren Łukasz GmbH', vatId: 'DE136695976', taxRegime: 'reverse_charge' },
   { legalName: 'Παπαδόπουλος & Иванов GmbH', vatId: 'DE136695976', taxRegime: 'vat', vatRateBps: 1900 },
-  { legalName: 'Zoë Ñuñez', taxRegime: 'exempt', exemptionNote: 'Steuerfrei nach § 19 UStG' },
+  {
+    legalName: 'Zoë Ñuñez',
+    taxRegime: 'exempt',
+    exemptionNote: 'Steuerfrei nach § 19 UStG',
+    taxRegistrationId: '143/123/45678',
+  },
 ];
 
 // ------------------------------------------------------------------ child: issue
@@ -139,37 +144,36 @@ async function parent(): Promise<void> {
           description:
             i === 2 ? `Clawback: refunded order ${p}-${n}` : `Commission for order ${p}-${n}-${i} — Müller`,
           payoutId: id,
+          GSI2PK: `PAYOUT#${id}`,
+          GSI2SK: `RW#${rewardIds[i]}`,
           createdAt: new Date(Date.parse(at) - (3 - i) * 86_400_000).toISOString(),
           updatedAt: at,
         });
       });
       const amount = amounts.reduce((a, b) => a + b, 0);
-      const payout: Partial<PayoutItem> & Record<string, unknown> = {
-        PK: `PAYOUT#${id}`,
-        SK: 'PAYOUT',
-        type: 'payout',
-        id,
-        partnerId,
-        currency: 'EUR',
-        status: 'ready',
-        amount,
-        rewardCount: 3,
-        requirements: { invoice: true, invoiceMode: 'self_billed', rewardReview: false },
-        selfBillingSnapshot: {
-          billing,
-          address: { line1: 'Hauptstraße 5', city: 'München', postalCode: '80331', country: 'DE' },
-          seriesPrefix: `B${String(p).padStart(3, '0')}`,
-        },
-        rewardIds,
-        reviews: {},
-        events: [],
-        createdAt: at,
-        updatedAt: at,
-        validatedAt: at,
-        partnerValidatedAt: at,
-        version: 3,
-      };
-      items.push(payout);
+      items.push(
+        newPayoutRecord({
+          id,
+          partnerId,
+          currency: 'EUR',
+          status: 'ready',
+          amount,
+          rewardCount: 3,
+          memberCount: 3,
+          requirements: { invoice: true, invoiceMode: 'self_billed', rewardReview: false },
+          selfBillingSnapshot: {
+            billing,
+            address: { line1: 'Hauptstraße 5', city: 'München', postalCode: '80331', country: 'DE' },
+            seriesPrefix: `B${String(p).padStart(3, '0')}`,
+          },
+          events: [],
+          createdAt: at,
+          updatedAt: at,
+          validatedAt: at,
+          partnerValidatedAt: at,
+          version: 3,
+        } as unknown as NewPayoutItem),
+      );
       payouts.push({ id, partnerId });
     }
   }

@@ -71,7 +71,12 @@ const BILLING = {
     taxRegime: 'vat',
     vatRateBps: 1900,
   },
-  exempt: { legalName: 'Zoë Ñuñez', taxRegime: 'exempt', exemptionNote: 'Steuerfrei nach § 19 UStG' },
+  exempt: {
+    legalName: 'Zoë Ñuñez',
+    taxRegime: 'exempt',
+    exemptionNote: 'Steuerfrei nach § 19 UStG',
+    taxRegistrationId: '143/123/45678',
+  },
 } as const;
 
 /** A partner with billing details, self-billing enabled and the agreement accepted. */
@@ -321,8 +326,16 @@ describe('preview, then the issued invoice', () => {
     const text = pdfText(await download(links.pdf.url)).join('\n');
     expect(text).toContain('Steuerfrei nach § 19 UStG');
     expect(text).toContain('Zoë Ñuñez');
+    expect(text).toContain('Tax number: 143/123/45678');
     const root = parseXml(new TextDecoder().decode(await download(links.xml.url)));
     expect(one(root, 'TaxTotal', 'TaxSubtotal', 'TaxCategory', 'ID').text).toBe('E');
+    // BR-E-02: no VAT id, so the tax registration id (BT-32, a tax scheme other than VAT).
+    expect(one(root, 'AccountingSupplierParty', 'Party', 'PartyTaxScheme', 'CompanyID').text).toBe(
+      '143/123/45678',
+    );
+    expect(one(root, 'AccountingSupplierParty', 'Party', 'PartyTaxScheme', 'TaxScheme', 'ID').text).toBe(
+      'FC',
+    );
     expect(one(root, 'LegalMonetaryTotal', 'PayableAmount').text).toBe('70.00');
   });
 });
