@@ -5,7 +5,7 @@
  * on npm: the CEN Schematron is XSLT 2.0, which needs Saxon).
  */
 import { describe, expect, it } from 'vitest';
-import { formatMinor } from '../../shared/domain/money.ts';
+import { currencyExponent, formatMinor } from '../../shared/domain/money.ts';
 import {
   buildDocument,
   type DocumentInput,
@@ -245,8 +245,21 @@ describe('the PDF', () => {
           createdAt: `2026-10-1${i}T00:00:00.000Z`,
         })),
       });
-      const lines = pdfText(await renderPdf(buildDocument(input)));
+      const doc = buildDocument(input);
+      const lines = pdfText(await renderPdf(doc));
       expect(field(lines, 'Total due')).toBe(total);
+      // Every line's amount and the net total with the currency's decimals.
+      const rows = lines
+        .filter((l) => /^\d+\s{2,}/.test(l))
+        .map((l) =>
+          l
+            .trim()
+            .split(/\s{2,}/)
+            .at(-1),
+        );
+      expect(rows).toEqual(doc.lines.map((l) => formatMinor(l.amount, currency)));
+      expect(rows).toEqual(currency === 'JPY' ? ['125000', '-5000'] : ['12.345', '0.005']);
+      expect(field(lines, 'Net total')).toBe(currency === 'JPY' ? '120000' : '12.350');
       expect(lines.some((l) => l.includes(`Amount (${currency})`))).toBe(true);
     }
   });
@@ -393,6 +406,19 @@ describe('the UBL 2.1 XML', () => {
         input.company.name,
       );
       checkTotals(root, doc);
+      // Every amount in the currency's exponent (JPY 0 decimals, BHD 3, EUR 2), its currencyID set.
+      const exponent = currencyExponent(input.payout.currency);
+      const amounts: XmlNode[] = [];
+      const walk = (node: XmlNode) => {
+        if (node.attributes.currencyID !== undefined) amounts.push(node);
+        node.children.forEach(walk);
+      };
+      walk(root);
+      expect(amounts.length).toBeGreaterThan(8);
+      for (const node of amounts) {
+        expect(node.attributes.currencyID).toBe(input.payout.currency);
+        expect(node.text).toMatch(exponent === 0 ? /^-?\d+$/ : new RegExp(`^-?\\d+\\.\\d{${exponent}}$`));
+      }
       expect(amountOf(one(root, 'LegalMonetaryTotal', 'LineExtensionAmount'))).toBe(
         formatMinor(input.payout.amount, input.payout.currency),
       );
