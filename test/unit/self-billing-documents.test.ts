@@ -19,7 +19,7 @@ import {
   SelfBillingInputError,
 } from '../../shared/self-billing/model.ts';
 import { renderPdf } from '../../shared/self-billing/pdf.ts';
-import { renderUbl } from '../../shared/self-billing/ubl.ts';
+import { readUblInvoice, renderUbl } from '../../shared/self-billing/ubl.ts';
 import {
   all,
   embeddedGlyphs,
@@ -478,6 +478,43 @@ describe('the UBL 2.1 XML', () => {
     expect(lines[0]?.trim()).toBe('Self-billing credit note · Storno der Gutschrift');
     expect(field(lines, 'Credited invoice')).toBe('SBF9KQ2X-2026-00001 of 2026-11-29');
     expect(field(lines, 'Total credited')).toBe('EUR 300.00');
+  });
+
+  it('an issued invoice reads back from its XML as issued (what its credit note credits), in any exponent', () => {
+    for (const currency of ['EUR', 'JPY', 'BHD']) {
+      const input = sampleInput({
+        payout: { id: 'po_x', currency, amount: 12345 + 20000 - 2500 },
+        rewards: [
+          { id: 'rw_1', amount: 12345, description: 'A & B <Müller>', createdAt: '2026-10-02T10:00:00.000Z' },
+          {
+            id: 'rw_2',
+            amount: 20000,
+            description: 'Παπαδόπουλος / Иванов',
+            createdAt: '2026-10-15T00:00:00Z',
+          },
+          { id: 'rw_3', amount: -2500, description: 'Clawback', createdAt: '2026-10-30T16:45:00.000Z' },
+        ],
+      });
+      const doc = buildDocument(input);
+      const read = readUblInvoice(renderUbl(doc));
+      expect(read.issueDate).toBe(doc.issueDate);
+      expect(read.currency).toBe(currency);
+      expect(read.lines).toEqual(
+        doc.lines.map((l) => ({
+          rewardId: l.rewardId,
+          description: l.description,
+          date: l.date,
+          amount: l.amount,
+        })),
+      );
+    }
+  });
+
+  it('renders the same bytes for the same document (PDF and XML)', async () => {
+    const doc = buildDocument(sampleInput());
+    const [a, b] = [await renderPdf(doc), await renderPdf(buildDocument(sampleInput()))];
+    expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
+    expect(renderUbl(doc)).toBe(renderUbl(buildDocument(sampleInput())));
   });
 
   it('the XSD check can fail: elements out of order are refused', async () => {
