@@ -21,7 +21,7 @@
  * The parent then checks every payout's record, that each partner's series is 1…20 with no gap or
  * repeat, and that the stored files hash to the records. Prints one JSON object as its last line.
  *
- *   npm run bench:self-billing [-- --invoices 1000 --workers 2 --concurrency 4]
+ *   npm run bench:self-billing [-- --invoices 1000 --workers 2 --concurrency 4 --cpu-prof-dir DIR]
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -84,6 +84,7 @@ async function parent(): Promise<void> {
   const invoices = Number(argument('invoices') ?? 1000);
   const workers = Number(argument('workers') ?? availableParallelism());
   const concurrency = Number(argument('concurrency') ?? 4);
+  const profiles = argument('cpu-prof-dir');
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-self-billing-'));
   const dynalite = await startExternalDynalite();
   const s3 = await startS3rver({
@@ -174,6 +175,8 @@ async function parent(): Promise<void> {
       const proc = spawn(
         process.execPath,
         [
+          // `--cpu-prof-dir <dir>`: V8 CPU profiles of the issuing process and its workers.
+          ...(profiles ? ['--cpu-prof', `--cpu-prof-dir=${profiles}`] : []),
           fileURLToPath(new URL('./self-billing-child.mjs', import.meta.url)),
           pathToFileURL(bundled.file).href,
           String(workers),
