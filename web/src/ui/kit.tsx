@@ -16,12 +16,23 @@ export function Empty({ children }: { children: ComponentChildren }) {
   return <p class="state empty">{children}</p>;
 }
 
+/** What to do next, for the problems a control raises (the `detail` says what happened). */
+const NEXT_STEP: Record<string, string> = {
+  same_user:
+    'Four-eyes rule: this step must be done by a different person from the one who did the step before it.',
+  approval_required:
+    'It is at or above the approval threshold: a finance user who did not validate it must approve it first (see Approvals).',
+  on_hold: 'It is on hold: a hold must be released before it can move forward (see Holds).',
+  forbidden: 'Your role does not allow this; ask someone whose role does.',
+};
+
 /** An error in plain words: the problem's `detail` (field errors are shown beside their fields). */
 export function ErrorNote({ error }: { error: unknown }) {
   if (!error) return null;
+  const next = error instanceof ApiProblem ? NEXT_STEP[error.problem.code] : undefined;
   const text =
     error instanceof ApiProblem
-      ? error.message
+      ? `${error.message}${/[.!?]$/.test(error.message) ? '' : '.'}${next ? ` ${next}` : ''}`
       : error instanceof Error
         ? error.message
         : 'Something went wrong. Please try again.';

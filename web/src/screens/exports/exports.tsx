@@ -3,6 +3,7 @@ import { useQuery } from '@tanstack/preact-query';
 import { useState } from 'preact/hooks';
 import { api, ok, type Schemas } from '../../api/client.ts';
 import { bytes, when } from '../../format.ts';
+import { can } from '../../roles.ts';
 import {
   ConfirmButton,
   Empty,
@@ -166,7 +167,7 @@ export function ExportsScreen() {
   return (
     <>
       <Title>Exports</Title>
-      <CreateExport />
+      {can('POST /exports') && <CreateExport />}
       <section aria-labelledby="past-exports">
         <h2 id="past-exports">Past exports</h2>
         <ErrorNote error={exports.error ?? error} />
@@ -216,7 +217,7 @@ export function ExportsScreen() {
                             >
                               Download<span class="visually-hidden"> {item.fileName}</span>
                             </button>
-                            <VoidButton id={item.id} />
+                            {can('POST /exports/{id}/void') && <VoidButton id={item.id} />}
                           </>
                         )}
                       </div>

@@ -4,6 +4,7 @@ import { useLocation } from 'preact-iso';
 import { api, ok, type PayoutStatus } from '../../api/client.ts';
 import { PAYOUT_STATUSES } from '../../api/statuses.ts';
 import { CURRENCIES, label, when } from '../../format.ts';
+import { can } from '../../roles.ts';
 import {
   Empty,
   ErrorNote,
@@ -107,7 +108,7 @@ export function PayoutList() {
   return (
     <>
       <Title>Payouts</Title>
-      <DraftForm />
+      {can('POST /payouts') && <DraftForm />}
       <form
         class="filters"
         aria-label="Filters"
