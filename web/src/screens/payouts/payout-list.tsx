@@ -1,5 +1,6 @@
 /** Payouts, filtered by status, partner and currency (kept in the address), page by page; drafting one. */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/preact-query';
+import { useEffect } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { api, ok, type PayoutStatus } from '../../api/client.ts';
 import { PAYOUT_STATUSES } from '../../api/statuses.ts';
@@ -70,6 +71,19 @@ function DraftForm() {
 }
 
 export function PayoutList() {
+  const { query, route } = useLocation();
+  // The finance digest links to what waits for an approval.
+  if (query.needsApproval === 'true') return <Redirect to="/manage/approvals" />;
+  return <Payouts />;
+}
+
+function Redirect({ to }: { to: string }) {
+  const { route } = useLocation();
+  useEffect(() => route(to, true), [to, route]);
+  return null;
+}
+
+function Payouts() {
   const { query, route } = useLocation();
   const status = PAYOUT_STATUSES.includes(query.status as PayoutStatus)
     ? (query.status as PayoutStatus)

@@ -1,23 +1,49 @@
-/** The manager's view of one payout: the payout, its rewards (every page) and its history. */
-import { useMutation, useQuery, useQueryClient } from '@tanstack/preact-query';
+/**
+ * The manager's view of one payout: the payout, its rewards and its history. The rewards come a page
+ * of 100 at a time, each page rendered as it arrives while the next is fetched (a cursor names the
+ * next page, so pages cannot be fetched at once; rendering overlaps the fetching instead).
+ */
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/preact-query';
+import { useEffect } from 'preact/hooks';
 import { all, api, ok, type PayoutEvent, type Reward } from '../../api/client.ts';
+
+type Page<T> = { items: T[]; nextCursor: string | null };
+
+/** Every page of a list, fetched one after another and shown as each arrives. */
+export function useProgressiveList<T>(
+  queryKey: unknown[],
+  fetchPage: (cursor: string | undefined) => Promise<Page<T>>,
+) {
+  const query = useInfiniteQuery({
+    queryKey,
+    initialPageParam: undefined as string | undefined,
+    queryFn: ({ pageParam }) => fetchPage(pageParam),
+    getNextPageParam: (last: Page<T>) => last.nextCursor ?? undefined,
+  });
+  const { hasNextPage, isFetchingNextPage, isError, fetchNextPage } = query;
+  useEffect(() => {
+    if (hasNextPage && !isFetchingNextPage && !isError) void fetchNextPage();
+  }, [hasNextPage, isFetchingNextPage, isError, fetchNextPage]);
+  return {
+    data: query.data?.pages.flatMap((page) => page.items),
+    isPending: query.isPending,
+    isComplete: query.isSuccess && !hasNextPage,
+    error: query.error,
+  };
+}
 
 export function usePayout(id: string) {
   const payout = useQuery({
     queryKey: ['payout', id],
     queryFn: () => ok(api().GET('/payouts/{id}', { params: { path: { id } } })),
   });
-  const rewards = useQuery({
-    queryKey: ['payout', id, 'rewards'],
-    queryFn: () =>
-      all<Reward>((cursor) =>
-        ok(
-          api().GET('/payouts/{id}/rewards', {
-            params: { path: { id }, query: { limit: 100, ...(cursor ? { cursor } : {}) } },
-          }),
-        ),
-      ),
-  });
+  const rewards = useProgressiveList<Reward>(['payout', id, 'rewards'], (cursor) =>
+    ok(
+      api().GET('/payouts/{id}/rewards', {
+        params: { path: { id }, query: { limit: 100, ...(cursor ? { cursor } : {}) } },
+      }),
+    ),
+  );
   const events = useQuery({
     queryKey: ['payout', id, 'events'],
     queryFn: () =>

@@ -3,6 +3,7 @@ import { useQuery } from '@tanstack/preact-query';
 import { useState } from 'preact/hooks';
 import { api, ok, type Partner, type Schemas } from '../../api/client.ts';
 import { ErrorNote, Field, fieldError, Loading, Title, text } from '../../ui/kit.tsx';
+import { BillingFields, readBilling, SelfBillingState } from '../partners/billing.tsx';
 import { PayoutMethodFields, readPayoutMethod } from '../partners/payout-method.tsx';
 import { useAction } from '../payouts/use-payout.ts';
 
@@ -30,6 +31,7 @@ function ProfileForm({ partner }: { partner: Partner }) {
         save.mutate(
           {
             payoutMethod: method.method,
+            billing: readBilling(form),
             address: line1
               ? {
                   line1,
@@ -63,6 +65,7 @@ function ProfileForm({ partner }: { partner: Partner }) {
           error={err('country')}
         />
       </fieldset>
+      <BillingFields billing={partner.billing} error={save.error} prefix="own" />
       <PayoutMethodFields method={partner.payoutMethod} error={save.error} prefix="own" />
       <ErrorNote error={problem ?? save.error} />
       {saved && !save.isPending && <p role="status">Saved.</p>}
@@ -70,6 +73,33 @@ function ProfileForm({ partner }: { partner: Partner }) {
         Save
       </button>
     </form>
+  );
+}
+
+/** Self-billing: its state, and the agreement to accept once the manager enabled it. */
+function SelfBilling({ partner }: { partner: Partner }) {
+  const accept = useAction(() => ok(api().POST('/partner/self-billing/accept', { body: {} })));
+  const state = partner.selfBilling;
+  if (!state?.enabled) return null;
+  const mustAccept = state.inactiveReason === 'no_agreement' || state.inactiveReason === 'agreement_expired';
+  return (
+    <section class="panel" aria-labelledby="self-billing-title">
+      <h2 id="self-billing-title">Self-billing</h2>
+      <SelfBillingState partner={partner} />
+      {mustAccept && (
+        <>
+          <p>
+            We issue your invoices for you (self-billing): each payout's invoice is made in your name,
+            numbered in your series, and you do not upload one. By accepting you agree to this for twelve
+            months and will not issue invoices of your own for the same payouts.
+          </p>
+          <button type="button" disabled={accept.isPending} onClick={() => accept.mutate(undefined)}>
+            Accept the self-billing agreement
+          </button>
+        </>
+      )}
+      <ErrorNote error={accept.error} />
+    </section>
   );
 }
 
@@ -95,6 +125,7 @@ export function Profile() {
               </div>
             </dl>
             <p class="hint">To change your name or e-mail, write to us.</p>
+            <SelfBilling partner={profile.data} />
             <ProfileForm key={profile.data.updatedAt} partner={profile.data} />
           </>
         )
