@@ -145,7 +145,7 @@ describe('the web console in Chromium', () => {
     await nav(manager, 'Partners').click();
     await manager.getByText('No partners yet.').waitFor();
     await manager.getByRole('link', { name: 'Add a partner' }).click();
-    await manager.getByLabel('Name').fill('Ana Müller');
+    await manager.getByLabel('Name', { exact: true }).fill('Ana Müller');
     await manager.getByLabel('E-mail').fill('ana@example.com');
     await manager.getByLabel('Paid by').selectOption('sepa');
     await manager.getByLabel('Account holder').fill('Ana Müller');

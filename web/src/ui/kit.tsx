@@ -116,7 +116,7 @@ type SelectProps = JSX.SelectHTMLAttributes<HTMLSelectElement> & {
   error?: string | undefined;
 };
 
-export function Select({ label: text, name, options, error, id, ...select }: SelectProps) {
+export function Select({ label: text, name, options, error, id, defaultValue, ...select }: SelectProps) {
   const fieldId = (id as string | undefined) ?? `f-${name}`;
   return (
     <div class={`field${error ? ' invalid' : ''}`}>
@@ -130,11 +130,15 @@ export function Select({ label: text, name, options, error, id, ...select }: Sel
       >
         {options.map((option) =>
           typeof option === 'string' ? (
-            <option key={option} value={option}>
+            <option key={option} value={option} selected={defaultValue === option ? true : undefined}>
               {option}
             </option>
           ) : (
-            <option key={option.value} value={option.value}>
+            <option
+              key={option.value}
+              value={option.value}
+              selected={defaultValue === option.value ? true : undefined}
+            >
               {option.label}
             </option>
           ),

@@ -9,7 +9,7 @@ type BillingDetails = Schemas['BillingDetails'];
 type TaxRegime = BillingDetails['taxRegime'];
 
 const REGIMES: Record<TaxRegime, string> = {
-  reverse_charge: 'Reverse charge (EU business, VAT id)',
+  reverse_charge: 'Reverse charge (VAT id)',
   vat: 'VAT charged on top',
   exempt: 'Exempt (with a note why)',
   outside_scope: 'Outside the scope of VAT',

@@ -7,9 +7,16 @@ import { BillingFields, readBilling, SelfBillingState } from '../partners/billin
 import { PayoutMethodFields, readPayoutMethod } from '../partners/payout-method.tsx';
 import { useAction } from '../payouts/use-payout.ts';
 
-function ProfileForm({ partner }: { partner: Partner }) {
+function ProfileForm({
+  partner,
+  saved,
+  setSaved,
+}: {
+  partner: Partner;
+  saved: boolean;
+  setSaved: (saved: boolean) => void;
+}) {
   const [problem, setProblem] = useState<string>();
-  const [saved, setSaved] = useState(false);
   const save = useAction((body: Schemas['UpdateOwnProfile']) =>
     ok(api().PATCH('/partner/profile', { body })),
   );
@@ -104,6 +111,8 @@ function SelfBilling({ partner }: { partner: Partner }) {
 }
 
 export function Profile() {
+  // Kept here: the form is remade with the saved profile (its key), and "Saved." stays.
+  const [saved, setSaved] = useState(false);
   const profile = useQuery({ queryKey: ['profile'], queryFn: () => ok(api().GET('/partner/profile')) });
   return (
     <>
@@ -126,7 +135,12 @@ export function Profile() {
             </dl>
             <p class="hint">To change your name or e-mail, write to us.</p>
             <SelfBilling partner={profile.data} />
-            <ProfileForm key={profile.data.updatedAt} partner={profile.data} />
+            <ProfileForm
+              key={profile.data.updatedAt}
+              partner={profile.data}
+              saved={saved}
+              setSaved={setSaved}
+            />
           </>
         )
       )}
