@@ -588,7 +588,8 @@ describe('the web console in Chromium', () => {
       const viewer = await newPage();
       await signInAs(viewer, /^Viewer/);
       await viewer.getByRole('heading', { level: 1, name: 'Home' }).waitFor();
-      const readOnly = /^(Get the download links|Download|Filter|Show run|Previous page|Next page)/;
+      const readOnly =
+        /^(Get the download links|Download|Filter|Apply filters|Show run|Previous page|Next page)/;
       const actionButtons = async () =>
         (await viewer.locator('main button').allInnerTexts()).filter((name) => !readOnly.test(name.trim()));
       for (const [path, ready] of [
@@ -623,7 +624,8 @@ describe('the web console in Chromium', () => {
       await admin.getByRole('button', { name: 'Add endpoint' }).click();
       const secret = admin.locator('.secret code');
       await secret.waitFor();
-      expect(await secret.innerText()).toMatch(/^whsec_/);
+      const firstSecret = await secret.innerText();
+      expect(firstSecret).toMatch(/^whsec_/);
       await admin.getByRole('link', { name: hookUrl }).waitFor();
       await check(admin, 'webhooks');
       await admin.getByRole('link', { name: hookUrl }).click();
@@ -653,7 +655,7 @@ describe('the web console in Chromium', () => {
       await admin.getByText('Old secret valid until').waitFor();
       const rotated = await admin.locator('.secret code').innerText();
       expect(rotated).toMatch(/^whsec_/);
-      expect(rotated).not.toBe(await secret.innerText().catch(() => ''));
+      expect(rotated).not.toBe(firstSecret);
       await admin.getByLabel('Every kept event since').fill('2020-01-01T00:00');
       await admin.getByRole('button', { name: 'Replay' }).click();
       await admin.getByText(/events queued for replay/).waitFor();

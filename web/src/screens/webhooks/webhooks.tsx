@@ -192,18 +192,23 @@ function EditEndpoint({ endpoint, onSecret }: { endpoint: Endpoint; onSecret: (s
       }),
     ),
   );
-  const rotate = useAction(() =>
-    ok(
+  // The secret is handed over inside the mutation: the form is remade at the new version before a
+  // per-call callback would run.
+  const rotate = useAction(async () => {
+    const rotated = await ok(
       api().POST('/webhook-endpoints/{id}/rotate-secret', {
         params: { path: { id: endpoint.id } },
         body: {},
       }),
-    ),
-  );
-  const remove = useAction(() =>
-    ok(api().DELETE('/webhook-endpoints/{id}', { params: { path: { id: endpoint.id } } })),
-  );
+    );
+    onSecret(rotated.secret);
+    return rotated;
+  });
   const { route } = useLocation();
+  const remove = useAction(async () => {
+    await ok(api().DELETE('/webhook-endpoints/{id}', { params: { path: { id: endpoint.id } } }));
+    route('/manage/webhooks');
+  });
   return (
     <section class="panel" aria-labelledby="edit-hook">
       <h2 id="edit-hook">Endpoint</h2>
@@ -243,7 +248,7 @@ function EditEndpoint({ endpoint, onSecret }: { endpoint: Endpoint; onSecret: (s
           title="Rotate the signing secret?"
           confirm="Rotate"
           busy={rotate.isPending}
-          onConfirm={() => rotate.mutate(undefined, { onSuccess: (rotated) => onSecret(rotated.secret) })}
+          onConfirm={() => rotate.mutate(undefined)}
         >
           <p>For 24 hours every delivery carries both signatures, the old secret's and the new one's.</p>
         </ConfirmButton>
@@ -253,7 +258,7 @@ function EditEndpoint({ endpoint, onSecret }: { endpoint: Endpoint; onSecret: (s
           confirm="Delete"
           danger
           busy={remove.isPending}
-          onConfirm={() => remove.mutate(undefined, { onSuccess: () => route('/manage/webhooks') })}
+          onConfirm={() => remove.mutate(undefined)}
         >
           <p>Its queued deliveries are dropped.</p>
         </ConfirmButton>
