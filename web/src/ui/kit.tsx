@@ -226,6 +226,7 @@ export function Pager({
  */
 export function ConfirmButton({
   label: text,
+  context,
   title,
   confirm,
   danger,
@@ -234,6 +235,8 @@ export function ConfirmButton({
   children,
 }: {
   label: string;
+  /** Words the button's accessible name adds (which row it acts on), not shown. */
+  context?: string;
   title: string;
   confirm: string;
   danger?: boolean;
@@ -259,6 +262,7 @@ export function ConfirmButton({
         onClick={() => setOpen(true)}
       >
         {text}
+        {context && <span class="visually-hidden"> {context}</span>}
       </button>
       {open && (
         <dialog

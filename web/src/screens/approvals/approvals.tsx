@@ -36,7 +36,8 @@ export function ApproveButton({ payout }: { payout: Payout }) {
   return (
     <div class="row-actions">
       <ConfirmButton
-        label={`Approve ${payout.id}`}
+        label="Approve"
+        context={payout.id}
         title="Approve this payout?"
         confirm="Approve"
         busy={approve.isPending}

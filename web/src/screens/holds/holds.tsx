@@ -143,7 +143,8 @@ function Resolve({ hold }: { hold: Hold }) {
     <div class="row-actions">
       {can('POST /holds/{id}/release') && (
         <ConfirmButton
-          label={`Release hold ${hold.id}`}
+          label="Release"
+          context={`hold ${hold.id}`}
           title="Release this hold?"
           confirm="Release"
           busy={busy}
@@ -155,7 +156,8 @@ function Resolve({ hold }: { hold: Hold }) {
       )}
       {can('POST /holds/{id}/confirm') && (
         <ConfirmButton
-          label={`Confirm hold ${hold.id}`}
+          label="Confirm"
+          context={`hold ${hold.id}`}
           title="Confirm this hold (fraud)?"
           confirm="Confirm hold"
           danger
@@ -230,9 +232,10 @@ export function HoldsTable({ holds, caption }: { holds: Hold[]; caption: string 
 }
 
 /** The active holds on some targets (a payout and its partner), for a detail screen. */
-export function useActiveHolds(targetIds: string[]) {
+export function useActiveHolds(targetIds: string[], enabled = true) {
   return useQuery({
     queryKey: ['holds', 'active', ...targetIds],
+    enabled,
     queryFn: async () => {
       const pages = await Promise.all(
         targetIds.map((targetId) =>

@@ -5,7 +5,8 @@
  */
 
 import { useQuery } from '@tanstack/preact-query';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { memo } from 'preact/compat';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { all, api, ok, type Partner, type Payout, type Reward, type Schemas } from '../../api/client.ts';
 import { bytes } from '../../format.ts';
@@ -37,7 +38,7 @@ const ifMatch = (payout: Payout) => ({ 'If-Match': String(payout.version) });
  * One reward: a plain row (no hooks), so 500 of them render fast; its actions call the table's
  * mutations, and refusing opens the table's one dialog.
  */
-function RewardRow({
+const RewardRow = memo(function RewardRow({
   reward,
   canAccept,
   canRefuse,
@@ -94,7 +95,7 @@ function RewardRow({
       </td>
     </tr>
   );
-}
+});
 
 const rewardName = (reward: Reward) => reward.description ?? reward.externalId ?? reward.id;
 
@@ -144,6 +145,14 @@ function Rewards({ payout, rewards, complete }: { payout: Payout; rewards: Rewar
     ok(api().POST('/rewards/{id}/refuse', { params: { path: { id } }, body: { reason } })),
   );
   const [refusing, setRefusing] = useState<{ reward: Reward; opener: HTMLButtonElement }>();
+  // Stable handlers: a new page of rewards re-renders only its own rows.
+  const acceptRef = useRef(accept.mutate);
+  acceptRef.current = accept.mutate;
+  const onAccept = useCallback((chosen: Reward) => acceptRef.current(chosen.id), []);
+  const onRefuse = useCallback(
+    (chosen: Reward, opener: HTMLButtonElement) => setRefusing({ reward: chosen, opener }),
+    [],
+  );
   if (rewards.length === 0 && complete) return <Empty>This payout has no rewards.</Empty>;
   const draft = payout.status === 'draft';
   const canAccept = draft && can('POST /rewards/{id}/accept');
@@ -176,8 +185,8 @@ function Rewards({ payout, rewards, complete }: { payout: Payout; rewards: Rewar
                 canAccept={canAccept}
                 canRefuse={canRefuse}
                 busy={busy}
-                onAccept={(chosen) => accept.mutate(chosen.id)}
-                onRefuse={(chosen, opener) => setRefusing({ reward: chosen, opener })}
+                onAccept={onAccept}
+                onRefuse={onRefuse}
               />
             ))}
           </tbody>
@@ -468,12 +477,13 @@ function useNeedsApproval(payout: Payout | undefined) {
 }
 
 function Controls({ payout }: { payout: Payout }) {
-  const holds = useActiveHolds([payout.id, payout.partnerId]);
+  // `payout.hold` says whether anything holds it; only then are the holds read.
+  const holds = useActiveHolds([payout.id, payout.partnerId], payout.hold !== undefined);
   const needsApproval = useNeedsApproval(payout);
   const active = holds.data ?? [];
   return (
     <>
-      {(payout.hold || active.length > 0) && (
+      {payout.hold && (
         <section class="panel held" aria-labelledby="held-title">
           <h2 id="held-title">On hold</h2>
           <p>

@@ -9,15 +9,38 @@ import { all, api, ok, type PayoutEvent, type Reward } from '../../api/client.ts
 
 type Page<T> = { items: T[]; nextCursor: string | null };
 
-/** Every page of a list, fetched one after another and shown as each arrives. */
+/** Pages asked for ahead, by cursor: the next page is requested as soon as a page arrives. */
+const ahead = new Map<string, { page: Promise<Page<unknown>>; at: number }>();
+/** A page asked for ahead is used only while fresh (a screen left mid-way leaves one behind). */
+const AHEAD_MS = 5_000;
+
+/**
+ * Every page of a list, fetched one after another and shown as each arrives. The next page's request
+ * leaves as soon as a page arrives, before that page is rendered, so rendering and fetching overlap.
+ */
 export function useProgressiveList<T>(
   queryKey: unknown[],
   fetchPage: (cursor: string | undefined) => Promise<Page<T>>,
 ) {
+  const scope = JSON.stringify(queryKey);
   const query = useInfiniteQuery({
     queryKey,
     initialPageParam: undefined as string | undefined,
-    queryFn: ({ pageParam }) => fetchPage(pageParam),
+    queryFn: async ({ pageParam }) => {
+      const key = `${scope} ${pageParam ?? ''}`;
+      const pending = pageParam ? ahead.get(key) : undefined;
+      ahead.delete(key);
+      const fresh =
+        pending && Date.now() - pending.at < AHEAD_MS ? (pending.page as Promise<Page<T>>) : undefined;
+      const page = await (fresh ?? fetchPage(pageParam));
+      if (page.nextCursor) {
+        const next = fetchPage(page.nextCursor);
+        // A page asked for ahead and never used is dropped quietly (its error, if any, comes again).
+        next.catch(() => undefined);
+        ahead.set(`${scope} ${page.nextCursor}`, { page: next, at: Date.now() });
+      }
+      return page;
+    },
     getNextPageParam: (last: Page<T>) => last.nextCursor ?? undefined,
   });
   const { hasNextPage, isFetchingNextPage, isError, fetchNextPage } = query;
@@ -44,8 +67,10 @@ export function usePayout(id: string) {
       }),
     ),
   );
+  // The history (below the rewards) is read once the rewards are in: they come first.
   const events = useQuery({
     queryKey: ['payout', id, 'events'],
+    enabled: rewards.isComplete || rewards.error !== null,
     queryFn: () =>
       all<PayoutEvent>((cursor) =>
         ok(
