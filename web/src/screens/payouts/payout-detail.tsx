@@ -30,7 +30,7 @@ import { HoldsTable, PlaceHoldButton, useActiveHolds } from '../holds/holds.tsx'
 import { partnerName, usePartners } from '../partners/use-partners.ts';
 import { History } from './history.tsx';
 import { SelfBilledDocuments } from './self-billed.tsx';
-import { useAction, usePayout } from './use-payout.ts';
+import { useAction, usePayout, usePayoutRewards } from './use-payout.ts';
 
 const ifMatch = (payout: Payout) => ({ 'If-Match': String(payout.version) });
 
@@ -521,8 +521,43 @@ const INVOICE_MODES: Record<InvoiceMode, string> = {
   self_billed: 'a self-billed invoice',
 };
 
+/**
+ * The rewards, a page at a time: their own component, so each arriving page re-renders this section
+ * only. Their query starts with the payout's (not after it); the rows wait for the payout.
+ */
+function RewardsSection({
+  id,
+  payout,
+  onComplete,
+}: {
+  id: string;
+  payout: Payout | undefined;
+  onComplete: () => void;
+}) {
+  const rewards = usePayoutRewards(id);
+  const done = rewards.isComplete || rewards.error !== null;
+  useEffect(() => {
+    if (done) onComplete();
+  }, [done, onComplete]);
+  if (!payout) return null;
+  return (
+    <section aria-labelledby="rewards-title">
+      <h2 id="rewards-title">Rewards</h2>
+      <ErrorNote error={rewards.error} />
+      {rewards.isPending ? (
+        <Loading what="Loading rewards" />
+      ) : (
+        <Rewards payout={payout} rewards={rewards.data ?? []} complete={rewards.isComplete} />
+      )}
+    </section>
+  );
+}
+
 export function PayoutDetail({ id }: { id: string }) {
-  const { payout, rewards, events } = usePayout(id);
+  // The history (below the rewards) is read once the rewards are in: they come first.
+  const [rewardsIn, setRewardsIn] = useState(false);
+  const onRewardsIn = useCallback(() => setRewardsIn(true), []);
+  const { payout, events } = usePayout(id, rewardsIn);
   const partners = usePartners();
   const data = payout.data;
   const partner = partners.data?.find((candidate) => candidate.id === data?.partnerId);
@@ -613,15 +648,11 @@ export function PayoutDetail({ id }: { id: string }) {
           )}
           <Controls payout={data} />
           <Actions payout={data} />
-          <section aria-labelledby="rewards-title">
-            <h2 id="rewards-title">Rewards</h2>
-            <ErrorNote error={rewards.error} />
-            {rewards.isPending ? (
-              <Loading what="Loading rewards" />
-            ) : (
-              <Rewards payout={data} rewards={rewards.data ?? []} complete={rewards.isComplete} />
-            )}
-          </section>
+        </>
+      )}
+      <RewardsSection id={id} payout={data} onComplete={onRewardsIn} />
+      {data && (
+        <>
           {data.status === 'draft' && can('POST /payouts/{id}/validate') && (
             <Validate payout={data} partner={partner} />
           )}

@@ -1,7 +1,8 @@
 /**
  * The manager's view of one payout: the payout, its rewards and its history. The rewards come a page
  * of 100 at a time, each page rendered as it arrives while the next is fetched (a cursor names the
- * next page, so pages cannot be fetched at once; rendering overlaps the fetching instead).
+ * next page, so pages cannot be fetched at once; rendering overlaps the fetching instead); the
+ * history is read after them.
  */
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/preact-query';
 import { useEffect } from 'preact/hooks';
@@ -55,22 +56,14 @@ export function useProgressiveList<T>(
   };
 }
 
-export function usePayout(id: string) {
+export function usePayout(id: string, withHistory: boolean) {
   const payout = useQuery({
     queryKey: ['payout', id],
     queryFn: () => ok(api().GET('/payouts/{id}', { params: { path: { id } } })),
   });
-  const rewards = useProgressiveList<Reward>(['payout', id, 'rewards'], (cursor) =>
-    ok(
-      api().GET('/payouts/{id}/rewards', {
-        params: { path: { id }, query: { limit: 100, ...(cursor ? { cursor } : {}) } },
-      }),
-    ),
-  );
-  // The history (below the rewards) is read once the rewards are in: they come first.
   const events = useQuery({
     queryKey: ['payout', id, 'events'],
-    enabled: rewards.isComplete || rewards.error !== null,
+    enabled: withHistory,
     queryFn: () =>
       all<PayoutEvent>((cursor) =>
         ok(
@@ -80,7 +73,17 @@ export function usePayout(id: string) {
         ),
       ),
   });
-  return { payout, rewards, events };
+  return { payout, events };
+}
+
+export function usePayoutRewards(id: string) {
+  return useProgressiveList<Reward>(['payout', id, 'rewards'], (cursor) =>
+    ok(
+      api().GET('/payouts/{id}/rewards', {
+        params: { path: { id }, query: { limit: 100, ...(cursor ? { cursor } : {}) } },
+      }),
+    ),
+  );
 }
 
 /** A mutation that refreshes everything the console shows once it succeeds (a small app: simply all). */
