@@ -71,7 +71,7 @@ function DraftForm() {
 }
 
 export function PayoutList() {
-  const { query, route } = useLocation();
+  const { query } = useLocation();
   // The finance digest links to what waits for an approval.
   if (query.needsApproval === 'true') return <Redirect to="/manage/approvals" />;
   return <Payouts />;
