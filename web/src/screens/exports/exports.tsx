@@ -56,6 +56,13 @@ async function download(id: string): Promise<void> {
   location.assign(fresh.url);
 }
 
+type SkipReason = NonNullable<Schemas['Export']['skipped']>[number]['reason'];
+const SKIP_REASONS: Record<SkipReason, string> = {
+  on_hold: 'on hold (release the hold first, see Holds)',
+  approval_required: 'waits for an approval (see Approvals)',
+  same_user: 'you released its payout-method hold, so someone else must export it (four-eyes rule)',
+};
+
 function CreateExport() {
   const [format, setFormat] = useState<ExportFormat>('sepa');
   const create = useAction((body: Schemas['CreateExport']) => ok(api().POST('/exports', { body })));
@@ -123,6 +130,19 @@ function CreateExport() {
               </li>
             ))}
           </ul>
+          {created.skipped && created.skipped.length > 0 && (
+            <>
+              <p>Left out, and why:</p>
+              <ul>
+                {created.skipped.map((skip) => (
+                  <li key={skip.payoutId}>
+                    <a href={`/manage/payouts/${skip.payoutId}`}>{skip.payoutId}</a>:{' '}
+                    {SKIP_REASONS[skip.reason]}
+                  </li>
+                ))}
+              </ul>
+            </>
+          )}
         </div>
       )}
     </section>
