@@ -1,5 +1,5 @@
 /** Small shared pieces: states (loading, empty, error), money, dates, status, fields, paging. */
-import type { ComponentChildren, JSX } from 'preact';
+import { Component, type ComponentChildren, type FunctionComponent, type JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiProblem } from '../api/client.ts';
 import { label, money, when } from '../format.ts';
@@ -301,4 +301,24 @@ export function ConfirmButton({
 export function text(form: FormData, name: string): string | undefined {
   const value = form.get(name);
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+}
+
+/**
+ * A component that renders again only when a prop changed (shallow), like compat's `memo`, without
+ * loading preact/compat: long tables re-render only their new rows.
+ */
+export function pure<P extends object>(render: FunctionComponent<P>) {
+  return class Pure extends Component<P> {
+    override shouldComponentUpdate(next: P): boolean {
+      const current = this.props as Record<string, unknown>;
+      const incoming = next as Record<string, unknown>;
+      for (const key in incoming) if (incoming[key] !== current[key]) return true;
+      for (const key in current) if (!(key in incoming)) return true;
+      return false;
+    }
+
+    override render(props: P) {
+      return render(props);
+    }
+  };
 }

@@ -5,7 +5,6 @@
  */
 
 import { useQuery } from '@tanstack/preact-query';
-import { memo } from 'preact/compat';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { all, api, ok, type Partner, type Payout, type Reward, type Schemas } from '../../api/client.ts';
@@ -19,6 +18,7 @@ import {
   fieldError,
   Loading,
   Money,
+  pure,
   Status,
   TextArea,
   Time,
@@ -38,7 +38,7 @@ const ifMatch = (payout: Payout) => ({ 'If-Match': String(payout.version) });
  * One reward: a plain row (no hooks), so 500 of them render fast; its actions call the table's
  * mutations, and refusing opens the table's one dialog.
  */
-const RewardRow = memo(function RewardRow({
+const RewardRow = pure(function RewardRow({
   reward,
   canAccept,
   canRefuse,
