@@ -466,11 +466,11 @@ describe('payout workflow: callbacks (wait 60 s, so no timeout interferes)', { t
     const readyToken = await parked(h, p, 'ready');
     await mailed(h, h.managerEmail, managerSubject(p, 'validated'));
 
-    // The same decision again, through the API and straight to Step Functions.
+    // The same step again, through the API and straight to Step Functions.
     expect(
       (await http(h, 'POST', `/partner/payouts/${p.payoutId}/validate`, p.partnerToken, {})).status,
     ).toBe(409);
-    const output = JSON.stringify({ decision: 'partner_validated', payoutId: p.payoutId });
+    const output = JSON.stringify({ payoutId: p.payoutId });
     await expectTaskError(h, new SendTaskSuccessCommand({ taskToken: pendingToken, output }), 'TaskTimedOut');
     await expectTaskError(
       h,
@@ -574,7 +574,7 @@ describe('payout workflow: timeouts (wait 2 s, at most 2 reminders)', { timeout:
     expect(reconciledMs).toBeLessThan(WAIT_MS + 2_000);
 
     // A late callback with the real token now answers TaskTimedOut.
-    const output = JSON.stringify({ decision: 'partner_validated', payoutId: p.payoutId });
+    const output = JSON.stringify({ payoutId: p.payoutId });
     await expectTaskError(h, new SendTaskSuccessCommand({ taskToken: token, output }), 'TaskTimedOut');
 
     await markPaid(h, p);
