@@ -12,8 +12,8 @@
  * Event patterns: the supported subset of EventBridge's content filtering, see `matchesPattern`.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { listenLoopback, readRequestBody } from './loopback.ts';
 
 export interface EventBridgeEvent<TDetail = unknown> {
   version: string;
@@ -388,12 +388,8 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      chunks.push(chunk as Buffer);
-    }
+    const raw = await readRequestBody(req);
+    const size = raw.length;
     const target = req.headers['x-amz-target'];
     let status = 200;
     let payload: Record<string, unknown>;
@@ -409,7 +405,7 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
       }
       let body: unknown;
       try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        body = JSON.parse(raw.toString('utf8'));
       } catch {
         throw new ServiceError('SerializationException', 'Request body is not valid JSON');
       }
@@ -435,22 +431,11 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
     res.end(text);
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      log('eventbridge: request failed', { error });
-      if (!res.headersSent) res.writeHead(500);
-      res.end();
-    });
+  const loopback = await listenLoopback('the EventBridge stand-in', handle, {
+    port: options.port,
+    onError: (error) => log('eventbridge: request failed', { error }),
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = loopback.endpoint;
   log('eventbridge: listening', { endpoint, rules: options.rules.map((r) => r.name) });
 
   return {
@@ -468,10 +453,7 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
         settled();
       }
       timers.clear();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await loopback.close();
     },
   };
 }
