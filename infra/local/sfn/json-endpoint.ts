@@ -12,9 +12,8 @@ import {
   type ExecutionRecord,
   type ExecutionStatus,
   isRecord,
-  type JSONValue,
-  MAX_PAYLOAD_CHARS,
   num,
+  parseJsonParameter,
   type RunContext,
   ServiceError,
   str,
@@ -36,6 +35,18 @@ function epochSeconds(date: Date): number {
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: AWS forbids control characters in names
 const INVALID_NAME = /[\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]/;
+
+/** What ListExecutions says of an execution, and DescribeExecution first. */
+function summaryOf(e: ExecutionRecord): Record<string, unknown> {
+  return {
+    executionArn: e.executionArn,
+    stateMachineArn: e.stateMachineArn,
+    name: e.name,
+    status: e.status,
+    startDate: epochSeconds(e.startDate),
+    stopDate: e.stopDate ? epochSeconds(e.stopDate) : undefined,
+  };
+}
 
 export interface JsonEndpoint {
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
@@ -100,21 +111,11 @@ export function createJsonEndpoint(options: {
       throw new ServiceError('InvalidName', `Invalid Name: '${name}'`);
     }
     const inputText = str(body.input) ?? '{}';
-    if (inputText.length > MAX_PAYLOAD_CHARS) {
-      throw new ServiceError(
-        'ValidationException',
-        `1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to ${MAX_PAYLOAD_CHARS}`,
-      );
-    }
-    let input: JSONValue;
-    try {
-      input = JSON.parse(inputText) as JSONValue;
-    } catch {
-      throw new ServiceError(
-        'InvalidExecutionInput',
-        'Invalid State Machine Execution Input: not valid JSON',
-      );
-    }
+    const input = parseJsonParameter(
+      inputText,
+      'input',
+      new ServiceError('InvalidExecutionInput', 'Invalid State Machine Execution Input: not valid JSON'),
+    );
     const canonicalInput = JSON.stringify(input);
     const executionArn = executionArnOf(stateMachineArn, name);
     const existing = executions.get(executionArn);
@@ -188,12 +189,7 @@ export function createJsonEndpoint(options: {
   function describeExecution(body: Record<string, unknown>): Record<string, unknown> {
     const e = getExecution(body);
     return {
-      executionArn: e.executionArn,
-      stateMachineArn: e.stateMachineArn,
-      name: e.name,
-      status: e.status,
-      startDate: epochSeconds(e.startDate),
-      stopDate: e.stopDate ? epochSeconds(e.stopDate) : undefined,
+      ...summaryOf(e),
       input: e.input,
       inputDetails: { included: true },
       output: e.output,
@@ -223,14 +219,7 @@ export function createJsonEndpoint(options: {
     if (!Number.isInteger(start) || start < 0) throw new ServiceError('InvalidToken', 'Invalid nextToken');
     const page = all.slice(start, start + maxResults);
     return {
-      executions: page.map((e) => ({
-        executionArn: e.executionArn,
-        stateMachineArn: e.stateMachineArn,
-        name: e.name,
-        status: e.status,
-        startDate: epochSeconds(e.startDate),
-        stopDate: e.stopDate ? epochSeconds(e.stopDate) : undefined,
-      })),
+      executions: page.map(summaryOf),
       nextToken:
         start + maxResults < all.length
           ? Buffer.from(String(start + maxResults)).toString('base64url')

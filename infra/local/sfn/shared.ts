@@ -79,3 +79,25 @@ export function toJson(value: unknown): JSONValue {
   const text = JSON.stringify(value);
   return text === undefined ? null : (JSON.parse(text) as JSONValue);
 }
+
+/**
+ * A JSON text parameter (an execution's `input`, a task's `output`): at most 256 KiB, and valid JSON,
+ * else the error the service answers (`invalid`).
+ */
+export function parseJsonParameter(
+  text: string,
+  field: 'input' | 'output',
+  invalid: ServiceError,
+): JSONValue {
+  if (text.length > MAX_PAYLOAD_CHARS) {
+    throw new ServiceError(
+      'ValidationException',
+      `1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must have length less than or equal to ${MAX_PAYLOAD_CHARS}`,
+    );
+  }
+  try {
+    return JSON.parse(text) as JSONValue;
+  } catch {
+    throw invalid;
+  }
+}

@@ -14,8 +14,8 @@ import {
   type JSONValue,
   type LocalHandlers,
   type LocalLambda,
-  MAX_PAYLOAD_CHARS,
   num,
+  parseJsonParameter,
   type RunContext,
   ServiceError,
   str,
@@ -321,18 +321,11 @@ export async function createTaskBroker(lambdas: Record<string, LocalLambda>): Pr
     const outputText = str(body.output);
     if (outputText === undefined) throw new ServiceError('ValidationException', 'output is required');
     const task = pendingTask(body);
-    if (outputText.length > MAX_PAYLOAD_CHARS) {
-      throw new ServiceError(
-        'ValidationException',
-        `1 validation error detected: Value at 'output' failed to satisfy constraint: Member must have length less than or equal to ${MAX_PAYLOAD_CHARS}`,
-      );
-    }
-    let output: JSONValue;
-    try {
-      output = JSON.parse(outputText) as JSONValue;
-    } catch {
-      throw new ServiceError('InvalidOutput', 'Invalid Output: not valid JSON');
-    }
+    const output = parseJsonParameter(
+      outputText,
+      'output',
+      new ServiceError('InvalidOutput', 'Invalid Output: not valid JSON'),
+    );
     retire(task, 'task succeeded');
     task.resolve(output);
     return {};
