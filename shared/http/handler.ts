@@ -198,10 +198,16 @@ function replayer(context: Context): (input: ReplayInput) => Promise<Reply> {
   return replayable;
 }
 
+/** Whose keys these are: `public:`, `partner:<partnerId>` or `manager:<subject>`. */
+function callerScope(caller: Caller | undefined): string {
+  if (!caller) return 'public:';
+  return caller.role === 'partner' ? `partner:${caller.partnerId}` : `manager:${caller.subject}`;
+}
+
 function requestKeyOf(event: HttpEvent, spec: RouteSpec, caller: Caller | undefined): string | undefined {
   const key = header(event, 'idempotency-key');
   if (key === undefined || spec.method !== 'POST' || key.length < 1 || key.length > 255) return undefined;
-  return `${caller?.role ?? 'public'}:${caller?.partnerId ?? caller?.subject ?? ''}:${event.routeKey}:${key}`;
+  return `${callerScope(caller)}:${event.routeKey}:${key}`;
 }
 
 async function withIdempotency(
@@ -219,7 +225,7 @@ async function withIdempotency(
       errors: [{ path: 'Idempotency-Key', message: 'invalid length' }],
     });
   }
-  const scope = `${caller?.role ?? 'public'}:${caller?.partnerId ?? caller?.subject ?? ''}:${event.routeKey}:${JSON.stringify(event.pathParameters ?? {})}`;
+  const scope = `${callerScope(caller)}:${event.routeKey}:${JSON.stringify(event.pathParameters ?? {})}`;
   try {
     return await replayer(context)({ key: `${scope}:${key}`, request: body ?? null, run });
   } catch (error) {
