@@ -26,6 +26,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LocalBackend } from '../../infra/local/runtime.ts';
 import { issueToken } from '../../infra/local/tokens.ts';
 import { displayMinor } from '../../shared/domain/money.ts';
+import { eventually, sleep } from '../support/eventually.ts';
 
 const TABLE = 'partner-payouts';
 const executionArn = (payoutId: string) =>
@@ -102,22 +103,6 @@ async function ok(result: Promise<HttpResult>, status = 200): Promise<any> {
   const { status: actual, body } = await result;
   expect({ status: actual, body }).toMatchObject({ status });
   return body;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 // ------------------------------------------------------------------ payouts
