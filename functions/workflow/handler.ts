@@ -22,6 +22,7 @@ import {
 
 const settings = workflowSettings();
 const reminderDays = processingReminderDays();
+
 async function handle(event: unknown) {
   const input = WorkflowAction.parse(event);
   logger.appendKeys({ payoutId: input.payoutId, action: input.action });
