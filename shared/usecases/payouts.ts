@@ -80,6 +80,7 @@ import {
   withHold,
   withHolds,
 } from './hold-checks.ts';
+import { enforcePayoutRate } from './rate-limits.ts';
 import { type SettleResult, settleFailed, settlePaid } from './settlement.ts';
 
 const nowIso = () => new Date().toISOString();
@@ -744,6 +745,7 @@ export async function reviewReward(
   actor: Actor,
 ): Promise<Reward> {
   const item = await getPartnerPayoutItem(partnerId, id);
+  await enforcePayoutRate('review', id);
   const [rewardItem] = await getRewardItems([rewardId]);
   if (!rewardItem || rewardItem.payoutId !== id) throw new NotFound(`No reward ${rewardId} in payout ${id}`);
   const reward = toReward(rewardItem);
