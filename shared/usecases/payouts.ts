@@ -67,6 +67,7 @@ import type {
 import {
   amountsToPay,
   assertSelfBillingActive,
+  documentsDue,
   resolveInvoiceMode,
   selfBillingState,
   seriesPrefixOf,
@@ -780,10 +781,17 @@ async function followUp(work: () => Promise<unknown>, payoutId: string, what: st
   }
 }
 
-/** Clears the payoutId of every reward of a cancelled payout. Safe to run again. */
+/**
+ * Clears the payoutId of every reward of a cancelled payout. Safe to run again.
+ *
+ * Not while the payout's self-billed invoice is still due (the partner validated it, the cancel came
+ * before the workflow issued it): the invoice is made from the payout's rewards, so they stay on it
+ * until it is issued. The workflow issues it (and its credit note) before it releases the rewards.
+ */
 export async function releasePayoutRewards(id: string): Promise<number> {
   const item = await getPayoutItem(id);
   if (item.status !== 'cancelled') return 0;
+  if (documentsDue(item).invoice) return 0;
   const rewards = await loadPayoutRewards(item);
   const at = nowIso();
   await forEachLimited(rewards, CLAIM_CONCURRENCY, async (reward) => {
