@@ -90,7 +90,7 @@ export async function releaseExportPayouts(
     );
     if (!item) return;
     released.push(payoutId);
-    await signalPayoutWorkflow(item as unknown as PayoutItem, 'processing', 'voided');
+    await signalPayoutWorkflow(item as unknown as PayoutItem, 'processing');
   });
   return released;
 }
