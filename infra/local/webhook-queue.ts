@@ -22,9 +22,9 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { listenLoopback, readRequestBody } from './loopback.ts';
 
 export interface LocalWebhookQueueOptions {
   consume: (event: SQSEvent) => Promise<SQSBatchResponse | undefined | unknown>;
@@ -256,12 +256,11 @@ export async function startLocalWebhookQueue(options: LocalWebhookQueueOptions):
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = await readRequestBody(req);
     let status = 200;
     let payload: Record<string, unknown>;
     try {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
+      const body = JSON.parse(raw.toString('utf8') || '{}') as Record<string, unknown>;
       const target = req.headers['x-amz-target'];
       if (typeof target === 'string') payload = sqs(target, body);
       else if (req.method === 'POST' && req.url?.startsWith('/schedules/')) payload = schedule(body);
@@ -288,15 +287,8 @@ export async function startLocalWebhookQueue(options: LocalWebhookQueueOptions):
     if (kept.length > 0) log('webhook queue: restored messages', { count: kept.length });
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500);
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${port}`;
+  const loopback = await listenLoopback('the SQS stand-in', handle, { port: options.port });
+  const endpoint = loopback.endpoint;
   return {
     endpoint,
     queueUrl: `${endpoint}/000000000000/partner-payouts-webhooks`,
@@ -319,10 +311,7 @@ export async function startLocalWebhookQueue(options: LocalWebhookQueueOptions):
       timers.clear();
       ready.length = 0;
       checkIdle();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await loopback.close();
     },
   };
 }

@@ -96,7 +96,7 @@ export async function approvePayout(id: string, note: string | undefined, actor:
     at,
   });
   // Wakes the workflow parked on `ready`: its sync publishes `payout.approved` and parks again.
-  await signalPayoutWorkflow(updated, 'ready', 'approved');
+  await signalPayoutWorkflow(updated, 'ready');
   return toPayout(updated);
 }
 
@@ -146,7 +146,8 @@ export async function listPayoutsNeedingApproval(filter: {
     values[`:t${index}`] = threshold;
     return `(#currency = :c${index} AND #amount >= :t${index})`;
   });
-  let expression = `(${clauses.join(' OR ')})`;
+  // One threshold needs no outer parentheses: DynamoDB refuses redundant ones (a 400 otherwise).
+  let expression = clauses.length === 1 ? (clauses[0] ?? '') : `(${clauses.join(' OR ')})`;
   if (filter.partnerId) {
     expression += ' AND #partnerId = :partnerId';
     names['#partnerId'] = 'partnerId';

@@ -116,7 +116,7 @@ export async function releaseExportPayouts(
     );
     if (!item) return;
     released.push(payoutId);
-    await signalPayoutWorkflow(item as unknown as PayoutItem, 'processing', 'voided');
+    await signalPayoutWorkflow(item as unknown as PayoutItem, 'processing');
   });
   return released;
 }

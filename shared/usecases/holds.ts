@@ -360,7 +360,7 @@ async function removeFromPayout(
     }
   });
   await recomputeDraftTotals(payout.id, { releaseLease: true });
-  if (payout.status !== 'draft') await signalPayoutWorkflow(updated, payout.status, 'hold_confirmed');
+  if (payout.status !== 'draft') await signalPayoutWorkflow(updated, payout.status);
 }
 
 // ------------------------------------------------------------------ automatic holds

@@ -487,7 +487,7 @@ export async function validatePayout(
     ],
     at,
   });
-  await signalPayoutWorkflow(updated, item.status, transition.decision);
+  await signalPayoutWorkflow(updated, item.status);
   return toPayout(updated);
 }
 
@@ -524,7 +524,7 @@ export async function partnerValidatePayout(
     events: [newEvent(transition.event, actor, at, { from: item.status, to: transition.to })],
     at,
   });
-  await signalPayoutWorkflow(updated, item.status, transition.decision);
+  await signalPayoutWorkflow(updated, item.status);
   return toPayout(updated);
 }
 
@@ -549,7 +549,7 @@ export async function requestChanges(
     ],
     at,
   });
-  await signalPayoutWorkflow(updated, item.status, transition.decision);
+  await signalPayoutWorkflow(updated, item.status);
   return toPayout(updated);
 }
 
@@ -649,7 +649,7 @@ export async function reissuePayout(
   });
   const reissued = await writeReissue(marked, actor, at);
   await followUp(() => moveReissuedRewards(id), id, 'move rewards to the reissue');
-  await signalPayoutWorkflow(marked, 'failed', transition.decision);
+  await signalPayoutWorkflow(marked, 'failed');
   await startPayoutWorkflow(reissued.id, 'ready');
   return toPayout((await findPayoutItem(reissued.id)) ?? reissued);
 }
@@ -733,7 +733,7 @@ export async function cancelPayout(
     at,
   });
   await followUp(() => releasePayoutRewards(id), id, 'release rewards');
-  await signalPayoutWorkflow(updated, item.status, transition.decision);
+  await signalPayoutWorkflow(updated, item.status);
   return toPayout(updated);
 }
 

@@ -223,7 +223,7 @@ export async function settlePaid(
     await followUp(() => markPayoutRewardsPaid(payoutId), payoutId, 'mark rewards paid');
   }
   // A workflow that missed the export's signal still waits on `ready`: answer either wait.
-  await signalPayoutWorkflow(updated, ['ready', 'processing'], 'paid');
+  await signalPayoutWorkflow(updated, ['ready', 'processing']);
   return { result: 'applied', payout: toPayout(updated) };
 }
 
@@ -315,7 +315,7 @@ export async function settleFailed(
     // Its workflow has finished: a new one follows the failed payout (the reconciler also attaches one).
     await startPayoutWorkflow(payoutId, 'failed', `${payoutId}.failed`);
   } else {
-    await signalPayoutWorkflow(updated, ['ready', 'processing'], 'failed');
+    await signalPayoutWorkflow(updated, ['ready', 'processing']);
   }
   return { result: 'applied', payout: toPayout(updated) };
 }

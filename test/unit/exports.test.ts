@@ -22,6 +22,7 @@ import {
   toSepaText,
 } from '../../shared/exports/index.ts';
 import { parseCsv } from '../support/csv.ts';
+import { blocks, decodeEntities, text } from '../support/xml-reading.ts';
 
 // ---------------------------------------------------------------- fixtures
 
@@ -675,27 +676,6 @@ async function validate(xml: string, version: SepaVersion) {
     xml: [{ fileName: 'export.xml', contents: xml }],
     schema: [{ fileName: `${version}.xsd`, contents: XSD[version] }],
   });
-}
-
-function decodeEntities(text: string): string {
-  return text
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&apos;/g, "'")
-    .replace(/&amp;/g, '&');
-}
-
-/** Inner XML of every `<name …>…</name>` (elements that do not nest in themselves). */
-function blocks(xml: string, name: string): string[] {
-  return [...xml.matchAll(new RegExp(`<${name}(?: [^>]*)?>([\\s\\S]*?)</${name}>`, 'g'))].map(
-    (m) => m[1] ?? '',
-  );
-}
-
-function text(xml: string, name: string): string | undefined {
-  const [first] = blocks(xml, name);
-  return first === undefined ? undefined : decodeEntities(first);
 }
 
 function texts(xml: string, name: string): string[] {

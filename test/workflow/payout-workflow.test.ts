@@ -26,6 +26,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LocalBackend } from '../../infra/local/runtime.ts';
 import { issueToken } from '../../infra/local/tokens.ts';
 import { displayMinor } from '../../shared/domain/money.ts';
+import { eventually, sleep } from '../support/eventually.ts';
 
 const TABLE = 'partner-payouts';
 const executionArn = (payoutId: string) =>
@@ -102,22 +103,6 @@ async function ok(result: Promise<HttpResult>, status = 200): Promise<any> {
   const { status: actual, body } = await result;
   expect({ status: actual, body }).toMatchObject({ status });
   return body;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 // ------------------------------------------------------------------ payouts
@@ -466,11 +451,11 @@ describe('payout workflow: callbacks (wait 60 s, so no timeout interferes)', { t
     const readyToken = await parked(h, p, 'ready');
     await mailed(h, h.managerEmail, managerSubject(p, 'validated'));
 
-    // The same decision again, through the API and straight to Step Functions.
+    // The same step again, through the API and straight to Step Functions.
     expect(
       (await http(h, 'POST', `/partner/payouts/${p.payoutId}/validate`, p.partnerToken, {})).status,
     ).toBe(409);
-    const output = JSON.stringify({ decision: 'partner_validated', payoutId: p.payoutId });
+    const output = JSON.stringify({ payoutId: p.payoutId });
     await expectTaskError(h, new SendTaskSuccessCommand({ taskToken: pendingToken, output }), 'TaskTimedOut');
     await expectTaskError(
       h,
@@ -574,7 +559,7 @@ describe('payout workflow: timeouts (wait 2 s, at most 2 reminders)', { timeout:
     expect(reconciledMs).toBeLessThan(WAIT_MS + 2_000);
 
     // A late callback with the real token now answers TaskTimedOut.
-    const output = JSON.stringify({ decision: 'partner_validated', payoutId: p.payoutId });
+    const output = JSON.stringify({ payoutId: p.payoutId });
     await expectTaskError(h, new SendTaskSuccessCommand({ taskToken: token, output }), 'TaskTimedOut');
 
     await markPaid(h, p);
