@@ -245,17 +245,27 @@ export interface PayoutUpdate {
   keepVersion?: boolean;
   /** Top-level attributes that must still hold these values (undefined: must be absent); else 409. */
   expect?: Record<string, NativeAttributeValue | undefined>;
+  /**
+   * `later`: commit the entries to the outbox only and leave materializing them to a later flush
+   * (the payout's workflow sync, the next change, or a full outbox). Readers already show entries
+   * `flushed+1..seq` from the outbox, so nothing is lost or shown early; a bank report settling
+   * thousands of payouts saves the flush's two requests per line this way.
+   */
+  flush?: 'now' | 'later';
 }
 
 /**
  * One conditional UpdateItem: the status check, the version bump, the change and its history entries
- * (appended to the outbox) succeed or fail together; then the entries are materialized.
+ * (appended to the outbox) succeed or fail together; then the entries are materialized (unless
+ * `flush: 'later'`).
  */
 export async function updatePayout(id: string, update: PayoutUpdate): Promise<PayoutItem> {
   for (let attempt = 0; ; attempt++) {
     try {
       const updated = await updatePayoutOnce(id, update);
-      if (updated.outbox?.length) await flushHistoryQuietly(updated, update.events.length);
+      if (updated.outbox?.length && update.flush !== 'later') {
+        await flushHistoryQuietly(updated, update.events.length);
+      }
       return updated;
     } catch (error) {
       // A full outbox (its flushes failed): materialize it, then commit.

@@ -34,7 +34,7 @@ import {
 import { signalPayoutWorkflow, startPayoutWorkflow } from '../adapters/workflow.ts';
 import { isBadAccountFailure } from '../domain/controls.ts';
 import { endToEndIdFor, parseEndToEndId } from '../domain/end-to-end.ts';
-import { DomainError } from '../domain/errors.ts';
+import { Conflict, DomainError } from '../domain/errors.ts';
 import { reasonText } from '../domain/reason-codes.ts';
 import type { Actor, ExportStatus, Payout, PayoutStatus, SettlementSource } from '../domain/schemas.ts';
 import { type VoidResult, voidExport } from './export-void.ts';
@@ -154,6 +154,12 @@ export interface SettleOptions {
    * woken by the signal or its timeout) instead of doing it inline.
    */
   followUps?: 'inline' | 'workflow';
+  /**
+   * `later`: the transition's history entry stays in the payout's outbox (shown to readers from
+   * there) and is materialized by the payout's workflow sync (woken by the signal below, or by its
+   * wait's timeout) or by the payout's next change; see ../adapters/payout-history.ts.
+   */
+  history?: 'now' | 'later';
 }
 
 export interface SettlePaidInput {
@@ -214,9 +220,13 @@ export async function settlePaid(
         : {}),
       events: [newEvent('payout.paid', input.actor ?? SYSTEM, now, { from: item.status, to: 'paid', data })],
       at: now,
+      flush: options.history ?? 'now',
     });
   } catch (error) {
     if (input.source === 'manual') throw error;
+    // The item given was stale (a line before this one changed the payout): once more, read afresh.
+    if (options.item && error instanceof Conflict)
+      return settlePaid(payoutId, input, { ...options, item: undefined });
     return afterLostRace(payoutId, 'paid', error);
   }
   if (options.followUps !== 'workflow') {
@@ -297,9 +307,13 @@ export async function settleFailed(
         }),
       ],
       at: now,
+      flush: options.history ?? 'now',
     });
   } catch (error) {
     if (input.source === 'manual') throw error;
+    if (options.item && error instanceof Conflict) {
+      return settleFailed(payoutId, input, { ...options, item: undefined });
+    }
     return afterLostRace(payoutId, 'failed', error);
   }
   if (isBadAccountFailure(failure.code)) {
