@@ -326,6 +326,7 @@ export interface StoredLine {
   currency?: string;
   paymentReference?: string;
   returned?: boolean;
+  reversal?: boolean;
   result: LineResult;
   detail?: string;
 }
@@ -340,6 +341,7 @@ const LINE_FIELDS: readonly (keyof StoredLine)[] = [
   'currency',
   'paymentReference',
   'returned',
+  'reversal',
   'result',
   'detail',
 ];

@@ -10,7 +10,8 @@
  *   paid, with `AcctSvcrRef` (else the entry's) as payment reference; a credit entry whose `TxDtls`
  *   carry `RtrInf` → failed, returned, with `RtrInf/Rsn/Cd`; a booked debit entry with a `Btch` and no
  *   transaction id → a batch (payment information id, count, total); entries not booked yet → in
- *   progress; reversals and other credits are not about payouts and are skipped.
+ *   progress; a credit reversal (`RvslInd`) naming a payout undoes its booking: failed, returned;
+ *   debit reversals and other credits are not about payouts and are skipped.
  */
 import { createHash } from 'node:crypto';
 import { SaxesParser, type SaxesTagNS } from 'saxes';
@@ -515,7 +516,10 @@ class ReportReader {
   }
 
   private endEntry(entry: CamtEntry): void {
-    if (entry.reversal) return;
+    if (entry.reversal) {
+      this.endReversal(entry);
+      return;
+    }
     const status = entry.status ?? 'NONE';
     const booked = status === 'BOOK';
     const reference = entry.acctSvcrRef ?? entry.entryRef;
@@ -563,6 +567,40 @@ class ReportReader {
     if (batch.messageId) found.messageId = batch.messageId;
     if (reference) found.paymentReference = reference;
     this.batches.push(found);
+  }
+
+  /**
+   * A reversal (`RvslInd` true). ISO 20022: a credit reversal undoes a debit booking, so one naming a
+   * payout's EndToEndId says the money we sent came back: a return (failed, `returned`), with the
+   * `RtrInf` reason when the bank gives one, else its own words or "reversed". A debit reversal
+   * undoes money that came in: not about payouts. A reversal without transaction references cannot
+   * be matched to payouts and is skipped.
+   */
+  private endReversal(entry: CamtEntry): void {
+    const status = entry.status ?? 'NONE';
+    const reference = entry.acctSvcrRef ?? entry.entryRef;
+    for (const tx of entry.txs) {
+      if (!tx.endToEndId || tx.endToEndId === NO_ID) continue;
+      if ((tx.creditDebit ?? entry.creditDebit) !== 'CRDT') continue;
+      const amount =
+        tx.amount ??
+        tx.txAmount ??
+        tx.instructedAmount ??
+        (entry.txs.length === 1 ? entry.amount : undefined);
+      const line: ReportLine = {
+        endToEndId: tx.endToEndId,
+        outcome: status === 'BOOK' ? 'failed' : 'in_progress',
+        returned: true,
+        reversal: true,
+        bankStatus: status,
+        bankText: tx.texts.length > 0 ? tx.texts.join(' ') : 'The bank reversed its booking of this payment',
+      };
+      if (tx.returnCode) line.reasonCode = tx.returnCode;
+      const paymentReference = tx.acctSvcrRef ?? reference;
+      if (paymentReference) line.paymentReference = paymentReference;
+      if (amount) Object.assign(line, exactAmount(amount));
+      this.lines.push(line);
+    }
   }
 }
 

@@ -29,8 +29,10 @@ export interface ReportLine {
   currency?: string;
   /** The bank's reference for a booking (`AcctSvcrRef`, else the entry's). */
   paymentReference?: string;
-  /** A credit transfer that came back (camt `RtrInf`). */
+  /** A credit transfer that came back (camt `RtrInf`, or a reversal of its booking). */
   returned?: boolean;
+  /** The booking was reversed (camt `RvslInd` on a credit entry). */
+  reversal?: boolean;
   /** The raw status: a pain.002 `TxSts` (`ACCP`, `RJCT`…) or a camt entry status (`BOOK`, `PDNG`). */
   bankStatus: string;
 }

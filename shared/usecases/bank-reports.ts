@@ -515,12 +515,17 @@ async function applyLineOnly(
     result: 'unmatched',
   };
   if (line.reasonCode) stored.reasonCode = line.reasonCode;
-  const reason = FAILED_REASON(line) ?? line.bankText;
+  // A failure without a reason code (a reversal) keeps the bank's words, not the generic text.
+  const reason =
+    line.outcome === 'failed' && !line.reasonCode && line.bankText
+      ? line.bankText
+      : (FAILED_REASON(line) ?? line.bankText);
   if (reason) stored.reason = reason;
   if (line.amount !== undefined) stored.amount = line.amount;
   if (line.currency) stored.currency = line.currency;
   if (line.paymentReference) stored.paymentReference = line.paymentReference;
   if (line.returned) stored.returned = true;
+  if (line.reversal) stored.reversal = true;
   if (plan.payoutId) stored.payoutId = plan.payoutId;
   if (plan.result) {
     stored.result = plan.result;

@@ -116,6 +116,45 @@ describe.each(PAIN_VERSIONS)('%s', (version) => {
     });
   });
 
+  it('a payment block refused as a whole (PmtInfSts RJCT, no transactions) is a block rejection', async () => {
+    const parsed = await read(
+      pain002({
+        version,
+        originalMessageId: 'ex-01M8N3V9RDNJ3Q8BKY10RCJVR2',
+        groupStatus: 'PART',
+        paymentInfoId: 'ex-01M8N3V9RDNJ3Q8BKY10RCJVR2-1',
+        paymentStatus: 'RJCT',
+        paymentReasonCode: 'AM05',
+        paymentText: 'Duplicate payment block',
+      }),
+      version,
+    );
+    expect(parsed.lines).toEqual([]);
+    expect(parsed.groupRejection).toBeUndefined();
+    expect(parsed.blockRejections).toEqual([
+      {
+        originalMessageId: 'ex-01M8N3V9RDNJ3Q8BKY10RCJVR2',
+        paymentInfoId: 'ex-01M8N3V9RDNJ3Q8BKY10RCJVR2-1',
+        reasonCode: 'AM05',
+        bankText: 'Duplicate payment block',
+      },
+    ]);
+  });
+
+  it('a refused block with transaction details is read transaction by transaction', async () => {
+    const parsed = await read(
+      pain002({
+        version,
+        originalMessageId: 'M',
+        paymentStatus: 'RJCT',
+        txs: [{ endToEndId: 'po_Y-1', status: 'RJCT', reasonCode: 'AC04' }],
+      }),
+      version,
+    );
+    expect(parsed.blockRejections).toBeUndefined();
+    expect(parsed.lines).toMatchObject([{ endToEndId: 'po_Y-1', outcome: 'failed', reasonCode: 'AC04' }]);
+  });
+
   it('a group-level RJCT with transactions is read transaction by transaction', async () => {
     const parsed = await read(
       pain002({
@@ -223,6 +262,37 @@ describe.each(CAMT_VERSIONS)('%s', (version) => {
         bankText: 'Returned by the beneficiary bank',
         bankStatus: 'BOOK',
         paymentReference: 'RET-1',
+        amount: 12500,
+        currency: 'EUR',
+      },
+    ]);
+  });
+
+  it('a credit reversal (RvslInd) naming a payout undoes its booking: failed, returned, reversal', async () => {
+    const parsed = await read(
+      camt({
+        version,
+        entries: [
+          {
+            amount: '125.00',
+            creditDebit: 'CRDT',
+            reversal: true,
+            acctSvcrRef: 'REV-1',
+            txs: [{ endToEndId: 'po_A-1', amount: '125.00' }],
+          },
+        ],
+      }),
+      version,
+    );
+    expect(parsed.lines).toEqual([
+      {
+        endToEndId: 'po_A-1',
+        outcome: 'failed',
+        returned: true,
+        reversal: true,
+        bankText: 'The bank reversed its booking of this payment',
+        bankStatus: 'BOOK',
+        paymentReference: 'REV-1',
         amount: 12500,
         currency: 'EUR',
       },
