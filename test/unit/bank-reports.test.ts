@@ -516,3 +516,42 @@ describe('report rules', () => {
     expect(safeReportFileName('  ')).toBe('bank-report.xml');
   });
 });
+
+describe('streaming the lines (a report is checked first, then its lines are read again a chunk at a time)', () => {
+  const xml = camt({
+    entries: Array.from({ length: 300 }, (_, n) => ({
+      amount: `${n + 1}.00`,
+      creditDebit: 'DBIT' as const,
+      txs: [{ endToEndId: `po_S-${n}` }],
+    })),
+  });
+  const chunksOf = (size: number) => {
+    const bytes = Buffer.from(xml, 'utf8');
+    return Array.from({ length: Math.ceil(bytes.length / size) }, (_, i) =>
+      bytes.subarray(i * size, i * size + size),
+    );
+  };
+
+  it('yields every line in file order, a few per chunk, and ends with the same summary as the check', async () => {
+    const { checkBankReport, streamReportLines } = await import('#shared/bank-reports/parse.ts');
+    const checked = await checkBankReport(chunksOf(4096));
+    expect(checked).not.toHaveProperty('lines');
+    expect(checked.lineCount).toBe(300);
+    const stream = streamReportLines(chunksOf(4096));
+    const batches: number[] = [];
+    const ids: string[] = [];
+    for (;;) {
+      const next = await stream.next();
+      if (next.done) {
+        expect(next.value).toEqual(checked);
+        break;
+      }
+      batches.push(next.value.length);
+      ids.push(...next.value.map((line) => line.endToEndId));
+    }
+    expect(ids).toEqual(Array.from({ length: 300 }, (_, n) => `po_S-${n}`));
+    expect(batches.length).toBeGreaterThan(10);
+    expect(Math.max(...batches)).toBeLessThan(300);
+    expect((await parseBankReport(chunksOf(4096))).lines.map((line) => line.endToEndId)).toEqual(ids);
+  });
+});
