@@ -252,6 +252,11 @@ export interface PayoutUpdate {
    * thousands of payouts saves the flush's two requests per line this way.
    */
   flush?: 'now' | 'later';
+  /**
+   * `none`: the write returns nothing (ReturnValues NONE) and `updatePayout` answers undefined; for
+   * callers that already hold the item (and make its `task` part of the condition).
+   */
+  returnItem?: 'all' | 'none';
 }
 
 /**
@@ -259,10 +264,16 @@ export interface PayoutUpdate {
  * (appended to the outbox) succeed or fail together; then the entries are materialized (unless
  * `flush: 'later'`).
  */
-export async function updatePayout(id: string, update: PayoutUpdate): Promise<PayoutItem> {
+export async function updatePayout(
+  id: string,
+  update: PayoutUpdate & { returnItem: 'none' },
+): Promise<undefined>;
+export async function updatePayout(id: string, update: PayoutUpdate): Promise<PayoutItem>;
+export async function updatePayout(id: string, update: PayoutUpdate): Promise<PayoutItem | undefined> {
   for (let attempt = 0; ; attempt++) {
     try {
       const updated = await updatePayoutOnce(id, update);
+      if (!updated) return undefined;
       if (updated.outbox?.length && update.flush !== 'later') {
         await flushHistoryQuietly(updated, update.events.length);
       }
@@ -281,7 +292,7 @@ class OutboxFull extends Error {
   }
 }
 
-async function updatePayoutOnce(id: string, update: PayoutUpdate): Promise<PayoutItem> {
+async function updatePayoutOnce(id: string, update: PayoutUpdate): Promise<PayoutItem | undefined> {
   const names: Record<string, string> = { '#status': 'status' };
   const values: Record<string, NativeAttributeValue> = {};
   const sets: string[] = [];
@@ -373,10 +384,10 @@ async function updatePayoutOnce(id: string, update: PayoutUpdate): Promise<Payou
         ConditionExpression: conditions.join(' AND '),
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
-        ReturnValues: 'ALL_NEW',
+        ReturnValues: update.returnItem === 'none' ? 'NONE' : 'ALL_NEW',
       }),
     );
-    return result.Attributes as PayoutItem;
+    return update.returnItem === 'none' ? undefined : (result.Attributes as PayoutItem);
   } catch (error) {
     if (!isConditionalCheckFailed(error)) throw error;
     // dynalite has no ReturnValuesOnConditionCheckFailure: read the item to say why.

@@ -27,6 +27,7 @@ import {
   loadPayoutRewards,
   newEvent,
   type PayoutItem,
+  type PayoutUpdate,
   toPayout,
   unpayReward,
   updatePayout,
@@ -205,7 +206,7 @@ export async function settlePaid(
   };
   let updated: PayoutItem;
   try {
-    updated = await updatePayout(payoutId, {
+    updated = await commit(payoutId, item, options, {
       from,
       version: item.version,
       ifMatch: input.ifMatch,
@@ -285,7 +286,7 @@ export async function settleFailed(
   const now = new Date().toISOString();
   let updated: PayoutItem;
   try {
-    updated = await updatePayout(payoutId, {
+    updated = await commit(payoutId, item, options, {
       from,
       version: item.version,
       ifMatch: input.ifMatch,
@@ -332,6 +333,41 @@ export async function settleFailed(
     await signalPayoutWorkflow(updated, ['ready', 'processing'], 'failed');
   }
   return { result: 'applied', payout: toPayout(updated) };
+}
+
+/**
+ * The settling write. For a caller that holds the payout as just read and leaves the history to a
+ * later flush (a bank report), the write returns nothing (ReturnValues NONE: the whole item is not
+ * sent back for every line) and the answer is the item as read with the change applied; the task
+ * token it holds must then still be the payout's (parking one does not move the version), so the
+ * signal after the commit reaches the workflow that waits. A failed condition is a Conflict: the
+ * caller reads afresh and tries once more.
+ */
+async function commit(
+  payoutId: string,
+  item: PayoutItem,
+  options: SettleOptions,
+  update: PayoutUpdate,
+): Promise<PayoutItem> {
+  if (options.history !== 'later' || !options.item) return updatePayout(payoutId, update);
+  const task = item.task;
+  const taskCondition = task ? '#cTask.#cToken = :cTok' : 'attribute_not_exists(#cTask)';
+  await updatePayout(payoutId, {
+    ...update,
+    condition: {
+      expression: update.condition ? `${update.condition.expression} AND ${taskCondition}` : taskCondition,
+      names: { ...update.condition?.names, '#cTask': 'task', ...(task ? { '#cToken': 'token' } : {}) },
+      values: { ...update.condition?.values, ...(task ? { ':cTok': task.token } : {}) },
+    },
+    returnItem: 'none',
+  });
+  return {
+    ...item,
+    ...update.set,
+    status: update.to ?? item.status,
+    version: item.version + 1,
+    updatedAt: update.at,
+  } as PayoutItem;
 }
 
 /** After a conditional write lost: the outcome another writer recorded, or why it does not apply. */
@@ -391,6 +427,9 @@ export const SETTLEMENT_FIELDS = [
   'exportRefs',
   'reissuedAs',
   'paidAt',
+  // for the settling write without a returned item: the signal's token, the rewards of a return
+  'task',
+  'memberCount',
 ] as const;
 
 export interface BatchMatch {
