@@ -270,6 +270,8 @@ export function isConditionalCheckFailed(error: unknown): boolean {
 export const TABLE_SCHEMA = {
   partitionKey: 'PK',
   sortKey: 'SK',
+  /** Items that expire on their own (rate-limit windows): epoch seconds. */
+  ttlAttribute: 'expiresAt',
   indexes: Object.entries(INDEXES).map(([name, [partitionKey, sortKey]]) => ({
     name,
     partitionKey,
