@@ -909,3 +909,24 @@ describe('ExportFile', () => {
     expect(files).toHaveLength(1);
   });
 });
+
+describe('the hot path’s memo of pure string functions', () => {
+  it('computes each key once, answers the same (also undefined/null), and starts afresh when full', async () => {
+    const { boundedMemo, toSepaText } = await import('../../shared/exports/text.ts');
+    const calls: string[] = [];
+    const memo = boundedMemo((key: string) => {
+      calls.push(key);
+      return key === 'none' ? null : key.toUpperCase();
+    }, 2);
+    expect([memo('a'), memo('a'), memo('none'), memo('none')]).toEqual(['A', 'A', null, null]);
+    expect(calls).toEqual(['a', 'none']);
+    memo('b'); // full: the cache starts afresh with `b`
+    memo('a');
+    expect(calls).toEqual(['a', 'none', 'b', 'a']);
+    // Transliteration through the memo is the same, first call or later.
+    for (let round = 0; round < 2; round++) {
+      expect(toSepaText('Müller & Söhne  GmbH ')).toBe('Muller + Sohne GmbH');
+      expect(toSepaText('Ærø ß')).toBe('AEro ss');
+    }
+  });
+});
