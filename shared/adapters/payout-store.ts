@@ -5,8 +5,6 @@
  * reward belongs to a payout when its own item says so.
  */
 import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
   GetCommand,
   type NativeAttributeValue,
   PutCommand,
@@ -20,7 +18,18 @@ import type { Actor, Payout, PayoutEvent, PayoutStatus, Reward } from '../domain
 import type { BillingDetails } from '../self-billing/model.ts';
 import { dynamo } from './clients.ts';
 import { flushHistory, flushHistoryQuietly, type HistoryEntry, MAX_OUTBOX } from './payout-history.ts';
-import { isConditionalCheckFailed, keys, queryAll, stripKeys, table, unclaimedKeys } from './table.ts';
+import {
+  batchGet,
+  forEachLimited,
+  isConditionalCheckFailed,
+  keys,
+  queryAll,
+  stripKeys,
+  table,
+  unclaimedKeys,
+} from './table.ts';
+
+export { forEachLimited };
 
 /**
  * How long a draft stays locked while its rewards are being changed (claims, decisions); a drafting
@@ -400,25 +409,8 @@ export async function findRewardItem(id: string): Promise<Record<string, unknown
 
 /** Strongly consistent reads of many rewards, in their given order (missing ones left out). */
 export async function getRewardItems(ids: readonly string[]): Promise<Record<string, unknown>[]> {
-  const unique = [...new Set(ids)];
   const found = new Map<string, Record<string, unknown>>();
-  for (let start = 0; start < unique.length; start += 100) {
-    let request: Record<string, { Keys: Record<string, string>[]; ConsistentRead: boolean }> | undefined = {
-      [table()]: { Keys: unique.slice(start, start + 100).map(keys.reward), ConsistentRead: true },
-    };
-    for (let attempt = 0; request && attempt < 10; attempt++) {
-      const result: BatchGetCommandOutput = await dynamo().send(
-        new BatchGetCommand({ RequestItems: request }),
-      );
-      for (const item of result.Responses?.[table()] ?? []) found.set(String(item.id), item);
-      const unprocessed: { Keys?: Record<string, unknown>[] } | undefined = result.UnprocessedKeys?.[table()];
-      request = unprocessed?.Keys?.length
-        ? { [table()]: { Keys: unprocessed.Keys as Record<string, string>[], ConsistentRead: true } }
-        : undefined;
-      if (request) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
-    }
-    if (request) throw new Error('BatchGetItem left keys unprocessed');
-  }
+  for (const item of await batchGet([...new Set(ids)].map(keys.reward))) found.set(String(item.id), item);
   return ids.flatMap((id) => {
     const item = found.get(id);
     return item ? [item] : [];
@@ -597,22 +589,6 @@ export async function moveReward(rewardId: string, from: string, to: string, at:
   }
 }
 
-/** Runs `work` on the rewards of at most `concurrency` items at a time. */
-export async function forEachLimited<T>(
-  items: readonly T[],
-  concurrency: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await work(item);
-    }
-  });
-  await Promise.all(workers);
-}
-
 /**
  * Count and sum per currency of the payouts in one status: one Query of that status's partition of
  * GSI2, projecting only `currency` and `amount` (a read of the whole partition, paged by DynamoDB).
@@ -644,27 +620,9 @@ export async function findPayoutItems(
   ids: readonly string[],
   fields?: readonly string[],
 ): Promise<Map<string, PayoutItem>> {
-  const projection = fields
-    ? {
-        ProjectionExpression: fields.map((_, index) => `#f${index}`).join(', '),
-        ExpressionAttributeNames: Object.fromEntries(fields.map((field, index) => [`#f${index}`, field])),
-      }
-    : {};
-  const unique = [...new Set(ids)];
   const found = new Map<string, PayoutItem>();
-  for (let start = 0; start < unique.length; start += 100) {
-    let pending: Record<string, unknown>[] = unique.slice(start, start + 100).map(keys.payout);
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt >= 10) throw new Error('BatchGetItem left keys unprocessed');
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
-      const result: BatchGetCommandOutput = await dynamo().send(
-        new BatchGetCommand({
-          RequestItems: { [table()]: { Keys: pending, ConsistentRead: true, ...projection } },
-        }),
-      );
-      for (const item of result.Responses?.[table()] ?? []) found.set(String(item.id), item as PayoutItem);
-      pending = (result.UnprocessedKeys?.[table()]?.Keys ?? []) as Record<string, unknown>[];
-    }
+  for (const item of await batchGet([...new Set(ids)].map(keys.payout), fields ? { projection: fields } : {})) {
+    found.set(String(item.id), item as PayoutItem);
   }
   return found;
 }

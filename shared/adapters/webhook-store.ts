@@ -11,8 +11,6 @@
  * also drops what has expired; on AWS the TTL deletes it within a day or two of `expiresAt`.
  */
 import {
-  BatchGetCommand,
-  BatchWriteCommand,
   DeleteCommand,
   GetCommand,
   PutCommand,
@@ -22,7 +20,16 @@ import { NotFound } from '../domain/errors.ts';
 import type { WebhookDelivery, WebhookEndpoint } from '../domain/resources.ts';
 import type { WebhookEvent } from '../domain/webhooks.ts';
 import { dynamo } from './clients.ts';
-import { isConditionalCheckFailed, type Page, queryAll, queryPage, stripKeys, table } from './table.ts';
+import {
+  batchGet,
+  batchWrite,
+  isConditionalCheckFailed,
+  type Page,
+  queryAll,
+  queryPage,
+  stripKeys,
+  table,
+} from './table.ts';
 
 export const webhookKeys = {
   endpoint: (id: string) => ({ PK: `WEBHOOK#${id}`, SK: 'ENDPOINT' }),
@@ -92,20 +99,8 @@ export async function getEndpointItem(id: string): Promise<EndpointItem> {
 /** The endpoints with these ids that exist (one BatchGetItem per 100). */
 export async function findEndpointItems(ids: readonly string[]): Promise<Map<string, EndpointItem>> {
   const found = new Map<string, EndpointItem>();
-  const unique = [...new Set(ids)];
-  for (let start = 0; start < unique.length; start += 100) {
-    let keys: Record<string, unknown>[] = unique.slice(start, start + 100).map(webhookKeys.endpoint);
-    for (let attempt = 0; keys.length > 0; attempt++) {
-      if (attempt > 0) {
-        if (attempt > 8) throw new Error('BatchGetItem left keys unprocessed');
-        await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
-      }
-      const result = await dynamo().send(
-        new BatchGetCommand({ RequestItems: { [table()]: { Keys: keys, ConsistentRead: true } } }),
-      );
-      for (const item of result.Responses?.[table()] ?? []) found.set(String(item.id), item as EndpointItem);
-      keys = (result.UnprocessedKeys?.[table()]?.Keys ?? []) as Record<string, unknown>[];
-    }
+  for (const item of await batchGet([...new Set(ids)].map(webhookKeys.endpoint))) {
+    found.set(String(item.id), item as EndpointItem);
   }
   return found;
 }
@@ -233,18 +228,8 @@ export async function findEvents(ids: readonly string[]): Promise<WebhookEvent[]
   const now = Date.now();
   const found = new Map<string, WebhookEvent>();
   const unique = [...new Set(ids)];
-  for (let start = 0; start < unique.length; start += 100) {
-    let keys: Record<string, unknown>[] = unique.slice(start, start + 100).map(webhookKeys.event);
-    for (let attempt = 0; keys.length > 0; attempt++) {
-      if (attempt > 8) throw new Error('BatchGetItem left keys unprocessed');
-      const result = await dynamo().send(
-        new BatchGetCommand({ RequestItems: { [table()]: { Keys: keys } } }),
-      );
-      for (const item of result.Responses?.[table()] ?? []) {
-        if (live(item, now)) found.set(String((item.event as WebhookEvent).id), item.event as WebhookEvent);
-      }
-      keys = (result.UnprocessedKeys?.[table()]?.Keys ?? []) as Record<string, unknown>[];
-    }
+  for (const item of await batchGet(unique.map(webhookKeys.event), { consistent: false })) {
+    if (live(item, now)) found.set(String((item.event as WebhookEvent).id), item.event as WebhookEvent);
   }
   return unique.flatMap((id) => found.get(id) ?? []);
 }
@@ -275,8 +260,8 @@ export interface DeliveryLogEntry extends WebhookDelivery {
 
 /** Appends log entries (BatchWriteItem, unprocessed ones retried). */
 export async function appendDeliveries(entries: readonly DeliveryLogEntry[], logDays: number): Promise<void> {
-  for (let start = 0; start < entries.length; start += 25) {
-    let requests = entries.slice(start, start + 25).map(({ endpointId, ...delivery }) => ({
+  await batchWrite(
+    entries.map(({ endpointId, ...delivery }) => ({
       PutRequest: {
         Item: {
           ...webhookKeys.delivery(endpointId, delivery.id),
@@ -285,16 +270,8 @@ export async function appendDeliveries(entries: readonly DeliveryLogEntry[], log
           expiresAt: expiresAt(Date.parse(delivery.at), logDays),
         },
       },
-    }));
-    for (let attempt = 0; requests.length > 0; attempt++) {
-      if (attempt > 0) {
-        if (attempt > 8) throw new Error('BatchWriteItem left items unprocessed');
-        await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
-      }
-      const result = await dynamo().send(new BatchWriteCommand({ RequestItems: { [table()]: requests } }));
-      requests = (result.UnprocessedItems?.[table()] ?? []) as typeof requests;
-    }
-  }
+    })),
+  );
 }
 
 export async function listDeliveryPage(
