@@ -330,7 +330,6 @@ function toLine(item: Record<string, unknown>): StoredLine {
 
 /** Writes lines (25 an request, a few requests in flight, unprocessed items retried). Idempotent. */
 export async function putLines(reportId: string, lines: readonly StoredLine[]): Promise<void> {
-  const run = limiter(BATCH_CONCURRENCY);
   const requests = lines.map((line) => ({
     PutRequest: { Item: { ...lineKey(reportId, line.index), type: 'bankReportLine', reportId, ...line } },
   }));

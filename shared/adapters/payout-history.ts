@@ -31,12 +31,7 @@
  * the entries of commits not yet materialized (a handful; a transition refuses to commit while it
  * holds more than MAX_OUTBOX, and materializes it first).
  */
-import {
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { PayoutEvent, RewardReview } from '../domain/schemas.ts';
 import { dynamo } from './clients.ts';
 import { logger } from './observability.ts';

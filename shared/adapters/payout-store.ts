@@ -4,12 +4,7 @@
  * and upload keys become their own items and why readers still see each transition atomically); a
  * reward belongs to a payout when its own item says so.
  */
-import {
-  GetCommand,
-  type NativeAttributeValue,
-  PutCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { GetCommand, type NativeAttributeValue, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ENV, intEnv } from '../config/env.ts';
 import { Conflict, InvalidTransition, NotFound, PreconditionFailed } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
@@ -23,6 +18,7 @@ import {
   forEachLimited,
   isConditionalCheckFailed,
   keys,
+  projectionOf,
   queryAll,
   stripKeys,
   table,
@@ -212,6 +208,21 @@ export async function findPayoutItem(id: string): Promise<PayoutItem | undefined
   return result.Item as PayoutItem | undefined;
 }
 
+/** The payout as the API shows it (read consistently, projected to `PAYOUT_VIEW`). */
+export async function findPayoutView(id: string): Promise<Record<string, unknown> | undefined> {
+  const projection = projectionOf(PAYOUT_VIEW);
+  const result = await dynamo().send(
+    new GetCommand({
+      TableName: table(),
+      Key: keys.payout(id),
+      ConsistentRead: true,
+      ProjectionExpression: projection.expression,
+      ExpressionAttributeNames: projection.names,
+    }),
+  );
+  return result.Item;
+}
+
 export async function getPayoutItem(id: string): Promise<PayoutItem> {
   const item = await findPayoutItem(id);
   if (!item) throw new NotFound(`No payout ${id}`);
@@ -226,6 +237,17 @@ export async function putNewPayout(item: NewPayoutItem): Promise<void> {
       ConditionExpression: 'attribute_not_exists(PK)',
     }),
   );
+}
+
+/** `putNewPayout`, false when a payout of that id exists already (nothing written). */
+export async function putNewPayoutIfAbsent(item: NewPayoutItem): Promise<boolean> {
+  try {
+    await putNewPayout(item);
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
 }
 
 export interface PayoutUpdate {
@@ -621,7 +643,10 @@ export async function findPayoutItems(
   fields?: readonly string[],
 ): Promise<Map<string, PayoutItem>> {
   const found = new Map<string, PayoutItem>();
-  for (const item of await batchGet([...new Set(ids)].map(keys.payout), fields ? { projection: fields } : {})) {
+  for (const item of await batchGet(
+    [...new Set(ids)].map(keys.payout),
+    fields ? { projection: fields } : {},
+  )) {
     found.set(String(item.id), item as PayoutItem);
   }
   return found;

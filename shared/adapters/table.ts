@@ -7,7 +7,8 @@
  * | reward          | REWARD#id          | REWARD    | PARTNER#pid / RW#createdAt#id | PAYOUT#poid / RW#id (claimed) | UNCLAIMED#shard / pid#cur#createdAt#id | REWARDS / createdAt#id |
  * | externalId lock | REWARD_EXT#extId   | REWARD_EXT|                            |                                 |                                      |                       |
  * | payout          | PAYOUT#id          | PAYOUT    | PARTNER#pid / PO#createdAt#id | PAYOUT_STATUS#status / createdAt#id |                                 | PAYOUTS / createdAt#id |
- * | draft slot      | SLOT#pid#currency  | SLOT      |                            |                                 |                                      |                       |
+ * | draft slot      | SLOT#pid#currency  | SLOT      |                            |                                 |                                      | SLOTS / pid#currency  |
+ * | own draft slot  | SLOT#payoutId      | SLOT      |                            |                                 |                                      | SLOTS / pid#cur#poid  |
  * | export link     | PAYOUT#pid         | EXPORT#id |                            |                                 |                                      |                       |
  * | export          | EXPORT#id          | EXPORT    |                            |                                 |                                      | EXPORTS / createdAt#id |
  * | payout run      | RUN#id             | RUN       |                            |                                 |                                      |                       |
@@ -33,6 +34,8 @@ export const keys = {
   rewardExternal: (externalId: string) => ({ PK: `REWARD_EXT#${externalId}`, SK: 'REWARD_EXT' }),
   payout: (id: string) => ({ PK: `PAYOUT#${id}`, SK: 'PAYOUT' }),
   slot: (partnerId: string, currency: string) => ({ PK: `SLOT#${partnerId}#${currency}`, SK: 'SLOT' }),
+  /** A manager's draft's own slot, while it is being written (see ../usecases/draft-writer.ts). */
+  ownSlot: (payoutId: string) => ({ PK: `SLOT#${payoutId}`, SK: 'SLOT' }),
   export: (id: string) => ({ PK: `EXPORT#${id}`, SK: 'EXPORT' }),
   run: (id: string) => ({ PK: `RUN#${id}`, SK: 'RUN' }),
 };

@@ -10,12 +10,7 @@
  * One log item per attempt (`wd_…` ULIDs: newest first by SK). dynalite has no TTL, so every read
  * also drops what has expired; on AWS the TTL deletes it within a day or two of `expiresAt`.
  */
-import {
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { NotFound } from '../domain/errors.ts';
 import type { WebhookDelivery, WebhookEndpoint } from '../domain/resources.ts';
 import type { WebhookEvent } from '../domain/webhooks.ts';
