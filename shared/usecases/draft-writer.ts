@@ -460,13 +460,12 @@ export async function draftNewPayout(input: NewDraftInput): Promise<PayoutItem> 
       'Every eligible reward was claimed by another payout meanwhile',
     );
   }
-  const item = newDraftItem(
-    id,
-    input,
-    claimed,
-    at,
-    newEvent('payout.drafted', input.actor, at, { to: 'draft' }),
-  );
+  const item: NewPayoutItem = {
+    ...newDraftItem(id, input, claimed, at, newEvent('payout.drafted', input.actor, at, { to: 'draft' })),
+    // A manager's draft has always answered at version 2 (it was written, then counted): clients'
+    // If-Match values stay as they were.
+    version: 2,
+  };
   if (!(await putNewPayoutIfAbsent(item))) throw new Error(`Payout ${id} exists already`);
   const record = newPayoutRecord(item) as PayoutItem;
   await flushHistoryQuietly(record, item.events.length);
