@@ -420,6 +420,75 @@ async function updatePayoutOnce(id: string, update: PayoutUpdate): Promise<Payou
   }
 }
 
+// ------------------------------------------------------------------ the workflow's bookkeeping
+
+/** Parks the workflow's task token on the payout while it is in `stage`; false once it left it. */
+export async function parkTask(payoutId: string, stage: PayoutStatus, token: string): Promise<boolean> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.payout(payoutId),
+        UpdateExpression: 'SET task = :task',
+        ConditionExpression: '#status = :stage',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':task': { token, stage }, ':stage': stage },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
+}
+
+/** Moves the payout's published-entries mark forward to `next` (never back). */
+export async function markPublished(payoutId: string, next: number): Promise<void> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.payout(payoutId),
+        UpdateExpression: 'SET publishedEvents = :next',
+        ConditionExpression: 'attribute_not_exists(publishedEvents) OR publishedEvents < :next',
+        ExpressionAttributeValues: { ':next': next },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+  }
+}
+
+/**
+ * Records that an execution reported on the payout (`syncedAt`, and the execution as its `workflow`),
+ * unless the payout records a later attempt (false).
+ */
+export async function recordWorkflowSync(
+  payoutId: string,
+  workflow: { executionName: string; attempt: number; startedAt: string },
+): Promise<boolean> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.payout(payoutId),
+        UpdateExpression: 'SET syncedAt = :now, #workflow = :workflow',
+        ConditionExpression: 'attribute_not_exists(#workflow) OR #workflow.attempt <= :attempt',
+        ExpressionAttributeNames: { '#workflow': 'workflow' },
+        ExpressionAttributeValues: {
+          ':now': new Date().toISOString(),
+          ':attempt': workflow.attempt,
+          ':workflow': workflow,
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
+}
+
 // ------------------------------------------------------------------ rewards
 
 export async function findRewardItem(id: string): Promise<Record<string, unknown> | undefined> {
@@ -543,6 +612,45 @@ export async function releaseReward(reward: Reward, payoutId: string, at: string
     }
     const item = await findRewardItem(current.id);
     current = item && item.payoutId === payoutId ? toReward(item) : undefined;
+  }
+}
+
+/**
+ * Refuses a pending or accepted reward (a confirmed hold): one in no payout, or (with `payoutId`)
+ * one of that payout, which it leaves. Idempotent; false when the reward was not in that state.
+ */
+export async function refuseReward(
+  rewardId: string,
+  reason: string,
+  at: string,
+  payoutId?: string,
+): Promise<boolean> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.reward(rewardId),
+        UpdateExpression: payoutId
+          ? 'SET #status = :refused, refusalReason = :reason, updatedAt = :at REMOVE payoutId, GSI2PK, GSI2SK, GSI3PK, GSI3SK'
+          : 'SET #status = :refused, refusalReason = :reason, updatedAt = :at REMOVE GSI3PK, GSI3SK',
+        ConditionExpression: payoutId
+          ? 'payoutId = :po AND #status IN (:pending, :accepted)'
+          : '#status IN (:pending, :accepted) AND attribute_not_exists(payoutId)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':refused': 'refused',
+          ':reason': reason,
+          ':at': at,
+          ':pending': 'pending',
+          ':accepted': 'accepted',
+          ...(payoutId ? { ':po': payoutId } : {}),
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
   }
 }
 
