@@ -13,7 +13,15 @@ import type { Reward } from '../domain/schemas.ts';
 import { dynamo } from './clients.ts';
 import { OUTBOX, type OutboxEntry } from './outbox.ts';
 import { type NewPayoutItem, newPayoutRecord, toReward } from './payout-store.ts';
-import { batchWrite, isConditionalCheckFailed, keys, type Limiter, queryAll, table } from './table.ts';
+import {
+  batchWrite,
+  isConditionalCheckFailed,
+  keys,
+  type Limiter,
+  queryAll,
+  table,
+  writeIf,
+} from './table.ts';
 
 // ------------------------------------------------------------------ slots
 
@@ -152,40 +160,28 @@ export async function nameOpenDraft(partnerId: string, currency: string, payoutI
     values[`:a${index}`] = value;
     sets.push(`#a${index} = :a${index}`);
   });
-  try {
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: keys.slot(partnerId, currency),
-        UpdateExpression: `SET ${sets.join(', ')}`,
-        ConditionExpression: 'attribute_not_exists(leaseUntil) OR leaseUntil < :now',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionalCheckFailed(error)) return false;
-    throw error;
-  }
+  return writeIf(
+    new UpdateCommand({
+      TableName: table(),
+      Key: keys.slot(partnerId, currency),
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      ConditionExpression: 'attribute_not_exists(leaseUntil) OR leaseUntil < :now',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    }),
+  );
 }
 
 /** Deletes a slot while it is as read (same holder and lease); false when it changed meanwhile. */
 export async function deleteSlot(slot: Pick<SlotRecord, 'key' | 'runId' | 'leaseUntil'>): Promise<boolean> {
-  try {
-    await dynamo().send(
-      new DeleteCommand({
-        TableName: table(),
-        Key: slot.key,
-        ConditionExpression: 'runId = :run AND leaseUntil = :until',
-        ExpressionAttributeValues: { ':run': slot.runId ?? '', ':until': slot.leaseUntil ?? 0 },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionalCheckFailed(error)) return false;
-    throw error;
-  }
+  return writeIf(
+    new DeleteCommand({
+      TableName: table(),
+      Key: slot.key,
+      ConditionExpression: 'runId = :run AND leaseUntil = :until',
+      ExpressionAttributeValues: { ':run': slot.runId ?? '', ':until': slot.leaseUntil ?? 0 },
+    }),
+  );
 }
 
 // ------------------------------------------------------------------ new payouts, batched

@@ -3,7 +3,7 @@ import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Partner } from '../domain/resources.ts';
 import type { SelfBillingPartner } from '../domain/self-billing.ts';
 import { dynamo } from './clients.ts';
-import { isConditionalCheckFailed, keys, table } from './table.ts';
+import { isConditionalCheckFailed, keys, table, writeIf } from './table.ts';
 
 export type PartnerItem = Omit<Partner, 'selfBilling'> & SelfBillingPartner;
 
@@ -85,19 +85,13 @@ export async function recordAgreement(
   partnerId: string,
   agreement: { acceptedAt: string },
 ): Promise<boolean> {
-  try {
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: keys.partner(partnerId),
-        UpdateExpression: 'SET selfBillingAgreement = :agreement, updatedAt = :at',
-        ConditionExpression: 'attribute_exists(PK) AND selfBilling.enabled = :true',
-        ExpressionAttributeValues: { ':agreement': agreement, ':at': agreement.acceptedAt, ':true': true },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionalCheckFailed(error)) return false;
-    throw error;
-  }
+  return writeIf(
+    new UpdateCommand({
+      TableName: table(),
+      Key: keys.partner(partnerId),
+      UpdateExpression: 'SET selfBillingAgreement = :agreement, updatedAt = :at',
+      ConditionExpression: 'attribute_exists(PK) AND selfBilling.enabled = :true',
+      ExpressionAttributeValues: { ':agreement': agreement, ':at': agreement.acceptedAt, ':true': true },
+    }),
+  );
 }

@@ -23,6 +23,7 @@ import {
   stripKeys,
   table,
   unclaimedKeys,
+  writeIf,
 } from './table.ts';
 
 export { forEachLimited };
@@ -424,22 +425,16 @@ async function updatePayoutOnce(id: string, update: PayoutUpdate): Promise<Payou
 
 /** Parks the workflow's task token on the payout while it is in `stage`; false once it left it. */
 export async function parkTask(payoutId: string, stage: PayoutStatus, token: string): Promise<boolean> {
-  try {
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: keys.payout(payoutId),
-        UpdateExpression: 'SET task = :task',
-        ConditionExpression: '#status = :stage',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':task': { token, stage }, ':stage': stage },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionalCheckFailed(error)) return false;
-    throw error;
-  }
+  return writeIf(
+    new UpdateCommand({
+      TableName: table(),
+      Key: keys.payout(payoutId),
+      UpdateExpression: 'SET task = :task',
+      ConditionExpression: '#status = :stage',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':task': { token, stage }, ':stage': stage },
+    }),
+  );
 }
 
 /** Moves the payout's published-entries mark forward to `next` (never back). */
@@ -467,26 +462,20 @@ export async function recordWorkflowSync(
   payoutId: string,
   workflow: { executionName: string; attempt: number; startedAt: string },
 ): Promise<boolean> {
-  try {
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: keys.payout(payoutId),
-        UpdateExpression: 'SET syncedAt = :now, #workflow = :workflow',
-        ConditionExpression: 'attribute_not_exists(#workflow) OR #workflow.attempt <= :attempt',
-        ExpressionAttributeNames: { '#workflow': 'workflow' },
-        ExpressionAttributeValues: {
-          ':now': new Date().toISOString(),
-          ':attempt': workflow.attempt,
-          ':workflow': workflow,
-        },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionalCheckFailed(error)) return false;
-    throw error;
-  }
+  return writeIf(
+    new UpdateCommand({
+      TableName: table(),
+      Key: keys.payout(payoutId),
+      UpdateExpression: 'SET syncedAt = :now, #workflow = :workflow',
+      ConditionExpression: 'attribute_not_exists(#workflow) OR #workflow.attempt <= :attempt',
+      ExpressionAttributeNames: { '#workflow': 'workflow' },
+      ExpressionAttributeValues: {
+        ':now': new Date().toISOString(),
+        ':attempt': workflow.attempt,
+        ':workflow': workflow,
+      },
+    }),
+  );
 }
 
 // ------------------------------------------------------------------ rewards
@@ -625,33 +614,27 @@ export async function refuseReward(
   at: string,
   payoutId?: string,
 ): Promise<boolean> {
-  try {
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: keys.reward(rewardId),
-        UpdateExpression: payoutId
-          ? 'SET #status = :refused, refusalReason = :reason, updatedAt = :at REMOVE payoutId, GSI2PK, GSI2SK, GSI3PK, GSI3SK'
-          : 'SET #status = :refused, refusalReason = :reason, updatedAt = :at REMOVE GSI3PK, GSI3SK',
-        ConditionExpression: payoutId
-          ? 'payoutId = :po AND #status IN (:pending, :accepted)'
-          : '#status IN (:pending, :accepted) AND attribute_not_exists(payoutId)',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':refused': 'refused',
-          ':reason': reason,
-          ':at': at,
-          ':pending': 'pending',
-          ':accepted': 'accepted',
-          ...(payoutId ? { ':po': payoutId } : {}),
-        },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionalCheckFailed(error)) return false;
-    throw error;
-  }
+  return writeIf(
+    new UpdateCommand({
+      TableName: table(),
+      Key: keys.reward(rewardId),
+      UpdateExpression: payoutId
+        ? 'SET #status = :refused, refusalReason = :reason, updatedAt = :at REMOVE payoutId, GSI2PK, GSI2SK, GSI3PK, GSI3SK'
+        : 'SET #status = :refused, refusalReason = :reason, updatedAt = :at REMOVE GSI3PK, GSI3SK',
+      ConditionExpression: payoutId
+        ? 'payoutId = :po AND #status IN (:pending, :accepted)'
+        : '#status IN (:pending, :accepted) AND attribute_not_exists(payoutId)',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':refused': 'refused',
+        ':reason': reason,
+        ':at': at,
+        ':pending': 'pending',
+        ':accepted': 'accepted',
+        ...(payoutId ? { ':po': payoutId } : {}),
+      },
+    }),
+  );
 }
 
 /** Marks a reward of a paid payout paid. Idempotent; refused rewards stay refused. */

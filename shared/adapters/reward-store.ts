@@ -8,26 +8,20 @@ import type { Reward, RewardStatus } from '../domain/schemas.ts';
 import { dynamo } from './clients.ts';
 import { OUTBOX, type OutboxEntry } from './outbox.ts';
 import { toReward } from './payout-store.ts';
-import { isConditionalCheckFailed, keys, table } from './table.ts';
+import { isConditionalCheckFailed, keys, table, writeIf } from './table.ts';
 
 /** Puts a new reward item with its outbox; false when it exists already (nothing written). */
 export async function putNewReward(
   item: Record<string, unknown>,
   outbox: readonly OutboxEntry[],
 ): Promise<boolean> {
-  try {
-    await dynamo().send(
-      new PutCommand({
-        TableName: table(),
-        Item: { ...item, [OUTBOX]: outbox },
-        ConditionExpression: 'attribute_not_exists(PK)',
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionalCheckFailed(error)) return false;
-    throw error;
-  }
+  return writeIf(
+    new PutCommand({
+      TableName: table(),
+      Item: { ...item, [OUTBOX]: outbox },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    }),
+  );
 }
 
 export interface ExternalIdLock<Request> {
@@ -41,19 +35,13 @@ export async function lockExternalId(
   rewardId: string,
   request: unknown,
 ): Promise<boolean> {
-  try {
-    await dynamo().send(
-      new PutCommand({
-        TableName: table(),
-        Item: { ...keys.rewardExternal(externalId), type: 'reward_ext', rewardId, request },
-        ConditionExpression: 'attribute_not_exists(PK)',
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionalCheckFailed(error)) return false;
-    throw error;
-  }
+  return writeIf(
+    new PutCommand({
+      TableName: table(),
+      Item: { ...keys.rewardExternal(externalId), type: 'reward_ext', rewardId, request },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    }),
+  );
 }
 
 /** The lock of an externalId (read consistently). */

@@ -19,9 +19,12 @@ import {
   type BatchGetCommandOutput,
   BatchWriteCommand,
   type BatchWriteCommandInput,
+  type DeleteCommand,
   type NativeAttributeValue,
+  type PutCommand,
   QueryCommand,
   type QueryCommandInput,
+  type UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { ValidationFailed } from '../domain/errors.ts';
 import { dynamo } from './clients.ts';
@@ -398,6 +401,17 @@ export async function batchWrite(
 
 export function isConditionalCheckFailed(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+/** Sends one conditional write: true when written, false when its condition failed (nothing written). */
+export async function writeIf(command: PutCommand | UpdateCommand | DeleteCommand): Promise<boolean> {
+  try {
+    await dynamo().send(command as UpdateCommand);
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
 }
 
 /** The table's key schema, shared by the CDK stack and the local emulator so they cannot drift. */

@@ -125,9 +125,9 @@ describe('the draft writer', () => {
       at: new Date().toISOString(),
     });
     for (const reward of extra) {
-      expect(await claimReward(reward.id, draftId as string, { partnerId, currency: 'EUR' }, reward.createdAt)).toBe(
-        true,
-      );
+      expect(
+        await claimReward(reward.id, draftId as string, { partnerId, currency: 'EUR' }, reward.createdAt),
+      ).toBe(true);
     }
     expect((await findPayoutItem(draftId as string))?.memberCount).toBe(draft?.memberCount);
 
@@ -165,7 +165,9 @@ describe('the draft writer', () => {
     const moved = await updatePayout(payoutId as string, {
       from: ['draft'],
       to: 'pending',
-      events: [newEvent('payout.validated', actor, new Date().toISOString(), { from: 'draft', to: 'pending' })],
+      events: [
+        newEvent('payout.validated', actor, new Date().toISOString(), { from: 'draft', to: 'pending' }),
+      ],
       at: new Date().toISOString(),
     });
     expect(moved.status).toBe('pending');
@@ -184,7 +186,9 @@ describe('the draft writer', () => {
     const { partnerId, rewards } = await seedPartner(3);
     // Another payout holds the last reward.
     const taken = rewards[2] as Reward;
-    expect(await claimReward(taken.id, 'po_other', { partnerId, currency: 'EUR' }, taken.createdAt)).toBe(true);
+    expect(await claimReward(taken.id, 'po_other', { partnerId, currency: 'EUR' }, taken.createdAt)).toBe(
+      true,
+    );
     await expect(
       draftNewPayout({ partnerId, currency: 'EUR', candidates: rewards, allOrNothing: true, actor }),
     ).rejects.toMatchObject({ name: 'Conflict' });
