@@ -75,9 +75,6 @@ const PAYOUT_IDS_SK = 'PAYOUT_IDS';
 const LINK_SK_PREFIX = 'EXPORT#';
 const LINK_TYPE = 'payout_export';
 
-/** The limiter of ./table.ts (one for all data access), re-exported for the export use cases. */
-export { type Limiter, limiter };
-
 export function exportObjectKey(exportId: string, fileName: string): string {
   return `${EXPORT_PREFIX}${exportId}/${fileName}`;
 }

@@ -28,9 +28,9 @@ import {
   updateReport,
 } from '../adapters/bank-report-store.ts';
 import { publishEvents } from '../adapters/events.ts';
-import { limiter } from '../adapters/export-store.ts';
 import { sendEmail } from '../adapters/mail.ts';
 import { logger } from '../adapters/observability.ts';
+import { limiter } from '../adapters/table.ts';
 import { parseBankReport, tooLarge } from '../bank-reports/parse.ts';
 import { BankReportRejected, type ReportBatch, type ReportLine } from '../bank-reports/types.ts';
 import { ENV, optionalEnv } from '../config/env.ts';
