@@ -182,6 +182,17 @@ describe('the draft writer', () => {
     expect([...(await expectConverged(rewards))]).toEqual([payoutId]);
   });
 
+  it('a buffered payout past its lease that no one took over is still written, by a conditional put', async () => {
+    const { partnerId, rewards } = await seedPartner(2);
+    const done = await executeRun(await createRun({ partnerId }), {
+      ...settings,
+      beforeFlush: async () => afterLeasesExpire(),
+    });
+    expect(done).toMatchObject({ status: 'completed', payoutsCreated: 1, rewardsClaimed: 2 });
+    const [payoutId] = await expectConverged(rewards);
+    expect(await findPayoutItem(payoutId as string)).toMatchObject({ status: 'draft', version: 1 });
+  });
+
   it('a manager draft that loses its all-or-nothing race releases its claims and leaves no slot', async () => {
     const { partnerId, rewards } = await seedPartner(3);
     // Another payout holds the last reward.
