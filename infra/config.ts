@@ -3,6 +3,11 @@
  * defaults. The README documents every entry.
  */
 import type { Node } from 'constructs';
+import {
+  DEFAULT_INVOICE_UPLOADS_PER_MINUTE,
+  DEFAULT_PARTNER_REVIEWS_PER_MINUTE,
+} from '#shared/config/rate-limits.ts';
+import { FUNCTION_GROUPS, type FunctionGroup } from '#shared/http/route-spec.ts';
 
 export interface PayoutsConfig {
   /** `prod` keeps data (RETAIN, deletion protection); other stages are disposable. */
@@ -53,6 +58,42 @@ export interface PayoutsConfig {
   apiThrottleBurstLimit: number;
   /** How often the reconciler restarts lost payout workflows (minutes). */
   reconcileIntervalMinutes: number;
+  /** Per payout and minute: partner reviews and invoice upload grants (429 beyond; 0 = no cap). */
+  partnerReviewsPerMinute: number;
+  invoiceUploadsPerMinute: number;
+  /** Throttling of the partner routes, each (steady requests per second, and burst). */
+  partnerThrottleRateLimit: number;
+  partnerThrottleBurstLimit: number;
+  /**
+   * Reserved concurrency of the API functions (context `reservedConcurrency`): `10` for each, or
+   * `partner-payouts:5,payouts:10` by function; unset (default): none reserved.
+   */
+  reservedConcurrency?: Partial<Record<FunctionGroup, number>>;
+}
+
+/** `10` (each API function) or `group:n,group:n`. */
+export function parseReservedConcurrency(value: string): Partial<Record<FunctionGroup, number>> {
+  const count = (raw: string) => {
+    const n = Number(raw.trim());
+    if (!Number.isSafeInteger(n) || n < 1)
+      throw new Error(`Context reservedConcurrency: ${raw} is not a positive integer`);
+    return n;
+  };
+  if (!value.includes(':')) {
+    const n = count(value);
+    return Object.fromEntries(FUNCTION_GROUPS.map((group) => [group, n]));
+  }
+  const result: Partial<Record<FunctionGroup, number>> = {};
+  for (const part of value.split(',')) {
+    const [group = '', raw = ''] = part.split(':');
+    if (!(FUNCTION_GROUPS as readonly string[]).includes(group.trim())) {
+      throw new Error(
+        `Context reservedConcurrency: ${group} is not an API function (${FUNCTION_GROUPS.join(', ')})`,
+      );
+    }
+    result[group.trim() as FunctionGroup] = count(raw);
+  }
+  return result;
 }
 
 function read(node: Node, name: string): string | undefined {
@@ -114,5 +155,12 @@ export function loadConfig(node: Node): PayoutsConfig {
     apiThrottleRateLimit: positive('apiThrottleRateLimit', 100),
     apiThrottleBurstLimit: positive('apiThrottleBurstLimit', 200),
     reconcileIntervalMinutes: positive('reconcileIntervalMinutes', 15),
+    partnerReviewsPerMinute: number('partnerReviewsPerMinute', DEFAULT_PARTNER_REVIEWS_PER_MINUTE),
+    invoiceUploadsPerMinute: number('invoiceUploadsPerMinute', DEFAULT_INVOICE_UPLOADS_PER_MINUTE),
+    partnerThrottleRateLimit: positive('partnerThrottleRateLimit', 20),
+    partnerThrottleBurstLimit: positive('partnerThrottleBurstLimit', 40),
+    ...(read(node, 'reservedConcurrency') === undefined
+      ? {}
+      : { reservedConcurrency: parseReservedConcurrency(read(node, 'reservedConcurrency') ?? '') }),
   };
 }

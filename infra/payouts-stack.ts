@@ -89,6 +89,11 @@ export class PayoutsStack extends Stack {
         ? { url: this.console.url, domainPrefix: `partner-payouts-${config.stage}-${this.account}` }
         : undefined,
       throttle: { rateLimit: config.apiThrottleRateLimit, burstLimit: config.apiThrottleBurstLimit },
+      partnerThrottle: {
+        rateLimit: config.partnerThrottleRateLimit,
+        burstLimit: config.partnerThrottleBurstLimit,
+      },
+      reservedConcurrency: config.reservedConcurrency,
       logRetention,
       removalPolicy,
     });
@@ -171,6 +176,9 @@ export class PayoutsStack extends Stack {
     this.workflow.bindApi(fns.exports);
     fns.payouts.setEnv(ENV.returnWindowDays, String(config.returnWindowDays));
     this.workflow.bindApi(fns['partner-payouts']);
+    fns['partner-payouts']
+      .setEnv(ENV.partnerReviewsPerMinute, String(config.partnerReviewsPerMinute))
+      .setEnv(ENV.invoiceUploadsPerMinute, String(config.invoiceUploadsPerMinute));
 
     this.controls = new Controls(this, 'Controls', {
       table,

@@ -3,9 +3,10 @@
  * group of the route catalogue, and one API route per catalogue entry; the `$default` stage logs every
  * request as JSON to a log group with retention and throttles by default.
  */
-import { CfnOutput, Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { CfnOutput, type CfnResource, Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  type CfnStage,
   CorsHttpMethod,
   HttpApi,
   HttpMethod,
@@ -33,7 +34,13 @@ import { Construct } from 'constructs';
 import { DEFAULT_CLAIM_NAMES, type ExternalClaimNames } from '#shared/config/auth.ts';
 import { ENV, type EnvName } from '#shared/config/env.ts';
 import { ROLE_GROUPS } from '#shared/domain/roles.ts';
-import { FUNCTION_GROUPS, type FunctionGroup, ROUTES, type RouteSpec } from '#shared/http/routes.ts';
+import {
+  FUNCTION_GROUPS,
+  type FunctionGroup,
+  ROUTES,
+  type RouteSpec,
+  routeKey,
+} from '#shared/http/routes.ts';
 import { HouseFunction } from './house-function.ts';
 import { acknowledge, NAG_REASONS } from './nag.ts';
 
@@ -45,6 +52,13 @@ export interface ApiProps {
   corsOrigins: string[];
   /** Default route throttling of the stage: steady requests per second and burst. */
   throttle: { rateLimit: number; burstLimit: number };
+  /**
+   * Each partner route's own throttling (route settings of the stage): partner traffic is held to
+   * these, whatever the stage's default allows the manager routes.
+   */
+  partnerThrottle?: { rateLimit: number; burstLimit: number } | undefined;
+  /** Reserved concurrency by API function (route group); none by default. */
+  reservedConcurrency?: Partial<Record<FunctionGroup, number>> | undefined;
   logRetention: RetentionDays;
   removalPolicy: RemovalPolicy;
   /** The web console (infra/constructs/console.ts): its origin, and the hosted UI's domain prefix. */
@@ -216,10 +230,16 @@ export class Api extends Construct {
           environment: props.jwtIssuer ? claimEnvironment(props.jwtClaims) : {},
           logRetention: props.logRetention,
           removalPolicy: props.removalPolicy,
+          reservedConcurrency: props.reservedConcurrency?.[group],
         }),
       ]),
     ) as Record<FunctionGroup, HouseFunction>;
+    const partnerRouteSettings: Record<
+      string,
+      { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }
+    > = {};
 
+    const stageResource = this.stage.node.defaultChild as CfnStage;
     const integrations = new Map<FunctionGroup, HttpLambdaIntegration>();
     for (const spec of Object.values(ROUTES) as RouteSpec[]) {
       let integration = integrations.get(spec.group);
@@ -233,11 +253,21 @@ export class Api extends Construct {
         integration,
         authorizer: spec.access === 'public' ? new HttpNoneAuthorizer() : authorizer,
       });
+      if (spec.access === 'partner' && props.partnerThrottle) {
+        partnerRouteSettings[routeKey(spec)] = {
+          ThrottlingRateLimit: props.partnerThrottle.rateLimit,
+          ThrottlingBurstLimit: props.partnerThrottle.burstLimit,
+        };
+        // Route settings name existing routes: the stage is written after them.
+        for (const route of routes)
+          stageResource.addResourceDependency(route.node.defaultChild as CfnResource);
+      }
       // Any other public route is a finding to answer for.
       if (spec.access === 'public' && spec.method === 'GET' && spec.path === '/health') {
         for (const route of routes) acknowledge(route, 'AwsSolutions-APIG4', NAG_REASONS.publicHealth);
       }
     }
+    if (Object.keys(partnerRouteSettings).length > 0) stageResource.routeSettings = partnerRouteSettings;
     new CfnOutput(this, 'ApiUrl', { value: this.httpApi.apiEndpoint });
   }
 }

@@ -9,15 +9,18 @@
 import { fileURLToPath } from 'node:url';
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
-import type { EnvName } from '#shared/config/env.ts';
+import { ENV, type EnvName } from '#shared/config/env.ts';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '#shared/config/metrics.ts';
+import { IDEMPOTENCY_ACTIONS, TABLE_ACCESS } from '../access.ts';
 import { acknowledgeWildcardResource, hasIndexes, NAG_REASONS } from './nag.ts';
+
+const READ_ACTIONS = new Set(['GetItem', 'BatchGetItem', 'Query']);
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -44,6 +47,8 @@ export interface HouseFunctionProps {
   removalPolicy: RemovalPolicy;
   /** For asynchronous triggers: events that failed every retry land here. */
   deadLetterQueue?: IQueue;
+  /** Reserved concurrency (a cap, and a floor kept for it); unset: none. */
+  reservedConcurrency?: number | undefined;
   /** Files copied next to the bundle (`index.mjs`), by path relative to the project root. */
   assets?: string[];
 }
@@ -86,6 +91,9 @@ export class HouseFunction extends Construct {
       timeout: props.timeout ?? Duration.seconds(29),
       tracing: Tracing.ACTIVE,
       deadLetterQueue: props.deadLetterQueue,
+      ...(props.reservedConcurrency !== undefined
+        ? { reservedConcurrentExecutions: props.reservedConcurrency }
+        : {}),
       logGroup,
       loggingFormat: LoggingFormat.JSON,
       environment: {
@@ -123,13 +131,35 @@ export class HouseFunction extends Construct {
     return this;
   }
 
+  /**
+   * Sets the table's variable and grants exactly the actions this function calls on it: for the
+   * payouts table those of ../access.ts `TABLE_ACCESS` (by entry), for the idempotency table those of
+   * Powertools idempotency. `access` narrows further (`read`: its read actions only).
+   */
   bindTable(name: EnvName, table: ITable, access: 'read' | 'readWrite'): this {
     this.setEnv(name, table.tableName);
-    if (access === 'read') table.grantReadData(this.fn);
-    else table.grantReadWriteData(this.fn);
-    // The data grants include `<table>/index/*` when the table has indexes.
-    if (hasIndexes(table))
-      acknowledgeWildcardResource(this.role, `${table.tableArn}/index/*`, NAG_REASONS.tableIndexes);
+    let actions: readonly string[];
+    if (name === ENV.idempotencyTableName) actions = IDEMPOTENCY_ACTIONS;
+    else {
+      const declared = TABLE_ACCESS[this.name];
+      if (!declared) throw new Error(`infra/access.ts declares no table access for ${this.name}`);
+      actions = access === 'read' ? declared.filter((action) => READ_ACTIONS.has(action)) : declared;
+    }
+    if (actions.length === 0) return this;
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: actions.map((action) => `dynamodb:${action}`),
+        resources: [table.tableArn],
+      }),
+    );
+    // Only a Query reads an index.
+    if (actions.includes('Query') && hasIndexes(table)) {
+      const indexes = `${table.tableArn}/index/*`;
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({ actions: ['dynamodb:Query'], resources: [indexes] }),
+      );
+      acknowledgeWildcardResource(this.role, indexes, NAG_REASONS.tableIndexes);
+    }
     return this;
   }
 }

@@ -1,8 +1,9 @@
 /**
  * The invoice bucket: private, TLS only, encrypted, versioned (invoices are accounting records),
  * CORS for browser uploads, and the ObjectCreated notification to the checking function (with a
- * DLQ for events it could not handle). Each function gets the exact object actions it uses, under
- * the invoice prefix only.
+ * DLQ for events it could not handle). Each function gets the exact object actions it uses: uploads
+ * under `invoices/`, the checker's copies of what passed under `checked/` (written by the checker
+ * only, the only objects ever served).
  */
 import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
@@ -20,7 +21,7 @@ import {
 import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import { Construct } from 'constructs';
 import { ENV } from '#shared/config/env.ts';
-import { INVOICE_MAX_BYTES, INVOICE_PREFIX } from '#shared/domain/invoices.ts';
+import { CHECKED_INVOICE_PREFIX, INVOICE_MAX_BYTES, INVOICE_PREFIX } from '#shared/domain/invoices.ts';
 import { DeadLetterQueue } from './dead-letter-queue.ts';
 import { HouseFunction } from './house-function.ts';
 import { acknowledgeManagedPolicy, acknowledgeWildcardResource, NAG_REASONS } from './nag.ts';
@@ -87,6 +88,8 @@ export class Invoices extends Construct {
     props.bus.grantPutEventsTo(this.checker.fn);
     // HeadObject and GetObject, then DeleteObject of a rejected upload.
     this.grantObjects(this.checker.role, ['s3:GetObject', 's3:DeleteObject']);
+    // PutObject of the checked copy, under a prefix no upload grant (and no other function) writes.
+    this.grantObjects(this.checker.role, ['s3:PutObject'], CHECKED_INVOICE_PREFIX);
     // So that HeadObject on a key that is gone answers 404 (NotFound), not 403.
     this.checker.role.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }),
@@ -114,14 +117,17 @@ export class Invoices extends Construct {
     this.grantObjects(fn.role, ['s3:PutObject']);
   }
 
-  /** The manager routes sign downloads (presigned GET: s3:GetObject) under the invoice prefix only. */
+  /**
+   * The manager routes sign downloads (presigned GET: s3:GetObject) of checked copies only: an object
+   * at an upload key is never served.
+   */
   bindDownloads(fn: HouseFunction): void {
     fn.setEnv(ENV.invoiceBucket, this.bucket.bucketName);
-    this.grantObjects(fn.role, ['s3:GetObject']);
+    this.grantObjects(fn.role, ['s3:GetObject'], CHECKED_INVOICE_PREFIX);
   }
 
-  private grantObjects(role: Role, actions: string[]): void {
-    const objects = this.bucket.arnForObjects(`${INVOICE_PREFIX}*`);
+  private grantObjects(role: Role, actions: string[], prefix: string = INVOICE_PREFIX): void {
+    const objects = this.bucket.arnForObjects(`${prefix}*`);
     role.addToPrincipalPolicy(new PolicyStatement({ actions, resources: [objects] }));
     acknowledgeWildcardResource(role, objects, NAG_REASONS.objectPrefix);
   }

@@ -60,17 +60,18 @@ export class Reconciler extends Construct {
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
     })
-      .setEnv(ENV.tableName, props.table.tableName)
+      // The payout workflows (status index, payout item) and exports left building (rolled back).
+      .bindTable(ENV.tableName, props.table, 'readWrite')
       .setEnv(ENV.stateMachineArn, props.stateMachineArn)
       .setEnv(ENV.reminderIntervalSeconds, String(props.reminderIntervalSeconds))
       .setEnv(ENV.reconcileIntervalMinutes, String(props.intervalMinutes))
       .setEnv(ENV.reconcileMarginSeconds, String(props.marginSeconds ?? DEFAULT_RECONCILE_MARGIN_SECONDS));
-    // Least privilege: a Query of the status index and an UpdateItem of the payout's workflow.
+    // A rolled-back export answers the workflows of its payouts (processing → ready).
     this.function.fn.addToRolePolicy(
-      new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${props.table.tableArn}/index/GSI2`] }),
-    );
-    this.function.fn.addToRolePolicy(
-      new PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [props.table.tableArn] }),
+      new PolicyStatement({
+        actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+        resources: [props.stateMachineArn],
+      }),
     );
     const executions = Arn.format(
       {

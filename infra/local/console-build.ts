@@ -18,11 +18,12 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const WEB_DIR = join(ROOT, 'web');
 export const CONSOLE_DIST = join(WEB_DIR, 'dist');
 const TYPES_FILE = join(WEB_DIR, 'src/api/openapi.d.ts');
+const ROLES_FILE = join(WEB_DIR, 'src/api/route-roles.ts');
 const STAMP_FILE = join(CONSOLE_DIST, '.build-stamp');
 
 /** Everything the build reads: the console's sources and the code the OpenAPI document comes from. */
 const INPUTS = ['web', 'shared/domain', 'shared/http', 'package-lock.json', 'infra/local/console-build.ts'];
-const SKIP = new Set(['dist', 'node_modules', 'openapi.d.ts']);
+const SKIP = new Set(['dist', 'node_modules', 'openapi.d.ts', 'route-roles.ts']);
 
 function filesUnder(path: string): string[] {
   if (!existsSync(path)) return [];
@@ -54,8 +55,36 @@ export async function generateApiTypes(): Promise<void> {
   const ast = await openapiTS(openApiDocument() as Parameters<typeof openapiTS>[0]);
   const source = `/** Generated from shared/http/openapi.ts by infra/local/console-build.ts: do not edit. */\n${astToString(ast)}`;
   mkdirSync(dirname(TYPES_FILE), { recursive: true });
-  if (!existsSync(TYPES_FILE) || readFileSync(TYPES_FILE, 'utf8') !== source)
-    writeFileSync(TYPES_FILE, source);
+  writeIfChanged(TYPES_FILE, source);
+  writeIfChanged(ROLES_FILE, routeRolesSource(openApiDocument() as unknown as OpenApiPaths));
+}
+
+function writeIfChanged(file: string, source: string): void {
+  if (!existsSync(file) || readFileSync(file, 'utf8') !== source) writeFileSync(file, source);
+}
+
+type OpenApiPaths = { paths: Record<string, Record<string, { 'x-roles'?: string[] }>> };
+
+/**
+ * The roles that may call each manager route, as the OpenAPI document states them (`x-roles`, from
+ * the route catalogue's `permission`): the console shows an action only to the roles its route allows.
+ */
+function routeRolesSource(document: OpenApiPaths): string {
+  const entries: string[] = [];
+  for (const [path, operations] of Object.entries(document.paths).sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [method, operation] of Object.entries(operations)) {
+      const roles = operation['x-roles'];
+      if (Array.isArray(roles))
+        entries.push(`  '${method.toUpperCase()} ${path}': ${JSON.stringify(roles)},`);
+    }
+  }
+  return [
+    '/** Generated from the OpenAPI document (x-roles) by infra/local/console-build.ts: do not edit. */',
+    'export const ROUTE_ROLES = {',
+    ...entries,
+    '} as const satisfies Record<string, readonly string[]>;',
+    '',
+  ].join('\n');
 }
 
 export function typecheckConsole(): void {

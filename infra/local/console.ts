@@ -77,6 +77,15 @@ function sendFile(
   else createReadStream(file).pipe(response);
 }
 
+/** The local managers, one per role (and a second finance user, for four-eyes approvals). */
+const LOCAL_MANAGERS = [
+  { name: 'Manager', user: 'manager-local', roles: ['admin'] },
+  { name: 'Program manager', user: 'program-manager-local', roles: ['program_manager'] },
+  { name: 'Finance', user: 'finance-local', roles: ['finance'] },
+  { name: 'Finance (second approver)', user: 'finance-2-local', roles: ['finance'] },
+  { name: 'Viewer', user: 'viewer-local', roles: ['viewer'] },
+] as const;
+
 /** Every partner, for the sign-in list (the same use case GET /partners runs). */
 async function identities() {
   const { listPartners } = await import('#shared/usecases/partners.ts');
@@ -89,7 +98,7 @@ async function identities() {
     cursor = answer.nextCursor;
   }
   return [
-    { role: 'manager', name: 'Manager' },
+    ...LOCAL_MANAGERS.map((manager) => ({ role: 'manager', ...manager })),
     ...partners.map((partner) => ({
       role: 'partner',
       partnerId: partner.id,
@@ -109,8 +118,15 @@ export function consoleRoutes(options: { dataDir: string }): ExtraRoute {
     }
     if (path === '/local/sign-in' && method === 'POST') {
       const body = await readJson(request);
-      if (body.role === 'manager') {
-        json(response, 200, { token: await issueToken(options.dataDir, { role: 'manager' }) });
+      const manager = LOCAL_MANAGERS.find((known) => known.user === (body.user ?? 'manager-local'));
+      if (body.role === 'manager' && manager) {
+        json(response, 200, {
+          token: await issueToken(options.dataDir, {
+            role: 'manager',
+            subject: manager.user,
+            roles: [...manager.roles],
+          }),
+        });
       } else if (
         body.role === 'partner' &&
         typeof body.partnerId === 'string' &&
@@ -120,7 +136,9 @@ export function consoleRoutes(options: { dataDir: string }): ExtraRoute {
           token: await issueToken(options.dataDir, { role: 'partner', partnerId: body.partnerId }),
         });
       } else {
-        json(response, 400, { detail: 'role must be "manager", or "partner" with a partnerId' });
+        json(response, 400, {
+          detail: 'role must be "manager" (with a known local user), or "partner" with a partnerId',
+        });
       }
       return true;
     }

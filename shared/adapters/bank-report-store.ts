@@ -12,13 +12,7 @@
  * that crashed half-way and runs again converges on one set of lines. Lines carry no index attribute.
  */
 import type { Readable } from 'node:stream';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  NoSuchKey,
-  NotFound,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import {
   GetCommand,
   type NativeAttributeValue,
@@ -26,7 +20,6 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import type { LineOutcome } from '../bank-reports/types.ts';
 import { ENV, requireEnv } from '../config/env.ts';
 import {
@@ -37,6 +30,7 @@ import {
   type BankReportStatus,
   type LineResult,
 } from '../domain/bank-reports.ts';
+import { deleteUpload, headUpload, presignUpload } from './checked-upload.ts';
 import { dynamo, s3 } from './clients.ts';
 import { batchWrite, isConditionalCheckFailed, limiter, type Page, queryPage, table } from './table.ts';
 
@@ -60,35 +54,19 @@ function bucket(): string {
 // ------------------------------------------------------------------ files in S3
 
 export async function presignReportUpload(key: string, fileName: string) {
-  const post = await createPresignedPost(s3(), {
-    Bucket: bucket(),
-    Key: key,
-    Fields: { 'Content-Type': BANK_REPORT_CONTENT_TYPE, 'x-amz-meta-file-name': fileName },
-    Conditions: [
-      ['content-length-range', 1, BANK_REPORT_MAX_BYTES],
-      ['eq', '$Content-Type', BANK_REPORT_CONTENT_TYPE],
-      ['eq', '$x-amz-meta-file-name', fileName],
-    ],
-    Expires: BANK_REPORT_UPLOAD_EXPIRES_SECONDS,
-  });
-  return {
-    url: post.url,
-    fields: post.fields,
-    expiresAt: new Date(Date.now() + BANK_REPORT_UPLOAD_EXPIRES_SECONDS * 1000).toISOString(),
+  return presignUpload({
+    bucket: bucket(),
+    key,
+    contentType: BANK_REPORT_CONTENT_TYPE,
+    fileName,
     maxBytes: BANK_REPORT_MAX_BYTES,
-  };
+    expiresSeconds: BANK_REPORT_UPLOAD_EXPIRES_SECONDS,
+  });
 }
 
 /** The object's size, or undefined when it is gone. */
 export async function reportObjectSize(key: string): Promise<number | undefined> {
-  try {
-    const head = await s3().send(new HeadObjectCommand({ Bucket: bucket(), Key: key }));
-    return head.ContentLength ?? 0;
-  } catch (error) {
-    // HEAD answers have no body: a missing object is `NotFound` (404), `NoSuchKey` on a GET.
-    if (error instanceof NotFound || error instanceof NoSuchKey) return undefined;
-    throw error;
-  }
+  return (await headUpload(bucket(), key))?.size;
 }
 
 /** The object's bytes as they arrive (a stream: memory holds a chunk, not the file). */
@@ -100,7 +78,7 @@ export async function readReportObject(
 }
 
 export async function deleteReportObject(key: string): Promise<void> {
-  await s3().send(new DeleteObjectCommand({ Bucket: bucket(), Key: key }));
+  await deleteUpload(bucket(), key);
 }
 
 // ------------------------------------------------------------------ reports

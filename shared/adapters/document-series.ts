@@ -16,15 +16,21 @@
  *
  * 1. Read the counter (consistent read): `{ last: n, holder: h }`.
  * 2. If `h` is me, number `n` is mine (I took it and crashed before step 5 finished): settle it.
- * 3. Otherwise **help** `h`: settle number `n` for `h` (write its claim and its holder record;
- *    both conditional and identical whoever writes them, so helpers and `h` itself agree).
- * 4. Read my holder record: if it exists, an earlier attempt of mine took a number and someone
- *    (perhaps me) settled it; that is my number. This read comes after step 3, and the counter only
- *    moves past a number once it is settled, so a number I took is always found here or in step 2.
- * 5. Take `n + 1`: UpdateItem on the counter `SET last = n + 1, holder = me` **on condition that
+ * 3. Otherwise read, in one consistent BatchGetItem issued after step 1 answered, `n`'s claim,
+ *    `h`'s holder record and my own holder record.
+ * 4. If my holder record exists, an earlier attempt of mine took a number and someone (perhaps me)
+ *    settled it; that is my number. A number I took that is not `n` was settled before the counter
+ *    moved past it, hence before step 1 read the counter, so this read (after step 1) finds it.
+ * 5. Otherwise **help** `h` unless step 3 found `n` settled for `h` (its claim and `h`'s record
+ *    naming `n`): settle number `n` for `h` (write its claim and its holder record; both conditional
+ *    and identical whoever writes them, so helpers and `h` itself agree). In the common case the
+ *    previous taker settled its own number already, and this costs no write.
+ * 6. Take `n + 1`: UpdateItem on the counter `SET last = n + 1, holder = me` **on condition that
  *    `last = n`** (or that the counter does not exist, for 1). The conditional increment is the one
  *    serialisation point: exactly one taker wins each number. A loser starts again at 1. The winner
  *    settles `n + 1` for itself.
+ *
+ * Requests of an uncontended take: GetItem, BatchGetItem, UpdateItem and the two conditional puts.
  *
  * Why no gap and no reuse: the counter only grows by one, each value is won by exactly one holder
  * (recorded in the same write), and every taker settles the current number before it may take the
@@ -34,7 +40,7 @@
  * is then issued (the workflow retries the issuing until it is done), so no claimed number is left
  * without its document.
  */
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { formatDocumentNumber } from '../self-billing/model.ts';
 import { dynamo } from './clients.ts';
 import { isConditionalCheckFailed, table } from './table.ts';
@@ -50,6 +56,8 @@ export interface Series {
 export interface TakenNumber {
   seq: number;
   number: string;
+  /** Won by this call (the counter moved for it): nothing can be stored under the number yet. */
+  fresh?: boolean;
 }
 
 /** Test seam: called right after this process won a number, before it is settled (a crash there). */
@@ -123,6 +131,22 @@ export async function heldNumber(holder: string): Promise<(TakenNumber & Series)
   };
 }
 
+/** Consistent reads of several keys in one request (unprocessed keys read again); by PK. */
+async function getMany(keys: Record<string, string>[]): Promise<Map<string, Record<string, unknown>>> {
+  const found = new Map<string, Record<string, unknown>>();
+  let pending: Record<string, unknown>[] = keys;
+  for (let attempt = 0; pending.length > 0; attempt++) {
+    if (attempt >= 10) throw new Error('BatchGetItem left keys unprocessed');
+    if (attempt > 0) await pause(attempt);
+    const result = await dynamo().send(
+      new BatchGetCommand({ RequestItems: { [table()]: { Keys: pending, ConsistentRead: true } } }),
+    );
+    for (const item of result.Responses?.[table()] ?? []) found.set(String(item.PK), item);
+    pending = result.UnprocessedKeys?.[table()]?.Keys ?? [];
+  }
+  return found;
+}
+
 const pause = (attempt: number) =>
   new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 5 * 2 ** Math.min(attempt, 6))));
 
@@ -137,9 +161,18 @@ export async function takeNumber(
     const last = counter ? Number(counter.last) : 0;
     const current = counter ? String(counter.holder) : undefined;
     if (current === holder) return settle(series, last, holder);
-    if (current !== undefined) await settle(series, last, current);
-    const held = await get(holderKey(holder));
+    const mine = holderKey(holder);
+    const reads = current === undefined ? [mine] : [mine, claimKey(series, last), holderKey(current)];
+    const found = await getMany(reads);
+    const held = found.get(mine.PK);
     if (held) return { seq: Number(held.seq), number: String(held.number) };
+    if (current !== undefined) {
+      const number = formatDocumentNumber(series.prefix, series.year, last);
+      const claim = found.get(claimKey(series, last).PK);
+      const record = found.get(holderKey(current).PK);
+      const settled = claim?.holder === current && record?.number === number;
+      if (!settled) await settle(series, last, current);
+    }
     const next = last + 1;
     try {
       await dynamo().send(
@@ -163,7 +196,7 @@ export async function takeNumber(
       continue;
     }
     await hooks.afterWin?.({ seq: next, number: formatDocumentNumber(series.prefix, series.year, next) });
-    return settle(series, next, holder);
+    return { ...(await settle(series, next, holder)), fresh: true };
   }
   throw new Error(`Could not take a number of ${seriesId(series)} for ${holder}`);
 }

@@ -764,9 +764,54 @@ export interface ExportRef {
 }
 
 /**
+ * The reference item of one EndToEndId a payout was exported under (`PAYOUT#pid` / `E2E#<id>`), in the
+ * payout's partition: the mapping a bank report reads, one small item per export of the payout, so
+ * nothing grows on the payout item. Written once the payout is taken (and again by a resumed export:
+ * idempotent); an export whose take was not followed by its reference never became active (recovery
+ * rolls it back), so no file carrying that EndToEndId was ever handed out.
+ */
+const refKey = (payoutId: string, endToEndId: string) => ({
+  PK: keys.payout(payoutId).PK,
+  SK: `E2E#${endToEndId}`,
+});
+
+export async function putExportRef(payoutId: string, ref: ExportRef): Promise<void> {
+  await dynamo().send(
+    new PutCommand({
+      TableName: table(),
+      Item: { ...refKey(payoutId, ref.endToEndId), type: 'export_ref', ...ref },
+    }),
+  );
+}
+
+/**
+ * The export an EndToEndId of this payout was written by: the payout's current export when it names
+ * that EndToEndId (no read), a reference kept on older payout items (`exportRefs`, before the
+ * reference items), else the reference item (one GetItem).
+ */
+export async function resolveExportRef(
+  payout: { id: string; exportId?: unknown; endToEndId?: unknown; exportRefs?: unknown },
+  endToEndId: string,
+): Promise<ExportRef | undefined> {
+  const wanted = endToEndId.trim();
+  if (payout.endToEndId === wanted && typeof payout.exportId === 'string') {
+    return { endToEndId: wanted, exportId: payout.exportId };
+  }
+  const legacy = Array.isArray(payout.exportRefs) ? (payout.exportRefs as ExportRef[]) : [];
+  const kept = legacy.find((candidate) => candidate.endToEndId === wanted);
+  if (kept) return kept;
+  const result = await dynamo().send(
+    new GetCommand({ TableName: table(), Key: refKey(payout.id, wanted), ConsistentRead: true }),
+  );
+  return typeof result.Item?.exportId === 'string'
+    ? { endToEndId: wanted, exportId: result.Item.exportId }
+    : undefined;
+}
+
+/**
  * ready → processing for one export: one conditional UpdateItem that records the export, the
- * EndToEndId (also appended to `exportRefs`, the mapping a bank report reads) and the history entry.
- * False when the payout is not ready (another export, or a transition, won).
+ * EndToEndId and the history entry, then the EndToEndId's reference item (`putExportRef`). False when
+ * the payout is not ready (another export, or a transition, won).
  */
 export async function takePayout(
   payoutId: string,
@@ -778,7 +823,7 @@ export async function takePayout(
         TableName: table(),
         Key: keys.payout(payoutId),
         UpdateExpression:
-          'SET #status = :processing, GSI2PK = :gsi, #version = #version + :one, #seq = #seq + :one, #outbox = list_append(#outbox, :events), reminders = :zero, updatedAt = :at, processingAt = :at, exportId = :x, endToEndId = :e2e, exportRefs = list_append(if_not_exists(exportRefs, :none), :ref)',
+          'SET #status = :processing, GSI2PK = :gsi, #version = #version + :one, #seq = #seq + :one, #outbox = list_append(#outbox, :events), reminders = :zero, updatedAt = :at, processingAt = :at, exportId = :x, endToEndId = :e2e',
         ConditionExpression: '#status = :ready',
         // The history entry goes to the payout's outbox (see ./payout-history.ts).
         ExpressionAttributeNames: {
@@ -797,12 +842,11 @@ export async function takePayout(
           ':at': take.at,
           ':x': take.exportId,
           ':e2e': take.endToEndId,
-          ':none': [],
-          ':ref': [{ endToEndId: take.endToEndId, exportId: take.exportId } satisfies ExportRef],
         },
         ReturnValues: 'ALL_NEW',
       }),
     );
+    await putExportRef(payoutId, { endToEndId: take.endToEndId, exportId: take.exportId });
     await flushHistoryQuietly(result.Attributes as HistoryState, 1);
     return true;
   } catch (error) {
@@ -813,7 +857,7 @@ export async function takePayout(
 
 /**
  * processing → ready for a payout held by `exportId` (void, rollback): the export and EndToEndId are
- * removed (the reference in `exportRefs` stays). Returns the payout as written, or undefined when it
+ * removed (its reference item stays). Returns the payout as written, or undefined when it
  * was not processing in that export (already released, or settled).
  */
 export async function releasePayoutFromExport(
@@ -867,7 +911,8 @@ export interface PayoutSettlementView {
   currency: string;
   exportId?: string;
   endToEndId?: string;
-  exportRefs: ExportRef[];
+  /** Kept on payout items written before the reference items (see `resolveExportRef`). */
+  exportRefs?: ExportRef[];
   reissuedAs?: string;
   paidAt?: string;
 }
@@ -894,7 +939,7 @@ export async function payoutSettlementView(payoutId: string): Promise<PayoutSett
     currency: String(item.currency),
     ...(typeof item.exportId === 'string' ? { exportId: item.exportId } : {}),
     ...(typeof item.endToEndId === 'string' ? { endToEndId: item.endToEndId } : {}),
-    exportRefs: Array.isArray(item.exportRefs) ? (item.exportRefs as ExportRef[]) : [],
+    ...(Array.isArray(item.exportRefs) ? { exportRefs: item.exportRefs as ExportRef[] } : {}),
     ...(typeof item.reissuedAs === 'string' ? { reissuedAs: item.reissuedAs } : {}),
     ...(typeof item.paidAt === 'string' ? { paidAt: item.paidAt } : {}),
   };

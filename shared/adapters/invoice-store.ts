@@ -2,13 +2,11 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import {
-  DeleteObjectCommand,
   GetObjectCommand,
-  HeadObjectCommand,
+  type GetObjectCommandOutput,
   NoSuchKey,
-  NotFound,
+  PutObjectCommand,
 } from '@aws-sdk/client-s3';
-import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
   INVOICE_CONTENT_TYPE,
@@ -16,6 +14,7 @@ import {
   INVOICE_MAX_BYTES,
   INVOICE_UPLOAD_EXPIRES_SECONDS,
 } from '../domain/invoices.ts';
+import { deleteUpload, headUpload, presignUpload } from './checked-upload.ts';
 import { s3 } from './clients.ts';
 
 function bucket(): string {
@@ -25,23 +24,14 @@ function bucket(): string {
 }
 
 export async function presignInvoiceUpload(key: string, fileName: string) {
-  const post = await createPresignedPost(s3(), {
-    Bucket: bucket(),
-    Key: key,
-    Fields: { 'Content-Type': INVOICE_CONTENT_TYPE, 'x-amz-meta-file-name': fileName },
-    Conditions: [
-      ['content-length-range', 1, INVOICE_MAX_BYTES],
-      ['eq', '$Content-Type', INVOICE_CONTENT_TYPE],
-      ['eq', '$x-amz-meta-file-name', fileName],
-    ],
-    Expires: INVOICE_UPLOAD_EXPIRES_SECONDS,
-  });
-  return {
-    url: post.url,
-    fields: post.fields,
-    expiresAt: new Date(Date.now() + INVOICE_UPLOAD_EXPIRES_SECONDS * 1000).toISOString(),
+  return presignUpload({
+    bucket: bucket(),
+    key,
+    contentType: INVOICE_CONTENT_TYPE,
+    fileName,
     maxBytes: INVOICE_MAX_BYTES,
-  };
+    expiresSeconds: INVOICE_UPLOAD_EXPIRES_SECONDS,
+  });
 }
 
 export async function presignInvoiceDownload(key: string, fileName: string) {
@@ -64,43 +54,79 @@ export interface InspectedObject {
   head: Buffer;
   sha256: string;
   fileName?: string;
+  /**
+   * The object's ETag (as HEAD saw it): with the key, it names this object, so a later object at the
+   * same key (a replayed presigned POST) is told apart from a redelivered event of this one.
+   */
+  etag?: string;
+  /** The bytes read and hashed (only when the size was within the limit). */
+  bytes?: Buffer;
+}
+
+/** The ETag of the object at `key` now (HEAD), or undefined when there is none. */
+export async function invoiceObjectEtag(key: string): Promise<string | undefined> {
+  return (await headUpload(bucket(), key))?.etag;
 }
 
 /** Reads the object itself: its size first, then (when small enough) its bytes, hashed as they stream. */
 export async function inspectInvoiceObject(key: string): Promise<InspectedObject> {
-  let size: number;
-  let fileName: string | undefined;
+  const head = await headUpload(bucket(), key);
+  if (!head) return { exists: false, size: 0, head: Buffer.alloc(0), sha256: '' };
+  const { size, fileName } = head;
+  let { etag } = head;
+  if (size < 1 || size > INVOICE_MAX_BYTES)
+    return { exists: true, size, head: Buffer.alloc(0), sha256: '', fileName, etag };
+  let object: GetObjectCommandOutput;
   try {
-    const head = await s3().send(new HeadObjectCommand({ Bucket: bucket(), Key: key }));
-    size = head.ContentLength ?? 0;
-    fileName = head.Metadata?.['file-name'];
+    object = await s3().send(new GetObjectCommand({ Bucket: bucket(), Key: key }));
   } catch (error) {
-    // HEAD answers have no body: a missing object is `NotFound` (404), `NoSuchKey` on a GET.
-    if (error instanceof NotFound || error instanceof NoSuchKey) {
-      return { exists: false, size: 0, head: Buffer.alloc(0), sha256: '' };
-    }
+    if (error instanceof NoSuchKey) return { exists: false, size: 0, head: Buffer.alloc(0), sha256: '' };
     throw error;
   }
-  if (size < 1 || size > INVOICE_MAX_BYTES)
-    return { exists: true, size, head: Buffer.alloc(0), sha256: '', fileName };
-  const object = await s3().send(new GetObjectCommand({ Bucket: bucket(), Key: key }));
+  // Another object replaced it between the HEAD and the GET: its own event checks it; report the one
+  // read, by the ETag of the bytes read.
+  etag = (object.ETag ?? '').replace(/"/g, '') || etag;
   const body = (object.Body ?? []) as Readable | Buffer[];
   const hash = createHash('sha256');
-  const first: Uint8Array[] = [];
-  let firstLength = 0;
+  const chunks: Buffer[] = [];
   let read = 0;
   for await (const chunk of body) {
     const buffer = chunk as Buffer;
     hash.update(buffer);
     read += buffer.length;
-    if (firstLength < 16) {
-      first.push(buffer.subarray(0, 16 - firstLength));
-      firstLength += Math.min(buffer.length, 16 - firstLength);
-    }
+    // At most INVOICE_MAX_BYTES were announced; a longer stream is judged by its size, not kept.
+    if (read <= INVOICE_MAX_BYTES) chunks.push(buffer);
   }
-  return { exists: true, size: read, head: Buffer.concat(first), sha256: hash.digest('hex'), fileName };
+  const bytes = read <= INVOICE_MAX_BYTES ? Buffer.concat(chunks) : undefined;
+  return {
+    exists: true,
+    size: read,
+    head: (bytes ?? Buffer.concat(chunks)).subarray(0, 16),
+    sha256: hash.digest('hex'),
+    fileName,
+    etag,
+    ...(bytes ? { bytes } : {}),
+  };
+}
+
+/**
+ * Writes the bytes that passed the check to their checked key (a prefix no presigned grant can
+ * write: the grants pin their `invoices/…` key). Written from the bytes that were hashed and judged,
+ * not copied from the upload key, so what is served is exactly what was checked. Idempotent: the key
+ * is derived from the payout and the content.
+ */
+export async function storeCheckedInvoice(key: string, bytes: Buffer, fileName: string): Promise<void> {
+  await s3().send(
+    new PutObjectCommand({
+      Bucket: bucket(),
+      Key: key,
+      Body: bytes,
+      ContentType: INVOICE_CONTENT_TYPE,
+      Metadata: { 'file-name': fileName },
+    }),
+  );
 }
 
 export async function deleteInvoiceObject(key: string): Promise<void> {
-  await s3().send(new DeleteObjectCommand({ Bucket: bucket(), Key: key }));
+  await deleteUpload(bucket(), key);
 }

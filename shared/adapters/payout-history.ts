@@ -8,7 +8,7 @@
  * | payout          | PAYOUT#id   | PAYOUT                | status, totals, `seq`, `flushed`, `outbox`    |
  * | history entry   | PAYOUT#id   | EV#<seq, 10 digits>   | one entry, `seq` = its position (1, 2, …)     |
  * | partner review  | PAYOUT#id   | REVIEW#<rewardId>     | latest decision on that reward, with `round`  |
- * | checked upload  | PAYOUT#id   | UPLOAD#<key>          | an invoice upload key that was checked        |
+ * | checked upload  | PAYOUT#id   | UPLOAD#<key>#<etag>   | an uploaded object that was checked           |
  *
  * ## How a transition and its entry look atomic without TransactWriteItems
  *
@@ -83,10 +83,17 @@ function reviewOf(entry: HistoryEntry): { rewardId: string; review: RewardReview
   };
 }
 
+/**
+ * The upload an invoice entry records: its key and, since the checked copy, the object's ETag (a
+ * later object at the same key, e.g. a replayed presigned POST, is another upload).
+ */
 function uploadKeyOf(entry: HistoryEntry): string | undefined {
   const key = entry.data?.key;
-  return entry.type.startsWith('payout.invoice_') && typeof key === 'string' ? key : undefined;
+  if (!entry.type.startsWith('payout.invoice_') || typeof key !== 'string') return undefined;
+  return uploadIdentity(key, typeof entry.data?.etag === 'string' ? entry.data.etag : undefined);
 }
+
+const uploadIdentity = (key: string, etag: string | undefined) => (etag ? `${key}#${etag}` : key);
 
 /** Outbox entries with their sequence numbers. */
 function outboxEntries(item: HistoryState): { seq: number; entry: HistoryEntry }[] {
@@ -316,11 +323,12 @@ export async function findReviews(
   return reviews;
 }
 
-/** Whether an invoice upload key was already checked for this payout. */
-export async function uploadChecked(item: HistoryState, key: string): Promise<boolean> {
-  if (outboxEntries(item).some(({ entry }) => uploadKeyOf(entry) === key)) return true;
+/** Whether this object (its key and ETag) was already checked for this payout. */
+export async function uploadChecked(item: HistoryState, key: string, etag?: string): Promise<boolean> {
+  const identity = uploadIdentity(key, etag);
+  if (outboxEntries(item).some(({ entry }) => uploadKeyOf(entry) === identity)) return true;
   const result = await dynamo().send(
-    new GetCommand({ TableName: table(), Key: historyKeys.upload(item.id, key), ConsistentRead: true }),
+    new GetCommand({ TableName: table(), Key: historyKeys.upload(item.id, identity), ConsistentRead: true }),
   );
   return result.Item !== undefined;
 }

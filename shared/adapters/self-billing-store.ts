@@ -48,13 +48,21 @@ export async function storedSha256(key: string): Promise<string> {
     .digest('hex');
 }
 
-/** Stores `bytes` at `key` unless the key exists; answers the SHA-256 of what the key holds. */
+/**
+ * Stores `bytes` at `key` unless the key exists; answers the SHA-256 of what the key holds.
+ *
+ * `fresh`: the caller has just won the document number in this run, so no one can have stored
+ * anything under it before; the HEAD is skipped and the conditional put alone guards the key. (The
+ * only other writer of that key would be a concurrent re-run of the same document, which renders
+ * the same bytes; on S3 `If-None-Match` lets one of them in, on s3rver the same bytes may land twice.)
+ */
 export async function storeOnce(
   key: string,
   bytes: Uint8Array,
   contentType: string,
+  options: { fresh?: boolean } = {},
 ): Promise<{ sha256: string; created: boolean }> {
-  if (await exists(key)) return { sha256: await storedSha256(key), created: false };
+  if (!options.fresh && (await exists(key))) return { sha256: await storedSha256(key), created: false };
   try {
     await s3().send(
       new PutObjectCommand({

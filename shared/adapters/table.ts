@@ -418,6 +418,8 @@ export async function writeIf(command: PutCommand | UpdateCommand | DeleteComman
 export const TABLE_SCHEMA = {
   partitionKey: 'PK',
   sortKey: 'SK',
+  /** Items that expire on their own (rate-limit windows): epoch seconds. */
+  ttlAttribute: 'expiresAt',
   indexes: Object.entries(INDEXES).map(([name, [partitionKey, sortKey]]) => ({
     name,
     partitionKey,

@@ -57,6 +57,8 @@ export const ENV = {
   s3ForcePathStyle: 'S3_FORCE_PATH_STYLE',
   reconcileIntervalMinutes: 'RECONCILE_INTERVAL_MINUTES',
   reconcileMarginSeconds: 'RECONCILE_MARGIN_SECONDS',
+  partnerReviewsPerMinute: 'PARTNER_REVIEWS_PER_MINUTE',
+  invoiceUploadsPerMinute: 'INVOICE_UPLOADS_PER_MINUTE',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

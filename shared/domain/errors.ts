@@ -13,6 +13,8 @@ export abstract class DomainError extends Error {
   abstract readonly title: string;
   readonly errors: FieldError[] | undefined;
   readonly data: Record<string, unknown> | undefined;
+  /** Response headers the problem carries (e.g. `Retry-After`). */
+  headers: Record<string, string> | undefined;
 
   constructor(detail: string, options: { errors?: FieldError[]; data?: Record<string, unknown> } = {}) {
     super(detail);
@@ -87,6 +89,20 @@ export class UnsupportedMediaType extends DomainError {
   readonly status = 415;
   readonly code = 'unsupported_media_type';
   readonly title = 'Unsupported media type';
+}
+
+/** 429: too many requests of this kind; `Retry-After` (seconds) says when to try again. */
+export class RateLimited extends DomainError {
+  readonly status = 429;
+  readonly code = 'rate_limited';
+  readonly title = 'Too many requests';
+  readonly retryAfterSeconds: number;
+
+  constructor(detail: string, retryAfterSeconds: number) {
+    super(detail, { data: { retryAfterSeconds } });
+    this.retryAfterSeconds = retryAfterSeconds;
+    this.headers = { 'retry-after': String(retryAfterSeconds) };
+  }
 }
 
 export const BUSINESS_RULES = [

@@ -38,3 +38,18 @@ export function judgeInvoice(size: number, head: Buffer): InvoiceVerdict {
   }
   return { ok: true };
 }
+
+/**
+ * Where a checked invoice is kept and served from: a prefix no upload grant can write (each grant
+ * pins its `invoices/…` key), named by payout and content, so a replayed POST to the upload key
+ * cannot change what was checked.
+ */
+export const CHECKED_INVOICE_PREFIX = 'checked/';
+
+export function checkedInvoiceKey(payoutId: string, sha256: string): string {
+  return `${CHECKED_INVOICE_PREFIX}${payoutId}/${sha256}.pdf`;
+}
+
+export function isCheckedInvoiceKey(key: string): boolean {
+  return /^checked\/po_[0-9A-HJKMNP-TV-Z]{26}\/[0-9a-f]{64}\.pdf$/.test(key);
+}

@@ -99,6 +99,11 @@ export const BillingDetails = named(
       taxRegime: z.enum(['reverse_charge', 'vat', 'exempt', 'outside_scope']),
       vatRateBps: z.optional(z.int().check(z.minimum(1), z.maximum(10000))),
       exemptionNote: z.optional(text(300)),
+      /**
+       * The seller tax registration identifier (EN 16931 BT-32), a national tax number: what an
+       * exempt partner without a VAT id must give instead (BR-E-02).
+       */
+      taxRegistrationId: z.optional(text(40)),
     })
     .check(
       z.refine((b) => b.taxRegime !== 'vat' || b.vatRateBps !== undefined, {

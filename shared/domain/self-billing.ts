@@ -55,6 +55,9 @@ export function missingBillingDetails(partner: SelfBillingPartner): string[] {
     missing.push('billing.vatId');
   if (regime === 'vat' && !partner.billing?.vatRateBps) missing.push('billing.vatRateBps');
   if (regime === 'exempt' && !partner.billing?.exemptionNote) missing.push('billing.exemptionNote');
+  // EN 16931 BR-E-02: an exempt invoice names the seller by a VAT id or a tax registration id.
+  if (regime === 'exempt' && !partner.billing?.vatId && !partner.billing?.taxRegistrationId)
+    missing.push('billing.taxRegistrationId');
   return missing;
 }
 
@@ -128,7 +131,7 @@ export function seriesPrefixOf(partner: Pick<SelfBillingPartner, 'id' | 'selfBil
 }
 
 /** Where an issued document is stored: write-once, one key per document number. */
-export function documentKey(partnerId: string, number: string, extension: 'pdf' | 'xml' | 'json'): string {
+export function documentKey(partnerId: string, number: string, extension: 'pdf' | 'xml'): string {
   return `${SELF_BILLING_PREFIX}documents/${partnerId}/${number}.${extension}`;
 }
 

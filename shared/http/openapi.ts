@@ -225,6 +225,16 @@ function operationOf(name: string, spec: RouteSpec, schemas: SchemaCollector, pr
     responses[String(error.status)] = {
       description: error.description,
       content: jsonContent(problem, PROBLEM_CONTENT_TYPE),
+      ...(error.status === 429
+        ? {
+            headers: {
+              'Retry-After': {
+                description: 'Seconds until the current one-minute window ends',
+                schema: { type: 'integer', minimum: 1 },
+              },
+            },
+          }
+        : {}),
     };
   }
 

@@ -8,7 +8,10 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 export function problemResponse(error: DomainError): APIGatewayProxyStructuredResultV2 {
   return {
     statusCode: error.status,
-    headers: { 'content-type': PROBLEM_CONTENT_TYPE },
+    headers: {
+      'content-type': PROBLEM_CONTENT_TYPE,
+      ...error.headers,
+    },
     body: JSON.stringify({
       type: `https://partner-payouts.dev/problems/${error.code}`,
       title: error.title,

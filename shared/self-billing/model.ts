@@ -22,6 +22,11 @@ export interface BillingDetails {
   vatRateBps?: number;
   /** Required for `exempt`: the legal basis printed on the invoice. */
   exemptionNote?: string;
+  /**
+   * The seller tax registration identifier (EN 16931 BT-32, e.g. a German Steuernummer): an exempt
+   * partner without a VAT id must have one (BR-E-02).
+   */
+  taxRegistrationId?: string;
 }
 
 export interface CompanyDetails {
@@ -81,6 +86,8 @@ export interface Party {
   name: string;
   address: Address;
   vatId?: string;
+  /** BT-32, the seller's national tax number (the supplier only). */
+  taxRegistrationId?: string;
 }
 
 export interface SelfBilledDocument {
@@ -244,6 +251,12 @@ export function buildDocument(input: DocumentInput): SelfBilledDocument {
       `Credits invoice ${input.invoiceReference.number} of ${input.invoiceReference.issueDate} in full`,
     );
   }
+  // BR-E-02: an exempt invoice names the seller's VAT id or tax registration id (BT-31 / BT-32).
+  if (tax.category === 'E' && !billing.vatId && !billing.taxRegistrationId) {
+    throw new SelfBillingInputError(
+      'An exempt invoice needs the supplier’s VAT id or tax registration id (EN 16931 BR-E-02)',
+    );
+  }
   const dates = lines.map((line) => line.date).sort();
   // BR-O-02: a "not subject to VAT" invoice carries no VAT identifiers.
   const withVatIds = tax.category !== 'O';
@@ -261,6 +274,7 @@ export function buildDocument(input: DocumentInput): SelfBilledDocument {
       name: billing.legalName,
       address: partner.address,
       ...optional('vatId', withVatIds ? billing.vatId : undefined),
+      ...optional('taxRegistrationId', billing.taxRegistrationId),
     },
     customer: {
       name: company.name,

@@ -6,9 +6,10 @@
  *
  * Clawbacks are lines of quantity -1 at a positive price (EN 16931 BR-27: no negative prices).
  */
+import { SaxesParser } from 'saxes';
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
-import { formatMinor } from '../domain/money.ts';
+import { formatMinor, parseDecimal } from '../domain/money.ts';
 import { formatRate, type Party, type SelfBilledDocument } from './model.ts';
 
 const NS = {
@@ -36,6 +37,14 @@ function party(parent: XMLBuilder, element: string, who: Party): void {
     const scheme = p.ele(NS.cac, 'PartyTaxScheme');
     scheme.ele(NS.cbc, 'CompanyID').txt(who.vatId);
     scheme.ele(NS.cac, 'TaxScheme').ele(NS.cbc, 'ID').txt('VAT');
+  }
+  // BT-32, the seller tax registration identifier: a PartyTaxScheme whose scheme is not VAT ("FC",
+  // as XRechnung writes a Steuernummer). With an exempt supplier without a VAT id it is what
+  // BR-E-02 requires.
+  if (who.taxRegistrationId) {
+    const scheme = p.ele(NS.cac, 'PartyTaxScheme');
+    scheme.ele(NS.cbc, 'CompanyID').txt(who.taxRegistrationId);
+    scheme.ele(NS.cac, 'TaxScheme').ele(NS.cbc, 'ID').txt('FC');
   }
   p.ele(NS.cac, 'PartyLegalEntity').ele(NS.cbc, 'RegistrationName').txt(who.name);
 }
@@ -117,4 +126,59 @@ export function renderUbl(doc: SelfBilledDocument): string {
     amount(l.ele(NS.cac, 'Price'), 'PriceAmount', Math.abs(line.amount));
   }
   return xml.end({ prettyPrint: true });
+}
+
+export interface InvoicedLine {
+  rewardId: string;
+  description: string;
+  /** YYYY-MM-DD */
+  date: string;
+  /** Minor units; a clawback is negative. */
+  amount: number;
+}
+
+/**
+ * What an issued invoice says, read back from its stored UBL (with saxes): its issue date and lines.
+ * A credit note credits the invoice as issued (the payout's rewards are released by then), so the
+ * stored XML is the record it is made from.
+ */
+export function readUblInvoice(xml: string): { issueDate: string; currency: string; lines: InvoicedLine[] } {
+  const parser = new SaxesParser({ xmlns: true });
+  const path: string[] = [];
+  let text = '';
+  let issueDate = '';
+  let currency = '';
+  const lines: InvoicedLine[] = [];
+  let line: Partial<InvoicedLine> & { amountText?: string } = {};
+  const amounts: string[] = [];
+  parser.on('opentag', (tag) => {
+    path.push(tag.local);
+    text = '';
+    if (path.length === 2 && tag.local === 'InvoiceLine') line = {};
+  });
+  parser.on('text', (value) => {
+    text += value;
+  });
+  parser.on('closetag', () => {
+    const at = path.join('/');
+    if (at === 'Invoice/IssueDate') issueDate = text;
+    else if (at === 'Invoice/DocumentCurrencyCode') currency = text;
+    else if (at === 'Invoice/InvoiceLine/LineExtensionAmount') line.amountText = text;
+    else if (at === 'Invoice/InvoiceLine/InvoicePeriod/StartDate') line.date = text;
+    else if (at === 'Invoice/InvoiceLine/Item/Description') line.description = text;
+    else if (at === 'Invoice/InvoiceLine/Item/SellersItemIdentification/ID') line.rewardId = text;
+    else if (at === 'Invoice/InvoiceLine') {
+      if (line.amountText === undefined || !line.date || line.description === undefined || !line.rewardId)
+        throw new Error('An invoice line of the stored UBL is incomplete');
+      amounts.push(line.amountText);
+      lines.push({ rewardId: line.rewardId, description: line.description, date: line.date, amount: 0 });
+    }
+    path.pop();
+    text = '';
+  });
+  parser.write(xml).close();
+  if (!issueDate || !currency) throw new Error('The stored UBL is not an invoice');
+  for (const [i, amount] of amounts.entries())
+    (lines[i] as InvoicedLine).amount = parseDecimal(amount, currency);
+  return { issueDate, currency, lines };
 }

@@ -146,7 +146,8 @@ export async function listPayoutsNeedingApproval(filter: {
     values[`:t${index}`] = threshold;
     return `(#currency = :c${index} AND #amount >= :t${index})`;
   });
-  let expression = `(${clauses.join(' OR ')})`;
+  // One threshold needs no outer parentheses: DynamoDB refuses redundant ones (a 400 otherwise).
+  let expression = clauses.length === 1 ? (clauses[0] ?? '') : `(${clauses.join(' OR ')})`;
   if (filter.partnerId) {
     expression += ' AND #partnerId = :partnerId';
     names['#partnerId'] = 'partnerId';

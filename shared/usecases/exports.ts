@@ -26,7 +26,6 @@
 
 import {
   activateExport,
-  buildingExportsBefore,
   claimExportRequestKey,
   deleteExportObjects,
   deleteExportRecord,
@@ -36,7 +35,6 @@ import {
   exportObjectKey,
   findExport,
   listExportRecords,
-  markExportVoided,
   nextExportSequence,
   type PartnerSnapshot,
   type PayoutSnapshot,
@@ -46,6 +44,7 @@ import {
   putBuildingExport,
   putExportLinks,
   putExportPayoutIds,
+  putExportRef,
   readyPayoutIds,
   type StoredExportFile,
   snapshotReader,
@@ -81,6 +80,7 @@ import {
   type SepaDebtor,
 } from '../exports/index.ts';
 import { gateExport } from './export-controls.ts';
+import { recoverExports } from './export-recovery.ts';
 import { releaseExportPayouts, voidExport } from './export-void.ts';
 
 /** Also the most `payoutIds` a request may name (`CreateExport`). */
@@ -436,8 +436,6 @@ async function present(record: ExportRecord): Promise<ExportSummary> {
 
 // ------------------------------------------------------------------ use cases
 
-/** A `building` export older than this was left by a crash (an export request lasts at most ~30 s). */
-export const STALE_EXPORT_MS = 5 * 60 * 1000;
 /** Payouts taken (ready → processing) in flight at a time. */
 const TAKE_CONCURRENCY = 16;
 const SYSTEM: Actor = { role: 'system', id: 'exports' };
@@ -617,6 +615,11 @@ async function takePayouts(
   const take = async (payoutId: string) => {
     const payout = snapshots.payouts.get(payoutId);
     if (payout?.status === 'processing' && payout.exportId === record.id) {
+      // Taken before a crash: its reference item may not have been written yet.
+      await putExportRef(payoutId, {
+        endToEndId: endToEndIdFor(payoutId, record.sequence),
+        exportId: record.id,
+      });
       won.add(payoutId);
       return;
     }
@@ -664,33 +667,6 @@ async function takePayouts(
 async function abandonExport(exportId: string, payoutIds: readonly string[], reason: string): Promise<void> {
   await releaseExportPayouts(exportId, payoutIds, SYSTEM, 'payout.export_rolled_back', reason);
   await deleteExportRecord(exportId);
-}
-
-/**
- * Rolls back exports left `building` by a crash (older than `olderThanMs`): each becomes `voided`
- * (reason "incomplete") and every payout it had taken goes back to ready. Idempotent; safe to run
- * while exports are created. Called at the start of every `POST /exports`, and meant for the scheduled
- * reconciler. Returns the ids rolled back.
- */
-export async function recoverExports(
-  options: { olderThanMs?: number; limit?: number; now?: number } = {},
-): Promise<string[]> {
-  const now = options.now ?? Date.now();
-  const before = new Date(now - (options.olderThanMs ?? STALE_EXPORT_MS)).toISOString();
-  const ids = await buildingExportsBefore(before, options.limit ?? 10);
-  const rolledBack: string[] = [];
-  for (const id of ids) {
-    const found = await findExport(id);
-    if (!found) continue;
-    const reason = 'incomplete: the export stopped half-way and was rolled back';
-    if (found.record.status === 'building') {
-      if (!(await markExportVoided(id, ['building'], reason, new Date(now).toISOString()))) continue;
-    } else if (found.record.status !== 'voided') continue;
-    await releaseExportPayouts(id, found.payoutIds, SYSTEM, 'payout.export_rolled_back', reason);
-    rolledBack.push(id);
-    logger.warn('Rolled back an export left building', { exportId: id });
-  }
-  return rolledBack;
 }
 
 /**
@@ -759,3 +735,5 @@ export async function exportsOfPayout(payoutId: string): Promise<ExportLink[]> {
     .filter((link) => existing.has(link.exportId))
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.exportId.localeCompare(b.exportId));
 }
+
+export { recoverExports, STALE_EXPORT_MS } from './export-recovery.ts';

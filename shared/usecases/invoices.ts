@@ -6,8 +6,10 @@ import { randomUUID } from 'node:crypto';
 import {
   deleteInvoiceObject,
   inspectInvoiceObject,
+  invoiceObjectEtag,
   presignInvoiceDownload,
   presignInvoiceUpload,
+  storeCheckedInvoice,
 } from '../adapters/invoice-store.ts';
 import { logger } from '../adapters/observability.ts';
 import { uploadChecked } from '../adapters/payout-history.ts';
@@ -20,9 +22,17 @@ import {
   updatePayout,
 } from '../adapters/payout-store.ts';
 import { Conflict, InvalidTransition, NotFound } from '../domain/errors.ts';
-import { invoiceKey, judgeInvoice, payoutIdOfInvoiceKey, safeFileName } from '../domain/invoices.ts';
+import {
+  CHECKED_INVOICE_PREFIX,
+  checkedInvoiceKey,
+  invoiceKey,
+  judgeInvoice,
+  payoutIdOfInvoiceKey,
+  safeFileName,
+} from '../domain/invoices.ts';
 import type { Actor, Payout } from '../domain/schemas.ts';
 import { getPartnerPayoutItem } from './payouts.ts';
+import { enforcePayoutRate } from './rate-limits.ts';
 import { publishHistory } from './workflow.ts';
 
 const SYSTEM: Actor = { role: 'system', id: 'invoice-check' };
@@ -46,6 +56,7 @@ async function publishAfterCommit(item: PayoutItem): Promise<void> {
 /** A presigned POST for one PDF, under the payout's prefix; the payout must be pending. */
 export async function requestInvoiceUpload(partnerId: string, payoutId: string, fileName?: string) {
   const item = await getPartnerPayoutItem(partnerId, payoutId);
+  await enforcePayoutRate('invoice-upload', payoutId);
   if (item.status !== 'pending') {
     throw new InvalidTransition(`Invoices are uploaded while the payout is pending; it is ${item.status}`);
   }
@@ -90,7 +101,16 @@ export async function processUploadedInvoice(
   }
 }
 
+/**
+ * An upload is one object: its key and its ETag. A redelivered event finds the same object (already
+ * recorded: `duplicate`); a later object at the same key (the presigned POST replayed until it
+ * expires) is a new upload, checked and recorded like the first. What passes the check is written to
+ * its checked key (../domain/invoices.ts `checkedInvoiceKey`), which no grant can write, and only
+ * that copy is ever served: replacing the object at the upload key cannot swap a checked invoice.
+ */
 async function checkUploadedInvoice(key: string, uploadedAt: string): Promise<InvoiceOutcome> {
+  // The checker's own copies (the bucket notification is on the upload prefix only; never delete them).
+  if (key.startsWith(CHECKED_INVOICE_PREFIX)) return 'ignored';
   const payoutId = payoutIdOfInvoiceKey(key);
   if (!payoutId) {
     logger.warn('Object outside the invoice layout; deleting', { key });
@@ -102,20 +122,24 @@ async function checkUploadedInvoice(key: string, uploadedAt: string): Promise<In
     await deleteInvoiceObject(key);
     return 'ignored';
   }
-  if (item.invoiceKey === key || (await uploadChecked(item, key))) return 'duplicate';
+  const etag = await invoiceObjectEtag(key);
+  if (etag === undefined || (await uploadChecked(item, key, etag))) return 'duplicate';
   const object = await inspectInvoiceObject(key);
   if (!object.exists) return 'duplicate';
+  // Replaced between the HEAD and the read: check again against the object now there.
+  if (object.etag !== etag) throw new Conflict(`The object at ${key} changed while it was checked`);
+  const upload = { key, etag };
   const at = new Date().toISOString();
   const latest = latestAttached(item);
   if (latest !== undefined && uploadOrder(uploadedAt, key) < latest) {
     await deleteInvoiceObject(key);
-    // Recorded (the key is never checked twice) but not a rejection: nobody needs telling.
+    // Recorded (the object is never checked twice) but not a rejection: nobody needs telling.
     const updated = await updatePayout(item.id, {
       from: [item.status],
       set: {},
       events: [
         newEvent('payout.invoice_superseded', SYSTEM, at, {
-          data: { key, uploadedAt, fileName: object.fileName },
+          data: { ...upload, uploadedAt, fileName: object.fileName },
         }),
       ],
       at,
@@ -129,9 +153,13 @@ async function checkUploadedInvoice(key: string, uploadedAt: string): Promise<In
     : item.status !== 'pending'
       ? `the payout is ${item.status}`
       : undefined;
-  if (reason) {
+  if (reason || !object.bytes) {
     await deleteInvoiceObject(key);
-    await recordRejection(item, { key, reason, fileName: object.fileName }, at);
+    await recordRejection(
+      item,
+      { ...upload, reason: reason ?? 'unreadable file', fileName: object.fileName },
+      at,
+    );
     return 'rejected';
   }
   const invoice = {
@@ -140,15 +168,20 @@ async function checkUploadedInvoice(key: string, uploadedAt: string): Promise<In
     sha256: object.sha256,
     uploadedAt,
   };
+  // The checked copy first: the payout never names a copy that does not exist.
+  const checkedKey = checkedInvoiceKey(payoutId, object.sha256);
+  await storeCheckedInvoice(checkedKey, object.bytes, invoice.fileName);
   try {
     const updated = await updatePayout(payoutId, {
       from: ['pending'],
       // Against the item judged above: an upload attached meanwhile makes this a Conflict, and the
       // check runs again against it.
       version: item.version,
-      set: { invoice, invoiceKey: key, latestUpload: uploadOrder(uploadedAt, key) },
+      set: { invoice, invoiceKey: checkedKey, latestUpload: uploadOrder(uploadedAt, key) },
       remove: ['invoiceRejection'],
-      events: [newEvent('payout.invoice_uploaded', SYSTEM, at, { data: { key, ...invoice } })],
+      events: [
+        newEvent('payout.invoice_uploaded', SYSTEM, at, { data: { ...upload, checkedKey, ...invoice } }),
+      ],
       at,
     });
     await publishAfterCommit(updated);
@@ -160,7 +193,7 @@ async function checkUploadedInvoice(key: string, uploadedAt: string): Promise<In
     const current = await getPayoutItem(payoutId);
     await recordRejection(
       current,
-      { key, reason: `the payout is ${current.status}`, fileName: object.fileName },
+      { ...upload, reason: `the payout is ${current.status}`, fileName: object.fileName },
       at,
     );
     return 'rejected';
@@ -169,7 +202,7 @@ async function checkUploadedInvoice(key: string, uploadedAt: string): Promise<In
 
 async function recordRejection(
   item: PayoutItem,
-  rejection: { key: string; reason: string; fileName?: string | undefined },
+  rejection: { key: string; etag?: string; reason: string; fileName?: string | undefined },
   at: string,
 ): Promise<void> {
   const updated = await updatePayout(item.id, {
@@ -188,10 +221,11 @@ async function recordRejection(
   await publishAfterCommit(updated);
 }
 
-/** The attached invoice with a download link valid for five minutes. */
+/** The attached invoice (its checked copy only) with a download link valid for five minutes. */
 export async function getInvoiceDownload(payoutId: string) {
   const item = await getPayoutItem(payoutId);
-  if (!item.invoice || !item.invoiceKey) throw new NotFound(`Payout ${payoutId} has no invoice`);
+  if (!item.invoice || !item.invoiceKey?.startsWith(CHECKED_INVOICE_PREFIX))
+    throw new NotFound(`Payout ${payoutId} has no invoice`);
   const link = await presignInvoiceDownload(item.invoiceKey, item.invoice.fileName);
   return { ...link, ...item.invoice };
 }

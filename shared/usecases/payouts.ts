@@ -60,6 +60,7 @@ import type {
 import {
   amountsToPay,
   assertSelfBillingActive,
+  documentsDue,
   resolveInvoiceMode,
   selfBillingState,
   seriesPrefixOf,
@@ -74,6 +75,7 @@ import {
   withHold,
   withHolds,
 } from './hold-checks.ts';
+import { enforcePayoutRate } from './rate-limits.ts';
 import { type SettleResult, settleFailed, settlePaid } from './settlement.ts';
 
 const nowIso = () => new Date().toISOString();
@@ -648,6 +650,7 @@ export async function reviewReward(
   actor: Actor,
 ): Promise<Reward> {
   const item = await getPartnerPayoutItem(partnerId, id);
+  await enforcePayoutRate('review', id);
   const [rewardItem] = await getRewardItems([rewardId]);
   if (!rewardItem || rewardItem.payoutId !== id) throw new NotFound(`No reward ${rewardId} in payout ${id}`);
   const reward = toReward(rewardItem);
@@ -682,10 +685,17 @@ async function followUp(work: () => Promise<unknown>, payoutId: string, what: st
   }
 }
 
-/** Clears the payoutId of every reward of a cancelled payout. Safe to run again. */
+/**
+ * Clears the payoutId of every reward of a cancelled payout. Safe to run again.
+ *
+ * Not while the payout's self-billed invoice is still due (the partner validated it, the cancel came
+ * before the workflow issued it): the invoice is made from the payout's rewards, so they stay on it
+ * until it is issued. The workflow issues it (and its credit note) before it releases the rewards.
+ */
 export async function releasePayoutRewards(id: string): Promise<number> {
   const item = await getPayoutItem(id);
   if (item.status !== 'cancelled') return 0;
+  if (documentsDue(item).invoice) return 0;
   const rewards = await loadPayoutRewards(item);
   const at = nowIso();
   await forEachLimited(rewards, CLAIM_CONCURRENCY, async (reward) => {

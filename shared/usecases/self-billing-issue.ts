@@ -8,7 +8,8 @@
  * 1. the number comes from the partner's series (../adapters/document-series.ts: a re-run finds
  *    the number it already holds);
  * 2. the PDF and the XML are stored write-once under that number (a key that exists is the
- *    document; its hash is read back from S3);
+ *    document; its hash is read back from S3). The credit note credits the invoice as its stored
+ *    XML says (no separate model object is stored);
  * 3. the payout records `{ number, issuedAt, sha256, xmlSha256 }` on condition that it has none.
  * The issue date is the payout's own transition time, so a re-run renders the same document.
  */
@@ -29,7 +30,7 @@ import { PAYOUT_STATUSES } from '../domain/schemas.ts';
 import { documentKey, documentsDue, previewKey } from '../domain/self-billing.ts';
 import { buildDocument, type DocumentInput, type SelfBilledDocument } from '../self-billing/model.ts';
 import { renderPdf } from '../self-billing/pdf.ts';
-import { renderUbl } from '../self-billing/ubl.ts';
+import { readUblInvoice, renderUbl } from '../self-billing/ubl.ts';
 
 export type DocumentRecord = z.infer<typeof SelfBilledDocumentRecord>;
 
@@ -63,19 +64,24 @@ function documentInput(
   };
 }
 
-async function store(item: PayoutItem, doc: SelfBilledDocument, issuedAt: string): Promise<DocumentRecord> {
+/**
+ * Renders and stores the PDF and the XML. `fresh`: this run has just won the number, so nothing can
+ * be stored under it yet (see storeOnce).
+ */
+async function store(
+  item: PayoutItem,
+  doc: SelfBilledDocument,
+  issuedAt: string,
+  fresh: boolean,
+): Promise<DocumentRecord> {
   const number = doc.number as string;
   const [pdf, xml] = await Promise.all([renderPdf(doc), Promise.resolve(renderUbl(doc))]);
   const [storedPdf, storedXml] = await Promise.all([
-    storeOnce(documentKey(item.partnerId, number, 'pdf'), pdf, 'application/pdf'),
-    storeOnce(documentKey(item.partnerId, number, 'xml'), new TextEncoder().encode(xml), 'application/xml'),
+    storeOnce(documentKey(item.partnerId, number, 'pdf'), pdf, 'application/pdf', { fresh }),
+    storeOnce(documentKey(item.partnerId, number, 'xml'), new TextEncoder().encode(xml), 'application/xml', {
+      fresh,
+    }),
   ]);
-  // The model the documents were rendered from, for the credit note (the rewards are released by then).
-  await storeOnce(
-    documentKey(item.partnerId, number, 'json'),
-    new TextEncoder().encode(JSON.stringify(doc)),
-    'application/json',
-  );
   return { number, issuedAt, sha256: storedPdf.sha256, xmlSha256: storedXml.sha256 };
 }
 
@@ -109,10 +115,6 @@ async function record(
   }
 }
 
-async function readJson<T>(key: string): Promise<T> {
-  return JSON.parse((await readDocument(key)).toString('utf8')) as T;
-}
-
 export interface IssueResult {
   invoice?: DocumentRecord;
   creditNote?: DocumentRecord;
@@ -138,7 +140,11 @@ export async function issueSelfBilledDocuments(
     const taken = await takeNumber(series, holderOf(payoutId, 'invoice'), hooks);
     const rewards = await validatedRewards(item);
     const doc = buildDocument(documentInput(item, rewards, 'invoice', taken.number, issuedAt.slice(0, 10)));
-    result.invoice = await record(payoutId, 'selfBilledInvoice', await store(item, doc, issuedAt));
+    result.invoice = await record(
+      payoutId,
+      'selfBilledInvoice',
+      await store(item, doc, issuedAt, taken.fresh === true),
+    );
     item = { ...item, selfBilledInvoice: result.invoice };
   }
   if (documentsDue(item).creditNote && item.selfBilledInvoice) {
@@ -152,7 +158,10 @@ export async function issueSelfBilledDocuments(
       year: Number(issuedAt.slice(0, 4)),
     };
     const taken = await takeNumber(series, holderOf(payoutId, 'credit_note' satisfies DocumentKind), hooks);
-    const invoiced = await readJson<SelfBilledDocument>(documentKey(item.partnerId, invoice.number, 'json'));
+    // The invoice as issued, read back from its stored XML (the rewards are released by now).
+    const invoiced = readUblInvoice(
+      (await readDocument(documentKey(item.partnerId, invoice.number, 'xml'))).toString('utf8'),
+    );
     const doc = buildDocument({
       ...documentInput(
         item,
@@ -168,7 +177,11 @@ export async function issueSelfBilledDocuments(
       ),
       invoiceReference: { number: invoice.number, issueDate: invoiced.issueDate },
     });
-    result.creditNote = await record(payoutId, 'selfBilledCreditNote', await store(item, doc, issuedAt));
+    result.creditNote = await record(
+      payoutId,
+      'selfBilledCreditNote',
+      await store(item, doc, issuedAt, taken.fresh === true),
+    );
     item = { ...item, selfBilledCreditNote: result.creditNote };
   }
   // Both records are conditional writes: what they answered is what the payout holds.

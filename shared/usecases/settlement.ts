@@ -13,10 +13,10 @@
  */
 
 import {
-  type ExportRef,
   exportStatusOf,
   findExport,
   payoutSettlementView,
+  resolveExportRef,
   snapshotReader,
 } from '../adapters/export-store.ts';
 import { logger } from '../adapters/observability.ts';
@@ -77,7 +77,7 @@ export async function findByEndToEndId(endToEndId: string): Promise<EndToEndMatc
   const parsed = parseEndToEndId(endToEndId);
   if (!parsed) return { found: 'unmatched', endToEndId };
   const view = await payoutSettlementView(parsed.payoutId);
-  const ref = view?.exportRefs.find((candidate) => candidate.endToEndId === endToEndId.trim());
+  const ref = view ? await resolveExportRef(view, endToEndId) : undefined;
   if (!view || !ref) return { found: 'unmatched', endToEndId };
   const exportStatus = await exportStatusOf(ref.exportId);
   if (!exportStatus) return { found: 'unmatched', endToEndId };
@@ -407,8 +407,7 @@ export async function findByEndToEndIds(endToEndIds: readonly string[]): Promise
   const found = new Map<string, BatchMatch>();
   for (const [endToEndId, ids] of parsed) {
     const item = ids ? items.get(ids.payoutId) : undefined;
-    const refs = Array.isArray(item?.exportRefs) ? (item.exportRefs as unknown as ExportRef[]) : [];
-    const ref = refs.find((candidate) => candidate.endToEndId === endToEndId.trim());
+    const ref = item ? await resolveExportRef(item, endToEndId) : undefined;
     const exportStatus = ref ? await statusOf(ref.exportId) : undefined;
     if (!item || !ref || !exportStatus) {
       found.set(endToEndId, { match: { found: 'unmatched', endToEndId } });

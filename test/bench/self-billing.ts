@@ -2,32 +2,44 @@
  * `npm run bench:self-billing`: 1,000 self-billed invoices issued end to end through the use case the
  * self-billing function runs (`issueSelfBilledDocuments`): the number taken from the partner's series
  * (conditional writes), the rewards read, the PDF (pdf-lib, DejaVu Sans subset) and the UBL XML
- * rendered, both stored write-once in S3 with the model, and the record written on the payout.
+ * rendered, both stored write-once in S3, and the record written on the payout (with its history).
  *
  * The parent starts dynalite (its own process) and s3rver, seeds 1,000 ready self-billed payouts of
  * 50 partners (20 each, three rewards each: two commissions and a clawback; a mix of reverse charge,
- * VAT 19 % and exempt partners), then issues them in a child process of its own, so that the child's
- * peak RSS (VmHWM) is the issuing's alone. The parent then checks every payout's record, that each
- * partner's series is 1…20 with no gap or repeat, and that the stored files hash to the records.
- * Prints one JSON object as its last line.
+ * VAT 19 % and exempt partners), bundles the issuing code as CDK bundles the self-billing function
+ * (esbuild, the font copied beside the bundle), then issues them in a child process of its own
+ * (./self-billing-child.mjs, plain Node like Lambda, no TypeScript loader), so that the child's peak
+ * RSS (VmHWM) and CPU time are the issuing's alone.
  *
- *   npm run bench:self-billing [-- --invoices 1000 --concurrency 8]
+ * The child issues with one worker thread per core (`--workers`, default: the machine's cores), each
+ * `--concurrency` invoices at a time. The deployed function issues one payout per invocation (a Task
+ * of the payout's workflow) and Lambda runs invocations side by side in separate containers, so the
+ * threads stand for concurrent containers; what one container does per invoice is the same code.
+ * `cpuMsPerInvoice` (the child's CPU time over the invoices) is the figure the machine's load does
+ * not change; `perSecond` depends on the emulators sharing the same cores.
+ *
+ * The parent then checks every payout's record, that each partner's series is 1…20 with no gap or
+ * repeat, and that the stored files hash to the records. Prints one JSON object as its last line.
+ *
+ *   npm run bench:self-billing [-- --invoices 1000 --workers 2 --concurrency 4 --cpu-prof-dir DIR]
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { createTables, LOCAL_CREDENTIALS, LOCAL_REGION, startS3rver } from '../../infra/local/emulators.ts';
 import { configureEnvironment, LOCAL_NAMES } from '../../infra/local/runtime.ts';
-import type { PayoutItem } from '../../shared/adapters/payout-store.ts';
+import { type NewPayoutItem, newPayoutRecord, type PayoutItem } from '../../shared/adapters/payout-store.ts';
 import { newId } from '../../shared/domain/ids.ts';
 import { documentKey } from '../../shared/domain/self-billing.ts';
+import { FONT_FILES } from '../../shared/self-billing/font.ts';
 import type { BillingDetails } from '../../shared/self-billing/model.ts';
+import { bundleAsCdk, ROOT } from '../support/bundle.ts';
 import { startExternalDynalite } from './support.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -41,46 +53,16 @@ function argument(name: string): string | undefined {
   return index >= 0 ? process.argv[index + 1] : undefined;
 }
 
-/** Peak resident set of this process (VmHWM: its own, not inherited from the parent). */
-function peakRssMb(): number {
-  try {
-    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (match) return Math.round(Number(match[1]) / 1024);
-  } catch {
-    // not Linux
-  }
-  return Math.round(process.resourceUsage().maxRSS / 1024);
-}
-
 const BILLINGS: BillingDetails[] = [
   { legalName: 'Müller Søren Łukasz GmbH', vatId: 'DE136695976', taxRegime: 'reverse_charge' },
   { legalName: 'Παπαδόπουλος & Иванов GmbH', vatId: 'DE136695976', taxRegime: 'vat', vatRateBps: 1900 },
-  { legalName: 'Zoë Ñuñez', taxRegime: 'exempt', exemptionNote: 'Steuerfrei nach § 19 UStG' },
+  {
+    legalName: 'Zoë Ñuñez',
+    taxRegime: 'exempt',
+    exemptionNote: 'Steuerfrei nach § 19 UStG',
+    taxRegistrationId: '143/123/45678',
+  },
 ];
-
-// ------------------------------------------------------------------ child: issue
-
-async function child(ids: string[], concurrency: number): Promise<void> {
-  const { issueSelfBilledDocuments } = await import('../../shared/usecases/self-billing-issue.ts');
-  const started = performance.now();
-  let next = 0;
-  let failed = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < ids.length) {
-        const id = ids[next++] as string;
-        try {
-          await issueSelfBilledDocuments(id);
-        } catch (error) {
-          failed++;
-          console.error(id, error);
-        }
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  process.stdout.write(`${JSON.stringify({ seconds, failed, peakRssMb: peakRssMb() })}\n`);
-}
 
 // ------------------------------------------------------------------ parent: seed, run, verify
 
@@ -100,7 +82,9 @@ async function batchWrite(ddb: DynamoDBDocumentClient, items: Record<string, unk
 
 async function parent(): Promise<void> {
   const invoices = Number(argument('invoices') ?? 1000);
-  const concurrency = Number(argument('concurrency') ?? 8);
+  const workers = Number(argument('workers') ?? availableParallelism());
+  const concurrency = Number(argument('concurrency') ?? 4);
+  const profiles = argument('cpu-prof-dir');
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-self-billing-'));
   const dynalite = await startExternalDynalite();
   const s3 = await startS3rver({
@@ -139,37 +123,36 @@ async function parent(): Promise<void> {
           description:
             i === 2 ? `Clawback: refunded order ${p}-${n}` : `Commission for order ${p}-${n}-${i} — Müller`,
           payoutId: id,
+          GSI2PK: `PAYOUT#${id}`,
+          GSI2SK: `RW#${rewardIds[i]}`,
           createdAt: new Date(Date.parse(at) - (3 - i) * 86_400_000).toISOString(),
           updatedAt: at,
         });
       });
       const amount = amounts.reduce((a, b) => a + b, 0);
-      const payout: Partial<PayoutItem> & Record<string, unknown> = {
-        PK: `PAYOUT#${id}`,
-        SK: 'PAYOUT',
-        type: 'payout',
-        id,
-        partnerId,
-        currency: 'EUR',
-        status: 'ready',
-        amount,
-        rewardCount: 3,
-        requirements: { invoice: true, invoiceMode: 'self_billed', rewardReview: false },
-        selfBillingSnapshot: {
-          billing,
-          address: { line1: 'Hauptstraße 5', city: 'München', postalCode: '80331', country: 'DE' },
-          seriesPrefix: `B${String(p).padStart(3, '0')}`,
-        },
-        rewardIds,
-        reviews: {},
-        events: [],
-        createdAt: at,
-        updatedAt: at,
-        validatedAt: at,
-        partnerValidatedAt: at,
-        version: 3,
-      };
-      items.push(payout);
+      items.push(
+        newPayoutRecord({
+          id,
+          partnerId,
+          currency: 'EUR',
+          status: 'ready',
+          amount,
+          rewardCount: 3,
+          memberCount: 3,
+          requirements: { invoice: true, invoiceMode: 'self_billed', rewardReview: false },
+          selfBillingSnapshot: {
+            billing,
+            address: { line1: 'Hauptstraße 5', city: 'München', postalCode: '80331', country: 'DE' },
+            seriesPrefix: `B${String(p).padStart(3, '0')}`,
+          },
+          events: [],
+          createdAt: at,
+          updatedAt: at,
+          validatedAt: at,
+          partnerValidatedAt: at,
+          version: 3,
+        } as unknown as NewPayoutItem),
+      );
       payouts.push({ id, partnerId });
     }
   }
@@ -179,23 +162,40 @@ async function parent(): Promise<void> {
     (a, b) => (payouts.indexOf(a) % PER_PARTNER) - (payouts.indexOf(b) % PER_PARTNER),
   );
 
-  const run = await new Promise<{ seconds: number; failed: number; peakRssMb: number }>((resolve, reject) => {
-    const proc = spawn(
-      process.execPath,
-      [...process.execArgv, fileURLToPath(import.meta.url), '--child', String(concurrency)],
-      { stdio: ['pipe', 'pipe', 'inherit'], env: process.env },
-    );
-    let stdout = '';
-    proc.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    proc.on('exit', (code) => {
-      const last = stdout.trim().split('\n').pop() ?? '';
-      if (code !== 0) reject(new Error(`child exited with ${code}: ${stdout}`));
-      else resolve(JSON.parse(last));
-    });
-    proc.stdin.end(JSON.stringify(order.map((p) => p.id)));
+  // The issuing code bundled as CDK bundles the self-billing function, the font copied beside it.
+  const bundled = await bundleAsCdk(join(dataDir, 'bundle'), 'self-billing', {
+    contents: "export { issueSelfBilledDocuments } from './shared/usecases/self-billing-issue.ts';",
   });
+  for (const spec of Object.values(FONT_FILES)) {
+    copyFileSync(join(ROOT, 'node_modules', spec), join(dirname(bundled.file), basename(spec)));
+  }
+
+  const run = await new Promise<{ seconds: number; failed: number; cpuSeconds: number; peakRssMb: number }>(
+    (resolve, reject) => {
+      const proc = spawn(
+        process.execPath,
+        [
+          // `--cpu-prof-dir <dir>`: V8 CPU profiles of the issuing process and its workers.
+          ...(profiles ? ['--cpu-prof', `--cpu-prof-dir=${profiles}`] : []),
+          fileURLToPath(new URL('./self-billing-child.mjs', import.meta.url)),
+          pathToFileURL(bundled.file).href,
+          String(workers),
+          String(concurrency),
+        ],
+        { stdio: ['pipe', 'pipe', 'inherit'], env: process.env },
+      );
+      let stdout = '';
+      proc.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+      });
+      proc.on('exit', (code) => {
+        const last = stdout.trim().split('\n').pop() ?? '';
+        if (code !== 0) reject(new Error(`child exited with ${code}: ${stdout}`));
+        else resolve(JSON.parse(last));
+      });
+      proc.stdin.end(JSON.stringify(order.map((p) => p.id)));
+    },
+  );
 
   // Verify: every payout recorded; every series 1…20, no gap, no repeat; stored files match.
   const s3Client = new S3Client({
@@ -253,11 +253,17 @@ async function parent(): Promise<void> {
   rmSync(dataDir, { recursive: true, force: true });
 
   const perSecond = Math.round((invoices / run.seconds) * 10) / 10;
+  const cpuMsPerInvoice = Math.round((run.cpuSeconds * 1000 * 10) / invoices) / 10;
   console.log(
-    `issued ${invoices} invoices (PDF + UBL XML + model, stored write-once) in ${run.seconds.toFixed(2)} s`,
+    `issued ${invoices} invoices (PDF + UBL XML, stored write-once) in ${run.seconds.toFixed(2)} s`,
   );
   console.log(
     `  ${perSecond}/s (target ≥ ${MIN_PER_SECOND}), peak RSS ${run.peakRssMb} MB (target ≤ ${MAX_RSS_MB})`,
+  );
+  console.log(
+    `  ${cpuMsPerInvoice} ms CPU per invoice (issuing process, ${workers} worker threads × ${concurrency}); load ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
   );
   console.log(
     `  verified: ${numbers.size} series of ${PER_PARTNER}, gapless; ${sample.length * 2} stored files re-hashed`,
@@ -269,24 +275,13 @@ async function parent(): Promise<void> {
       perSecond,
       peakRssMb: run.peakRssMb,
       failed: run.failed,
+      cpuMsPerInvoice,
+      workers,
       concurrency,
+      load: loadavg().map((l) => Math.round(l * 10) / 10),
     }),
   );
   if (run.failed > 0) process.exitCode = 1;
 }
 
-if (process.argv.includes('--child')) {
-  const concurrency = Number(process.argv[process.argv.indexOf('--child') + 1]);
-  let input = '';
-  process.stdin.on('data', (chunk: Buffer) => {
-    input += chunk.toString();
-  });
-  process.stdin.on('end', () => {
-    child(JSON.parse(input) as string[], concurrency).catch((error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    });
-  });
-} else {
-  await parent();
-}
+await parent();

@@ -7,6 +7,8 @@
  * screen, desktop and phone, go to test-results/console/.
  */
 import { mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
@@ -111,7 +113,8 @@ describe('the web console in Chromium', () => {
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     await buildConsole({ log: () => {} });
-    server = await startServer();
+    // Four-eyes approval from €10,000 (the first test's payout stays under it).
+    server = await startServer({ APPROVAL_THRESHOLDS: 'EUR:1000000' });
     browser = await launchBrowser();
   }, 300_000);
 
@@ -142,7 +145,7 @@ describe('the web console in Chromium', () => {
     await nav(manager, 'Partners').click();
     await manager.getByText('No partners yet.').waitFor();
     await manager.getByRole('link', { name: 'Add a partner' }).click();
-    await manager.getByLabel('Name').fill('Ana Müller');
+    await manager.getByLabel('Name', { exact: true }).fill('Ana Müller');
     await manager.getByLabel('E-mail').fill('ana@example.com');
     await manager.getByLabel('Paid by').selectOption('sepa');
     await manager.getByLabel('Account holder').fill('Ana Müller');
@@ -188,7 +191,7 @@ describe('the web console in Chromium', () => {
     await check(manager, 'payout-draft');
 
     // Validating with a pending reward is refused, in plain words.
-    await manager.getByLabel('upload an invoice (PDF)').check();
+    await manager.getByLabel('the partner uploads an invoice (PDF)').check();
     await manager.getByLabel('approve or dispute each reward').check();
     await manager.getByLabel('Message to the partner (optional)').fill('Thanks for a great quarter');
     await manager.getByRole('button', { name: 'Validate payout' }).click();
@@ -379,5 +382,318 @@ describe('the web console in Chromium', () => {
 
     expect(violations).toEqual([]);
     expect(screens.size).toBeGreaterThanOrEqual(14);
+  });
+
+  it('shows each role what it may do: self-billing, holds, four-eyes approval, webhooks', {
+    timeout: 300_000,
+  }, async () => {
+    const adminToken = await tokenFor({ role: 'manager' });
+    // A receiver for webhook tests, on loopback (allowed under `npm start` only).
+    const received: string[] = [];
+    const receiver: Server = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk) => {
+        body += chunk;
+      });
+      request.on('end', () => {
+        received.push(body);
+        response.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+
+    try {
+      // ---------------------------------------------------------------- a partner above the threshold
+      const created = await api('/partners', adminToken, {
+        method: 'POST',
+        body: {
+          name: 'Bo Berg',
+          email: 'bo@example.com',
+          country: 'NL',
+          payoutMethod: { type: 'sepa', accountHolder: 'Bo Berg', iban: 'NL91ABNA0417164300' },
+        },
+      });
+      expect(created.status).toBe(201);
+      const partnerId: string = created.body.id;
+      expect(
+        (
+          await api('/rewards', adminToken, {
+            method: 'POST',
+            body: {
+              partnerId,
+              currency: 'EUR',
+              amount: 1_500_000,
+              status: 'accepted',
+              description: 'Annual bonus',
+            },
+          })
+        ).status,
+      ).toBe(201);
+
+      // ---------------------------------------------------------------- admin: self-billing on
+      const admin = await newPage();
+      await signInAs(admin, /^Manager Manager/);
+      await admin.getByRole('heading', { level: 1, name: 'Home' }).waitFor();
+      await admin.goto(`${server.url}/manage/partners/${partnerId}`);
+      await admin.getByRole('heading', { level: 1, name: 'Bo Berg' }).waitFor();
+      await admin.getByLabel('Legal name').fill('Bo Berg Media');
+      await admin.getByLabel('Tax regime').selectOption('outside_scope');
+      await admin.getByLabel(/we issue this partner's invoices/).check();
+      await admin.getByRole('button', { name: 'Save changes' }).click();
+      await admin.getByText('waiting for the partner to accept the agreement').waitFor();
+      await check(admin, 'partner-self-billing');
+
+      // ---------------------------------------------------------------- partner: address, agreement
+      const partner = await newPage();
+      await signInAs(partner, /^Bo Berg/);
+      await nav(partner, 'Profile').click();
+      await partner.getByRole('heading', { name: 'Self-billing' }).waitFor();
+      await partner.getByLabel('Address line 1').fill('Keizersgracht 2');
+      await partner.getByLabel('Postal code').fill('1015 CJ');
+      await partner.getByLabel('City').fill('Amsterdam');
+      await partner.getByLabel('Country (ISO code)').fill('NL');
+      await partner.getByRole('button', { name: 'Save', exact: true }).click();
+      await partner.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+      await partner.getByRole('button', { name: 'Accept the self-billing agreement' }).click();
+      await partner.getByText(/Self-billing: active/).waitFor();
+      await check(partner, 'portal-profile-self-billing');
+
+      // ---------------------------------------------------------------- admin: validate, self-billed
+      const drafted = await api('/payouts', adminToken, {
+        method: 'POST',
+        body: { partnerId, currency: 'EUR' },
+      });
+      expect(drafted.status).toBe(201);
+      const payoutId: string = drafted.body.id;
+      await admin.goto(`${server.url}/manage/payouts/${payoutId}`);
+      await admin.getByRole('cell', { name: 'Annual bonus', exact: true }).waitFor();
+      await admin.getByText(/Self-billing is active for this partner/).waitFor();
+      await admin.getByLabel('we issue a self-billed invoice').check();
+      await admin.getByRole('button', { name: 'Validate payout' }).click();
+      await admin.locator('.facts').getByText('Pending').waitFor();
+      await admin.locator('.facts').getByText('a self-billed invoice').waitFor();
+      await check(admin, 'payout-self-billed-pending');
+
+      // ---------------------------------------------------------------- partner: preview, validate
+      await partner.goto(`${server.url}/portal/payouts/${payoutId}`);
+      await partner.getByRole('button', { name: 'Preview the invoice (PDF)' }).waitFor();
+      const preview = await api(
+        `/partner/payouts/${payoutId}/self-billed-invoice/preview`,
+        await tokenFor({ role: 'partner', partnerId }),
+      );
+      expect(preview.status).toBe(200);
+      await partner.getByRole('button', { name: 'Validate payout' }).click();
+      await partner.getByRole('dialog').getByRole('button', { name: 'Validate' }).click();
+      await partner.locator('.facts').getByText('Ready').waitFor();
+      // The invoice is issued by the workflow: reload until it is there.
+      await expect
+        .poll(
+          async () => {
+            await partner.reload();
+            await partner.locator('.facts').waitFor();
+            return partner.getByRole('button', { name: 'Get the download links' }).count();
+          },
+          { timeout: 30_000, interval: 1_000 },
+        )
+        .toBe(1);
+      await partner.getByRole('button', { name: 'Get the download links' }).click();
+      const pdfLink = partner.getByRole('link', { name: /^Invoice .+ \(PDF\)$/ });
+      await pdfLink.waitFor();
+      const pdfFile = await fetch((await pdfLink.getAttribute('href')) ?? '');
+      expect(new TextDecoder().decode((await pdfFile.arrayBuffer()).slice(0, 5))).toBe('%PDF-');
+      await check(partner, 'portal-payout-self-billed');
+
+      // ---------------------------------------------------------------- four eyes: the validator may not approve
+      await nav(admin, 'Approvals').click();
+      await admin.getByRole('heading', { level: 1, name: 'Approvals' }).waitFor();
+      await admin.getByRole('link', { name: payoutId }).waitFor();
+      await admin.getByRole('button', { name: `Approve ${payoutId}` }).click();
+      await admin.getByRole('dialog').getByRole('button', { name: 'Approve' }).click();
+      await admin.getByRole('alert').filter({ hasText: 'Four-eyes rule' }).waitFor();
+
+      // ---------------------------------------------------------------- program manager: a hold, overdue
+      const programManager = await newPage();
+      await signInAs(programManager, /^Program manager/);
+      await programManager.getByRole('heading', { level: 1, name: 'Home' }).waitFor();
+      // A program manager does not export, approve or pay.
+      expect(await nav(programManager, 'Webhooks').count()).toBe(0);
+      await nav(programManager, 'Exports').click();
+      await programManager.getByRole('heading', { level: 1, name: 'Exports' }).waitFor();
+      expect(await programManager.getByRole('button', { name: 'Create export' }).count()).toBe(0);
+      await programManager.goto(`${server.url}/manage/payouts/${payoutId}`);
+      await programManager.getByRole('heading', { name: 'Waiting for an approval' }).waitFor();
+      expect(await programManager.getByRole('button', { name: /^Approve/ }).count()).toBe(0);
+      expect(await programManager.getByRole('button', { name: 'Mark paid' }).count()).toBe(0);
+      await programManager.getByRole('button', { name: 'Hold this payout' }).click();
+      const holdDialog = programManager.getByRole('dialog');
+      await holdDialog.getByLabel('Reason').selectOption('PAID_TRAFFIC');
+      await holdDialog.getByLabel('Note for managers (optional)').fill('Clicks from a paid search campaign');
+      await holdDialog.getByLabel(/Message to the partner/).fill('We are checking last month’s traffic.');
+      const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+      await holdDialog.getByLabel('Review by (optional)').fill(yesterday);
+      await holdDialog.getByRole('button', { name: 'Place hold' }).click();
+      await programManager.getByRole('heading', { name: 'On hold' }).waitFor();
+      await programManager.getByText('Review is overdue').waitFor();
+      await check(programManager, 'payout-held');
+
+      // The partner reads the hold's message, never its reason or note.
+      await partner.reload();
+      await partner.getByText('We are checking last month’s traffic.').waitFor();
+      expect(await partner.getByText('PAID_TRAFFIC').count()).toBe(0);
+      expect(await partner.getByText('paid search campaign').count()).toBe(0);
+      await check(partner, 'portal-payout-held');
+
+      await nav(programManager, 'Holds').click();
+      await programManager.getByRole('heading', { level: 1, name: 'Holds' }).waitFor();
+      const holdRow = programManager.getByRole('row', { name: /Paid traffic/ });
+      await holdRow.getByText('Review is overdue').waitFor();
+      expect(await holdRow.getAttribute('class')).toContain('overdue');
+      // Who placed a hold may not release it.
+      await holdRow.getByRole('button', { name: /^Release hold/ }).click();
+      await programManager.getByRole('dialog').getByLabel('Note').fill('Looked fine to me');
+      await programManager.getByRole('dialog').getByRole('button', { name: 'Release' }).click();
+      await programManager
+        .getByRole('alert')
+        .filter({ hasText: /Four-eyes rule/ })
+        .waitFor();
+      await check(programManager, 'holds');
+
+      // ---------------------------------------------------------------- finance: release, approve, export
+      const finance = await newPage();
+      await signInAs(finance, /^Finance Manager/);
+      await finance.getByRole('heading', { level: 1, name: 'Home' }).waitFor();
+      await nav(finance, 'Holds').click();
+      const financeRow = finance.getByRole('row', { name: /Paid traffic/ });
+      await financeRow.getByRole('button', { name: /^Release hold/ }).click();
+      await finance.getByRole('dialog').getByLabel('Note').fill('Traffic checked: organic');
+      await finance.getByRole('dialog').getByRole('button', { name: 'Release' }).click();
+      await finance.getByText('No holds.').waitFor();
+      await nav(finance, 'Approvals').click();
+      await finance.getByRole('link', { name: payoutId }).waitFor();
+      await check(finance, 'approvals');
+      await finance.getByRole('button', { name: `Approve ${payoutId}` }).click();
+      await finance.getByRole('dialog').getByLabel('Note (optional)').fill('Bonus agreed in the contract');
+      await finance.getByRole('dialog').getByRole('button', { name: 'Approve' }).click();
+      await finance.getByText('Nothing waits for an approval.').waitFor();
+      await nav(finance, 'Exports').click();
+      await finance.getByRole('button', { name: 'Create export' }).waitFor();
+      expect(await nav(finance, 'Webhooks').count()).toBe(0);
+      await finance.goto(`${server.url}/manage/payouts/${payoutId}`);
+      await finance.getByText(/Approved by finance-local/).waitFor();
+      await finance.getByRole('button', { name: 'Mark paid' }).waitFor();
+      await check(finance, 'payout-approved');
+
+      // ---------------------------------------------------------------- viewer: reads, no actions
+      const viewer = await newPage();
+      await signInAs(viewer, /^Viewer/);
+      await viewer.getByRole('heading', { level: 1, name: 'Home' }).waitFor();
+      const readOnly =
+        /^(Get the download links|Download|Filter|Apply filters|Show run|Previous page|Next page)/;
+      const actionButtons = async () =>
+        (await viewer.locator('main button').allInnerTexts()).filter((name) => !readOnly.test(name.trim()));
+      for (const [path, ready] of [
+        [`/manage/payouts/${payoutId}`, 'Annual bonus'],
+        ['/manage/payouts', 'Payouts'],
+        ['/manage/approvals', 'Approvals'],
+        ['/manage/holds', 'Holds'],
+        ['/manage/exports', 'Exports'],
+        ['/manage/bank-reports', 'Bank reports'],
+        ['/manage/runs', 'Payout runs'],
+        ['/manage/partners', 'Partners'],
+        [`/manage/partners/${partnerId}`, 'Bo Berg'],
+      ] as const) {
+        await viewer.goto(`${server.url}${path}`);
+        await viewer.getByText(ready, { exact: true }).first().waitFor();
+        await viewer.waitForLoadState('networkidle');
+        expect({ path, buttons: await actionButtons() }).toEqual({ path, buttons: [] });
+      }
+      expect(await viewer.getByRole('link', { name: 'Add a partner' }).count()).toBe(0);
+      expect(await nav(viewer, 'Webhooks').count()).toBe(0);
+      await viewer.goto(`${server.url}/manage/payouts/${payoutId}`);
+      await viewer.getByRole('cell', { name: 'Annual bonus', exact: true }).waitFor();
+      await check(viewer, 'payout-viewer');
+
+      // ---------------------------------------------------------------- admin: webhooks
+      await nav(admin, 'Webhooks').click();
+      await admin.getByRole('heading', { level: 1, name: 'Webhooks' }).waitFor();
+      await admin.getByText('No webhook endpoints yet.').waitFor();
+      await admin.getByLabel('URL (https)').fill(hookUrl);
+      await admin.getByLabel('Description (optional)').fill('Our CRM');
+      await admin.getByLabel('Event types (optional)').fill('payout.* webhook.test');
+      await admin.getByRole('button', { name: 'Add endpoint' }).click();
+      const secret = admin.locator('.secret code');
+      await secret.waitFor();
+      const firstSecret = await secret.innerText();
+      expect(firstSecret).toMatch(/^whsec_/);
+      await admin.getByRole('link', { name: hookUrl }).waitFor();
+      await check(admin, 'webhooks');
+      await admin.getByRole('link', { name: hookUrl }).click();
+      await admin.getByRole('heading', { level: 1, name: `Webhook ${hookUrl}` }).waitFor();
+      await admin.getByRole('button', { name: 'Send a test event' }).click();
+      await admin.getByRole('status').filter({ hasText: 'Test sent' }).getByText('Delivered').waitFor();
+      expect(received.some((body) => body.includes('webhook.test'))).toBe(true);
+      await admin
+        .getByRole('cell', { name: /^webhook\.test/ })
+        .first()
+        .waitFor();
+      await admin.getByLabel('Status').selectOption('failed');
+      await admin.getByRole('button', { name: 'Filter' }).click();
+      await admin.getByText('No deliveries match these filters.').waitFor();
+      await admin.getByLabel('Status').selectOption('delivered');
+      await admin.getByRole('button', { name: 'Filter' }).click();
+      await admin
+        .getByRole('cell', { name: /^webhook\.test/ })
+        .first()
+        .waitFor();
+      await admin.getByRole('button', { name: 'Disable endpoint' }).click();
+      await admin.locator('.facts').getByText('Disabled').waitFor();
+      await admin.getByRole('button', { name: 'Enable endpoint' }).click();
+      await admin.locator('.facts').getByText('Enabled').waitFor();
+      await admin.getByRole('button', { name: 'Rotate secret' }).click();
+      await admin.getByRole('dialog').getByRole('button', { name: 'Rotate' }).click();
+      await admin.getByText('Old secret valid until').waitFor();
+      const rotated = await admin.locator('.secret code').innerText();
+      expect(rotated).toMatch(/^whsec_/);
+      expect(rotated).not.toBe(firstSecret);
+      await admin.getByLabel('Every kept event since').fill('2020-01-01T00:00');
+      await admin.getByRole('button', { name: 'Replay' }).click();
+      await admin.getByText(/events queued for replay/).waitFor();
+      await check(admin, 'webhook-endpoint');
+
+      // ---------------------------------------------------------------- the API agrees
+      const payout = await api(`/payouts/${payoutId}`, adminToken);
+      expect(payout.body).toMatchObject({
+        status: 'ready',
+        requirements: { invoiceMode: 'self_billed' },
+        approval: { by: 'finance-local', note: 'Bonus agreed in the contract' },
+      });
+      expect(payout.body.hold).toBeUndefined();
+      expect(payout.body.selfBilledInvoice.number).toBeTruthy();
+      const holds = await api(`/holds?targetId=${payoutId}`, adminToken);
+      expect(holds.body.items).toMatchObject([
+        {
+          reasonCode: 'PAID_TRAFFIC',
+          status: 'released',
+          partnerMessage: 'We are checking last month’s traffic.',
+          createdBy: { id: 'program-manager-local' },
+          resolvedBy: { id: 'finance-local' },
+          resolutionNote: 'Traffic checked: organic',
+        },
+      ]);
+      const hooks = await api('/webhook-endpoints', adminToken);
+      expect(hooks.body.items).toMatchObject([
+        { url: hookUrl, description: 'Our CRM', eventTypes: ['payout.*', 'webhook.test'], enabled: true },
+      ]);
+      const partnerRecord = await api(`/partners/${partnerId}`, adminToken);
+      expect(partnerRecord.body).toMatchObject({
+        billing: { legalName: 'Bo Berg Media', taxRegime: 'outside_scope' },
+        address: { line1: 'Keizersgracht 2', city: 'Amsterdam', country: 'NL' },
+        selfBilling: { enabled: true, active: true },
+      });
+      expect(violations).toEqual([]);
+    } finally {
+      receiver.close();
+    }
   });
 });

@@ -221,9 +221,15 @@ describe('invoice bucket', () => {
         expect(resource.startsWith(`{GetAtt:${bucketId}.Arn}`)).toBe(true);
       }
       if (s3Actions(statement).some((action) => /^s3:(Get|Delete)Object/.test(action))) {
-        expect(asList(statement.Resource).map(flatten)).toContain(`{GetAtt:${bucketId}.Arn}/invoices/*`);
+        expect(asList(statement.Resource).map(flatten)).toEqual([`{GetAtt:${bucketId}.Arn}/invoices/*`]);
+      }
+      // It alone writes the checked copies, and only there.
+      if (s3Actions(statement).includes('s3:PutObject')) {
+        expect(asList(statement.Resource).map(flatten)).toEqual([`{GetAtt:${bucketId}.Arn}/checked/*`]);
       }
     }
+    const puts = statements.filter((statement) => s3Actions(statement).includes('s3:PutObject'));
+    expect(puts).toHaveLength(1);
   });
 
   it('lets the partner routes put objects under invoices/ only, with no wildcard resource for S3', () => {
@@ -252,7 +258,7 @@ describe('invoice bucket', () => {
     expect(actions.filter((action) => /^s3:(Get|Delete|List|PutBucket)/.test(action))).toEqual([]);
   });
 
-  it('lets the manager routes read invoices (download links) under invoices/ only', () => {
+  it('lets the manager routes read checked invoices (download links) under checked/ only, never an upload key', () => {
     const fnId = stack.getLogicalId(stack.api.functions.payouts.fn.node.defaultChild as never);
     const fn = template.toJSON().Resources[fnId];
     const statements = roleStatements(template, fn.Properties.Role['Fn::GetAtt'][0]);
@@ -263,13 +269,13 @@ describe('invoice bucket', () => {
     );
     expect(reads.length).toBeGreaterThan(0);
     for (const statement of reads) {
-      expect(asList(statement.Resource).map(flatten)).toContain(`{GetAtt:${bucketId}.Arn}/invoices/*`);
+      expect(asList(statement.Resource).map(flatten)).toContain(`{GetAtt:${bucketId}.Arn}/checked/*`);
     }
     const objectResources = statements
       .filter((statement) => s3Actions(statement).length > 0)
       .flatMap((statement) => asList(statement.Resource).map(flatten))
       .filter((resource) => resource.includes(bucketId) && resource.includes('/'));
-    for (const resource of objectResources) expect(resource).toBe(`{GetAtt:${bucketId}.Arn}/invoices/*`);
+    for (const resource of objectResources) expect(resource).toBe(`{GetAtt:${bucketId}.Arn}/checked/*`);
   });
 
   it('keeps the bucket on prod and lets dev stacks empty and delete it', () => {

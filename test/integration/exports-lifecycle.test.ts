@@ -10,7 +10,9 @@
  * payout" ask for currencies no other test uses (SEK, DKK, PLN, CZK).
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { dynamo } from '../../shared/adapters/clients.ts';
 import {
   claimExportRequestKey,
   type ExportRecord,
@@ -19,9 +21,11 @@ import {
   takePayout,
 } from '../../shared/adapters/export-store.ts';
 import { newEvent } from '../../shared/adapters/payout-store.ts';
+import { keys, table } from '../../shared/adapters/table.ts';
 import { endToEndIdFor } from '../../shared/domain/end-to-end.ts';
 import { newId } from '../../shared/domain/ids.ts';
 import { createExport as createExportUseCase, recoverExports } from '../../shared/usecases/exports.ts';
+import { RECOVERERS } from '../../shared/usecases/recoverers.ts';
 import {
   exportSettlementView,
   findByEndToEndId,
@@ -288,6 +292,28 @@ describe('a crash half-way converges', () => {
     expectOk(await exportOf({ format: 'sepa', payoutIds: ids }), 201);
   });
 
+  it('the scheduled reconciler runs the same recovery (exports recoverer), once per stale export', async () => {
+    expect(RECOVERERS.map((recoverer) => recoverer.name)).toContain('exports');
+    const recoverer = RECOVERERS.find(
+      (candidate) => candidate.name === 'exports',
+    ) as (typeof RECOVERERS)[number];
+    const ids = [(await readyPayout()).id];
+    const createdAt = new Date(Date.now() - 10 * 60 * 1000).toISOString();
+    const record = await crashedExport(ids, ids, { createdAt });
+    expect(await getPayout(ids[0] as string)).toMatchObject({ status: 'processing', exportId: record.id });
+    const context = { now: new Date(), checkAll: false, deadline: Date.now() + 60_000 };
+    const report = await recoverer.recover(context);
+    // Other files' exports may be recovered by this run too; this one surely is.
+    expect(report.failed).toBe(0);
+    expect(await getExport(record.id)).toMatchObject({ status: 'voided' });
+    expect(await getPayout(ids[0] as string)).toMatchObject({ status: 'ready' });
+    expect((await historyOf(ids[0] as string)).at(-1)).toMatchObject({ type: 'payout.export_rolled_back' });
+    // A second run finds nothing of it left.
+    const history = await historyOf(ids[0] as string);
+    await recoverer.recover({ ...context, deadline: Date.now() + 60_000 });
+    expect(await historyOf(ids[0] as string)).toEqual(history);
+  });
+
   it('the same Idempotency-Key resumes the same export and completes it', async () => {
     const ids = [(await readyPayout()).id, (await readyPayout()).id, (await readyPayout()).id];
     const key = randomUUID();
@@ -362,6 +388,29 @@ describe('void', () => {
       found: 'payout',
       exportId: second.id,
     });
+    // Nothing grows on the payout item per export: each EndToEndId is its own small item in the
+    // payout's partition (the voided one found above through it, the current one on the item).
+    for (const [index, id] of ids.entries()) {
+      const raw = await dynamo().send(
+        new GetCommand({ TableName: table(), Key: keys.payout(id), ConsistentRead: true }),
+      );
+      expect(raw.Item).toBeDefined();
+      expect(raw.Item).not.toHaveProperty('exportRefs');
+      const refs = await dynamo().send(
+        new QueryCommand({
+          TableName: table(),
+          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :e2e)',
+          ExpressionAttributeValues: { ':pk': keys.payout(id).PK, ':e2e': 'E2E#' },
+          ConsistentRead: true,
+        }),
+      );
+      expect((refs.Items ?? []).map((item) => [item.endToEndId, item.exportId]).sort()).toEqual(
+        [
+          [oldIds[index], first.id],
+          [newIds[index], second.id],
+        ].sort(),
+      );
+    }
     // Once a payout has an outcome the export cannot be voided.
     expect(
       await settlePaid(ids[0] as string, {

@@ -553,6 +553,85 @@ describe('uploading an invoice', () => {
   });
 });
 
+describe('a checked invoice cannot be swapped (a presigned POST can be replayed until it expires)', () => {
+  const downloaded = async (payoutId: string) => {
+    const download = expectOk(await call(manager, 'GET', `/payouts/${payoutId}/invoice`));
+    expect(new URL(download.url).pathname).toMatch(
+      /\/checked\/po_[0-9A-HJKMNP-TV-Z]{26}\/[0-9a-f]{64}\.pdf$/,
+    );
+    return { ...download, bytes: Buffer.from(await (await fetch(download.url)).arrayBuffer()) };
+  };
+
+  it('serves the checked bytes after a replayed POST of another file to the same key; the new object is checked and recorded', async () => {
+    const { partnerId, payoutId } = await payoutIn('pending', { requireInvoice: true });
+    const grant = await requestUpload(partnerId, payoutId, 'real.pdf');
+    const key = grant.fields.key as string;
+    const checked = pdfNumbered(11);
+    expect(await uploadAndCheck(grant, checked)).toBe('attached');
+    const validated = expectOk(
+      await call(partner(partnerId), 'POST', `/partner/payouts/${payoutId}/validate`, { body: {} }),
+    );
+    expect(validated.status).toBe('ready');
+    expect((await downloaded(payoutId)).bytes.equals(checked)).toBe(true);
+
+    // The attacker replays the same form with an HTML file: s3rver (like S3 within the expiry) takes it.
+    const html = Buffer.from('<html><script>alert(1)</script></html>', 'utf8');
+    expect([200, 204]).toContain((await upload(grant, html)).status);
+    const later = new Date(Date.now() + 1000).toISOString();
+    expect(await notifyUploaded(key, html.length, later)).toEqual([{ key, outcome: 'rejected' }]);
+
+    // The download still serves exactly the checked bytes, and the payout still names them.
+    const after = await downloaded(payoutId);
+    expect(after.bytes.equals(checked)).toBe(true);
+    expect(sha256(after.bytes)).toBe(sha256(checked));
+    expect((await getPayout(payoutId)).invoice).toEqual(validated.invoice);
+    // The replayed object was checked as a new upload, recorded in the history, and deleted.
+    const rejected = await eventsOfType(payoutId, 'payout.invoice_rejected');
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]?.data).toMatchObject({ key, reason: 'not a PDF file' });
+    expect(await objectExists(key)).toBe(false);
+    // A redelivery of that event changes nothing.
+    const events = await eventsOf(payoutId);
+    expect(await notifyUploaded(key, html.length, later)).toEqual([{ key, outcome: 'duplicate' }]);
+    expect(await eventsOf(payoutId)).toEqual(events);
+    // The checked copy's own ObjectCreated (locally s3rver emits one for every object) is left alone.
+    const checkedKey = `checked/${payoutId}/${sha256(checked)}.pdf`;
+    expect(await objectExists(checkedKey)).toBe(true);
+    expect(await notifyUploaded(checkedKey, checked.length)).toEqual([
+      { key: checkedKey, outcome: 'ignored' },
+    ]);
+    expect(await objectExists(checkedKey)).toBe(true);
+    expect(await eventsOf(payoutId)).toEqual(events);
+  });
+
+  it('attaches a replayed PDF while pending as a new upload, and the download follows the check, not the key', async () => {
+    const { partnerId, payoutId } = await payoutIn('pending');
+    const grant = await requestUpload(partnerId, payoutId, 'first.pdf');
+    const key = grant.fields.key as string;
+    const first = pdfNumbered(12);
+    expect(await uploadAndCheck(grant, first)).toBe('attached');
+    // Same object, same event again: a duplicate.
+    expect(await notifyUploaded(key, first.length)).toEqual([{ key, outcome: 'duplicate' }]);
+
+    const second = pdfNumbered(13);
+    expect([200, 204]).toContain((await upload(grant, second)).status);
+    // Before its check, the download is still the first file's checked copy.
+    expect((await downloaded(payoutId)).bytes.equals(first)).toBe(true);
+    const later = new Date(Date.now() + 1000).toISOString();
+    expect(await notifyUploaded(key, second.length, later)).toEqual([{ key, outcome: 'attached' }]);
+
+    const uploaded = await eventsOfType(payoutId, 'payout.invoice_uploaded');
+    expect(uploaded.map((event) => [event.data?.key, event.data?.sha256])).toEqual([
+      [key, sha256(first)],
+      [key, sha256(second)],
+    ]);
+    expect(uploaded[0]?.data?.etag).not.toBe(uploaded[1]?.data?.etag);
+    const after = await downloaded(payoutId);
+    expect(after.sha256).toBe(sha256(second));
+    expect(after.bytes.equals(second)).toBe(true);
+  });
+});
+
 // ------------------------------------------------------------------ the invoice in the lifecycle
 
 describe('invoice events out of order (S3 does not order its notifications)', () => {

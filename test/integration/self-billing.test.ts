@@ -18,6 +18,7 @@ import { holderOf, readSeries, takeNumber } from '../../shared/adapters/document
 import { storeOnce } from '../../shared/adapters/self-billing-store.ts';
 import { keys, table } from '../../shared/adapters/table.ts';
 import { documentKey } from '../../shared/domain/self-billing.ts';
+import { releasePayoutRewards } from '../../shared/usecases/payouts.ts';
 import { type IssueResult, issueSelfBilledDocuments } from '../../shared/usecases/self-billing-issue.ts';
 import { type As, call, manager, partner } from '../support/http.ts';
 import { all, one, parseXml, pdfText, validateUbl } from '../support/self-billing.ts';
@@ -71,7 +72,12 @@ const BILLING = {
     taxRegime: 'vat',
     vatRateBps: 1900,
   },
-  exempt: { legalName: 'Zoë Ñuñez', taxRegime: 'exempt', exemptionNote: 'Steuerfrei nach § 19 UStG' },
+  exempt: {
+    legalName: 'Zoë Ñuñez',
+    taxRegime: 'exempt',
+    exemptionNote: 'Steuerfrei nach § 19 UStG',
+    taxRegistrationId: '143/123/45678',
+  },
 } as const;
 
 /** A partner with billing details, self-billing enabled and the agreement accepted. */
@@ -321,8 +327,16 @@ describe('preview, then the issued invoice', () => {
     const text = pdfText(await download(links.pdf.url)).join('\n');
     expect(text).toContain('Steuerfrei nach § 19 UStG');
     expect(text).toContain('Zoë Ñuñez');
+    expect(text).toContain('Tax number: 143/123/45678');
     const root = parseXml(new TextDecoder().decode(await download(links.xml.url)));
     expect(one(root, 'TaxTotal', 'TaxSubtotal', 'TaxCategory', 'ID').text).toBe('E');
+    // BR-E-02: no VAT id, so the tax registration id (BT-32, a tax scheme other than VAT).
+    expect(one(root, 'AccountingSupplierParty', 'Party', 'PartyTaxScheme', 'CompanyID').text).toBe(
+      '143/123/45678',
+    );
+    expect(one(root, 'AccountingSupplierParty', 'Party', 'PartyTaxScheme', 'TaxScheme', 'ID').text).toBe(
+      'FC',
+    );
     expect(one(root, 'LegalMonetaryTotal', 'PayableAmount').text).toBe('70.00');
   });
 });
@@ -434,5 +448,37 @@ describe('credit note after cancel', () => {
       'application/pdf',
     );
     expect(again).toEqual({ sha256: invoice?.sha256, created: false });
+  });
+
+  it('cancelled before its validated invoice was issued: the rewards stay until the invoice is issued with every line, then its credit note', async () => {
+    const partnerId = await activePartner(BILLING.reverse_charge);
+    const payout = await readyPayout(partnerId, [10000, 2345, -345]);
+    // The cancel comes before the workflow issued the invoice the partner accepted.
+    await ok(manager, 'POST', `/payouts/${payout.id}/cancel`, { reason: 'duplicate' });
+    expect(await releasePayoutRewards(payout.id)).toBe(0);
+    const held = await ok(manager, 'GET', `/payouts/${payout.id}/rewards`);
+    expect(held.items).toHaveLength(3);
+
+    // The workflow issues first (Route: issue before ReleaseRewards): the invoice and its credit note.
+    const { invoice, creditNote } = await issue(payout.id);
+    expect(invoice).toBeDefined();
+    expect(creditNote).toBeDefined();
+    const links = await ok(manager, 'GET', `/payouts/${payout.id}/self-billed-invoice`);
+    for (const [url, root, line] of [
+      [links.xml.url, 'Invoice', 'InvoiceLine'],
+      [links.creditNote.xml.url, 'CreditNote', 'CreditNoteLine'],
+    ] as const) {
+      const doc = parseXml(new TextDecoder().decode(await download(url)));
+      expect(doc.name).toBe(root);
+      expect(all(doc, line).map((l) => one(l, 'LineExtensionAmount').text)).toEqual([
+        '100.00',
+        '23.45',
+        '-3.45',
+      ]);
+      expect(one(doc, 'LegalMonetaryTotal', 'PayableAmount').text).toBe('120.00');
+    }
+    // Then the rewards are released (the workflow's ReleaseRewards).
+    expect(await releasePayoutRewards(payout.id)).toBe(3);
+    expect((await ok(manager, 'GET', `/payouts/${payout.id}/rewards`)).items).toHaveLength(0);
   });
 });

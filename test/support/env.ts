@@ -1,6 +1,7 @@
 /** Runs in each test worker before the test file loads: point the SDK at the shared emulators. */
 import { afterEach, inject } from 'vitest';
 import { configureEnvironment } from '../../infra/local/runtime.ts';
+import { accessViolations } from './access.ts';
 import { pendingViolations } from './contract.ts';
 
 configureEnvironment(
@@ -18,6 +19,11 @@ process.env.WEBHOOKS_ALLOW_PRIVATE ??= 'true';
 // A contract violation throws at the call (test/support/http.ts); one a test swallowed (e.g. in
 // Promise.allSettled) still fails that test here.
 afterEach(({ task }) => {
+  // An API handler called DynamoDB beyond its grants (test/support/access.ts).
+  const denied = accessViolations.splice(0);
+  if (denied.length > 0 && task.result?.state !== 'fail') {
+    throw new Error(`Least privilege broken:\n${[...new Set(denied)].join('\n')}`);
+  }
   const violations = pendingViolations.splice(0);
   if (violations.length > 0 && task.result?.state !== 'fail') {
     throw new Error(`Responses broke the OpenAPI contract:\n${[...new Set(violations)].join('\n')}`);

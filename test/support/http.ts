@@ -5,6 +5,7 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { matchRoute } from '../../infra/local/api-gateway.ts';
 import { httpHandlerOf, lambdaContext } from '../../infra/local/functions.ts';
+import { callingGroup, recordTableAccess } from './access.ts';
 import { contract, pendingViolations } from './contract.ts';
 
 export type As =
@@ -93,9 +94,9 @@ export async function call(
     isBase64Encoded: false,
   } as unknown as APIGatewayProxyEventV2WithJWTAuthorizer;
   const handler = await httpHandlerOf(matched.route.spec.group);
-  const result = (await handler(
-    event,
-    lambdaContext(`test-${matched.route.spec.group}`, options.timeoutMs),
+  recordTableAccess();
+  const result = (await callingGroup.run(matched.route.spec.group, () =>
+    handler(event, lambdaContext(`test-${matched.route.spec.group}`, options.timeoutMs)),
   )) as APIGatewayProxyStructuredResultV2;
   const text = result.body ?? '';
   const response = {

@@ -5,7 +5,7 @@
  * on npm: the CEN Schematron is XSLT 2.0, which needs Saxon).
  */
 import { describe, expect, it } from 'vitest';
-import { formatMinor } from '../../shared/domain/money.ts';
+import { currencyExponent, formatMinor } from '../../shared/domain/money.ts';
 import {
   buildDocument,
   type DocumentInput,
@@ -19,7 +19,7 @@ import {
   SelfBillingInputError,
 } from '../../shared/self-billing/model.ts';
 import { renderPdf } from '../../shared/self-billing/pdf.ts';
-import { renderUbl } from '../../shared/self-billing/ubl.ts';
+import { readUblInvoice, renderUbl } from '../../shared/self-billing/ubl.ts';
 import {
   all,
   embeddedGlyphs,
@@ -107,6 +107,9 @@ describe('the document model', () => {
     expect(() => buildDocument(withBilling({ legalName: 'X', taxRegime: 'exempt' }))).toThrow(
       /exemptionNote/,
     );
+    expect(() =>
+      buildDocument(withBilling({ legalName: 'X', taxRegime: 'exempt', exemptionNote: 'Art. 132' })),
+    ).toThrow(/BR-E-02/);
     expect(() => buildDocument({ ...input, rewards: [] })).toThrow(SelfBillingInputError);
     expect(() => buildDocument({ ...input, type: 'credit_note' })).toThrow(/references its invoice/);
   });
@@ -176,8 +179,9 @@ describe('the PDF', () => {
     expect(text).not.toContain('Reverse charge');
 
     // Every embedded glyph has its outline but the space: the names print, not only extract.
+    // One face (DejaVu Sans): bold is drawn filled and outlined, not embedded as a second font.
     const glyphs = await embeddedGlyphs(pdf);
-    expect(glyphs).toHaveLength(2);
+    expect(glyphs).toHaveLength(1);
     for (const font of glyphs) {
       expect(font.glyphs).toBeGreaterThan(20);
       expect(font.broken).toBe(0);
@@ -201,7 +205,12 @@ describe('the PDF', () => {
 
     const note = 'Steuerfrei nach § 4 Nr. 8 UStG';
     const exempt = buildDocument(
-      withBilling({ legalName: 'Zoë Ñuñez', taxRegime: 'exempt', exemptionNote: note }),
+      withBilling({
+        legalName: 'Zoë Ñuñez',
+        taxRegime: 'exempt',
+        exemptionNote: note,
+        taxRegistrationId: '143/123/45678',
+      }),
     );
     const text = pdfText(await renderPdf(exempt))
       .join(' ')
@@ -209,6 +218,7 @@ describe('the PDF', () => {
     expect(text).toContain(note);
     expect(text).not.toContain('Reverse charge');
     expect(text).not.toContain('VAT ID: DE'); // the partner has none
+    expect(text).toContain('Tax number: 143/123/45678'); // BR-E-02 instead
     expect(text).toContain('Total due EUR 300.00');
   });
 
@@ -235,8 +245,21 @@ describe('the PDF', () => {
           createdAt: `2026-10-1${i}T00:00:00.000Z`,
         })),
       });
-      const lines = pdfText(await renderPdf(buildDocument(input)));
+      const doc = buildDocument(input);
+      const lines = pdfText(await renderPdf(doc));
       expect(field(lines, 'Total due')).toBe(total);
+      // Every line's amount and the net total with the currency's decimals.
+      const rows = lines
+        .filter((l) => /^\d+\s{2,}/.test(l))
+        .map((l) =>
+          l
+            .trim()
+            .split(/\s{2,}/)
+            .at(-1),
+        );
+      expect(rows).toEqual(doc.lines.map((l) => formatMinor(l.amount, currency)));
+      expect(rows).toEqual(currency === 'JPY' ? ['125000', '-5000'] : ['12.345', '0.005']);
+      expect(field(lines, 'Net total')).toBe(currency === 'JPY' ? '120000' : '12.350');
       expect(lines.some((l) => l.includes(`Amount (${currency})`))).toBe(true);
     }
   });
@@ -323,11 +346,12 @@ describe('the UBL 2.1 XML', () => {
       }),
     ],
     [
-      'exempt, no VAT id',
+      'exempt, no VAT id (a tax registration id, BR-E-02)',
       withBilling({
         legalName: 'Zoë Ñuñez',
         taxRegime: 'exempt',
         exemptionNote: 'Exento art. 20 Ley 37/1992',
+        taxRegistrationId: '143/123/45678',
       }),
     ],
     [
@@ -382,6 +406,19 @@ describe('the UBL 2.1 XML', () => {
         input.company.name,
       );
       checkTotals(root, doc);
+      // Every amount in the currency's exponent (JPY 0 decimals, BHD 3, EUR 2), its currencyID set.
+      const exponent = currencyExponent(input.payout.currency);
+      const amounts: XmlNode[] = [];
+      const walk = (node: XmlNode) => {
+        if (node.attributes.currencyID !== undefined) amounts.push(node);
+        node.children.forEach(walk);
+      };
+      walk(root);
+      expect(amounts.length).toBeGreaterThan(8);
+      for (const node of amounts) {
+        expect(node.attributes.currencyID).toBe(input.payout.currency);
+        expect(node.text).toMatch(exponent === 0 ? /^-?\d+$/ : new RegExp(`^-?\\d+\\.\\d{${exponent}}$`));
+      }
       expect(amountOf(one(root, 'LegalMonetaryTotal', 'LineExtensionAmount'))).toBe(
         formatMinor(input.payout.amount, input.payout.currency),
       );
@@ -398,6 +435,18 @@ describe('the UBL 2.1 XML', () => {
       );
       if (regime === 'reverse_charge' || regime === 'vat') expect(vatIds).toHaveLength(2);
       if (regime === 'outside_scope') expect(vatIds).toHaveLength(0);
+      // BR-E-02 (as the CEN schematron tests it): an exempt invoice has the seller's VAT id (a
+      // PartyTaxScheme of scheme VAT) or their tax registration id (of another scheme).
+      if (regime === 'exempt') {
+        const schemes = all(root, 'AccountingSupplierParty', 'Party', 'PartyTaxScheme');
+        expect(schemes.length).toBeGreaterThan(0);
+        const billing = input.partner.billing;
+        const byScheme = Object.fromEntries(
+          schemes.map((s) => [one(s, 'TaxScheme', 'ID').text, one(s, 'CompanyID').text]),
+        );
+        if (billing.vatId) expect(byScheme.VAT).toBe(billing.vatId);
+        if (billing.taxRegistrationId) expect(byScheme.FC).toBe(billing.taxRegistrationId);
+      }
       // Clawbacks: quantity −1 at a positive price (BR-27).
       for (const line of all(root, 'InvoiceLine')) {
         const amount = one(line, 'LineExtensionAmount').text;
@@ -429,6 +478,43 @@ describe('the UBL 2.1 XML', () => {
     expect(lines[0]?.trim()).toBe('Self-billing credit note · Storno der Gutschrift');
     expect(field(lines, 'Credited invoice')).toBe('SBF9KQ2X-2026-00001 of 2026-11-29');
     expect(field(lines, 'Total credited')).toBe('EUR 300.00');
+  });
+
+  it('an issued invoice reads back from its XML as issued (what its credit note credits), in any exponent', () => {
+    for (const currency of ['EUR', 'JPY', 'BHD']) {
+      const input = sampleInput({
+        payout: { id: 'po_x', currency, amount: 12345 + 20000 - 2500 },
+        rewards: [
+          { id: 'rw_1', amount: 12345, description: 'A & B <Müller>', createdAt: '2026-10-02T10:00:00.000Z' },
+          {
+            id: 'rw_2',
+            amount: 20000,
+            description: 'Παπαδόπουλος / Иванов',
+            createdAt: '2026-10-15T00:00:00Z',
+          },
+          { id: 'rw_3', amount: -2500, description: 'Clawback', createdAt: '2026-10-30T16:45:00.000Z' },
+        ],
+      });
+      const doc = buildDocument(input);
+      const read = readUblInvoice(renderUbl(doc));
+      expect(read.issueDate).toBe(doc.issueDate);
+      expect(read.currency).toBe(currency);
+      expect(read.lines).toEqual(
+        doc.lines.map((l) => ({
+          rewardId: l.rewardId,
+          description: l.description,
+          date: l.date,
+          amount: l.amount,
+        })),
+      );
+    }
+  });
+
+  it('renders the same bytes for the same document (PDF and XML)', async () => {
+    const doc = buildDocument(sampleInput());
+    const [a, b] = [await renderPdf(doc), await renderPdf(buildDocument(sampleInput()))];
+    expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
+    expect(renderUbl(doc)).toBe(renderUbl(buildDocument(sampleInput())));
   });
 
   it('the XSD check can fail: elements out of order are refused', async () => {

@@ -6,6 +6,7 @@ import {
   amountsToPay,
   assertSelfBillingActive,
   documentsDue,
+  missingBillingDetails,
   resolveInvoiceMode,
   type SelfBillingPartner,
   selfBillingState,
@@ -66,11 +67,20 @@ describe('the agreement', () => {
     const noVatId = { ...ACTIVE, billing: { legalName: 'L', taxRegime: 'vat' as const, vatRateBps: 1900 } };
     expect(selfBillingState(noVatId, NOW)).toMatchObject({ reason: 'billing_incomplete' });
     expect(() => assertSelfBillingActive(noVatId, NOW)).toThrow(RuleViolation);
-    const exempt = {
+    // BR-E-02: an exempt partner without a VAT id gives a tax registration id instead.
+    const exemptNoIds = {
       ...ACTIVE,
       billing: { legalName: 'L', taxRegime: 'exempt' as const, exemptionNote: 'n' },
     };
+    expect(selfBillingState(exemptNoIds, NOW)).toMatchObject({ reason: 'billing_incomplete' });
+    expect(missingBillingDetails(exemptNoIds)).toEqual(['billing.taxRegistrationId']);
+    const exempt = {
+      ...exemptNoIds,
+      billing: { ...exemptNoIds.billing, taxRegistrationId: '143/123/45678' },
+    };
     expect(selfBillingState(exempt, NOW)).toEqual({ active: true });
+    const exemptWithVatId = { ...exemptNoIds, billing: { ...exemptNoIds.billing, vatId: 'DE136695976' } };
+    expect(selfBillingState(exemptWithVatId, NOW)).toEqual({ active: true });
   });
 });
 

@@ -4,8 +4,10 @@ import { useEffect, useState } from 'preact/hooks';
 import { LocationProvider, Route, Router, useLocation } from 'preact-iso';
 import { ApiProblem } from './api/client.ts';
 import type { ConsoleConfig } from './config.ts';
+import { ApprovalsScreen } from './screens/approvals/approvals.tsx';
 import { BankReportDetail, BankReportsScreen } from './screens/bank-reports/bank-reports.tsx';
 import { ExportsScreen } from './screens/exports/exports.tsx';
+import { HoldsScreen } from './screens/holds/holds.tsx';
 import { ManagerHome } from './screens/home/home.tsx';
 import { PartnerEdit } from './screens/partners/partner-edit.tsx';
 import { PartnerList } from './screens/partners/partner-list.tsx';
@@ -16,6 +18,7 @@ import { PortalPayouts } from './screens/portal/portal-payouts.tsx';
 import { Profile } from './screens/portal/profile.tsx';
 import { RunsScreen } from './screens/runs/runs.tsx';
 import { AuthCallback, SignIn, signOutEverywhere } from './screens/sign-in/sign-in.tsx';
+import { WebhookDetail, WebhooksScreen } from './screens/webhooks/webhooks.tsx';
 import { type Session, session, subscribe } from './session.ts';
 import { Title } from './ui/kit.tsx';
 import { Layout } from './ui/layout.tsx';
@@ -86,6 +89,10 @@ function Screens({ config }: { config: ConsoleConfig }) {
           <Route path="/manage/runs" component={RunsScreen} />
           <Route path="/manage/partners" component={PartnerList} />
           <Route path="/manage/partners/:id" component={PartnerEdit} />
+          <Route path="/manage/approvals" component={ApprovalsScreen} />
+          <Route path="/manage/holds" component={HoldsScreen} />
+          <Route path="/manage/webhooks" component={WebhooksScreen} />
+          <Route path="/manage/webhooks/:id" component={WebhookDetail} />
           <Route default component={NotFound} />
         </Router>
       ) : (

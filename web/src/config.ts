@@ -21,7 +21,8 @@ export interface ConsoleConfig {
 }
 
 export async function loadConfig(): Promise<ConsoleConfig> {
-  const response = await fetch('/config.json', { cache: 'no-store' });
+  // The default cache mode, so the page's preload of it is used (it is served with no-cache).
+  const response = await fetch('/config.json');
   if (!response.ok) throw new Error(`/config.json answered ${response.status}`);
   return (await response.json()) as ConsoleConfig;
 }

@@ -1,5 +1,5 @@
 /** Small shared pieces: states (loading, empty, error), money, dates, status, fields, paging. */
-import type { ComponentChildren, JSX } from 'preact';
+import { Component, type ComponentChildren, type FunctionComponent, type JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiProblem } from '../api/client.ts';
 import { label, money, when } from '../format.ts';
@@ -16,12 +16,23 @@ export function Empty({ children }: { children: ComponentChildren }) {
   return <p class="state empty">{children}</p>;
 }
 
+/** What to do next, for the problems a control raises (the `detail` says what happened). */
+const NEXT_STEP: Record<string, string> = {
+  same_user:
+    'Four-eyes rule: this step must be done by a different person from the one who did the step before it.',
+  approval_required:
+    'It is at or above the approval threshold: a finance user who did not validate it must approve it first (see Approvals).',
+  on_hold: 'It is on hold: a hold must be released before it can move forward (see Holds).',
+  forbidden: 'Your role does not allow this; ask someone whose role does.',
+};
+
 /** An error in plain words: the problem's `detail` (field errors are shown beside their fields). */
 export function ErrorNote({ error }: { error: unknown }) {
   if (!error) return null;
+  const next = error instanceof ApiProblem ? NEXT_STEP[error.problem.code] : undefined;
   const text =
     error instanceof ApiProblem
-      ? error.message
+      ? `${error.message}${/[.!?]$/.test(error.message) ? '' : '.'}${next ? ` ${next}` : ''}`
       : error instanceof Error
         ? error.message
         : 'Something went wrong. Please try again.';
@@ -105,7 +116,7 @@ type SelectProps = JSX.SelectHTMLAttributes<HTMLSelectElement> & {
   error?: string | undefined;
 };
 
-export function Select({ label: text, name, options, error, id, ...select }: SelectProps) {
+export function Select({ label: text, name, options, error, id, defaultValue, ...select }: SelectProps) {
   const fieldId = (id as string | undefined) ?? `f-${name}`;
   return (
     <div class={`field${error ? ' invalid' : ''}`}>
@@ -119,11 +130,15 @@ export function Select({ label: text, name, options, error, id, ...select }: Sel
       >
         {options.map((option) =>
           typeof option === 'string' ? (
-            <option key={option} value={option}>
+            <option key={option} value={option} selected={defaultValue === option ? true : undefined}>
               {option}
             </option>
           ) : (
-            <option key={option.value} value={option.value}>
+            <option
+              key={option.value}
+              value={option.value}
+              selected={defaultValue === option.value ? true : undefined}
+            >
               {option.label}
             </option>
           ),
@@ -211,6 +226,7 @@ export function Pager({
  */
 export function ConfirmButton({
   label: text,
+  context,
   title,
   confirm,
   danger,
@@ -219,6 +235,8 @@ export function ConfirmButton({
   children,
 }: {
   label: string;
+  /** Words the button's accessible name adds (which row it acts on), not shown. */
+  context?: string;
   title: string;
   confirm: string;
   danger?: boolean;
@@ -244,6 +262,7 @@ export function ConfirmButton({
         onClick={() => setOpen(true)}
       >
         {text}
+        {context && <span class="visually-hidden"> {context}</span>}
       </button>
       {open && (
         <dialog
@@ -282,4 +301,24 @@ export function ConfirmButton({
 export function text(form: FormData, name: string): string | undefined {
   const value = form.get(name);
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+}
+
+/**
+ * A component that renders again only when a prop changed (shallow), like compat's `memo`, without
+ * loading preact/compat: long tables re-render only their new rows.
+ */
+export function pure<P extends object>(render: FunctionComponent<P>) {
+  return class Pure extends Component<P> {
+    override shouldComponentUpdate(next: P): boolean {
+      const current = this.props as Record<string, unknown>;
+      const incoming = next as Record<string, unknown>;
+      for (const key in incoming) if (incoming[key] !== current[key]) return true;
+      for (const key in current) if (!(key in incoming)) return true;
+      return false;
+    }
+
+    override render(props: P) {
+      return render(props);
+    }
+  };
 }

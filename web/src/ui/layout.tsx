@@ -2,16 +2,21 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
+import { can, type ManagerRoute, roleNames } from '../roles.ts';
 import type { Session } from '../session.ts';
 
-const MANAGER_NAV = [
-  ['/manage', 'Home'],
-  ['/manage/payouts', 'Payouts'],
-  ['/manage/exports', 'Exports'],
-  ['/manage/bank-reports', 'Bank reports'],
-  ['/manage/runs', 'Payout runs'],
-  ['/manage/partners', 'Partners'],
-] as const;
+/** Each screen with the route it reads: a role that may not read it does not see it. */
+const MANAGER_NAV: readonly (readonly [string, string, ManagerRoute])[] = [
+  ['/manage', 'Home', 'GET /payouts/summary'],
+  ['/manage/payouts', 'Payouts', 'GET /payouts'],
+  ['/manage/approvals', 'Approvals', 'GET /payouts'],
+  ['/manage/holds', 'Holds', 'GET /holds'],
+  ['/manage/exports', 'Exports', 'GET /exports'],
+  ['/manage/bank-reports', 'Bank reports', 'GET /bank-reports'],
+  ['/manage/runs', 'Payout runs', 'GET /payout-runs/{id}'],
+  ['/manage/partners', 'Partners', 'GET /partners'],
+  ['/manage/webhooks', 'Webhooks', 'GET /webhook-endpoints'],
+];
 
 const PARTNER_NAV = [
   ['/portal', 'My payouts'],
@@ -43,7 +48,10 @@ export function Layout({
     const heading = document.getElementById('page-title');
     (heading ?? document.querySelector('main'))?.focus();
   }, [path]);
-  const nav = session.role === 'manager' ? MANAGER_NAV : PARTNER_NAV;
+  const nav =
+    session.role === 'manager'
+      ? MANAGER_NAV.filter(([, , route]) => can(route)).map(([href, text]) => [href, text] as const)
+      : PARTNER_NAV;
   return (
     <>
       <a class="skip" href="#main">
@@ -65,7 +73,10 @@ export function Layout({
           </ul>
         </nav>
         <div class="who">
-          <span>{session.name}</span>
+          <span>
+            {session.name}
+            {session.role === 'manager' && <small class="roles"> · {roleNames(session.roles)}</small>}
+          </span>
           <button type="button" class="secondary small" onClick={onSignOut}>
             Sign out
           </button>

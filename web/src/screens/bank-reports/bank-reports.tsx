@@ -6,6 +6,7 @@ import { useQuery, useQueryClient } from '@tanstack/preact-query';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ok, type Schemas } from '../../api/client.ts';
 import { label, money, when } from '../../format.ts';
+import { can } from '../../roles.ts';
 import { Empty, ErrorNote, Loading, Pager, Status, Title, usePager } from '../../ui/kit.tsx';
 import { uploadFile } from '../portal/upload.ts';
 
@@ -200,7 +201,9 @@ export function BankReportsScreen() {
   return (
     <>
       <Title>Bank reports</Title>
-      <Upload onUploaded={(id) => setUploaded((previous) => [id, ...previous])} />
+      {can('POST /bank-reports') && (
+        <Upload onUploaded={(id) => setUploaded((previous) => [id, ...previous])} />
+      )}
       {uploaded.map((id) => (
         <ReportResult key={id} id={id} />
       ))}

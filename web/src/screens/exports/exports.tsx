@@ -3,6 +3,7 @@ import { useQuery } from '@tanstack/preact-query';
 import { useState } from 'preact/hooks';
 import { api, ok, type Schemas } from '../../api/client.ts';
 import { bytes, when } from '../../format.ts';
+import { can } from '../../roles.ts';
 import {
   ConfirmButton,
   Empty,
@@ -54,6 +55,13 @@ async function download(id: string): Promise<void> {
   if (!fresh.url) throw new Error('This export was voided: its file can no longer be downloaded.');
   location.assign(fresh.url);
 }
+
+type SkipReason = NonNullable<Schemas['Export']['skipped']>[number]['reason'];
+const SKIP_REASONS: Record<SkipReason, string> = {
+  on_hold: 'on hold (release the hold first, see Holds)',
+  approval_required: 'waits for an approval (see Approvals)',
+  same_user: 'you released its payout-method hold, so someone else must export it (four-eyes rule)',
+};
 
 function CreateExport() {
   const [format, setFormat] = useState<ExportFormat>('sepa');
@@ -122,6 +130,19 @@ function CreateExport() {
               </li>
             ))}
           </ul>
+          {created.skipped && created.skipped.length > 0 && (
+            <>
+              <p>Left out, and why:</p>
+              <ul>
+                {created.skipped.map((skip) => (
+                  <li key={skip.payoutId}>
+                    <a href={`/manage/payouts/${skip.payoutId}`}>{skip.payoutId}</a>:{' '}
+                    {SKIP_REASONS[skip.reason]}
+                  </li>
+                ))}
+              </ul>
+            </>
+          )}
         </div>
       )}
     </section>
@@ -166,7 +187,7 @@ export function ExportsScreen() {
   return (
     <>
       <Title>Exports</Title>
-      <CreateExport />
+      {can('POST /exports') && <CreateExport />}
       <section aria-labelledby="past-exports">
         <h2 id="past-exports">Past exports</h2>
         <ErrorNote error={exports.error ?? error} />
@@ -216,7 +237,7 @@ export function ExportsScreen() {
                             >
                               Download<span class="visually-hidden"> {item.fileName}</span>
                             </button>
-                            <VoidButton id={item.id} />
+                            {can('POST /exports/{id}/void') && <VoidButton id={item.id} />}
                           </>
                         )}
                       </div>

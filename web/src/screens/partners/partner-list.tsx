@@ -2,6 +2,7 @@
 import { useQuery } from '@tanstack/preact-query';
 import { api, ok } from '../../api/client.ts';
 import { day } from '../../format.ts';
+import { can } from '../../roles.ts';
 import { Empty, ErrorNote, Loading, Pager, Title, usePager } from '../../ui/kit.tsx';
 
 const METHOD: Record<string, string> = { sepa: 'SEPA', paypal: 'PayPal', wise: 'Wise' };
@@ -20,11 +21,13 @@ export function PartnerList() {
   return (
     <>
       <Title>Partners</Title>
-      <p>
-        <a class="button" href="/manage/partners/new">
-          Add a partner
-        </a>
-      </p>
+      {can('POST /partners') && (
+        <p>
+          <a class="button" href="/manage/partners/new">
+            Add a partner
+          </a>
+        </p>
+      )}
       <ErrorNote error={partners.error} />
       {partners.isPending ? (
         <Loading what="Loading partners" />

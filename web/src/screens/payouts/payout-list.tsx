@@ -1,9 +1,11 @@
 /** Payouts, filtered by status, partner and currency (kept in the address), page by page; drafting one. */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/preact-query';
+import { useEffect } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { api, ok, type PayoutStatus } from '../../api/client.ts';
 import { PAYOUT_STATUSES } from '../../api/statuses.ts';
 import { CURRENCIES, label, when } from '../../format.ts';
+import { can } from '../../roles.ts';
 import {
   Empty,
   ErrorNote,
@@ -69,6 +71,19 @@ function DraftForm() {
 }
 
 export function PayoutList() {
+  const { query } = useLocation();
+  // The finance digest links to what waits for an approval.
+  if (query.needsApproval === 'true') return <Redirect to="/manage/approvals" />;
+  return <Payouts />;
+}
+
+function Redirect({ to }: { to: string }) {
+  const { route } = useLocation();
+  useEffect(() => route(to, true), [to, route]);
+  return null;
+}
+
+function Payouts() {
   const { query, route } = useLocation();
   const status = PAYOUT_STATUSES.includes(query.status as PayoutStatus)
     ? (query.status as PayoutStatus)
@@ -107,7 +122,7 @@ export function PayoutList() {
   return (
     <>
       <Title>Payouts</Title>
-      <DraftForm />
+      {can('POST /payouts') && <DraftForm />}
       <form
         class="filters"
         aria-label="Filters"

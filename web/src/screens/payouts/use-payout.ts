@@ -1,25 +1,69 @@
-/** The manager's view of one payout: the payout, its rewards (every page) and its history. */
-import { useMutation, useQuery, useQueryClient } from '@tanstack/preact-query';
+/**
+ * The manager's view of one payout: the payout, its rewards and its history. The rewards come a page
+ * of 100 at a time, each page rendered as it arrives while the next is fetched (a cursor names the
+ * next page, so pages cannot be fetched at once; rendering overlaps the fetching instead); the
+ * history is read after them.
+ */
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/preact-query';
+import { useEffect } from 'preact/hooks';
 import { all, api, ok, type PayoutEvent, type Reward } from '../../api/client.ts';
 
-export function usePayout(id: string) {
+type Page<T> = { items: T[]; nextCursor: string | null };
+
+/** Pages asked for ahead, by cursor: the next page is requested as soon as a page arrives. */
+const ahead = new Map<string, { page: Promise<Page<unknown>>; at: number }>();
+/** A page asked for ahead is used only while fresh (a screen left mid-way leaves one behind). */
+const AHEAD_MS = 5_000;
+
+/**
+ * Every page of a list, fetched one after another and shown as each arrives. The next page's request
+ * leaves as soon as a page arrives, before that page is rendered, so rendering and fetching overlap.
+ */
+export function useProgressiveList<T>(
+  queryKey: unknown[],
+  fetchPage: (cursor: string | undefined) => Promise<Page<T>>,
+) {
+  const scope = JSON.stringify(queryKey);
+  const query = useInfiniteQuery({
+    queryKey,
+    initialPageParam: undefined as string | undefined,
+    queryFn: async ({ pageParam }) => {
+      const key = `${scope} ${pageParam ?? ''}`;
+      const pending = pageParam ? ahead.get(key) : undefined;
+      ahead.delete(key);
+      const fresh =
+        pending && Date.now() - pending.at < AHEAD_MS ? (pending.page as Promise<Page<T>>) : undefined;
+      const page = await (fresh ?? fetchPage(pageParam));
+      if (page.nextCursor) {
+        const next = fetchPage(page.nextCursor);
+        // A page asked for ahead and never used is dropped quietly (its error, if any, comes again).
+        next.catch(() => undefined);
+        ahead.set(`${scope} ${page.nextCursor}`, { page: next, at: Date.now() });
+      }
+      return page;
+    },
+    getNextPageParam: (last: Page<T>) => last.nextCursor ?? undefined,
+  });
+  const { hasNextPage, isFetchingNextPage, isError, fetchNextPage } = query;
+  useEffect(() => {
+    if (hasNextPage && !isFetchingNextPage && !isError) void fetchNextPage();
+  }, [hasNextPage, isFetchingNextPage, isError, fetchNextPage]);
+  return {
+    data: query.data?.pages.flatMap((page) => page.items),
+    isPending: query.isPending,
+    isComplete: query.isSuccess && !hasNextPage,
+    error: query.error,
+  };
+}
+
+export function usePayout(id: string, withHistory: boolean) {
   const payout = useQuery({
     queryKey: ['payout', id],
     queryFn: () => ok(api().GET('/payouts/{id}', { params: { path: { id } } })),
   });
-  const rewards = useQuery({
-    queryKey: ['payout', id, 'rewards'],
-    queryFn: () =>
-      all<Reward>((cursor) =>
-        ok(
-          api().GET('/payouts/{id}/rewards', {
-            params: { path: { id }, query: { limit: 100, ...(cursor ? { cursor } : {}) } },
-          }),
-        ),
-      ),
-  });
   const events = useQuery({
     queryKey: ['payout', id, 'events'],
+    enabled: withHistory,
     queryFn: () =>
       all<PayoutEvent>((cursor) =>
         ok(
@@ -29,7 +73,17 @@ export function usePayout(id: string) {
         ),
       ),
   });
-  return { payout, rewards, events };
+  return { payout, events };
+}
+
+export function usePayoutRewards(id: string) {
+  return useProgressiveList<Reward>(['payout', id, 'rewards'], (cursor) =>
+    ok(
+      api().GET('/payouts/{id}/rewards', {
+        params: { path: { id }, query: { limit: 100, ...(cursor ? { cursor } : {}) } },
+      }),
+    ),
+  );
 }
 
 /** A mutation that refreshes everything the console shows once it succeeds (a small app: simply all). */

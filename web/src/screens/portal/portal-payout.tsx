@@ -20,6 +20,7 @@ import {
   Title,
   text,
 } from '../../ui/kit.tsx';
+import { SelfBilledDocuments } from '../payouts/self-billed.tsx';
 import { useAction } from '../payouts/use-payout.ts';
 import { UploadRefused, uploadFile } from './upload.ts';
 
@@ -191,6 +192,31 @@ function InvoiceCheck({ payout, done }: { payout: Payout; done: () => void }) {
   return settled ? null : <Loading what="Checking the file" />;
 }
 
+/** A pending self-billed payout: the invoice as it will be issued (a presigned link, fetched on demand). */
+function SelfBilledPreview({ payout }: { payout: Payout }) {
+  const [error, setError] = useState<unknown>();
+  const open = async () => {
+    try {
+      const preview = await ok(
+        api().GET('/partner/payouts/{id}/self-billed-invoice/preview', {
+          params: { path: { id: payout.id } },
+        }),
+      );
+      location.assign(preview.url);
+    } catch (caught) {
+      setError(caught);
+    }
+  };
+  return (
+    <>
+      <button type="button" class="secondary" onClick={open}>
+        Preview the invoice (PDF)
+      </button>
+      <ErrorNote error={error} />
+    </>
+  );
+}
+
 export function PortalPayout({ id }: { id: string }) {
   const payout = useQuery({
     queryKey: ['partner-payout', id],
@@ -275,11 +301,22 @@ export function PortalPayout({ id }: { id: string }) {
               <strong>Message from us:</strong> {data.message}
             </p>
           )}
+          {data.hold && (
+            <div class="note held" role="status">
+              <strong>This payout is on hold.</strong>{' '}
+              {data.hold.partnerMessage ?? 'We will be in touch; nothing is needed from you for now.'}
+            </div>
+          )}
           {data.status === 'pending' && (
             <p class="note">
               Please{' '}
               {data.requirements.rewardReview ? 'approve or dispute each reward, ' : 'check the rewards, '}
-              {data.requirements.invoice ? 'upload your invoice, ' : ''}then validate.
+              {data.requirements.invoiceMode === 'self_billed'
+                ? 'check the invoice we issue for you, '
+                : data.requirements.invoice
+                  ? 'upload your invoice, '
+                  : ''}
+              then validate.
             </p>
           )}
           <section aria-labelledby="rewards-title">
@@ -314,33 +351,51 @@ export function PortalPayout({ id }: { id: string }) {
               </div>
             )}
           </section>
-          <section aria-labelledby="invoice-title" class="panel">
-            <h2 id="invoice-title">Invoice</h2>
-            {data.invoiceRejection && !data.invoice && (
-              <div class="error" role="alert">
-                {data.invoiceRejection.by === 'check'
-                  ? `We could not accept ${data.invoiceRejection.fileName ?? 'your file'}: ${data.invoiceRejection.reason}. Please upload your invoice as a PDF.`
-                  : `Your invoice ${data.invoiceRejection.fileName ?? ''} was rejected: ${data.invoiceRejection.reason}. Please upload a corrected one.`}
-              </div>
-            )}
-            {data.invoice ? (
-              <p>
-                Received <strong>{data.invoice.fileName}</strong> ({bytes(data.invoice.size)}),{' '}
-                <Time at={data.invoice.uploadedAt} />.
-              </p>
-            ) : (
-              <p class="muted">
-                {data.requirements.invoice ? 'Required before you validate.' : 'Not required.'}
-              </p>
-            )}
-            {data.status === 'pending' && (
-              <InvoiceUpload
+          {data.requirements.invoiceMode === 'self_billed' ? (
+            <section aria-labelledby="invoice-title" class="panel">
+              <h2 id="invoice-title">Invoice</h2>
+              <p>We issue this payout's invoice for you (self-billing): you do not upload one.</p>
+              {data.status === 'pending' && <SelfBilledPreview payout={data} />}
+              <SelfBilledDocuments
                 payout={data}
-                onUploaded={() => setWatching(true)}
-                onChecked={() => void payout.refetch().then(() => setWatching(false))}
+                fetchLinks={() =>
+                  ok(
+                    api().GET('/partner/payouts/{id}/self-billed-invoice', {
+                      params: { path: { id: data.id } },
+                    }),
+                  )
+                }
               />
-            )}
-          </section>
+            </section>
+          ) : (
+            <section aria-labelledby="invoice-title" class="panel">
+              <h2 id="invoice-title">Invoice</h2>
+              {data.invoiceRejection && !data.invoice && (
+                <div class="error" role="alert">
+                  {data.invoiceRejection.by === 'check'
+                    ? `We could not accept ${data.invoiceRejection.fileName ?? 'your file'}: ${data.invoiceRejection.reason}. Please upload your invoice as a PDF.`
+                    : `Your invoice ${data.invoiceRejection.fileName ?? ''} was rejected: ${data.invoiceRejection.reason}. Please upload a corrected one.`}
+                </div>
+              )}
+              {data.invoice ? (
+                <p>
+                  Received <strong>{data.invoice.fileName}</strong> ({bytes(data.invoice.size)}),{' '}
+                  <Time at={data.invoice.uploadedAt} />.
+                </p>
+              ) : (
+                <p class="muted">
+                  {data.requirements.invoice ? 'Required before you validate.' : 'Not required.'}
+                </p>
+              )}
+              {data.status === 'pending' && (
+                <InvoiceUpload
+                  payout={data}
+                  onUploaded={() => setWatching(true)}
+                  onChecked={() => void payout.refetch().then(() => setWatching(false))}
+                />
+              )}
+            </section>
+          )}
           {data.status === 'pending' && (
             <section aria-labelledby="decide" class="panel">
               <h2 id="decide">Validate</h2>

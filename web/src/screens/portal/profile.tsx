@@ -3,12 +3,20 @@ import { useQuery } from '@tanstack/preact-query';
 import { useState } from 'preact/hooks';
 import { api, ok, type Partner, type Schemas } from '../../api/client.ts';
 import { ErrorNote, Field, fieldError, Loading, Title, text } from '../../ui/kit.tsx';
+import { BillingFields, readBilling, SelfBillingState } from '../partners/billing.tsx';
 import { PayoutMethodFields, readPayoutMethod } from '../partners/payout-method.tsx';
 import { useAction } from '../payouts/use-payout.ts';
 
-function ProfileForm({ partner }: { partner: Partner }) {
+function ProfileForm({
+  partner,
+  saved,
+  setSaved,
+}: {
+  partner: Partner;
+  saved: boolean;
+  setSaved: (saved: boolean) => void;
+}) {
   const [problem, setProblem] = useState<string>();
-  const [saved, setSaved] = useState(false);
   const save = useAction((body: Schemas['UpdateOwnProfile']) =>
     ok(api().PATCH('/partner/profile', { body })),
   );
@@ -30,6 +38,7 @@ function ProfileForm({ partner }: { partner: Partner }) {
         save.mutate(
           {
             payoutMethod: method.method,
+            billing: readBilling(form),
             address: line1
               ? {
                   line1,
@@ -63,6 +72,7 @@ function ProfileForm({ partner }: { partner: Partner }) {
           error={err('country')}
         />
       </fieldset>
+      <BillingFields billing={partner.billing} error={save.error} prefix="own" />
       <PayoutMethodFields method={partner.payoutMethod} error={save.error} prefix="own" />
       <ErrorNote error={problem ?? save.error} />
       {saved && !save.isPending && <p role="status">Saved.</p>}
@@ -73,7 +83,36 @@ function ProfileForm({ partner }: { partner: Partner }) {
   );
 }
 
+/** Self-billing: its state, and the agreement to accept once the manager enabled it. */
+function SelfBilling({ partner }: { partner: Partner }) {
+  const accept = useAction(() => ok(api().POST('/partner/self-billing/accept', { body: {} })));
+  const state = partner.selfBilling;
+  if (!state?.enabled) return null;
+  const mustAccept = state.inactiveReason === 'no_agreement' || state.inactiveReason === 'agreement_expired';
+  return (
+    <section class="panel" aria-labelledby="self-billing-title">
+      <h2 id="self-billing-title">Self-billing</h2>
+      <SelfBillingState partner={partner} />
+      {mustAccept && (
+        <>
+          <p>
+            We issue your invoices for you (self-billing): each payout's invoice is made in your name,
+            numbered in your series, and you do not upload one. By accepting you agree to this for twelve
+            months and will not issue invoices of your own for the same payouts.
+          </p>
+          <button type="button" disabled={accept.isPending} onClick={() => accept.mutate(undefined)}>
+            Accept the self-billing agreement
+          </button>
+        </>
+      )}
+      <ErrorNote error={accept.error} />
+    </section>
+  );
+}
+
 export function Profile() {
+  // Kept here: the form is remade with the saved profile (its key), and "Saved." stays.
+  const [saved, setSaved] = useState(false);
   const profile = useQuery({ queryKey: ['profile'], queryFn: () => ok(api().GET('/partner/profile')) });
   return (
     <>
@@ -95,7 +134,13 @@ export function Profile() {
               </div>
             </dl>
             <p class="hint">To change your name or e-mail, write to us.</p>
-            <ProfileForm key={profile.data.updatedAt} partner={profile.data} />
+            <SelfBilling partner={profile.data} />
+            <ProfileForm
+              key={profile.data.updatedAt}
+              partner={profile.data}
+              saved={saved}
+              setSaved={setSaved}
+            />
           </>
         )
       )}

@@ -6,6 +6,7 @@ import { useQuery } from '@tanstack/preact-query';
 import { useState } from 'preact/hooks';
 import { api, ok, type Schemas } from '../../api/client.ts';
 import { label, when } from '../../format.ts';
+import { can } from '../../roles.ts';
 import { Empty, ErrorNote, Field, fieldError, Loading, Money, Select, Title, text } from '../../ui/kit.tsx';
 import { partnerName, usePartners } from '../partners/use-partners.ts';
 import { CURRENCY_OPTIONS } from '../payouts/payout-list.tsx';
@@ -76,43 +77,45 @@ export function RunsScreen() {
   return (
     <>
       <Title>Payout runs</Title>
-      <form
-        class="panel inline"
-        aria-labelledby="run-now"
-        onSubmit={(event) => {
-          event.preventDefault();
-          const form = new FormData(event.currentTarget);
-          const partnerId = text(form, 'partnerId');
-          const currency = text(form, 'currency');
-          start.mutate(
-            { ...(partnerId ? { partnerId } : {}), ...(currency ? { currency } : {}) },
-            { onSuccess: (run) => setRuns((previous) => [run.id, ...previous]) },
-          );
-        }}
-      >
-        <h2 id="run-now">Run the drafting now</h2>
-        <Select
-          label="Partner"
-          name="partnerId"
-          id="run-partner"
-          options={[
-            { value: '', label: 'Every partner' },
-            ...(partners.data ?? []).map((partner) => ({ value: partner.id, label: partner.name })),
-          ]}
-          error={fieldError(start.error, 'partnerId')}
-        />
-        <Select
-          label="Currency"
-          name="currency"
-          id="run-currency"
-          options={[{ value: '', label: 'Every currency' }, ...CURRENCY_OPTIONS]}
-          error={fieldError(start.error, 'currency')}
-        />
-        <button type="submit" disabled={start.isPending}>
-          Run now
-        </button>
-        <ErrorNote error={start.error} />
-      </form>
+      {can('POST /payout-runs') && (
+        <form
+          class="panel inline"
+          aria-labelledby="run-now"
+          onSubmit={(event) => {
+            event.preventDefault();
+            const form = new FormData(event.currentTarget);
+            const partnerId = text(form, 'partnerId');
+            const currency = text(form, 'currency');
+            start.mutate(
+              { ...(partnerId ? { partnerId } : {}), ...(currency ? { currency } : {}) },
+              { onSuccess: (run) => setRuns((previous) => [run.id, ...previous]) },
+            );
+          }}
+        >
+          <h2 id="run-now">Run the drafting now</h2>
+          <Select
+            label="Partner"
+            name="partnerId"
+            id="run-partner"
+            options={[
+              { value: '', label: 'Every partner' },
+              ...(partners.data ?? []).map((partner) => ({ value: partner.id, label: partner.name })),
+            ]}
+            error={fieldError(start.error, 'partnerId')}
+          />
+          <Select
+            label="Currency"
+            name="currency"
+            id="run-currency"
+            options={[{ value: '', label: 'Every currency' }, ...CURRENCY_OPTIONS]}
+            error={fieldError(start.error, 'currency')}
+          />
+          <button type="submit" disabled={start.isPending}>
+            Run now
+          </button>
+          <ErrorNote error={start.error} />
+        </form>
+      )}
       <section aria-labelledby="results">
         <h2 id="results">Results</h2>
         {runs.length === 0 && !lookup && <Empty>No run started from here yet.</Empty>}

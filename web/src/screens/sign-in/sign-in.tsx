@@ -1,17 +1,20 @@
 /**
- * Sign-in. Locally: a list of "manager" and each partner, whose tokens the local server mints (the
+ * Sign-in. Locally: a list of managers (one per role) and each partner, whose tokens the local server mints (the
  * same as `npm run token`; the route exists only on the local server). On AWS: the Cognito hosted UI.
  */
 import { useQuery } from '@tanstack/preact-query';
 import { useEffect, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import type { ConsoleConfig } from '../../config.ts';
-import { session, sessionFromToken, signIn, signOut } from '../../session.ts';
+import { roleNames } from '../../roles.ts';
+import { type ManagerRole, session, sessionFromToken, signIn, signOut } from '../../session.ts';
 import { Empty, ErrorNote, Loading, Title } from '../../ui/kit.tsx';
 
 interface Identity {
   role: 'manager' | 'partner';
   partnerId?: string;
+  user?: string;
+  roles?: ManagerRole[];
   name: string;
   email?: string;
 }
@@ -29,7 +32,7 @@ async function localToken(identity: Identity): Promise<string> {
   const response = await fetch('/local/sign-in', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ role: identity.role, partnerId: identity.partnerId }),
+    body: JSON.stringify({ role: identity.role, partnerId: identity.partnerId, user: identity.user }),
   });
   if (!response.ok) throw new Error(`The local sign-in answered ${response.status}`);
   return ((await response.json()) as { token: string }).token;
@@ -68,16 +71,22 @@ function LocalSignIn() {
       ) : (
         <ul class="identities">
           {(identities.data ?? []).map((identity) => (
-            <li key={identity.partnerId ?? 'manager'}>
+            <li key={identity.partnerId ?? identity.user}>
               <button type="button" class="identity" onClick={() => choose(identity)}>
                 <strong>{identity.name}</strong>
-                <span>{identity.role === 'manager' ? 'Manager' : `Partner · ${identity.email ?? ''}`}</span>
+                <span>
+                  {identity.role === 'manager'
+                    ? `Manager · ${roleNames(identity.roles ?? [])}`
+                    : `Partner · ${identity.email ?? ''}`}
+                </span>
               </button>
             </li>
           ))}
         </ul>
       )}
-      {identities.data?.length === 1 && <Empty>No partners yet: sign in as the manager to add some.</Empty>}
+      {identities.data?.every((identity) => identity.role === 'manager') && (
+        <Empty>No partners yet: sign in as the manager to add some.</Empty>
+      )}
     </section>
   );
 }
