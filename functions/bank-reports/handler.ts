@@ -10,8 +10,8 @@ import {
 export const handler = httpHandler(BANK_REPORT_ROUTES, {
   createBankReport: async ({ body, actor }) => ({ body: await requestReportUpload(body.fileName, actor) }),
   listBankReports: async ({ query }) => ({ body: await listBankReports(query) }),
-  getBankReport: async ({ params }) => ({ body: await getBankReport(params.id ?? '') }),
+  getBankReport: async ({ params }) => ({ body: await getBankReport(params.id) }),
   listBankReportLines: async ({ params, query }) => ({
-    body: await listBankReportLines(params.id ?? '', query),
+    body: await listBankReportLines(params.id, query),
   }),
 });

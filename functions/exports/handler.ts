@@ -7,8 +7,8 @@ export const handler = httpHandler(EXPORT_ROUTES, {
     body: await createExport(body, actor, { requestKey }),
   }),
   listExports: async ({ query }) => ({ body: await listExports(query) }),
-  getExport: async ({ params }) => ({ body: await getExport(params.id ?? '') }),
+  getExport: async ({ params }) => ({ body: await getExport(params.id) }),
   voidExport: async ({ params, body, actor }) => ({
-    body: await voidExportByManager(params.id ?? '', body.reason, actor),
+    body: await voidExportByManager(params.id, body.reason, actor),
   }),
 });

@@ -21,5 +21,5 @@ export const handler = httpHandler(PAYOUT_RUN_ROUTES, {
     );
     return { status: finished ? 201 : 202, body: toPayoutRun(result) };
   },
-  getPayoutRun: async ({ params }) => ({ body: toPayoutRun(await getRun(params.id ?? '')) }),
+  getPayoutRun: async ({ params }) => ({ body: toPayoutRun(await getRun(params.id)) }),
 });

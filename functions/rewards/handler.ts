@@ -8,11 +8,11 @@ export const handler = httpHandler(REWARD_ROUTES, {
     return { status: created ? 201 : 200, body: reward };
   },
   listRewards: async ({ query }) => ({ body: await listRewards(query) }),
-  getReward: async ({ params }) => ({ body: await getReward(params.id ?? '') }),
+  getReward: async ({ params }) => ({ body: await getReward(params.id) }),
   acceptReward: async ({ params, actor }) => ({
-    body: await decideReward(params.id ?? '', { decision: 'accept' }, actor),
+    body: await decideReward(params.id, { decision: 'accept' }, actor),
   }),
   refuseReward: async ({ params, body, actor }) => ({
-    body: await decideReward(params.id ?? '', { decision: 'refuse', reason: body.reason }, actor),
+    body: await decideReward(params.id, { decision: 'refuse', reason: body.reason }, actor),
   }),
 });

@@ -5,14 +5,9 @@
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import * as z from 'zod/mini';
 import { logger } from '#shared/adapters/observability.ts';
+import { SelfBillingAction } from '#shared/domain/workflow-actions.ts';
 import { issueSelfBilledDocuments, renderPreview } from '#shared/usecases/self-billing-issue.ts';
-
-const SelfBillingAction = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('issue'), payoutId: z.string() }),
-  z.object({ action: z.literal('preview'), payoutId: z.string() }),
-]);
 
 async function handle(event: unknown) {
   const input = SelfBillingAction.parse(event);

@@ -1,10 +1,13 @@
-/** The payout workflow's Lambda: one action per Task state of infra/workflow/payout.asl.json. */
+/**
+ * The payout workflow's Lambda: one action per Task state of infra/workflow/payout.asl.json, each
+ * input declared once in #shared/domain/workflow-actions.ts.
+ */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import * as z from 'zod/mini';
 import { publishCounts } from '#shared/adapters/metrics.ts';
 import { logger } from '#shared/adapters/observability.ts';
 import { processingReminderDays } from '#shared/config/lifecycle.ts';
+import { WorkflowAction } from '#shared/domain/workflow-actions.ts';
 import {
   continueAsNew,
   markPayoutRewardsPaid,
@@ -19,32 +22,6 @@ import {
 
 const settings = workflowSettings();
 const reminderDays = processingReminderDays();
-const Stage = z.enum(['draft', 'pending', 'ready', 'processing', 'failed']);
-
-const WorkflowAction = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('park'), payoutId: z.string(), stage: Stage, token: z.string() }),
-  z.object({
-    action: z.literal('sync'),
-    payoutId: z.string(),
-    stage: z.string(),
-    reminders: z.int(),
-    signal: z.nullish(z.looseObject({ Error: z.optional(z.string()), decision: z.optional(z.string()) })),
-    executionStartTime: z.optional(z.string()),
-    executionName: z.optional(z.string()),
-  }),
-  z.object({ action: z.literal('remind'), payoutId: z.string(), reminders: z.int() }),
-  z.object({ action: z.literal('remind_manager'), payoutId: z.string(), reminders: z.int() }),
-  z.object({ action: z.literal('pay_rewards'), payoutId: z.string() }),
-  z.object({ action: z.literal('move_rewards'), payoutId: z.string() }),
-  z.object({ action: z.literal('release_rewards'), payoutId: z.string() }),
-  z.object({
-    action: z.literal('continue'),
-    payoutId: z.string(),
-    stage: z.string(),
-    reminders: z.int(),
-    executionName: z.string(),
-  }),
-]);
 
 async function handle(event: unknown) {
   const input = WorkflowAction.parse(event);
@@ -53,7 +30,7 @@ async function handle(event: unknown) {
     case 'park':
       return { result: await parkTaskToken(input.payoutId, input.stage, input.token) };
     case 'sync':
-      return syncPayout({ ...input, stage: input.stage as never }, settings);
+      return syncPayout(input, settings);
     case 'remind':
       return { reminders: await remindPartner(input.payoutId, input.reminders) };
     case 'remind_manager':

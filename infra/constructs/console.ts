@@ -66,7 +66,7 @@ export class Console extends Construct {
   constructor(
     scope: Construct,
     id: string,
-    private readonly props: ConsoleProps,
+    props: ConsoleProps,
   ) {
     super(scope, id);
     this.bucket = new Bucket(this, 'Bucket', {

@@ -4,8 +4,7 @@
  * real Lambda handler.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import {
   DomainError,
@@ -17,7 +16,7 @@ import {
 import { problemResponse } from '#shared/http/problem.ts';
 import { ROUTES, type RouteSpec, routeKey } from '#shared/http/routes.ts';
 import { httpHandlerOf, invokeLocal } from './functions.ts';
-import { PortInUseError } from './ports.ts';
+import { type LoopbackHandler, listenLoopback } from './loopback.ts';
 import type { Verifier } from './tokens.ts';
 
 /** API Gateway accepts up to 10 MB; the handlers answer 413 above 256 KiB. Locally we stop reading at 1 MiB. */
@@ -109,7 +108,7 @@ export async function startApiGateway(options: {
   extraRoutes?: ExtraRoute[];
   log?: (line: string) => void;
 }): Promise<LocalApiGateway> {
-  const server = createServer(async (request, response) => {
+  const handle: LoopbackHandler = async (request, response) => {
     const started = Date.now();
     try {
       const url = new URL(request.url ?? '/', 'http://127.0.0.1');
@@ -210,22 +209,8 @@ export async function startApiGateway(options: {
         );
       }
     }
-  });
-  server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new PortInUseError('the API', options.port) : error),
-    );
-    server.listen(options.port, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
   };
+  const loopback = await listenLoopback('the API', handle, { port: options.port });
+  loopback.server.keepAliveTimeout = 5_000;
+  return { url: loopback.endpoint, server: loopback.server, close: loopback.close };
 }

@@ -9,11 +9,11 @@
  * that throws is retried with exponential backoff; after the last attempt the event is logged and
  * kept in `deadLetters` (what a rule's DLQ would receive). Nothing here can crash the process.
  *
- * Event patterns: the supported subset of EventBridge's content filtering, see `matchesPattern`.
+ * Event patterns: exact values of top-level fields, what the stack's rules use (`checkPattern`).
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { listenLoopback, readRequestBody } from './loopback.ts';
 
 export interface EventBridgeEvent<TDetail = unknown> {
   version: string;
@@ -27,31 +27,13 @@ export interface EventBridgeEvent<TDetail = unknown> {
   detail: TDetail;
 }
 
-/** One value in a pattern's array: an exact value or one of the supported content filters. */
-export type PatternMatcher =
-  | string
-  | number
-  | boolean
-  | null
-  | { prefix: string }
-  | { suffix: string }
-  | { 'equals-ignore-case': string }
-  | { wildcard: string }
-  | { exists: boolean }
-  | { numeric: readonly (string | number)[] }
-  | {
-      'anything-but':
-        | string
-        | number
-        | readonly (string | number)[]
-        | { prefix: string }
-        | { suffix: string };
-    };
-
-/** A field name maps to an array of matchers (any of them) or to a nested pattern (for objects such as `detail`). */
-export interface EventPattern {
-  [field: string]: readonly PatternMatcher[] | EventPattern;
-}
+/**
+ * An event pattern as the stack's rules write them (infra/constructs/workflow.ts and webhooks.ts):
+ * top-level fields of the envelope (`source`, `detail-type`), each with the exact values it takes.
+ * That is all this stand-in matches; see `checkPattern`.
+ */
+export type EventPattern = Readonly<Record<string, readonly PatternValue[]>>;
+type PatternValue = string | number | boolean | null;
 
 export interface LocalRule {
   name: string;
@@ -104,106 +86,38 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 // --- Pattern matching ---------------------------------------------------------------------------------
 
-function numericMatch(conditions: readonly (string | number)[], value: unknown): boolean {
-  if (typeof value !== 'number') return false;
-  for (let i = 0; i + 1 < conditions.length; i += 2) {
-    const operator = conditions[i];
-    const bound = conditions[i + 1];
-    if (typeof bound !== 'number') return false;
-    const ok =
-      operator === '='
-        ? value === bound
-        : operator === '<'
-          ? value < bound
-          : operator === '<='
-            ? value <= bound
-            : operator === '>'
-              ? value > bound
-              : operator === '>='
-                ? value >= bound
-                : false;
-    if (!ok) return false;
-  }
-  return conditions.length >= 2;
-}
-
-function wildcardMatch(glob: string, value: unknown): boolean {
-  if (typeof value !== 'string') return false;
-  const source = glob
-    .split('*')
-    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-    .join('.*');
-  return new RegExp(`^${source}$`, 's').test(value);
-}
-
-function anythingBut(excluded: unknown, value: unknown): boolean {
-  if (isRecord(excluded)) {
-    if (typeof value !== 'string') return false;
-    if (typeof excluded.prefix === 'string') return !value.startsWith(excluded.prefix);
-    if (typeof excluded.suffix === 'string') return !value.endsWith(excluded.suffix);
-    return false;
-  }
-  const list: unknown[] = Array.isArray(excluded) ? excluded : [excluded];
-  return (typeof value === 'string' || typeof value === 'number') && !list.includes(value);
-}
-
-/** Whether one matcher accepts one (leaf) value of the event. */
-function matchValue(matcher: PatternMatcher, value: unknown): boolean {
-  if (!isRecord(matcher)) return value === matcher;
-  if ('prefix' in matcher) return typeof value === 'string' && value.startsWith(matcher.prefix);
-  if ('suffix' in matcher) return typeof value === 'string' && value.endsWith(matcher.suffix);
-  if ('equals-ignore-case' in matcher) {
-    return typeof value === 'string' && value.toLowerCase() === matcher['equals-ignore-case'].toLowerCase();
-  }
-  if ('wildcard' in matcher) return wildcardMatch(matcher.wildcard, value);
-  if ('numeric' in matcher) return numericMatch(matcher.numeric, value);
-  if ('anything-but' in matcher) return anythingBut(matcher['anything-but'], value);
-  return false;
-}
-
-function matchField(matchers: readonly PatternMatcher[], present: boolean, value: unknown): boolean {
-  // An array in the event matches when any of its elements does.
-  const values: unknown[] = Array.isArray(value) ? value : [value];
-  return matchers.some((matcher) => {
-    if (isRecord(matcher) && 'exists' in matcher) {
-      const isLeaf = !isRecord(value);
-      return matcher.exists ? present && isLeaf : !present;
+/**
+ * Refuses a pattern this stand-in cannot match: anything beyond top-level fields with arrays of
+ * exact values (a nested object such as `detail`, `prefix`, `anything-but`, `exists`, `numeric`, …).
+ * The stack's rules use only exact values; a rule that needs more fails when it is added instead of
+ * silently never firing.
+ */
+export function checkPattern(name: string, pattern: unknown): EventPattern {
+  if (!isRecord(pattern)) throw new Error(`Rule ${name}: the event pattern is not an object`);
+  for (const [field, values] of Object.entries(pattern)) {
+    const exact =
+      Array.isArray(values) &&
+      values.length > 0 &&
+      values.every((value) => value === null || ['string', 'number', 'boolean'].includes(typeof value));
+    if (!exact) {
+      throw new Error(
+        `Rule ${name}: ${field} ${JSON.stringify(values)} is not a list of exact values, the only pattern the local EventBridge matches`,
+      );
     }
-    return present && values.some((v) => matchValue(matcher, v));
-  });
+  }
+  return pattern as EventPattern;
 }
 
 /**
- * EventBridge content filtering, the subset used here:
- * - every field of the pattern must match (AND); a field's array of matchers matches if any does (OR);
- * - a nested object in the pattern matches the object at that field (`detail`, `detail.payout`, …);
- *   when the event holds an array of objects there, any element may match;
- * - matchers: exact values (string, number, boolean, `null`), `{prefix}`, `{suffix}`,
- *   `{"equals-ignore-case"}`, `{wildcard}` (`*` only), `{numeric: [op, n, op, n]}` (`=`, `<`, `<=`,
- *   `>`, `>=`), `{"anything-but": value | [values] | {prefix} | {suffix}}`, `{exists: true|false}`
- *   (leaf fields only);
- * - an array in the event matches when any element matches;
- * - a field absent from the event matches only `{exists: false}`.
- * Not supported: `$or`, `cidr`, `anything-but` with `equals-ignore-case`/`wildcard`, and nested
- * `prefix: {equals-ignore-case}`. An unknown matcher never matches.
+ * EventBridge content filtering for exact values: every field of the pattern must be in the event
+ * (AND) with one of the pattern's values (OR), compared strictly (`"1"` is not `1`). An empty
+ * pattern matches every event.
  */
 export function matchesPattern(pattern: EventPattern, event: unknown): boolean {
-  for (const [field, rule] of Object.entries(pattern)) {
-    const present = isRecord(event) && Object.hasOwn(event, field);
-    const value = present && isRecord(event) ? event[field] : undefined;
-    if (Array.isArray(rule)) {
-      if (!matchField(rule as readonly PatternMatcher[], present, value)) return false;
-    } else if (isRecord(rule)) {
-      const nested = rule as EventPattern;
-      const ok = Array.isArray(value)
-        ? value.some((element) => matchesPattern(nested, element))
-        : matchesPattern(nested, present ? value : undefined);
-      if (!ok) return false;
-    } else {
-      return false;
-    }
-  }
-  return true;
+  return Object.entries(pattern).every(
+    ([field, values]) =>
+      isRecord(event) && Object.hasOwn(event, field) && values.includes(event[field] as PatternValue),
+  );
 }
 
 // --- The endpoint -------------------------------------------------------------------------------------
@@ -244,6 +158,7 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
       // a broken logger must not break delivery
     }
   };
+  for (const rule of options.rules) checkPattern(rule.name, rule.pattern);
   const maxAttempts = Math.max(1, options.maxAttempts ?? 4);
   const retryBaseDelayMs = options.retryBaseDelayMs ?? 100;
   const account = options.account ?? '000000000000';
@@ -388,12 +303,8 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      chunks.push(chunk as Buffer);
-    }
+    const raw = await readRequestBody(req);
+    const size = raw.length;
     const target = req.headers['x-amz-target'];
     let status = 200;
     let payload: Record<string, unknown>;
@@ -409,7 +320,7 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
       }
       let body: unknown;
       try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        body = JSON.parse(raw.toString('utf8'));
       } catch {
         throw new ServiceError('SerializationException', 'Request body is not valid JSON');
       }
@@ -435,22 +346,11 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
     res.end(text);
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      log('eventbridge: request failed', { error });
-      if (!res.headersSent) res.writeHead(500);
-      res.end();
-    });
+  const loopback = await listenLoopback('the EventBridge stand-in', handle, {
+    port: options.port,
+    onError: (error) => log('eventbridge: request failed', { error }),
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = loopback.endpoint;
   log('eventbridge: listening', { endpoint, rules: options.rules.map((r) => r.name) });
 
   return {
@@ -468,10 +368,7 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
         settled();
       }
       timers.clear();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await loopback.close();
     },
   };
 }

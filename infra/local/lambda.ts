@@ -3,16 +3,14 @@
  * for functions that invoke each other (a drafting run continuing in a fresh invocation).
  * `Event` invocations answer 202 and run in the background; others answer the result.
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type LoopbackHandler, listenLoopback, readRequestBody } from './loopback.ts';
 
 export type LocalFunction = (event: unknown) => Promise<unknown>;
 
 export async function startLocalLambda(options: { functions: Record<string, LocalFunction>; port?: number }) {
   const running = new Set<Promise<unknown>>();
-  const server = createServer(async (request, response) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
+  const handle: LoopbackHandler = async (request, response) => {
+    const body = await readRequestBody(request);
     const name = decodeURIComponent(
       /^\/2015-03-31\/functions\/([^/]+)\/invocations/.exec(request.url ?? '')?.[1] ?? '',
     );
@@ -27,7 +25,7 @@ export async function startLocalLambda(options: { functions: Record<string, Loca
     }
     let event: unknown;
     try {
-      event = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
+      event = body.length ? JSON.parse(body.toString('utf8')) : {};
     } catch {
       response.writeHead(400, {
         'content-type': 'application/json',
@@ -58,19 +56,14 @@ export async function startLocalLambda(options: { functions: Record<string, Loca
         }),
       );
     }
-  });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
+  };
+  const loopback = await listenLoopback('the Lambda stand-in', handle, { port: options.port });
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: loopback.endpoint,
     /** Resolves when every background invocation has finished. */
     idle: async () => {
       while (running.size) await Promise.all(running);
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: loopback.close,
   };
 }

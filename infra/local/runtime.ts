@@ -52,6 +52,13 @@ export const LOCAL_NAMES = {
   webhookDeliveryFunction: 'partner-payouts-webhook-delivery',
 } as const;
 
+/** The bus rules of the stack (infra/constructs/webhooks.ts, workflow.ts), as the local bus runs them. */
+export const LOCAL_RULE_PATTERNS = {
+  /** Every domain event: the webhook fan-out decides which endpoint takes which type. */
+  webhooks: { source: [EVENT_SOURCE] },
+  notify: { source: [EVENT_SOURCE], 'detail-type': [...NOTIFIED_EVENT_TYPES] },
+} as const;
+
 export interface LocalEndpoints {
   dynamodb: string;
   s3: string;
@@ -186,16 +193,15 @@ export async function startWorkflowRuntime(options: {
   const events = await startLocalEventBridge({
     rules: [
       {
-        // Every domain event: the webhook fan-out decides which endpoint takes which type.
         name: 'webhooks',
         eventBusName: LOCAL_NAMES.eventBus,
-        pattern: { source: [EVENT_SOURCE] },
+        pattern: LOCAL_RULE_PATTERNS.webhooks,
         target: async (event) => webhooks.send(JSON.stringify(event)),
       },
       {
         name: 'notify',
         eventBusName: LOCAL_NAMES.eventBus,
-        pattern: { source: [EVENT_SOURCE], 'detail-type': [...NOTIFIED_EVENT_TYPES] },
+        pattern: LOCAL_RULE_PATTERNS.notify,
         target: async (event) => {
           await notifier(event);
         },

@@ -4,10 +4,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createMimeMessage } from 'mimetext';
+import { type LoopbackHandler, listenLoopback, readRequestBody } from './loopback.ts';
 
 interface SendEmailBody {
   FromEmailAddress?: string;
@@ -34,19 +33,18 @@ export function toEml(body: SendEmailBody, messageId: string, date = new Date())
 
 export async function startLocalSes(options: { mailDir: string; port?: number }) {
   mkdirSync(options.mailDir, { recursive: true });
-  const server = createServer(async (request, response) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
+  const handle: LoopbackHandler = async (request, response) => {
+    const body = await readRequestBody(request);
     if (request.method !== 'POST' || !request.url?.startsWith('/v2/email/outbound-emails')) {
       response.writeHead(404, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ message: 'Only SendEmail is emulated' }));
       return;
     }
     try {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as SendEmailBody;
+      const email = JSON.parse(body.toString('utf8')) as SendEmailBody;
       const messageId = randomUUID();
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-      writeFileSync(join(options.mailDir, `${stamp}-${messageId}.eml`), toEml(body, messageId));
+      writeFileSync(join(options.mailDir, `${stamp}-${messageId}.eml`), toEml(email, messageId));
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ MessageId: messageId }));
     } catch {
@@ -56,15 +54,7 @@ export async function startLocalSes(options: { mailDir: string; port?: number })
       });
       response.end(JSON.stringify({ message: 'Malformed SendEmail request' }));
     }
-  });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
   };
+  const loopback = await listenLoopback('the SES stand-in', handle, { port: options.port });
+  return { endpoint: loopback.endpoint, close: loopback.close };
 }

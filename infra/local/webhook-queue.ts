@@ -15,9 +15,9 @@
  * Messages live in memory: a restart of `npm start` drops the queued retries (replay re-sends them).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { listenLoopback, readRequestBody } from './loopback.ts';
 
 export interface LocalWebhookQueueOptions {
   consume: (event: SQSEvent) => Promise<SQSBatchResponse | undefined | unknown>;
@@ -200,12 +200,11 @@ export async function startLocalWebhookQueue(options: LocalWebhookQueueOptions):
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = await readRequestBody(req);
     let status = 200;
     let payload: Record<string, unknown>;
     try {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
+      const body = JSON.parse(raw.toString('utf8') || '{}') as Record<string, unknown>;
       const target = req.headers['x-amz-target'];
       if (typeof target === 'string') payload = sqs(target, body);
       else if (req.method === 'POST' && req.url?.startsWith('/schedules/')) payload = schedule(body);
@@ -225,15 +224,8 @@ export async function startLocalWebhookQueue(options: LocalWebhookQueueOptions):
     res.end(text);
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500);
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${port}`;
+  const loopback = await listenLoopback('the SQS stand-in', handle);
+  const endpoint = loopback.endpoint;
   return {
     endpoint,
     queueUrl: `${endpoint}/000000000000/partner-payouts-webhooks`,
@@ -252,10 +244,7 @@ export async function startLocalWebhookQueue(options: LocalWebhookQueueOptions):
       timers.clear();
       ready.length = 0;
       checkIdle();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await loopback.close();
     },
   };
 }

@@ -4,7 +4,8 @@
  * String placeholders (`${WorkflowFunctionArn}`) stay for CDK's definitionSubstitutions on AWS and
  * are resolved here locally. The callback waits' `TimeoutSeconds` must be numbers, which string
  * substitutions cannot produce, and `TimeoutSecondsPath` is evaluated against different inputs by
- * AWS and by the local interpreter, so the wait is set here from the typed configuration.
+ * AWS and by the local interpreter, so the wait is set here from the typed configuration: the JSON
+ * file leaves it out (one source for each number), and a value there is refused.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +43,11 @@ export function workflowDefinition(
   const definition = JSON.parse(readFileSync(WORKFLOW_FILE, 'utf8')) as { States: Record<string, AslState> };
   for (const [name, state] of Object.entries(definition.States)) {
     if (state.Resource === CALLBACK_RESOURCE) {
+      if (state.TimeoutSeconds !== undefined) {
+        throw new Error(
+          `${name}: the callback wait's TimeoutSeconds comes from the configuration, not the ASL file`,
+        );
+      }
       state.TimeoutSeconds = name === PROCESSING_WAIT_STATE ? processingWait : options.waitSeconds;
     }
   }

@@ -73,8 +73,24 @@ export async function reportObjectSize(key: string): Promise<number | undefined>
 export async function readReportObject(
   key: string,
 ): Promise<AsyncIterable<Uint8Array> | Iterable<Uint8Array>> {
-  const object = await s3().send(new GetObjectCommand({ Bucket: bucket(), Key: key }));
-  return (object.Body ?? []) as Readable | Uint8Array[];
+  return (await openReportObject(key)).body;
+}
+
+/**
+ * The object's bytes and ETag; with `ifMatch`, S3 answers only if the object is still the one of
+ * that ETag (412 otherwise), so a second read sees the bytes the first one checked.
+ */
+export async function openReportObject(
+  key: string,
+  ifMatch?: string,
+): Promise<{ body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>; etag?: string }> {
+  const object = await s3().send(
+    new GetObjectCommand({ Bucket: bucket(), Key: key, ...(ifMatch ? { IfMatch: ifMatch } : {}) }),
+  );
+  return {
+    body: (object.Body ?? []) as Readable | Uint8Array[],
+    ...(object.ETag ? { etag: object.ETag } : {}),
+  };
 }
 
 export async function deleteReportObject(key: string): Promise<void> {
@@ -86,6 +102,8 @@ export async function deleteReportObject(key: string): Promise<void> {
 export interface ExportRejectionRecord {
   exportId?: string;
   messageId: string;
+  /** Set when the bank refused one payment information block (all its payments), not the file. */
+  paymentInfoId?: string;
   reasonCode?: string;
   reason: string;
   result: string;
@@ -282,6 +300,7 @@ export interface StoredLine {
   currency?: string;
   paymentReference?: string;
   returned?: boolean;
+  reversal?: boolean;
   result: LineResult;
   detail?: string;
 }
@@ -296,6 +315,7 @@ const LINE_FIELDS: readonly (keyof StoredLine)[] = [
   'currency',
   'paymentReference',
   'returned',
+  'reversal',
   'result',
   'detail',
 ];

@@ -735,6 +735,30 @@ export async function markExportVoided(
   }
 }
 
+/**
+ * Undoes `markExportVoided` of `at` (voided → active), for a void that found, after marking the
+ * export, that a payout of it had meanwhile been settled (see ../usecases/export-void.ts). False when
+ * the export is no longer voided by that void.
+ */
+export async function unmarkExportVoided(exportId: string, at: string): Promise<boolean> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.export(exportId),
+        UpdateExpression: 'SET #status = :active REMOVE voidedAt, voidReason',
+        ConditionExpression: '#status = :voided AND voidedAt = :at',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':active': 'active', ':voided': 'voided', ':at': at },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
+}
+
 /** Exports still `building` that were created before `before` (ISO), oldest first, at most `limit`. */
 export async function buildingExportsBefore(before: string, limit: number): Promise<string[]> {
   const result = await dynamo().send(

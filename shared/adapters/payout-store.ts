@@ -277,17 +277,38 @@ export interface PayoutUpdate {
   keepVersion?: boolean;
   /** Top-level attributes that must still hold these values (undefined: must be absent); else 409. */
   expect?: Record<string, NativeAttributeValue | undefined>;
+  /**
+   * `later`: commit the entries to the outbox only and leave materializing them to a later flush
+   * (the payout's workflow sync, the next change, or a full outbox). Readers already show entries
+   * `flushed+1..seq` from the outbox, so nothing is lost or shown early; a bank report settling
+   * thousands of payouts saves the flush's two requests per line this way.
+   */
+  flush?: 'now' | 'later';
+  /**
+   * `none`: the write returns nothing (ReturnValues NONE) and `updatePayout` answers undefined; for
+   * callers that already hold the item (and make its `task` part of the condition).
+   */
+  returnItem?: 'all' | 'none';
 }
 
 /**
  * One conditional UpdateItem: the status check, the version bump, the change and its history entries
- * (appended to the outbox) succeed or fail together; then the entries are materialized.
+ * (appended to the outbox) succeed or fail together; then the entries are materialized (unless
+ * `flush: 'later'`).
  */
-export async function updatePayout(id: string, update: PayoutUpdate): Promise<PayoutItem> {
+export async function updatePayout(
+  id: string,
+  update: PayoutUpdate & { returnItem: 'none' },
+): Promise<undefined>;
+export async function updatePayout(id: string, update: PayoutUpdate): Promise<PayoutItem>;
+export async function updatePayout(id: string, update: PayoutUpdate): Promise<PayoutItem | undefined> {
   for (let attempt = 0; ; attempt++) {
     try {
       const updated = await updatePayoutOnce(id, update);
-      if (updated.outbox?.length) await flushHistoryQuietly(updated, update.events.length);
+      if (!updated) return undefined;
+      if (updated.outbox?.length && update.flush !== 'later') {
+        await flushHistoryQuietly(updated, update.events.length);
+      }
       return updated;
     } catch (error) {
       // A full outbox (its flushes failed): materialize it, then commit.
@@ -303,7 +324,7 @@ class OutboxFull extends Error {
   }
 }
 
-async function updatePayoutOnce(id: string, update: PayoutUpdate): Promise<PayoutItem> {
+async function updatePayoutOnce(id: string, update: PayoutUpdate): Promise<PayoutItem | undefined> {
   const names: Record<string, string> = { '#status': 'status' };
   const values: Record<string, NativeAttributeValue> = {};
   const sets: string[] = [];
@@ -395,10 +416,10 @@ async function updatePayoutOnce(id: string, update: PayoutUpdate): Promise<Payou
         ConditionExpression: conditions.join(' AND '),
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
-        ReturnValues: 'ALL_NEW',
+        ReturnValues: update.returnItem === 'none' ? 'NONE' : 'ALL_NEW',
       }),
     );
-    return result.Attributes as PayoutItem;
+    return update.returnItem === 'none' ? undefined : (result.Attributes as PayoutItem);
   } catch (error) {
     if (!isConditionalCheckFailed(error)) throw error;
     // dynalite has no ReturnValuesOnConditionCheckFailure: read the item to say why.

@@ -176,14 +176,13 @@ export async function recordWorkflow(
 }
 
 /**
- * Sends the decision to the task waiting on the stage the payout just left. Call it after the commit:
+ * Wakes the task waiting on the stage the payout just left (its Sync reads where the payout is now). Call it after the commit:
  * the task is read again then, because a token parked between the caller's read and its commit is
  * only on the item now (and a token parked after the commit is answered by the park itself).
  */
 export async function signalPayoutWorkflow(
   committed: Pick<PayoutItem, 'id' | 'task'>,
   from: PayoutStatus | readonly PayoutStatus[],
-  decision: string,
 ): Promise<void> {
   const stages: readonly PayoutStatus[] = typeof from === 'string' ? [from] : from;
   // `committed` is the item as the transition's UpdateItem returned it: a token parked before the
@@ -191,12 +190,12 @@ export async function signalPayoutWorkflow(
   const task = committed.task;
   if (!stateMachineArn() || !task || !stages.includes(task.stage)) return;
   try {
-    await answerTask(task.token, { decision, payoutId: committed.id });
+    await answerTask(task.token, { payoutId: committed.id });
   } catch (error) {
     // TaskTimedOut, InvalidToken, network: the workflow catches up when its wait times out.
     logger.warn('SendTaskSuccess failed; the workflow will reconcile', {
       payoutId: committed.id,
-      decision,
+      from: task.stage,
       error: error instanceof Error ? error.name : String(error),
     });
   }

@@ -10,7 +10,8 @@
  *   paid, with `AcctSvcrRef` (else the entry's) as payment reference; a credit entry whose `TxDtls`
  *   carry `RtrInf` → failed, returned, with `RtrInf/Rsn/Cd`; a booked debit entry with a `Btch` and no
  *   transaction id → a batch (payment information id, count, total); entries not booked yet → in
- *   progress; reversals and other credits are not about payouts and are skipped.
+ *   progress; a credit reversal (`RvslInd`) naming a payout undoes its booking: failed, returned;
+ *   debit reversals and other credits are not about payouts and are skipped.
  */
 import { createHash } from 'node:crypto';
 import { SaxesParser, type SaxesTagNS } from 'saxes';
@@ -18,6 +19,8 @@ import { BANK_REPORT_MAX_BYTES } from '../domain/bank-reports.ts';
 import { currencyExponent, isCurrency, parseDecimal } from '../domain/money.ts';
 import {
   BankReportRejected,
+  type BlockRejection,
+  type CheckedReport,
   type GroupRejection,
   type LineOutcome,
   type MessageKind,
@@ -39,16 +42,31 @@ export interface ParseOptions {
   maxBytes?: number;
 }
 
-/** Parses a whole report from its chunks (a Node stream of Buffers, strings, …). */
+/** Parses a whole report from its chunks (a Node stream of Buffers, strings, …), keeping its lines. */
 export async function parseBankReport(
   source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
   options: ParseOptions = {},
 ): Promise<ParsedReport> {
+  const lines: ReportLine[] = [];
+  const parsed = await checkBankReport(source, { ...options, onLines: (found) => lines.push(...found) });
+  return { ...parsed, lines };
+}
+
+/**
+ * Reads a whole report without keeping its lines: the checks (well-formed, supported, size), its
+ * SHA-256, size, header, batches, group or block rejections, and how many lines it has. With
+ * `onLines`, the lines go there as they are read (a few per chunk of the source).
+ */
+export async function checkBankReport(
+  source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
+  options: ParseOptions & { onLines?: (lines: ReportLine[]) => void } = {},
+): Promise<CheckedReport> {
   const maxBytes = options.maxBytes ?? MAX_REPORT_BYTES;
   const reader = new ReportReader();
   const hash = createHash('sha256');
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let size = 0;
+  let lineCount = 0;
   const decode = (bytes: Uint8Array, stream: boolean): string => {
     try {
       return decoder.decode(bytes, { stream });
@@ -56,15 +74,55 @@ export async function parseBankReport(
       throw new BankReportRejected('not_xml', 'The file is not UTF-8 text, so not an ISO 20022 XML message');
     }
   };
+  const drain = () => {
+    const found = reader.takeLines();
+    lineCount += found.length;
+    if (found.length > 0) options.onLines?.(found);
+  };
   for await (const chunk of source) {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
     size += bytes.byteLength;
     if (size > maxBytes) throw tooLarge(maxBytes);
     hash.update(bytes);
     reader.write(decode(bytes, true));
+    drain();
   }
   reader.write(decode(new Uint8Array(0), false));
-  return { ...reader.close(), sha256: hash.digest('hex'), size };
+  const closed = reader.close();
+  drain();
+  return { ...closed, lineCount, sha256: hash.digest('hex'), size };
+}
+
+/**
+ * The lines of a report, a chunk of the source at a time (for a report already checked with
+ * `checkBankReport`: the same bytes). Memory holds one chunk's lines, never the document's.
+ */
+export async function* streamReportLines(
+  source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
+  options: ParseOptions = {},
+): AsyncGenerator<ReportLine[], CheckedReport> {
+  const maxBytes = options.maxBytes ?? MAX_REPORT_BYTES;
+  const reader = new ReportReader();
+  const hash = createHash('sha256');
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let size = 0;
+  let lineCount = 0;
+  for await (const chunk of source) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    size += bytes.byteLength;
+    if (size > maxBytes) throw tooLarge(maxBytes);
+    hash.update(bytes);
+    reader.write(decoder.decode(bytes, { stream: true }));
+    const found = reader.takeLines();
+    lineCount += found.length;
+    if (found.length > 0) yield found;
+  }
+  reader.write(decoder.decode(new Uint8Array(0), { stream: false }));
+  const closed = reader.close();
+  const found = reader.takeLines();
+  lineCount += found.length;
+  if (found.length > 0) yield found;
+  return { ...closed, lineCount, sha256: hash.digest('hex'), size };
 }
 
 export function tooLarge(maxBytes: number): BankReportRejected {
@@ -120,13 +178,18 @@ class ReportReader {
   private kind: MessageKind | undefined;
   private message: MessageName | undefined;
   private messageId: string | undefined;
-  private readonly lines: ReportLine[] = [];
+  private lines: ReportLine[] = [];
   private readonly batches: ReportBatch[] = [];
   // pain.002
   private group: { originalMessageId?: string; status?: string; reasonCode?: string; texts: string[] } = {
     texts: [],
   };
   private paymentInfoStatus: string | undefined;
+  /** The payment information block being read (pain.002 `OrgnlPmtInfAndSts`). */
+  private block:
+    | { paymentInfoId?: string; status?: string; reasonCode?: string; texts: string[]; txs: number }
+    | undefined;
+  private readonly blockRejections: BlockRejection[] = [];
   private painTx: PainTx | undefined;
   private sawTransactions = false;
   // camt
@@ -152,19 +215,26 @@ class ReportReader {
     this.guard(() => this.parser.write(chunk));
   }
 
-  close(): Omit<ParsedReport, 'sha256' | 'size'> {
+  /** The lines read since the last call. */
+  takeLines(): ReportLine[] {
+    const lines = this.lines;
+    this.lines = [];
+    return lines;
+  }
+
+  close(): Omit<CheckedReport, 'sha256' | 'size' | 'lineCount'> {
     this.guard(() => this.parser.close());
     if (!this.kind || !this.message) throw new BankReportRejected('not_xml', 'The file holds no XML element');
     if (!this.messageId) {
       throw new BankReportRejected('invalid_content', `The ${this.message} message has no GrpHdr/MsgId`);
     }
-    const report: Omit<ParsedReport, 'sha256' | 'size'> = {
+    const report: Omit<CheckedReport, 'sha256' | 'size' | 'lineCount'> = {
       message: this.message,
       kind: this.kind,
       messageId: this.messageId,
-      lines: this.lines,
       batches: this.batches,
     };
+    if (this.blockRejections.length > 0) report.blockRejections = this.blockRejections;
     if (this.kind === 'pain.002' && this.group.status === 'RJCT' && !this.sawTransactions) {
       if (!this.group.originalMessageId) {
         throw new BankReportRejected(
@@ -176,6 +246,8 @@ class ReportReader {
       if (this.group.reasonCode) rejection.reasonCode = this.group.reasonCode;
       if (this.group.texts.length > 0) rejection.bankText = this.group.texts.join(' ');
       report.groupRejection = rejection;
+      // The whole file was refused: its blocks' refusals say nothing more.
+      delete report.blockRejections;
     }
     return report;
   }
@@ -260,10 +332,13 @@ class ReportReader {
 
   private openPain(): void {
     const path = this.path();
-    if (path === 'OrgnlPmtInfAndSts') this.paymentInfoStatus = undefined;
-    else if (path === 'OrgnlPmtInfAndSts/TxInfAndSts') {
+    if (path === 'OrgnlPmtInfAndSts') {
+      this.paymentInfoStatus = undefined;
+      this.block = { texts: [], txs: 0 };
+    } else if (path === 'OrgnlPmtInfAndSts/TxInfAndSts') {
       this.painTx = { texts: [] };
       this.sawTransactions = true;
+      if (this.block) this.block.txs += 1;
     }
   }
 
@@ -284,6 +359,19 @@ class ReportReader {
         return;
       case 'OrgnlPmtInfAndSts/PmtInfSts':
         this.paymentInfoStatus = text;
+        if (this.block) this.block.status = text;
+        return;
+      case 'OrgnlPmtInfAndSts/OrgnlPmtInfId':
+        if (this.block) this.block.paymentInfoId = text;
+        return;
+      case 'OrgnlPmtInfAndSts/StsRsnInf/Rsn/Cd':
+        if (this.block) this.block.reasonCode ??= text;
+        return;
+      case 'OrgnlPmtInfAndSts/StsRsnInf/AddtlInf':
+        if (text) this.block?.texts.push(text);
+        return;
+      case 'OrgnlPmtInfAndSts':
+        this.endBlock();
         return;
       case 'OrgnlPmtInfAndSts/TxInfAndSts':
         this.endPainTx();
@@ -308,6 +396,31 @@ class ReportReader {
         tx.amount = { text, currency };
         break;
     }
+  }
+
+  /**
+   * A block refused as a whole (`PmtInfSts` RJCT and no transaction detail): every transaction of
+   * that block was refused. (A block with details reports each transaction: its lines say it.)
+   */
+  private endBlock(): void {
+    const block = this.block;
+    this.block = undefined;
+    if (block?.status !== 'RJCT' || block.txs > 0) return;
+    if (!block.paymentInfoId || !this.group.originalMessageId) {
+      throw new BankReportRejected(
+        'invalid_content',
+        'A payment information block rejection without OrgnlPmtInfId or OrgnlGrpInfAndSts/OrgnlMsgId',
+      );
+    }
+    const rejection: BlockRejection = {
+      originalMessageId: this.group.originalMessageId,
+      paymentInfoId: block.paymentInfoId,
+    };
+    const reasonCode = block.reasonCode ?? this.group.reasonCode;
+    if (reasonCode) rejection.reasonCode = reasonCode;
+    const texts = block.texts.length > 0 ? block.texts : this.group.texts;
+    if (texts.length > 0) rejection.bankText = texts.join(' ');
+    this.blockRejections.push(rejection);
   }
 
   private endPainTx(): void {
@@ -403,7 +516,10 @@ class ReportReader {
   }
 
   private endEntry(entry: CamtEntry): void {
-    if (entry.reversal) return;
+    if (entry.reversal) {
+      this.endReversal(entry);
+      return;
+    }
     const status = entry.status ?? 'NONE';
     const booked = status === 'BOOK';
     const reference = entry.acctSvcrRef ?? entry.entryRef;
@@ -451,6 +567,40 @@ class ReportReader {
     if (batch.messageId) found.messageId = batch.messageId;
     if (reference) found.paymentReference = reference;
     this.batches.push(found);
+  }
+
+  /**
+   * A reversal (`RvslInd` true). ISO 20022: a credit reversal undoes a debit booking, so one naming a
+   * payout's EndToEndId says the money we sent came back: a return (failed, `returned`), with the
+   * `RtrInf` reason when the bank gives one, else its own words or "reversed". A debit reversal
+   * undoes money that came in: not about payouts. A reversal without transaction references cannot
+   * be matched to payouts and is skipped.
+   */
+  private endReversal(entry: CamtEntry): void {
+    const status = entry.status ?? 'NONE';
+    const reference = entry.acctSvcrRef ?? entry.entryRef;
+    for (const tx of entry.txs) {
+      if (!tx.endToEndId || tx.endToEndId === NO_ID) continue;
+      if ((tx.creditDebit ?? entry.creditDebit) !== 'CRDT') continue;
+      const amount =
+        tx.amount ??
+        tx.txAmount ??
+        tx.instructedAmount ??
+        (entry.txs.length === 1 ? entry.amount : undefined);
+      const line: ReportLine = {
+        endToEndId: tx.endToEndId,
+        outcome: status === 'BOOK' ? 'failed' : 'in_progress',
+        returned: true,
+        reversal: true,
+        bankStatus: status,
+        bankText: tx.texts.length > 0 ? tx.texts.join(' ') : 'The bank reversed its booking of this payment',
+      };
+      if (tx.returnCode) line.reasonCode = tx.returnCode;
+      const paymentReference = tx.acctSvcrRef ?? reference;
+      if (paymentReference) line.paymentReference = paymentReference;
+      if (amount) Object.assign(line, exactAmount(amount));
+      this.lines.push(line);
+    }
   }
 }
 

@@ -29,8 +29,10 @@ export interface ReportLine {
   currency?: string;
   /** The bank's reference for a booking (`AcctSvcrRef`, else the entry's). */
   paymentReference?: string;
-  /** A credit transfer that came back (camt `RtrInf`). */
+  /** A credit transfer that came back (camt `RtrInf`, or a reversal of its booking). */
   returned?: boolean;
+  /** The booking was reversed (camt `RvslInd` on a credit entry). */
+  reversal?: boolean;
   /** The raw status: a pain.002 `TxSts` (`ACCP`, `RJCT`…) or a camt entry status (`BOOK`, `PDNG`). */
   bankStatus: string;
 }
@@ -57,16 +59,38 @@ export interface GroupRejection {
   bankText?: string;
 }
 
-export interface ParsedReport {
+/** A report as checked, without its lines (they are streamed: see `streamReportLines`). */
+/**
+ * The bank refused one payment information block of a file (pain.002 `OrgnlPmtInfAndSts` with
+ * `PmtInfSts` RJCT and no transaction detail): every transaction of that block was refused.
+ */
+export interface BlockRejection {
+  /** The `MsgId` of the export's file. */
+  originalMessageId: string;
+  /** The block's `PmtInfId`. */
+  paymentInfoId: string;
+  reasonCode?: string;
+  bankText?: string;
+}
+
+export interface CheckedReport {
   message: MessageName;
   kind: MessageKind;
   messageId: string;
-  lines: ReportLine[];
   batches: ReportBatch[];
   groupRejection?: GroupRejection;
+  /** Payment information blocks the bank refused as a whole (pain.002 `PmtInfSts` RJCT, no tx detail). */
+  blockRejections?: BlockRejection[];
   /** Hex SHA-256 of the bytes read. */
   sha256: string;
   size: number;
+  /** How many lines the report has. */
+  lineCount: number;
+}
+
+/** A report with its lines (small reports, tests). */
+export interface ParsedReport extends CheckedReport {
+  lines: ReportLine[];
 }
 
 export type RejectionCode =

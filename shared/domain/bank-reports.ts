@@ -154,7 +154,13 @@ export function attentionMail(
 /** The bank refused a whole export file (pain.002 group-level RJCT). */
 export function exportRejectedMail(
   report: { id: string; fileName: string },
-  rejection: { exportId?: string | undefined; messageId: string; reason: string; result: string },
+  rejection: {
+    exportId?: string | undefined;
+    messageId: string;
+    paymentInfoId?: string | undefined;
+    reason: string;
+    result: string;
+  },
   to: string,
   portalUrl: string,
 ): ReportMail {
@@ -163,7 +169,9 @@ export function exportRejectedMail(
     to,
     subject: `The bank refused export ${rejection.exportId ?? rejection.messageId}`,
     text: [
-      `The bank refused the whole file ${rejection.messageId}: ${rejection.reason}`,
+      rejection.paymentInfoId
+        ? `The bank refused the payment block ${rejection.paymentInfoId} of file ${rejection.messageId} (every payment in it): ${rejection.reason}`
+        : `The bank refused the whole file ${rejection.messageId}: ${rejection.reason}`,
       '',
       voided
         ? 'The export was voided and its payouts are ready again: fix the cause, then export them again.'

@@ -21,82 +21,64 @@ export type PayoutAction =
   | 'mark_failed'
   | 'reissue'
   | 'cancel';
-export type Role = 'manager' | 'partner';
 
+/**
+ * One transition. Who may take it is the route's permission (../http/routes); the workflow only
+ * learns that the payout moved and reads where it is (infra/workflow/payout.asl.json, Sync).
+ */
 export interface Transition {
   from: readonly PayoutStatus[];
   to: PayoutStatus;
-  role: Role;
   /** The domain event type recorded in the history and published on the bus. */
   event: string;
-  /** The workflow decision sent with SendTaskSuccess. */
-  decision: string;
 }
 
 export const TRANSITIONS: Readonly<Record<PayoutAction, Transition>> = {
   validate: {
     from: ['draft'],
     to: 'pending',
-    role: 'manager',
     event: 'payout.validated',
-    decision: 'validated',
   },
   partner_validate: {
     from: ['pending'],
     to: 'ready',
-    role: 'partner',
     event: 'payout.partner_validated',
-    decision: 'partner_validated',
   },
   request_changes: {
     from: ['pending'],
     to: 'draft',
-    role: 'partner',
     event: 'payout.changes_requested',
-    decision: 'changes_requested',
   },
   export: {
     from: ['ready'],
     to: 'processing',
-    role: 'manager',
     event: 'payout.processing',
-    decision: 'processing',
   },
   void: {
     from: ['processing'],
     to: 'ready',
-    role: 'manager',
     event: 'payout.export_voided',
-    decision: 'voided',
   },
   mark_paid: {
     from: ['ready', 'processing'],
     to: 'paid',
-    role: 'manager',
     event: 'payout.paid',
-    decision: 'paid',
   },
   mark_failed: {
     from: ['processing', 'paid'],
     to: 'failed',
-    role: 'manager',
     event: 'payout.failed',
-    decision: 'failed',
   },
   /** The failed payout stays failed (marked `reissuedAs`); a new ready payout takes its rewards. */
   reissue: {
     from: ['failed'],
     to: 'failed',
-    role: 'manager',
     event: 'payout.reissued',
-    decision: 'reissued',
   },
   cancel: {
     from: ['draft', 'pending', 'ready', 'failed'],
     to: 'cancelled',
-    role: 'manager',
     event: 'payout.cancelled',
-    decision: 'cancelled',
   },
 };
 

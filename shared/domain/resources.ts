@@ -463,6 +463,9 @@ export const BankReportLine = named(
     currency: z.optional(Currency),
     paymentReference: z.optional(z.string()),
     returned: z.optional(z.boolean()),
+    reversal: z.optional(
+      documented(z.boolean(), { description: 'The bank reversed its booking (camt `RvslInd`): a return' }),
+    ),
     detail: z.optional(
       documented(z.string(), { description: 'Why a line changed nothing, e.g. the payout’s own amount' }),
     ),

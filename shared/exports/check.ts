@@ -7,7 +7,7 @@ import { electronicFormatIBAN, isSEPACountry, isValidBIC, isValidIBAN } from 'ib
 import * as z from 'zod/mini';
 import { currencyExponent, isCurrency } from '../domain/money.ts';
 import type { ExportFormat } from '../domain/schemas.ts';
-import { toSepaText } from './text.ts';
+import { boundedMemo, toSepaText } from './text.ts';
 import type { ExportCheck, ExportRow, Refusal, RefusalReason } from './types.ts';
 
 /** Currencies PayPal Payouts can send (developer.paypal.com, "Currency codes"). */
@@ -32,9 +32,14 @@ export function compactIban(iban: string): string {
 
 /** The IBAN in electronic format if it is valid, else undefined. */
 export function normalizeIban(iban: string): string | undefined {
-  const electronic = compactIban(iban);
-  return isValidIBAN(electronic) ? electronic : undefined;
+  return validIban(iban) ?? undefined;
 }
+
+// Both passes of an export check each row's IBAN (mod 97, country BBAN rules): once per IBAN.
+const validIban = boundedMemo((iban: string): string | null => {
+  const electronic = compactIban(iban);
+  return isValidIBAN(electronic) ? electronic : null;
+});
 
 /** The BIC without spaces, upper case, if it is valid, else undefined. */
 export function normalizeBic(bic: string): string | undefined {

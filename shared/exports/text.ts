@@ -73,17 +73,38 @@ const SEPA_MAP: Readonly<Record<string, string>> = {
 };
 
 /**
+ * Remembers the results of a pure function of a string, at most `max` of them (then it starts
+ * afresh): an export checks a row in its first pass and checks and writes it in its second, so each
+ * name, town and IBAN would otherwise be worked out two or three times per file.
+ */
+export function boundedMemo<T>(compute: (key: string) => T, max = 20_000): (key: string) => T {
+  let cache = new Map<string, T>();
+  return (key) => {
+    const known = cache.get(key);
+    if (known !== undefined || cache.has(key)) return known as T;
+    const value = compute(key);
+    if (cache.size >= max) cache = new Map();
+    cache.set(key, value);
+    return value;
+  };
+}
+
+/**
  * Transliterates to the EPC basic character set: accents dropped (é → e), special letters and signs
  * mapped (ß → ss, & → +), whitespace runs collapsed to one space, everything else removed; trimmed.
  */
 export function toSepaText(text: string): string {
   if (SEPA_ONLY.test(text) && !text.includes('  ') && text.trim() === text) return text;
-  return text
+  return transliterate(text);
+}
+
+const transliterate = boundedMemo((text: string): string =>
+  text
     .normalize('NFKD')
     .replace(NOT_SEPA, (char) => (WHITESPACE.test(char) ? ' ' : (SEPA_MAP[char] ?? '')))
     .replace(/ {2,}/g, ' ')
-    .trim();
-}
+    .trim(),
+);
 
 /** Cuts to at most `max` UTF-16 units without leaving a trailing space or a lone surrogate half. */
 export function cut(text: string, max: number): string {

@@ -42,8 +42,13 @@ export function escapeXml(value: string): string {
   return value.replace(MARKUP, (char) => ENTITIES[char] ?? char);
 }
 
+/** Names already checked: a file writes the same few element names for every transaction. */
+const checkedNames = new Set<string>();
+
 function tagName(name: string): string {
+  if (checkedNames.has(name)) return name;
   if (!NAME.test(name)) throw new RangeError(`Not an XML element or attribute name: ${JSON.stringify(name)}`);
+  if (checkedNames.size < 1_000) checkedNames.add(name);
   return name;
 }
 

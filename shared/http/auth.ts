@@ -18,15 +18,30 @@ import {
 import type { Actor } from '../domain/schemas.ts';
 import type { Access } from './route-spec.ts';
 
-export interface Caller {
-  role: 'manager' | 'partner';
-  /** The token's subject: the user. */
+/** A manager: the token's subject (the user) and their roles (at least one). */
+export interface ManagerCaller {
+  role: 'manager';
   subject: string;
-  /** A manager's roles (at least one); empty for partners. */
   roles: ManagerRole[];
-  /** Set for partners. */
-  partnerId?: string;
+  partnerId?: undefined;
 }
+
+/** A partner user: the token's subject and the partner they act for. */
+export interface PartnerCaller {
+  role: 'partner';
+  subject: string;
+  roles: [];
+  partnerId: string;
+}
+
+export type Caller = ManagerCaller | PartnerCaller;
+
+/** The caller a route of this access is called by (authorize() refuses every other). */
+export type CallerOf<A extends Access> = A extends 'partner'
+  ? PartnerCaller
+  : A extends 'manager'
+    ? ManagerCaller
+    : undefined;
 
 type ClaimValue = string | number | boolean | string[] | undefined;
 export type Claims = Record<string, ClaimValue>;
@@ -109,6 +124,6 @@ export function authorize(
 
 export function actorOf(caller: Caller): Actor {
   return caller.role === 'partner'
-    ? { role: 'partner', id: caller.partnerId ?? caller.subject }
+    ? { role: 'partner', id: caller.partnerId }
     : { role: 'manager', id: caller.subject, roles: caller.roles };
 }

@@ -24,7 +24,7 @@ import {
   ValidationFailed,
 } from '../domain/errors.ts';
 import { type IdKind, isId } from '../domain/ids.ts';
-import { actorOf, authorize, type Caller } from './auth.ts';
+import { actorOf, authorize, type Caller, type CallerOf } from './auth.ts';
 import { internalErrorResponse, problemResponse, validationError } from './problem.ts';
 import { permissionFits, type RouteSpec, type RouteTable, routeKey } from './route-spec.ts';
 
@@ -34,11 +34,19 @@ export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 
 type Out<S> = S extends z.ZodMiniType ? z.output<S> : undefined;
 
+/** The parameter names of a path: `/payouts/{id}/rewards/{rewardId}` → `'id' | 'rewardId'`. */
+export type PathParamNames<P extends string> = P extends `${string}{${infer Name}}${infer Rest}`
+  ? Name | PathParamNames<Rest>
+  : never;
+
+/** A route's path parameters, each a string: API Gateway only matches a route when all are present. */
+export type PathParams<P extends string> = { [Name in PathParamNames<P>]: string };
+
 export interface Request<R extends RouteSpec> {
   body: Out<R['body']>;
   query: Out<R['query']>;
-  params: Record<string, string>;
-  caller: R['access'] extends 'public' ? undefined : Caller;
+  params: PathParams<R['path']>;
+  caller: CallerOf<R['access']>;
   actor: R['access'] extends 'public' ? undefined : ReturnType<typeof actorOf>;
   ifMatch: number | undefined;
   /** The request's Idempotency-Key (POST), scoped to its caller and route: for use cases that resume. */
@@ -104,10 +112,15 @@ const PATH_ID_KINDS: Record<string, IdKind> = {
 };
 
 /**
- * Every path id must match its kind's pattern: one that cannot exist is a 404 like an unknown one
- * (and never reaches DynamoDB, whose key size limit would make a long one a 500).
+ * The route's path parameters, each present (API Gateway matches no route without them) and every
+ * id matching its kind's pattern: one that cannot exist is a 404 like an unknown one (and never
+ * reaches DynamoDB, whose key size limit would make a long one a 500).
  */
-export function checkPathIds(path: string, params: Record<string, string | undefined>): void {
+export function readPathParams(
+  path: string,
+  params: Record<string, string | undefined>,
+): Record<string, string> {
+  const checked: Record<string, string> = {};
   const segments = path.split('/');
   for (const [index, segment] of segments.entries()) {
     const name = /^\{(\w+)\}$/.exec(segment)?.[1];
@@ -118,7 +131,9 @@ export function checkPathIds(path: string, params: Record<string, string | undef
     if (kind && !isId(kind, value)) {
       throw new NotFound(`No ${kind} ${value.length > 40 ? `${value.slice(0, 40)}…` : value}`);
     }
+    checked[name] = value;
   }
+  return checked;
 }
 
 /**
@@ -183,10 +198,16 @@ function replayer(context: Context): (input: ReplayInput) => Promise<Reply> {
   return replayable;
 }
 
+/** Whose keys these are: `public:`, `partner:<partnerId>` or `manager:<subject>`. */
+function callerScope(caller: Caller | undefined): string {
+  if (!caller) return 'public:';
+  return caller.role === 'partner' ? `partner:${caller.partnerId}` : `manager:${caller.subject}`;
+}
+
 function requestKeyOf(event: HttpEvent, spec: RouteSpec, caller: Caller | undefined): string | undefined {
   const key = header(event, 'idempotency-key');
   if (key === undefined || spec.method !== 'POST' || key.length < 1 || key.length > 255) return undefined;
-  return `${caller?.role ?? 'public'}:${caller?.partnerId ?? caller?.subject ?? ''}:${event.routeKey}:${key}`;
+  return `${callerScope(caller)}:${event.routeKey}:${key}`;
 }
 
 async function withIdempotency(
@@ -204,7 +225,7 @@ async function withIdempotency(
       errors: [{ path: 'Idempotency-Key', message: 'invalid length' }],
     });
   }
-  const scope = `${caller?.role ?? 'public'}:${caller?.partnerId ?? caller?.subject ?? ''}:${event.routeKey}:${JSON.stringify(event.pathParameters ?? {})}`;
+  const scope = `${callerScope(caller)}:${event.routeKey}:${JSON.stringify(event.pathParameters ?? {})}`;
   try {
     return await replayer(context)({ key: `${scope}:${key}`, request: body ?? null, run });
   } catch (error) {
@@ -243,7 +264,7 @@ export function httpHandler<R extends RouteTable>(routes: R, implementations: Im
       if (!route) throw new NotFound(`No route ${event.routeKey}`);
       const { spec, run } = route;
       const caller = authorize(spec, event.requestContext?.authorizer?.jwt?.claims);
-      checkPathIds(spec.path, event.pathParameters ?? {});
+      const params = readPathParams(spec.path, event.pathParameters ?? {});
       const rawBody = readBody(event, spec);
       const body = spec.body ? spec.body.safeParse(rawBody) : undefined;
       if (body && !body.success) throw validationError(body.error, 'body');
@@ -257,7 +278,7 @@ export function httpHandler<R extends RouteTable>(routes: R, implementations: Im
       const request = {
         body: body?.data,
         query: query?.data,
-        params: (event.pathParameters ?? {}) as Record<string, string>,
+        params,
         caller,
         actor: caller ? actorOf(caller) : undefined,
         ifMatch: parseIfMatch(event, spec),

@@ -96,7 +96,7 @@ export async function approvePayout(id: string, note: string | undefined, actor:
     at,
   });
   // Wakes the workflow parked on `ready`: its sync publishes `payout.approved` and parks again.
-  await signalPayoutWorkflow(updated, 'ready', 'approved');
+  await signalPayoutWorkflow(updated, 'ready');
   return toPayout(updated);
 }
 

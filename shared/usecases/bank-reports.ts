@@ -18,21 +18,29 @@ import {
   findReport,
   listLineRecords,
   listReportRecords,
+  openReportObject,
   presignReportUpload,
   putLines,
   putReport,
-  readReportObject,
   recordedLines,
   reportObjectSize,
   type StoredLine,
   updateReport,
 } from '../adapters/bank-report-store.ts';
 import { publishEvents } from '../adapters/events.ts';
+import { exportStatusOf } from '../adapters/export-store.ts';
 import { sendEmail } from '../adapters/mail.ts';
 import { logger } from '../adapters/observability.ts';
 import { limiter } from '../adapters/table.ts';
-import { parseBankReport, tooLarge } from '../bank-reports/parse.ts';
-import { BankReportRejected, type ReportBatch, type ReportLine } from '../bank-reports/types.ts';
+import { checkBankReport, streamReportLines, tooLarge } from '../bank-reports/parse.ts';
+import {
+  BankReportRejected,
+  type BlockRejection,
+  type CheckedReport,
+  type GroupRejection,
+  type ReportBatch,
+  type ReportLine,
+} from '../bank-reports/types.ts';
 import { ENV, optionalEnv } from '../config/env.ts';
 import {
   type AlertLine,
@@ -230,9 +238,14 @@ async function applyLeased(
     await deleteReportObject(key);
     return 'rejected';
   }
-  let parsed: Awaited<ReturnType<typeof parseBankReport>>;
+  // First pass: the checks, the hash and the header, keeping no line (nothing is applied from a file
+  // that turns out bad, or a duplicate).
+  let parsed: CheckedReport;
+  let etag: string | undefined;
   try {
-    parsed = await parseBankReport(await readReportObject(key), { maxBytes });
+    const object = await openReportObject(key);
+    etag = object.etag;
+    parsed = await checkBankReport(object.body, { maxBytes });
   } catch (error) {
     if (!(error instanceof BankReportRejected)) throw error;
     await reject(record, error);
@@ -252,16 +265,36 @@ async function applyLeased(
   }
   await updateReport(reportId, { from: ['received'], set: described });
 
-  const results: StoredLine[] = [];
   const pending: string[] = [];
   let exportRejection: ExportRejectionRecord | undefined;
   if (parsed.groupRejection) {
     exportRejection = await rejectExport(parsed.groupRejection, reportId);
     pending.push('mail_export_rejected');
+  } else if (parsed.blockRejections?.length) {
+    // Our exports write one block (`<MsgId>-1`): its refusal is the refusal of every payment in it.
+    for (const block of parsed.blockRejections) {
+      const rejected = await rejectExport(block, reportId);
+      exportRejection ??= rejected;
+    }
+    pending.push('mail_export_rejected');
   }
-  const lines = [...parsed.lines.map((line) => ({ line })), ...(await expandBatches(parsed.batches))];
-  results.push(...(await applyLines(reportId, lines, { concurrency })));
-  const counts = countResults(results.map((line) => line.result));
+  // Second pass: the lines as they are read (the same bytes: S3 answers only for the same ETag).
+  const sha256 = parsed.sha256;
+  async function* planned(): AsyncGenerator<PlannedLine> {
+    const object = await openReportObject(key, etag);
+    const stream = streamReportLines(object.body, { maxBytes });
+    for (;;) {
+      const next = await stream.next();
+      if (next.done) {
+        if (next.value.sha256 !== sha256) throw new Error(`Bank report ${reportId} changed while applied`);
+        break;
+      }
+      for (const line of next.value) yield { line };
+    }
+    yield* await expandBatches(parsed.batches);
+  }
+  const results = await applyLines(reportId, planned(), { concurrency });
+  const counts = countResults(results);
   if (counts.voidedExport > 0) pending.unshift('mail_voided_export');
   if (counts.unmatched + counts.mismatched > 0) pending.push('mail_attention');
   pending.push('event');
@@ -361,79 +394,116 @@ async function expandBatches(batches: readonly ReportBatch[]): Promise<PlannedLi
 }
 
 /**
- * Applies the lines a few at a time and records each (25 an item batch) as it completes. The payouts
- * are read a chunk of lines at a time (BatchGetItem, the next chunk read while this one settles), so
- * that a line costs about one conditional write. Lines a crashed run already recorded keep their
- * result and are not applied again.
+ * Applies the lines as they stream in, a bounded number at a time (`concurrency`, the floor's), and
+ * records each (25 an item batch) as it completes. The payouts are read a chunk of lines at a time
+ * (BatchGetItem; the next chunk is read while this one settles, and no more is read from the file
+ * until the chunk before it is done), so that a line costs about one conditional write and memory
+ * holds two chunks. Lines a crashed run already recorded keep their result and are not applied
+ * again. Returns every line's result, in file order.
  */
 async function applyLines(
   reportId: string,
-  planned: readonly PlannedLine[],
+  planned: AsyncIterable<PlannedLine>,
   options: { concurrency: number },
-): Promise<StoredLine[]> {
+): Promise<LineResult[]> {
   const done = await recordedLines(reportId);
   const run = limiter(options.concurrency);
-  const results: StoredLine[] = new Array(planned.length);
+  const results: LineResult[] = [];
   let buffer: StoredLine[] = [];
-  const writes: Promise<void>[] = [];
+  const writes = new Set<Promise<void>>();
+  let failure: unknown;
   const flush = () => {
     if (buffer.length === 0) return;
     const batch = buffer;
     buffer = [];
-    const write = putLines(reportId, batch);
-    write.catch(() => undefined);
-    writes.push(write);
-  };
-  const todo: number[] = [];
-  planned.forEach((_, index) => {
-    const recorded = done.get(index);
-    if (recorded) results[index] = recorded;
-    else todo.push(index);
-  });
-  const chunks: number[][] = [];
-  for (let start = 0; start < todo.length; start += MATCH_CHUNK)
-    chunks.push(todo.slice(start, start + MATCH_CHUNK));
-  const read = (chunk: readonly number[]) =>
-    findByEndToEndIds(
-      chunk.flatMap((index) => {
-        const plan = planned[index] as PlannedLine;
-        return plan.result ? [] : [plan.line.endToEndId];
-      }),
+    const write: Promise<void> = putLines(reportId, batch).then(
+      () => {
+        writes.delete(write);
+      },
+      (error: unknown) => {
+        failure ??= error;
+      },
     );
-  const settled: Promise<unknown>[] = [];
-  let next = chunks.length > 0 ? read(chunks[0] as number[]) : undefined;
-  for (let c = 0; c < chunks.length; c++) {
-    const matches = await (next as ReturnType<typeof read>);
-    const chunkSettled = Promise.all(
-      (chunks[c] as number[]).map((index) =>
+    writes.add(write);
+  };
+  const settle = async (chunk: readonly { index: number; plan: PlannedLine }[]) => {
+    const matches = await findByEndToEndIds(
+      chunk.flatMap(({ plan }) => (plan.result ? [] : [plan.line.endToEndId])),
+    );
+    const applied: { stored: StoredLine; exportId: string }[] = [];
+    await Promise.all(
+      chunk.map(({ index, plan }) =>
         run(async () => {
-          const plan = planned[index] as PlannedLine;
-          const stored = await applyLine(index, plan, matches.get(plan.line.endToEndId));
-          results[index] = stored;
-          buffer.push(stored);
-          if (buffer.length >= LINE_BATCH) flush();
+          const { stored, exportId } = await applyLine(index, plan, matches.get(plan.line.endToEndId));
+          if (stored.result === 'applied' && exportId) applied.push({ stored, exportId });
+          else record(stored);
         }),
       ),
     );
+    // The other half of the void's protocol (../usecases/export-void.ts): once its writes are done,
+    // the exports of the lines it applied are read again. One voided meanwhile (the void did not see
+    // the settlement) makes those lines `voided_export`: the payout is settled, and the manager is
+    // told at once. One GetItem per export and chunk.
+    const exportIds = [...new Set(applied.map((line) => line.exportId))];
+    const statuses = new Map(
+      await Promise.all(exportIds.map(async (id) => [id, await exportStatusOf(id)] as const)),
+    );
+    for (const { stored, exportId } of applied) {
+      if (statuses.get(exportId) === 'voided') {
+        stored.result = 'voided_export';
+        stored.detail = `export ${exportId} was voided while this report was applied: the payout is recorded ${stored.outcome}; check for a double payment`;
+      }
+      record(stored);
+    }
+  };
+  const record = (stored: StoredLine) => {
+    results[stored.index] = stored.result;
+    buffer.push(stored);
+    if (buffer.length >= LINE_BATCH) flush();
+  };
+  let previous: Promise<void> | undefined;
+  const launch = async (chunk: { index: number; plan: PlannedLine }[]) => {
+    const settling = settle(chunk);
     // Awaited below; this only keeps a failure from counting as unhandled meanwhile.
-    chunkSettled.catch(() => undefined);
-    settled.push(chunkSettled);
-    if (c + 1 < chunks.length) {
-      // At most two chunks queued: the next is read while this one settles.
-      if (c >= 1) await settled[c - 1];
-      next = read(chunks[c + 1] as number[]);
+    settling.catch(() => undefined);
+    if (previous) await previous;
+    previous = settling;
+  };
+  let chunk: { index: number; plan: PlannedLine }[] = [];
+  let index = 0;
+  for await (const plan of planned) {
+    const recorded = done.get(index);
+    if (recorded) results[index] = recorded.result;
+    else chunk.push({ index, plan });
+    index += 1;
+    if (chunk.length >= MATCH_CHUNK) {
+      await launch(chunk);
+      chunk = [];
     }
   }
-  await Promise.all(settled);
+  if (chunk.length > 0) await launch(chunk);
+  await previous;
   flush();
   await Promise.all(writes);
+  if (failure) throw failure;
   return results;
 }
 
 const FAILED_REASON = (line: ReportLine) =>
   line.outcome === 'failed' ? reasonText(line.reasonCode).text : undefined;
 
+/** Applies one line; `exportId`: the export of the payout it settled (for the re-check after). */
 async function applyLine(
+  index: number,
+  plan: PlannedLine,
+  found: BatchMatch | undefined,
+): Promise<{ stored: StoredLine; exportId?: string }> {
+  const stored = await applyLineOnly(index, plan, found);
+  const match = found?.match;
+  return match && match.found === 'payout' ? { stored, exportId: match.exportId } : { stored };
+}
+
+async function applyLineOnly(
   index: number,
   plan: PlannedLine,
   found: BatchMatch | undefined,
@@ -446,12 +516,17 @@ async function applyLine(
     result: 'unmatched',
   };
   if (line.reasonCode) stored.reasonCode = line.reasonCode;
-  const reason = FAILED_REASON(line) ?? line.bankText;
+  // A failure without a reason code (a reversal) keeps the bank's words, not the generic text.
+  const reason =
+    line.outcome === 'failed' && !line.reasonCode && line.bankText
+      ? line.bankText
+      : (FAILED_REASON(line) ?? line.bankText);
   if (reason) stored.reason = reason;
   if (line.amount !== undefined) stored.amount = line.amount;
   if (line.currency) stored.currency = line.currency;
   if (line.paymentReference) stored.paymentReference = line.paymentReference;
   if (line.returned) stored.returned = true;
+  if (line.reversal) stored.reversal = true;
   if (plan.payoutId) stored.payoutId = plan.payoutId;
   if (plan.result) {
     stored.result = plan.result;
@@ -480,7 +555,8 @@ async function applyLine(
   }
   const at = new Date().toISOString();
   // The payout as just read; its rewards are marked paid by its workflow (woken by the signal).
-  const options = { item: found?.item, followUps: 'workflow' as const };
+  // Its history entry stays in its outbox until the workflow's sync (or its next change) flushes it.
+  const options = { item: found?.item, followUps: 'workflow' as const, history: 'later' as const };
   const settled: SettleResult =
     line.outcome === 'paid'
       ? await settlePaid(
@@ -515,22 +591,39 @@ async function applyLine(
 
 // ------------------------------------------------------------------ a file the bank refused
 
+/**
+ * The bank refused a file (group level) or one of its payment blocks, every payment in it: the
+ * export is voided, so its payouts are ready again (unless one already has an outcome:
+ * `export_settled`, the manager is told either way). Our exports write one block, `<MsgId>-1`: a
+ * block of another file, or another block, is `unmatched`.
+ */
 async function rejectExport(
-  rejection: NonNullable<Awaited<ReturnType<typeof parseBankReport>>['groupRejection']>,
+  rejection: GroupRejection | BlockRejection,
   reportId: string,
 ): Promise<ExportRejectionRecord> {
   const reason = rejection.reasonCode
     ? `${reasonText(rejection.reasonCode).text}${rejection.bankText ? ` (${rejection.bankText})` : ''}`
     : (rejection.bankText ?? reasonText(undefined).text);
+  const block = 'paymentInfoId' in rejection ? rejection.paymentInfoId : undefined;
   const base = {
     messageId: rejection.originalMessageId,
+    ...(block ? { paymentInfoId: block } : {}),
     ...(rejection.reasonCode ? { reasonCode: rejection.reasonCode } : {}),
     reason,
   };
   const exportId = exportIdOfMessageId(rejection.originalMessageId);
   if (!exportId) return { ...base, result: 'unmatched' };
-  const voided = await voidExportForRejection(exportId, `The bank refused the file: ${reason}`);
-  logger.info('Export refused by the bank', { reportId, exportId, result: voided.result });
+  if (
+    block !== undefined &&
+    (block.trim() !== `${rejection.originalMessageId.trim()}-1` || exportIdOfMessageId(block) !== exportId)
+  ) {
+    return { ...base, exportId, result: 'unmatched' };
+  }
+  const voided = await voidExportForRejection(
+    exportId,
+    block ? `The bank refused the payment block ${block}: ${reason}` : `The bank refused the file: ${reason}`,
+  );
+  logger.info('Export refused by the bank', { reportId, exportId, block, result: voided.result });
   return { ...base, exportId, result: voided.result === 'not_found' ? 'unmatched' : voided.result };
 }
 

@@ -9,6 +9,7 @@ import {
   markExportVoided,
   releasePayoutFromExport,
   snapshotReader,
+  unmarkExportVoided,
 } from '../adapters/export-store.ts';
 import { logger } from '../adapters/observability.ts';
 import { forEachLimited, newEvent, type PayoutItem } from '../adapters/payout-store.ts';
@@ -38,18 +39,28 @@ export async function voidExport(exportId: string, reason: string, actor: Actor)
   const { record, payoutIds } = found;
   if (record.status === 'building') return { result: 'invalid_transition', exportId, payoutIds: [] };
   if (record.status === 'active') {
-    const payouts = await snapshotReader().payouts(payoutIds);
-    const settled = payouts
-      .filter(
-        (payout) => (payout.status === 'paid' || payout.status === 'failed') && payout.exportId === exportId,
-      )
-      .map((payout) => payout.id);
+    const settled = settledIn(exportId, await snapshotReader().payouts(payoutIds));
     if (settled.length > 0) return { result: 'export_settled', exportId, payoutIds: settled };
     const at = new Date().toISOString();
     if (!(await markExportVoided(exportId, ['active'], reason, at))) {
       const again = await findExport(exportId);
       if (again?.record.status !== 'voided') return { result: 'invalid_transition', exportId, payoutIds: [] };
     } else {
+      // The race with a bank report (or a manual mark) settling a payout of this export: the export is
+      // marked voided first, then its payouts are read again. A settlement that committed before this
+      // read is seen here, and the void steps back (export_settled, nothing was released); one that
+      // commits after it re-reads the export once its write is done (see applyLines in
+      // ./bank-reports.ts), finds it voided and records its line as `voided_export`. So a payout never
+      // ends settled in a voided export without its report line saying `voided_export`.
+      const settledMeanwhile = settledIn(exportId, await snapshotReader().payouts(payoutIds));
+      if (settledMeanwhile.length > 0) {
+        await unmarkExportVoided(exportId, at);
+        logger.warn('A payout of the export was settled while it was voided: the void steps back', {
+          exportId,
+          payoutIds: settledMeanwhile,
+        });
+        return { result: 'export_settled', exportId, payoutIds: settledMeanwhile };
+      }
       await publishEvents([
         {
           type: 'export.voided',
@@ -66,6 +77,18 @@ export async function voidExport(exportId: string, reason: string, actor: Actor)
     exportId,
     payoutIds: released,
   };
+}
+
+/** The payouts that have an outcome (paid or failed) in this export. */
+function settledIn(
+  exportId: string,
+  payouts: readonly { id: string; status: string; exportId?: string | undefined }[],
+): string[] {
+  return payouts
+    .filter(
+      (payout) => (payout.status === 'paid' || payout.status === 'failed') && payout.exportId === exportId,
+    )
+    .map((payout) => payout.id);
 }
 
 /**
@@ -90,7 +113,7 @@ export async function releaseExportPayouts(
     );
     if (!item) return;
     released.push(payoutId);
-    await signalPayoutWorkflow(item as unknown as PayoutItem, 'processing', 'voided');
+    await signalPayoutWorkflow(item as unknown as PayoutItem, 'processing');
   });
   return released;
 }

@@ -592,7 +592,7 @@ async function completeExport(
   // Each payout's workflow waits on `ready`: it now waits on the outcome.
   await forEachLimited(payoutIds, TAKE_CONCURRENCY, async (payoutId) => {
     const task = snapshots.payouts.get(payoutId)?.task;
-    if (task) await signalPayoutWorkflow({ id: payoutId, task }, 'ready', 'processing');
+    if (task) await signalPayoutWorkflow({ id: payoutId, task }, 'ready');
   });
   await publishRecorded(keys.export(record.id), exportEventData(active, payoutIds), [created]);
   return { ...(await present(active)), payoutIds };

@@ -309,7 +309,7 @@ async function removeFromPayout(
     await refuseReward(reward.id, reason, at, payout.id);
   });
   await recomputeDraftTotals(payout.id, { releaseLease: true });
-  if (payout.status !== 'draft') await signalPayoutWorkflow(updated, payout.status, 'hold_confirmed');
+  if (payout.status !== 'draft') await signalPayoutWorkflow(updated, payout.status);
 }
 
 // ------------------------------------------------------------------ automatic holds

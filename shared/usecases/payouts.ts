@@ -391,7 +391,7 @@ export async function validatePayout(
     ],
     at,
   });
-  await signalPayoutWorkflow(updated, item.status, transition.decision);
+  await signalPayoutWorkflow(updated, item.status);
   return toPayout(updated);
 }
 
@@ -428,7 +428,7 @@ export async function partnerValidatePayout(
     events: [newEvent(transition.event, actor, at, { from: item.status, to: transition.to })],
     at,
   });
-  await signalPayoutWorkflow(updated, item.status, transition.decision);
+  await signalPayoutWorkflow(updated, item.status);
   return toPayout(updated);
 }
 
@@ -453,7 +453,7 @@ export async function requestChanges(
     ],
     at,
   });
-  await signalPayoutWorkflow(updated, item.status, transition.decision);
+  await signalPayoutWorkflow(updated, item.status);
   return toPayout(updated);
 }
 
@@ -553,7 +553,7 @@ export async function reissuePayout(
   });
   const reissued = await writeReissue(marked, actor, at);
   await followUp(() => moveReissuedRewards(id), id, 'move rewards to the reissue');
-  await signalPayoutWorkflow(marked, 'failed', transition.decision);
+  await signalPayoutWorkflow(marked, 'failed');
   await startPayoutWorkflow(reissued.id, 'ready');
   return toPayout((await findPayoutItem(reissued.id)) ?? reissued);
 }
@@ -637,7 +637,7 @@ export async function cancelPayout(
     at,
   });
   await followUp(() => releasePayoutRewards(id), id, 'release rewards');
-  await signalPayoutWorkflow(updated, item.status, transition.decision);
+  await signalPayoutWorkflow(updated, item.status);
   return toPayout(updated);
 }
 

@@ -9,6 +9,7 @@ import { presignDocument } from '../adapters/self-billing-store.ts';
 import { ENV, requireEnv } from '../config/env.ts';
 import { InvalidTransition } from '../domain/errors.ts';
 import { documentKey } from '../domain/self-billing.ts';
+import type { SelfBillingAction } from '../domain/workflow-actions.ts';
 
 async function links(partnerId: string, number: string) {
   const [pdf, xml] = await Promise.all([
@@ -59,6 +60,6 @@ export async function selfBilledInvoicePreview(item: PayoutItem) {
   const { key } = await invokeSync<{ key: string }>(requireEnv(ENV.selfBillingFunctionName), {
     action: 'preview',
     payoutId: item.id,
-  });
+  } satisfies SelfBillingAction);
   return presignDocument(key, `preview-${item.id}.pdf`, 'application/pdf');
 }

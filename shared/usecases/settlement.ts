@@ -27,6 +27,7 @@ import {
   loadPayoutRewards,
   newEvent,
   type PayoutItem,
+  type PayoutUpdate,
   toPayout,
   unpayReward,
   updatePayout,
@@ -34,7 +35,7 @@ import {
 import { signalPayoutWorkflow, startPayoutWorkflow } from '../adapters/workflow.ts';
 import { isBadAccountFailure } from '../domain/controls.ts';
 import { endToEndIdFor, parseEndToEndId } from '../domain/end-to-end.ts';
-import { DomainError } from '../domain/errors.ts';
+import { Conflict, DomainError } from '../domain/errors.ts';
 import { reasonText } from '../domain/reason-codes.ts';
 import type { Actor, ExportStatus, Payout, PayoutStatus, SettlementSource } from '../domain/schemas.ts';
 import { type VoidResult, voidExport } from './export-void.ts';
@@ -154,6 +155,12 @@ export interface SettleOptions {
    * woken by the signal or its timeout) instead of doing it inline.
    */
   followUps?: 'inline' | 'workflow';
+  /**
+   * `later`: the transition's history entry stays in the payout's outbox (shown to readers from
+   * there) and is materialized by the payout's workflow sync (woken by the signal below, or by its
+   * wait's timeout) or by the payout's next change; see ../adapters/payout-history.ts.
+   */
+  history?: 'now' | 'later';
 }
 
 export interface SettlePaidInput {
@@ -199,7 +206,7 @@ export async function settlePaid(
   };
   let updated: PayoutItem;
   try {
-    updated = await updatePayout(payoutId, {
+    updated = await commit(payoutId, item, options, {
       from,
       version: item.version,
       ifMatch: input.ifMatch,
@@ -214,16 +221,20 @@ export async function settlePaid(
         : {}),
       events: [newEvent('payout.paid', input.actor ?? SYSTEM, now, { from: item.status, to: 'paid', data })],
       at: now,
+      flush: options.history ?? 'now',
     });
   } catch (error) {
     if (input.source === 'manual') throw error;
+    // The item given was stale (a line before this one changed the payout): once more, read afresh.
+    if (options.item && error instanceof Conflict)
+      return settlePaid(payoutId, input, { ...options, item: undefined });
     return afterLostRace(payoutId, 'paid', error);
   }
   if (options.followUps !== 'workflow') {
     await followUp(() => markPayoutRewardsPaid(payoutId), payoutId, 'mark rewards paid');
   }
   // A workflow that missed the export's signal still waits on `ready`: answer either wait.
-  await signalPayoutWorkflow(updated, ['ready', 'processing'], 'paid');
+  await signalPayoutWorkflow(updated, ['ready', 'processing']);
   return { result: 'applied', payout: toPayout(updated) };
 }
 
@@ -275,7 +286,7 @@ export async function settleFailed(
   const now = new Date().toISOString();
   let updated: PayoutItem;
   try {
-    updated = await updatePayout(payoutId, {
+    updated = await commit(payoutId, item, options, {
       from,
       version: item.version,
       ifMatch: input.ifMatch,
@@ -297,9 +308,13 @@ export async function settleFailed(
         }),
       ],
       at: now,
+      flush: options.history ?? 'now',
     });
   } catch (error) {
     if (input.source === 'manual') throw error;
+    if (options.item && error instanceof Conflict) {
+      return settleFailed(payoutId, input, { ...options, item: undefined });
+    }
     return afterLostRace(payoutId, 'failed', error);
   }
   if (isBadAccountFailure(failure.code)) {
@@ -315,9 +330,44 @@ export async function settleFailed(
     // Its workflow has finished: a new one follows the failed payout (the reconciler also attaches one).
     await startPayoutWorkflow(payoutId, 'failed', `${payoutId}.failed`);
   } else {
-    await signalPayoutWorkflow(updated, ['ready', 'processing'], 'failed');
+    await signalPayoutWorkflow(updated, ['ready', 'processing']);
   }
   return { result: 'applied', payout: toPayout(updated) };
+}
+
+/**
+ * The settling write. For a caller that holds the payout as just read and leaves the history to a
+ * later flush (a bank report), the write returns nothing (ReturnValues NONE: the whole item is not
+ * sent back for every line) and the answer is the item as read with the change applied; the task
+ * token it holds must then still be the payout's (parking one does not move the version), so the
+ * signal after the commit reaches the workflow that waits. A failed condition is a Conflict: the
+ * caller reads afresh and tries once more.
+ */
+async function commit(
+  payoutId: string,
+  item: PayoutItem,
+  options: SettleOptions,
+  update: PayoutUpdate,
+): Promise<PayoutItem> {
+  if (options.history !== 'later' || !options.item) return updatePayout(payoutId, update);
+  const task = item.task;
+  const taskCondition = task ? '#cTask.#cToken = :cTok' : 'attribute_not_exists(#cTask)';
+  await updatePayout(payoutId, {
+    ...update,
+    condition: {
+      expression: update.condition ? `${update.condition.expression} AND ${taskCondition}` : taskCondition,
+      names: { ...update.condition?.names, '#cTask': 'task', ...(task ? { '#cToken': 'token' } : {}) },
+      values: { ...update.condition?.values, ...(task ? { ':cTok': task.token } : {}) },
+    },
+    returnItem: 'none',
+  });
+  return {
+    ...item,
+    ...update.set,
+    status: update.to ?? item.status,
+    version: item.version + 1,
+    updatedAt: update.at,
+  } as PayoutItem;
 }
 
 /** After a conditional write lost: the outcome another writer recorded, or why it does not apply. */
@@ -377,6 +427,9 @@ export const SETTLEMENT_FIELDS = [
   'exportRefs',
   'reissuedAs',
   'paidAt',
+  // for the settling write without a returned item: the signal's token, the rewards of a return
+  'task',
+  'memberCount',
 ] as const;
 
 export interface BatchMatch {

@@ -21,13 +21,12 @@ import { workflowSettings } from '../config/workflow.ts';
 import { Conflict, InvalidTransition } from '../domain/errors.ts';
 import type { PayoutStatus } from '../domain/schemas.ts';
 import { documentsDue } from '../domain/self-billing.ts';
+import type { WaitStage, WorkflowActionOf } from '../domain/workflow-actions.ts';
 
 export { workflowSettings };
 
 import { isFinished } from '../domain/payout-rules.ts';
 import { markPayoutRewardsPaid, moveReissuedRewards, releasePayoutRewards } from './payouts.ts';
-
-export type WaitStage = 'draft' | 'pending' | 'ready' | 'processing' | 'failed';
 
 // ------------------------------------------------------------------ park
 
@@ -41,7 +40,7 @@ export async function parkTaskToken(
   token: string,
 ): Promise<'parked' | 'answered'> {
   if (await parkTask(payoutId, stage, token)) return 'parked';
-  await answerTask(token, { decision: 'moved', payoutId });
+  await answerTask(token, { payoutId });
   return 'answered';
 }
 
@@ -82,14 +81,9 @@ const PUBLISH_CHUNK = 100;
 
 // ------------------------------------------------------------------ sync
 
-export interface SyncInput {
-  payoutId: string;
-  stage: PayoutStatus | 'start';
-  reminders: number;
-  signal?: { Error?: string; decision?: string } | null;
-  executionStartTime?: string;
-  executionName?: string;
-}
+/** Sync's input (../domain/workflow-actions.ts); `action` and `signal` may be left out by a direct call. */
+export type SyncInput = Omit<WorkflowActionOf<'sync'>, 'action' | 'signal'> &
+  Partial<Pick<WorkflowActionOf<'sync'>, 'signal'>>;
 
 export interface SyncResult {
   status: PayoutStatus | 'gone' | 'superseded';
@@ -228,12 +222,7 @@ export async function remindPartner(payoutId: string, reminders: number): Promis
 export { markPayoutRewardsPaid, moveReissuedRewards, releasePayoutRewards };
 
 /** Starts the next generation of the payout's execution (`po_…`, `po_….2`, …). */
-export async function continueAsNew(input: {
-  payoutId: string;
-  stage: string;
-  reminders: number;
-  executionName: string;
-}) {
+export async function continueAsNew(input: Omit<WorkflowActionOf<'continue'>, 'action'>) {
   const arn = process.env.STATE_MACHINE_ARN;
   if (!arn) throw new Error('Missing environment variable STATE_MACHINE_ARN');
   const generation = Number(/\.(\d+)$/.exec(input.executionName)?.[1] ?? 1) + 1;

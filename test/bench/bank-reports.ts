@@ -77,6 +77,7 @@ async function seed(endpoint: string, count: number): Promise<Map<string, number
   const { newId } = await import('../../shared/domain/ids.ts');
   const { keys } = await import('../../shared/adapters/table.ts');
   const { newEvent, newPayoutRecord } = await import('../../shared/adapters/payout-store.ts');
+  const { historyKeys } = await import('../../shared/adapters/payout-history.ts');
   const client = documentClient(endpoint);
   const base = Date.now() - 86_400_000;
   const manager = { role: 'manager' as const, id: 'bench-manager' };
@@ -123,7 +124,11 @@ async function seed(endpoint: string, count: number): Promise<Map<string, number
       memberCount: 0,
     };
     amounts.set(payout.id, payout.amount);
-    items.push(newPayoutRecord(payout));
+    // As the API leaves it once its history is flushed: the entries as items, the outbox empty.
+    items.push({ ...newPayoutRecord(payout), flushed: payout.events.length, outbox: [] });
+    payout.events.forEach((event, seq) => {
+      items.push({ ...historyKeys.entry(payout.id, seq + 1), type: 'history', seq: seq + 1, event });
+    });
   }
   const batches: Record<string, unknown>[][] = [];
   for (let start = 0; start < items.length; start += 25) batches.push(items.slice(start, start + 25));

@@ -4,39 +4,12 @@
  * `bank-reports/` invoking the checker, which has a DLQ, the table, the bus and SES (sender pinned);
  * object grants under the prefix only, uploads (PutObject) for the route function.
  */
-import { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../infra/config.ts';
-import { PayoutsStack } from '../../infra/payouts-stack.ts';
+import type { PayoutsStack } from '../../infra/payouts-stack.ts';
+import { asList, flatten, type Json, roleStatements, synth } from '../support/cdk.ts';
 
-type Json = any;
 const PORTAL = 'https://portal.example.com';
-const asList = <T>(value: T | T[] | undefined): T[] =>
-  value === undefined ? [] : Array.isArray(value) ? value : [value];
-
-function flatten(value: Json): string {
-  if (typeof value === 'string') return value;
-  if (Array.isArray(value)) return value.map(flatten).join(',');
-  if (value && typeof value === 'object') {
-    if ('Ref' in value) return `{Ref:${value.Ref}}`;
-    if ('Fn::GetAtt' in value) return `{GetAtt:${(value['Fn::GetAtt'] as string[]).join('.')}}`;
-    if ('Fn::Join' in value) {
-      const [separator, parts] = value['Fn::Join'] as [string, Json[]];
-      return parts.map(flatten).join(separator);
-    }
-  }
-  return JSON.stringify(value);
-}
-
-function roleStatements(template: Template, roleId: string): Json[] {
-  const found: Json[] = [];
-  for (const resource of Object.values<Json>(template.findResources('AWS::IAM::Policy'))) {
-    if (asList<Json>(resource.Properties.Roles).some((role) => role.Ref === roleId))
-      found.push(...asList<Json>(resource.Properties.PolicyDocument.Statement));
-  }
-  return found;
-}
 
 describe('bank reports', () => {
   let stack: PayoutsStack;
@@ -46,9 +19,7 @@ describe('bank reports', () => {
   let checkerId: string;
 
   beforeAll(() => {
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [], corsOrigins: PORTAL } });
-    stack = new PayoutsStack(app, 'Test', { config: loadConfig(app.node) });
-    template = Template.fromStack(stack);
+    ({ stack, template } = synth({ corsOrigins: PORTAL }));
     resources = template.toJSON().Resources;
     bucketId = stack.getLogicalId(stack.bankReports.bucket.node.defaultChild as never);
     checkerId = stack.getLogicalId(stack.bankReports.checker.fn.node.defaultChild as never);
@@ -122,7 +93,7 @@ describe('bank reports', () => {
       asList(s.Action).includes('ses:SendEmail'),
     );
     expect(ses).toHaveLength(1);
-    expect(ses[0].Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'payouts@example.com' } });
+    expect(ses[0]?.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'payouts@example.com' } });
 
     const routesId = stack.getLogicalId(stack.api.functions['bank-reports'].fn.node.defaultChild as never);
     const routesRole = resources[routesId].Properties.Role['Fn::GetAtt'][0];

@@ -6,25 +6,10 @@
  * bucket's CORS allowing the console's origin; config.json written at deploy time. With an external
  * JWT issuer there is no console.
  */
-import { App } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../infra/config.ts';
-import { PayoutsStack } from '../../infra/payouts-stack.ts';
-
-type Json = any;
-
-function synth(context: Record<string, string> = {}): { stack: PayoutsStack; template: Template } {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
-  const stack = new PayoutsStack(app, 'Test', { config: loadConfig(app.node) });
-  return { stack, template: Template.fromStack(stack) };
-}
-
-const one = (template: Template, type: string): [string, Json] => {
-  const found = Object.entries<Json>(template.findResources(type));
-  expect(found, type).toHaveLength(1);
-  return found[0] as [string, Json];
-};
+import type { PayoutsStack } from '../../infra/payouts-stack.ts';
+import { type Json, only, synth } from '../support/cdk.ts';
 
 describe('the console construct', () => {
   let template: Template;
@@ -34,7 +19,7 @@ describe('the console construct', () => {
 
   beforeAll(() => {
     ({ stack, template } = synth());
-    [distributionId] = one(template, 'AWS::CloudFront::Distribution');
+    [distributionId] = only(template, 'AWS::CloudFront::Distribution');
     domain = { 'Fn::GetAtt': [distributionId, 'DomainName'] };
   });
 
@@ -50,7 +35,7 @@ describe('the console construct', () => {
     });
     expect(bucket.Properties.BucketEncryption).toBeDefined();
     expect(bucket.Properties.LoggingConfiguration).toBeDefined();
-    const [, oac] = one(template, 'AWS::CloudFront::OriginAccessControl');
+    const [, oac] = only(template, 'AWS::CloudFront::OriginAccessControl');
     expect(oac.Properties.OriginAccessControlConfig).toMatchObject({
       OriginAccessControlOriginType: 's3',
       SigningBehavior: 'always',
@@ -85,7 +70,7 @@ describe('the console construct', () => {
   });
 
   it('serves over HTTPS only, with security headers and the SPA fallback', () => {
-    const [, distribution] = one(template, 'AWS::CloudFront::Distribution');
+    const [, distribution] = only(template, 'AWS::CloudFront::Distribution');
     const config = distribution.Properties.DistributionConfig;
     expect(config.DefaultRootObject).toBe('index.html');
     expect(config.DefaultCacheBehavior.ViewerProtocolPolicy).toBe('https-only');
@@ -97,7 +82,7 @@ describe('the console construct', () => {
       { ErrorCode: 404, ResponseCode: 200, ResponsePagePath: '/index.html', ErrorCachingMinTTL: 0 },
     ]);
     expect(config.Logging).toBeDefined();
-    const [headersId, headers] = one(template, 'AWS::CloudFront::ResponseHeadersPolicy');
+    const [headersId, headers] = only(template, 'AWS::CloudFront::ResponseHeadersPolicy');
     expect(config.DefaultCacheBehavior.ResponseHeadersPolicyId).toEqual({ Ref: headersId });
     const security = headers.Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig;
     expect(security.StrictTransportSecurity).toMatchObject({
@@ -115,7 +100,7 @@ describe('the console construct', () => {
   });
 
   it('signs in through the hosted UI with the authorization code only, on the console’s own URLs', () => {
-    one(template, 'AWS::Cognito::UserPoolDomain');
+    only(template, 'AWS::Cognito::UserPoolDomain');
     const clients = Object.entries<Json>(template.findResources('AWS::Cognito::UserPoolClient'));
     const [consoleClientId, consoleClient] = clients.find(
       ([, client]) => client.Properties.AllowedOAuthFlows,
@@ -135,13 +120,13 @@ describe('the console construct', () => {
       expect.arrayContaining([expect.stringMatching(/PASSWORD|CUSTOM_AUTH/)]),
     );
     // The API's JWT authorizer accepts this client's ID tokens (their audience).
-    const [, authorizer] = one(template, 'AWS::ApiGatewayV2::Authorizer');
+    const [, authorizer] = only(template, 'AWS::ApiGatewayV2::Authorizer');
     expect(authorizer.Properties.JwtConfiguration.Audience).toContainEqual({ Ref: consoleClientId });
   });
 
   it('lets the console’s origin call the API and upload invoices', () => {
     const origin = { 'Fn::Join': ['', ['https://', domain]] };
-    const [, api] = one(template, 'AWS::ApiGatewayV2::Api');
+    const [, api] = only(template, 'AWS::ApiGatewayV2::Api');
     expect(api.Properties.CorsConfiguration.AllowOrigins).toContainEqual(origin);
     const invoices = Object.entries<Json>(template.findResources('AWS::S3::Bucket')).find(([id]) =>
       id.startsWith('InvoicesBucket'),

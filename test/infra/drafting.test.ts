@@ -4,27 +4,10 @@
  * (15 minutes, its settings, its own name, invoking itself, starting workflow executions); the
  * payout-runs API function allowed to hand a run to it.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { App, Validations } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../infra/config.ts';
 import { toScheduleExpression } from '../../infra/constructs/drafting.ts';
-import { PayoutsStack } from '../../infra/payouts-stack.ts';
-
-type Json = any;
-
-function synth(context: Record<string, string> = {}): Template {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
-  const stack = new PayoutsStack(app, 'Test', { config: loadConfig(app.node) });
-  return Template.fromStack(stack);
-}
-
-const asList = <T>(value: T | T[] | undefined): T[] =>
-  value === undefined ? [] : Array.isArray(value) ? value : [value];
+import { asList, flatten, type Json, nagSynth, roleStatements, synth } from '../support/cdk.ts';
 
 /** The functions whose environment has `name` = `value` (or just has `name`). */
 function functionsWith(template: Template, name: string, value?: unknown): [string, Json][] {
@@ -67,39 +50,8 @@ function payoutRunsFunction(template: Template): [string, Json] {
   return found[0] as [string, Json];
 }
 
-/** The statements of the policies attached to the role a resource's `Role` property names. */
-function roleStatements(template: Template, roleArn: Json): Json[] {
-  const [roleId] = roleArn['Fn::GetAtt'] as [string, string];
-  const statements: Json[] = [];
-  for (const policy of Object.values<Json>(template.findResources('AWS::IAM::Policy'))) {
-    if (asList<Json>(policy.Properties.Roles).some((role) => role.Ref === roleId)) {
-      statements.push(...asList(policy.Properties.PolicyDocument.Statement));
-    }
-  }
-  const role = template.findResources('AWS::IAM::Role')[roleId];
-  for (const policy of asList<Json>(role?.Properties.Policies)) {
-    statements.push(...asList(policy.PolicyDocument.Statement));
-  }
-  return statements;
-}
-
 const allows = (statement: Json, action: string) =>
   statement.Effect === 'Allow' && asList<string>(statement.Action).includes(action);
-
-/** A resource as text: `{GetAtt:X.Arn}`, `{Ref:X}`, joins flattened. */
-function flatten(value: Json): string {
-  if (typeof value === 'string') return value;
-  if (Array.isArray(value)) return value.map(flatten).join(',');
-  if (value && typeof value === 'object') {
-    if ('Ref' in value) return `{Ref:${value.Ref}}`;
-    if ('Fn::GetAtt' in value) return `{GetAtt:${(value['Fn::GetAtt'] as string[]).join('.')}}`;
-    if ('Fn::Join' in value) {
-      const [separator, parts] = value['Fn::Join'] as [string, Json[]];
-      return parts.map(flatten).join(separator);
-    }
-  }
-  return JSON.stringify(value);
-}
 
 describe('scheduled drafting stack', () => {
   let template: Template;
@@ -108,7 +60,7 @@ describe('scheduled drafting stack', () => {
   let fn: Json;
 
   beforeAll(() => {
-    template = synth();
+    template = synth().template;
     scheduleProps = draftingSchedule(template).Properties;
     [fnId, fn] = draftingFunction(template);
   });
@@ -173,7 +125,7 @@ describe('scheduled drafting stack', () => {
     const statements = roleStatements(template, fn.Properties.Role);
     const invoke = statements.filter((statement) => allows(statement, 'lambda:InvokeFunction'));
     expect(invoke).toHaveLength(1);
-    expect(asList(invoke[0].Resource).map(flatten)).toEqual([
+    expect(asList(invoke[0]?.Resource).map(flatten)).toEqual([
       expect.stringMatching(/:lambda:.*:function:Test-drafting$/),
     ]);
     const start = statements.filter((statement) => allows(statement, 'states:StartExecution'));
@@ -218,7 +170,7 @@ describe('scheduled drafting stack', () => {
       payoutScheduleTz: 'Europe/Paris',
       holdingPeriodDays: '14',
       minPayoutAmounts: 'EUR:5000,USD:5000',
-    });
+    }).template;
     const props = draftingSchedule(custom).Properties;
     expect(props.ScheduleExpression).toBe('cron(30 6 ? * MON *)');
     expect(props.ScheduleExpressionTimezone).toBe('Europe/Paris');
@@ -232,42 +184,25 @@ describe('scheduled drafting stack', () => {
       MIN_PAYOUT_AMOUNTS: 'EUR:5000,USD:5000',
     });
     // A bare six-field expression is wrapped.
-    const bare = synth({ payoutSchedule: '0 3 15 * ? *' });
+    const bare = synth({ payoutSchedule: '0 3 15 * ? *' }).template;
     expect(draftingSchedule(bare).Properties.ScheduleExpression).toBe('cron(0 3 15 * ? *)');
   });
 
   it('passes cdk-nag AWS Solutions checks: schedule, its role, the DLQ and both functions', () => {
-    const outdir = mkdtempSync(join(tmpdir(), 'drafting-nag-'));
-    try {
-      const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
-      new PayoutsStack(app, 'Nag', { config: loadConfig(app.node) });
-      Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-      // The whole stack is clean (test/infra/nag.test.ts); what matters here is the drafting part:
-      // the scheduler's role invokes the function itself (no `:*`), the DLQ is used as one.
-      expect(() => app.synth()).not.toThrow();
-      const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8'));
-      const findings: { rule: string; path: string }[] = report.pluginReports.flatMap((plugin: Json) =>
-        plugin.violations.flatMap((violation: Json) =>
-          violation.violatingConstructs.map((construct: Json) => ({
-            rule: violation.ruleName,
-            path: construct.constructPath,
-          })),
-        ),
-      );
-      const rulesUnder = (prefix: string) =>
-        findings.filter((finding) => finding.path.startsWith(prefix)).map((finding) => finding.rule);
-      expect(rulesUnder('Nag/Drafting/')).toEqual([]);
-      expect(rulesUnder('Nag/SchedulerRoleForTarget')).toEqual([]);
-      expect(rulesUnder('Nag/Api/Fn-payout-runs/')).toEqual([]);
-    } finally {
-      rmSync(outdir, { recursive: true, force: true });
-    }
+    // The whole stack is clean (test/infra/nag.test.ts); what matters here is the drafting part:
+    // the scheduler's role invokes the function itself (no `:*`), the DLQ is used as one.
+    const { findings } = nagSynth();
+    const rulesUnder = (prefix: string) =>
+      findings.filter((finding) => finding.path.startsWith(prefix)).map((finding) => finding.rule);
+    expect(rulesUnder('Nag/Drafting/')).toEqual([]);
+    expect(rulesUnder('Nag/SchedulerRoleForTarget')).toEqual([]);
+    expect(rulesUnder('Nag/Api/Fn-payout-runs/')).toEqual([]);
   });
 
   it('refuses a malformed schedule, time zone or minimum at synth', () => {
-    expect(() => synth({ payoutSchedule: 'every month' })).toThrow(/payoutSchedule/);
-    expect(() => synth({ payoutScheduleTz: 'Mars/Olympus' })).toThrow(/payoutScheduleTz/);
-    expect(() => synth({ minPayoutAmounts: 'EUR=5000' })).toThrow(/MIN_PAYOUT_AMOUNTS/);
+    expect(() => synth({ payoutSchedule: 'every month' }).template).toThrow(/payoutSchedule/);
+    expect(() => synth({ payoutScheduleTz: 'Mars/Olympus' }).template).toThrow(/payoutScheduleTz/);
+    expect(() => synth({ minPayoutAmounts: 'EUR=5000' }).template).toThrow(/MIN_PAYOUT_AMOUNTS/);
   });
 });
 

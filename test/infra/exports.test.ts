@@ -6,64 +6,19 @@
  * AWS Solutions rules find nothing on the bucket, and nothing on the function that a house function
  * bound to the same tables does not have, but the prefix wildcard itself.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { App, Validations } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { Validations } from 'aws-cdk-lib';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../infra/config.ts';
-import { PayoutsStack } from '../../infra/payouts-stack.ts';
-
-type Json = any;
-
-function synth(context: Record<string, string> = {}): { stack: PayoutsStack; template: Template } {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
-  const stack = new PayoutsStack(app, 'Test', { config: loadConfig(app.node) });
-  return { stack, template: Template.fromStack(stack) };
-}
-
-const asList = <T>(value: T | T[] | undefined): T[] =>
-  value === undefined ? [] : Array.isArray(value) ? value : [value];
-
-/** A CloudFormation value as text: intrinsics become `{Ref:X}` / `{GetAtt:X}` markers. */
-function flatten(value: Json): string {
-  if (typeof value === 'string') return value;
-  if (Array.isArray(value)) return value.map(flatten).join(',');
-  if (value && typeof value === 'object') {
-    if ('Ref' in value) return `{Ref:${value.Ref}}`;
-    if ('Fn::GetAtt' in value) return `{GetAtt:${(value['Fn::GetAtt'] as string[]).join('.')}}`;
-    if ('Fn::Join' in value) {
-      const [separator, parts] = value['Fn::Join'] as [string, Json[]];
-      return parts.map(flatten).join(separator);
-    }
-  }
-  return JSON.stringify(value);
-}
-
-interface Statement {
-  Effect: string;
-  Action: string | string[];
-  Resource?: Json;
-  Principal?: Json;
-  Condition?: Json;
-}
-
-/** The statements of every identity policy attached to a role. */
-function roleStatements(template: Template, roleId: string): Statement[] {
-  const found: Statement[] = [];
-  for (const resource of Object.values<Json>(template.findResources('AWS::IAM::Policy'))) {
-    const roles = asList<Json>(resource.Properties.Roles).map((role) => role.Ref);
-    if (roles.includes(roleId))
-      found.push(...asList<Statement>(resource.Properties.PolicyDocument.Statement));
-  }
-  const role = template.findResources('AWS::IAM::Role')[roleId];
-  for (const policy of asList<Json>(role?.Properties.Policies)) {
-    found.push(...asList<Statement>(policy.PolicyDocument.Statement));
-  }
-  return found;
-}
+import type { PayoutsStack } from '../../infra/payouts-stack.ts';
+import {
+  asList,
+  flatten,
+  type Json,
+  nagSynth,
+  roleStatements,
+  type Statement,
+  synth,
+} from '../support/cdk.ts';
 
 const s3Actions = (statement: Statement) =>
   asList(statement.Action).filter((action) => action === '*' || action.startsWith('s3:'));
@@ -209,35 +164,22 @@ describe('export bucket and exports function', () => {
   });
 
   it('adds no cdk-nag AWS Solutions finding; only its exports/* prefix wildcard is acknowledged', () => {
-    const outdir = mkdtempSync(join(tmpdir(), 'exports-nag-'));
-    try {
-      const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
-      const nagStack = new PayoutsStack(app, 'Nag', { config: loadConfig(app.node) });
-      Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-      expect(() => app.synth()).not.toThrow();
-      const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8'));
-      const paths: string[] = report.pluginReports.flatMap((plugin: Json) =>
-        plugin.violations.flatMap((violation: Json) =>
-          violation.violatingConstructs.map((construct: Json) => construct.constructPath),
-        ),
-      );
-      // The bucket passes every rule (S1 access logs, S2 public access, S10 TLS, …), so does the function.
-      expect(
-        paths.filter((path) => path.startsWith('Nag/Exports/') || path.startsWith('Nag/Api/Fn-exports/')),
-      ).toEqual([]);
-      // Acknowledged on the function beyond what a house function bound to the same tables has
-      // (partners): the object prefix, nothing else.
-      const acknowledged = (group: 'exports' | 'partners') =>
-        nagStack.api.functions[group].node
-          .findAll()
-          .flatMap((construct) => construct.node.metadata)
-          .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-          .flatMap((entry) => Object.keys(entry.data as Record<string, string>))
-          .map((id) => id.replace(/^annotation::/i, '').replace(/[0-9A-F]{8}(?=\.Arn>)/, ''));
-      const extra = acknowledged('exports').filter((id) => !acknowledged('partners').includes(id));
-      expect(extra).toEqual(['AwsSolutions-IAM5[Resource::<ExportsBucket.Arn>/exports/*]']);
-    } finally {
-      rmSync(outdir, { recursive: true, force: true });
-    }
+    const { stack: nagStack, findings } = nagSynth();
+    const paths = findings.map((finding) => finding.path);
+    // The bucket passes every rule (S1 access logs, S2 public access, S10 TLS, …), so does the function.
+    expect(
+      paths.filter((path) => path.startsWith('Nag/Exports/') || path.startsWith('Nag/Api/Fn-exports/')),
+    ).toEqual([]);
+    // Acknowledged on the function beyond what a house function bound to the same tables has
+    // (partners): the object prefix, nothing else.
+    const acknowledged = (group: 'exports' | 'partners') =>
+      nagStack.api.functions[group].node
+        .findAll()
+        .flatMap((construct) => construct.node.metadata)
+        .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((entry) => Object.keys(entry.data as Record<string, string>))
+        .map((id) => id.replace(/^annotation::/i, '').replace(/[0-9A-F]{8}(?=\.Arn>)/, ''));
+    const extra = acknowledged('exports').filter((id) => !acknowledged('partners').includes(id));
+    expect(extra).toEqual(['AwsSolutions-IAM5[Resource::<ExportsBucket.Arn>/exports/*]']);
   });
 });

@@ -4,62 +4,14 @@
  * noncurrent versions expiring; ObjectCreated under `invoices/` invoking the checker, which has a
  * DLQ; and uploads granted to the partner routes under that prefix only.
  */
-import { App } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../infra/config.ts';
-import { PayoutsStack } from '../../infra/payouts-stack.ts';
-
-type Json = any;
+import type { PayoutsStack } from '../../infra/payouts-stack.ts';
+import { asList, flatten, type Json, roleStatements, type Statement, synth } from '../support/cdk.ts';
 
 const PORTAL = 'https://portal.example.com';
-
-function synth(context: Record<string, string> = {}): { stack: PayoutsStack; template: Template } {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], corsOrigins: PORTAL, ...context } });
-  const stack = new PayoutsStack(app, 'Test', { config: loadConfig(app.node) });
-  return { stack, template: Template.fromStack(stack) };
-}
-
-const asList = <T>(value: T | T[] | undefined): T[] =>
-  value === undefined ? [] : Array.isArray(value) ? value : [value];
-
-/** A CloudFormation value as text: intrinsics become `{Ref:X}` / `{GetAtt:X}` markers. */
-function flatten(value: Json): string {
-  if (typeof value === 'string') return value;
-  if (Array.isArray(value)) return value.map(flatten).join(',');
-  if (value && typeof value === 'object') {
-    if ('Ref' in value) return `{Ref:${value.Ref}}`;
-    if ('Fn::GetAtt' in value) return `{GetAtt:${(value['Fn::GetAtt'] as string[]).join('.')}}`;
-    if ('Fn::Join' in value) {
-      const [separator, parts] = value['Fn::Join'] as [string, Json[]];
-      return parts.map(flatten).join(separator);
-    }
-  }
-  return JSON.stringify(value);
-}
-
-interface Statement {
-  Effect: string;
-  Action: string | string[];
-  Resource?: Json;
-  Principal?: Json;
-  Condition?: Json;
-}
-
-/** The statements of every identity policy attached to a role. */
-function roleStatements(template: Template, roleId: string): Statement[] {
-  const found: Statement[] = [];
-  for (const resource of Object.values<Json>(template.findResources('AWS::IAM::Policy'))) {
-    const roles = asList<Json>(resource.Properties.Roles).map((role) => role.Ref);
-    if (roles.includes(roleId))
-      found.push(...asList<Statement>(resource.Properties.PolicyDocument.Statement));
-  }
-  const role = template.findResources('AWS::IAM::Role')[roleId];
-  for (const policy of asList<Json>(role?.Properties.Policies)) {
-    found.push(...asList<Statement>(policy.PolicyDocument.Statement));
-  }
-  return found;
-}
+/** The context of every synthesis here: browser uploads from the portal. */
+const CONTEXT = { corsOrigins: PORTAL };
 
 const s3Actions = (statement: Statement) =>
   asList(statement.Action).filter((action) => action === '*' || action.startsWith('s3:'));
@@ -72,7 +24,7 @@ describe('invoice bucket', () => {
   let checkerId: string;
 
   beforeAll(() => {
-    ({ stack, template } = synth());
+    ({ stack, template } = synth(CONTEXT));
     bucketId = stack.getLogicalId(stack.invoices.bucket.node.defaultChild as never);
     bucket = template.toJSON().Resources[bucketId];
     checkerId = stack.getLogicalId(stack.invoices.checker.fn.node.defaultChild as never);
@@ -151,7 +103,7 @@ describe('invoice bucket', () => {
       },
     });
     // Without the Cognito pool there is no console: the configured origins only.
-    const external = synth({ jwtIssuer: 'https://issuer.example.com', jwtAudience: 'payouts' });
+    const external = synth({ ...CONTEXT, jwtIssuer: 'https://issuer.example.com', jwtAudience: 'payouts' });
     external.template.hasResourceProperties('AWS::S3::Bucket', {
       CorsConfiguration: { CorsRules: [Match.objectLike({ AllowedOrigins: [PORTAL] })] },
     });
@@ -279,7 +231,7 @@ describe('invoice bucket', () => {
   });
 
   it('keeps the bucket on prod and lets dev stacks empty and delete it', () => {
-    const prod = synth({ stage: 'prod' });
+    const prod = synth({ ...CONTEXT, stage: 'prod' });
     const prodBucket =
       prod.template.toJSON().Resources[
         prod.stack.getLogicalId(prod.stack.invoices.bucket.node.defaultChild as never)

@@ -6,37 +6,16 @@
  * routes have their own throttling, and reserved concurrency is a context option, off by default.
  */
 import { readdirSync } from 'node:fs';
-import { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import type { Template } from 'aws-cdk-lib/assertions';
 import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { IDEMPOTENCY_ACTIONS, TABLE_ACCESS } from '../../infra/access.ts';
-import { loadConfig, parseReservedConcurrency } from '../../infra/config.ts';
+import { parseReservedConcurrency } from '../../infra/config.ts';
 import { HouseFunction } from '../../infra/constructs/house-function.ts';
-import { PayoutsStack } from '../../infra/payouts-stack.ts';
+import type { PayoutsStack } from '../../infra/payouts-stack.ts';
 import { FUNCTION_GROUPS, ROUTES, type RouteSpec, routeKey } from '../../shared/http/routes.ts';
 import { unavoidableImports } from '../support/bundle.ts';
-
-type Json = any;
-const asList = <T>(value: T | T[] | undefined): T[] =>
-  value === undefined ? [] : Array.isArray(value) ? value : [value];
-
-function synth(context: Record<string, string> = {}) {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
-  const stack = new PayoutsStack(app, 'Test', { config: loadConfig(app.node) });
-  return { stack, template: Template.fromStack(stack) };
-}
-
-/** The statements of every identity policy attached to a role. */
-function roleStatements(template: Template, roleId: string): Json[] {
-  const found: Json[] = [];
-  for (const resource of Object.values<Json>(template.findResources('AWS::IAM::Policy'))) {
-    if (asList<Json>(resource.Properties.Roles).some((role) => role.Ref === roleId)) {
-      found.push(...asList(resource.Properties.PolicyDocument.Statement));
-    }
-  }
-  return found;
-}
+import { asList, type Json, roleStatements, synth } from '../support/cdk.ts';
 
 const refOf = (value: Json): string =>
   typeof value === 'string' ? value : JSON.stringify(value?.['Fn::GetAtt'] ?? value?.Ref ?? value);

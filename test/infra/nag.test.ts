@@ -19,13 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../infra/config.ts';
 import { NAG_REASONS } from '../../infra/constructs/nag.ts';
 import { PayoutsStack } from '../../infra/payouts-stack.ts';
-
-type Json = any;
-
-interface Finding {
-  rule: string;
-  path: string;
-}
+import { type Finding, type Json, NO_BUNDLING, nagReport } from '../support/cdk.ts';
 
 interface Acknowledgement {
   id: string;
@@ -52,7 +46,7 @@ describe('cdk-nag AWS Solutions checks', () => {
 
   beforeAll(() => {
     outdir = mkdtempSync(join(tmpdir(), 'nag-'));
-    app = new App({ outdir, context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
+    app = new App({ outdir, context: { ...cdkJson.context, ...NO_BUNDLING } });
     new PayoutsStack(app, 'Dev', { config: configFor(app, 'Dev', {}) });
     new PayoutsStack(app, 'Prod', {
       config: configFor(app, 'Prod', { stage: 'prod', alarmEmail: 'ops@example.com' }),
@@ -72,15 +66,7 @@ describe('cdk-nag AWS Solutions checks', () => {
     } catch (error) {
       synthError = error;
     }
-    const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8'));
-    findings = report.pluginReports.flatMap((plugin: Json) =>
-      plugin.violations.flatMap((violation: Json) =>
-        violation.violatingConstructs.map((construct: Json) => ({
-          rule: violation.ruleName,
-          path: construct.constructPath,
-        })),
-      ),
-    );
+    findings = nagReport(outdir);
     // The same checks with every acknowledgement ignored: what each one answers for.
     const raw = new AwsSolutionsChecks();
     (raw as Json).isAcknowledged = () => false;

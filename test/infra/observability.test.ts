@@ -15,27 +15,8 @@ import { Construct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../infra/config.ts';
 import { Observability } from '../../infra/constructs/observability.ts';
-import { PayoutsStack } from '../../infra/payouts-stack.ts';
-
-type Json = any;
-
-const asList = <T>(value: T | T[] | undefined): T[] =>
-  value === undefined ? [] : Array.isArray(value) ? value : [value];
-
-/** A CloudFormation value as text: intrinsics become `{Ref:X}` / `{GetAtt:X}` markers. */
-function flatten(value: Json): string {
-  if (typeof value === 'string') return value;
-  if (Array.isArray(value)) return value.map(flatten).join(',');
-  if (value && typeof value === 'object') {
-    if ('Ref' in value) return `{Ref:${value.Ref}}`;
-    if ('Fn::GetAtt' in value) return `{GetAtt:${(value['Fn::GetAtt'] as string[]).join('.')}}`;
-    if ('Fn::Join' in value) {
-      const [separator, parts] = value['Fn::Join'] as [string, Json[]];
-      return parts.map(flatten).join(separator);
-    }
-  }
-  return JSON.stringify(value);
-}
+import type { PayoutsStack } from '../../infra/payouts-stack.ts';
+import { asList, flatten, type Json, synth } from '../support/cdk.ts';
 
 interface AlarmMetric {
   name: string;
@@ -92,9 +73,7 @@ describe('observability', () => {
     alarms.filter((alarm) => alarmMetrics(alarm).some((m) => m.name === name));
 
   beforeAll(() => {
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    stack = new PayoutsStack(app, 'Test', { config: loadConfig(app.node) });
-    template = Template.fromStack(stack);
+    ({ stack, template } = synth());
     resources = template.toJSON().Resources;
     alarms = ofType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm);
     houseFunctionIds = ofType('AWS::Lambda::Function')

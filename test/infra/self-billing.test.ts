@@ -4,21 +4,12 @@
  * it is disposable; the self-billing function carries the company details and the font files are
  * copied next to its bundle; the API functions get only what they call.
  */
-import { App } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../infra/config.ts';
-import { PayoutsStack } from '../../infra/payouts-stack.ts';
+import { type Json, synth } from '../support/cdk.ts';
 
-type Json = any;
 /** Each test synthesizes the whole stack (once or twice): slow on a loaded machine. */
 const SYNTH_TIMEOUT = 120_000;
-
-function synth(context: Record<string, string> = {}) {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
-  const stack = new PayoutsStack(app, 'Test', { config: loadConfig(app.node) });
-  return { stack, template: Template.fromStack(stack) };
-}
 
 function documentsBucket(context: Record<string, string>): Json {
   const { stack, template } = synth(context);

@@ -1,24 +1,16 @@
 /**
- * The CDK stack as CloudFormation: Template assertions (bundling skipped: esbuild output is not what
- * these tests are about; `npx cdk synth` bundles for real).
+ * The CDK stack as CloudFormation: Template assertions (bundling skipped by ../support/cdk.ts:
+ * esbuild output is not what these tests are about; `npx cdk synth` bundles for real).
  */
-import { App } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../infra/config.ts';
-import { PayoutsStack } from '../../infra/payouts-stack.ts';
 import { ROUTES, routeKey } from '../../shared/http/routes.ts';
-
-function synth(context: Record<string, string> = {}): Template {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
-  const stack = new PayoutsStack(app, 'Test', { config: loadConfig(app.node) });
-  return Template.fromStack(stack);
-}
+import { synth } from '../support/cdk.ts';
 
 describe('payouts stack', () => {
   let template: Template;
   beforeAll(() => {
-    template = synth();
+    template = synth().template;
   });
 
   it('stores payouts in one on-demand, encrypted table with PITR and the four indexes', () => {
@@ -39,8 +31,8 @@ describe('payouts stack', () => {
   });
 
   it('keeps data on prod and lets dev stacks go', () => {
-    const dev = synth().findResources('AWS::DynamoDB::GlobalTable');
-    const prod = synth({ stage: 'prod' }).findResources('AWS::DynamoDB::GlobalTable');
+    const dev = synth().template.findResources('AWS::DynamoDB::GlobalTable');
+    const prod = synth({ stage: 'prod' }).template.findResources('AWS::DynamoDB::GlobalTable');
     const policies = (resources: Record<string, { DeletionPolicy?: string }>) =>
       Object.values(resources).map((resource) => resource.DeletionPolicy);
     expect(policies(prod)).toContain('Retain');
@@ -64,7 +56,7 @@ describe('payouts stack', () => {
   });
 
   it('uses an external issuer when one is configured', () => {
-    const external = synth({ jwtIssuer: 'https://issuer.example.com/', jwtAudience: 'payouts' });
+    const external = synth({ jwtIssuer: 'https://issuer.example.com/', jwtAudience: 'payouts' }).template;
     external.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
       JwtConfiguration: { Issuer: 'https://issuer.example.com/', Audience: ['payouts'] },
     });
@@ -76,7 +68,7 @@ describe('payouts stack', () => {
       jwtIssuer: 'https://issuer.example.com/',
       jwtAudience: 'payouts',
       jwtRolesClaim: 'groups',
-    });
+    }).template;
     external.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({

@@ -4,21 +4,16 @@
  * retries beyond SQS's 15 minutes as one-time schedules in their own group, sent by a role that can
  * only send to the queue and its DLQ; both webhook functions scoped to that group and role.
  */
-import { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../infra/config.ts';
-import { PayoutsStack } from '../../infra/payouts-stack.ts';
-
-type Json = any;
+import type { PayoutsStack } from '../../infra/payouts-stack.ts';
+import { type Json, synth } from '../support/cdk.ts';
 
 let template: Template;
 let stack: PayoutsStack;
 
 beforeAll(() => {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  stack = new PayoutsStack(app, 'Test', { config: loadConfig(app.node) });
-  template = Template.fromStack(stack);
+  ({ stack, template } = synth());
 });
 
 const ref = (construct: { node: { defaultChild?: unknown } }) =>

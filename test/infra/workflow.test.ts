@@ -4,51 +4,11 @@
  * granted on that state machine only; the notifier behind a rule with a DLQ; the workflow Lambda
  * configured with the reminder settings.
  */
-import { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../infra/config.ts';
-import { PayoutsStack } from '../../infra/payouts-stack.ts';
 import { CALLBACK_RESOURCE } from '../../infra/workflow/definition.ts';
 import { NOTIFIED_EVENT_TYPES } from '../../shared/domain/notifications.ts';
-
-type Json = any;
-
-function synth(context: Record<string, string> = {}): Template {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
-  const stack = new PayoutsStack(app, 'Test', { config: loadConfig(app.node) });
-  return Template.fromStack(stack);
-}
-
-function only(template: Template, type: string): [string, Json] {
-  const entries = Object.entries(template.findResources(type));
-  expect(entries, type).toHaveLength(1);
-  return entries[0] as [string, Json];
-}
-
-/** A CloudFormation value as text: intrinsics become `{Ref:X}` / `{GetAtt:X}` / `{Param}` markers. */
-function flatten(value: Json): string {
-  if (typeof value === 'string') return value;
-  if (Array.isArray(value)) return value.map(flatten).join(',');
-  if (value && typeof value === 'object') {
-    if ('Ref' in value) return `{Ref:${value.Ref}}`;
-    if ('Fn::GetAtt' in value) return `{GetAtt:${(value['Fn::GetAtt'] as string[]).join('.')}}`;
-    if ('Fn::Join' in value) {
-      const [separator, parts] = value['Fn::Join'] as [string, Json[]];
-      return parts.map(flatten).join(separator);
-    }
-  }
-  return JSON.stringify(value);
-}
-
-const asList = <T>(value: T | T[] | undefined): T[] =>
-  value === undefined ? [] : Array.isArray(value) ? value : [value];
-
-interface Statement {
-  Effect: string;
-  Action: string | string[];
-  Resource?: Json;
-}
+import { asList, flatten, type Json, only, type Statement, synth } from '../support/cdk.ts';
 
 /** Every IAM statement of the template: policies, managed policies and roles' inline policies. */
 function statements(template: Template): { owner: string; statement: Statement }[] {
@@ -82,7 +42,7 @@ describe('payout workflow stack', () => {
   let definition: { States: Record<string, Json> };
 
   beforeAll(() => {
-    template = synth();
+    template = synth().template;
     [machineId, machine] = only(template, 'AWS::StepFunctions::StateMachine');
     definition = JSON.parse(machine.Properties.DefinitionString);
   });
@@ -220,7 +180,11 @@ describe('payout workflow stack', () => {
   });
 
   it('follows the configured reminder interval and count', () => {
-    const custom = synth({ reminderIntervalSeconds: '3600', maxReminders: '2', processingReminderDays: '2' });
+    const custom = synth({
+      reminderIntervalSeconds: '3600',
+      maxReminders: '2',
+      processingReminderDays: '2',
+    }).template;
     const [, customMachine] = only(custom, 'AWS::StepFunctions::StateMachine');
     const customDefinition = JSON.parse(customMachine.Properties.DefinitionString) as typeof definition;
     const timeouts = Object.entries(customDefinition.States)

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { S3Event } from 'aws-lambda';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -162,6 +162,33 @@ async function notify(key: string, size: number): Promise<unknown> {
 }
 
 const linesOf = (reportId: string) => listAll(manager, `/bank-reports/${reportId}/lines`);
+
+/**
+ * Runs `action` once, just before the first DynamoDB request that `matches` is sent (a middleware on
+ * the shared client, which the handlers use): an interleaving of two writers made deterministic.
+ * Returns the remover.
+ */
+function beforeRequest(
+  matches: (input: { Key?: { PK?: string }; UpdateExpression?: string }) => boolean,
+  action: () => Promise<unknown>,
+): () => void {
+  const name = `beforeRequest-${randomUUID()}`;
+  let done = false;
+  dynamo().middlewareStack.add(
+    (next) => async (args) => {
+      const input = args.input as { Key?: { PK?: string }; UpdateExpression?: string };
+      if (!done && matches(input)) {
+        done = true;
+        await action();
+      }
+      return next(args);
+    },
+    { step: 'initialize', name },
+  );
+  return () => {
+    dynamo().middlewareStack.remove(name);
+  };
+}
 
 const zero = {
   lines: 0,
@@ -592,6 +619,228 @@ describe('applying reports', () => {
       const events = expectOk(await call(manager, 'GET', `/payouts/${p.payoutId}/events`));
       expect(events.items.filter((event: { type: string }) => event.type === 'payout.paid')).toHaveLength(1);
     }
+  });
+});
+
+describe('the gaps: block rejections, reversals, the void race, the history flushed later', () => {
+  it('a payment block refused as a whole (PmtInfSts RJCT, no transactions) voids the export: payouts ready, manager told', async () => {
+    const a = await readyPayout(3_100);
+    const b = await readyPayout(3_200);
+    const exported = await exportSepa([a.payoutId, b.payoutId]);
+    // A block that is not this export's own (`<MsgId>-1`) changes nothing.
+    const other = await uploadReport(
+      pain002({
+        originalMessageId: exported.messageId,
+        groupStatus: 'PART',
+        paymentInfoId: 'SOME-OTHER-BLOCK',
+        paymentStatus: 'RJCT',
+        paymentReasonCode: 'AM05',
+      }),
+    );
+    expect(other.exportRejection).toMatchObject({ paymentInfoId: 'SOME-OTHER-BLOCK', result: 'unmatched' });
+    expect((await payoutOf(a.payoutId)).status).toBe('processing');
+    expect(expectOk(await call(manager, 'GET', `/exports/${exported.id}`)).status).toBe('active');
+
+    const report = await uploadReport(
+      pain002({
+        originalMessageId: exported.messageId,
+        groupStatus: 'PART',
+        paymentInfoId: exported.paymentInfoId,
+        paymentStatus: 'RJCT',
+        paymentReasonCode: 'AM05',
+        paymentText: 'Duplicate payment block',
+      }),
+    );
+    expect(report).toMatchObject({
+      status: 'applied',
+      counts: zero,
+      exportRejection: {
+        exportId: exported.id,
+        messageId: exported.messageId,
+        paymentInfoId: exported.paymentInfoId,
+        reasonCode: 'AM05',
+        result: 'applied',
+      },
+    });
+    expect((await payoutOf(a.payoutId)).status).toBe('ready');
+    expect((await payoutOf(b.payoutId)).status).toBe('ready');
+    expect(expectOk(await call(manager, 'GET', `/exports/${exported.id}`)).status).toBe('voided');
+    const mail = (await mailsAbout(report.id)).join('\n');
+    expect(mail).toContain(`Subject: The bank refused export ${exported.id}`);
+    expect(mail).toContain(`payment block ${exported.paymentInfoId}`);
+    expect(mail).toContain('payouts are ready again');
+  });
+
+  it('a credit reversal (RvslInd) of a booking we applied is a return: failed, its line says reversal', async () => {
+    const a = await readyPayout(4_200);
+    const exported = await exportSepa([a.payoutId]);
+    const e2e = exported.endToEnd.get(a.payoutId) as string;
+    const booked = await uploadReport(
+      camt({
+        entries: [
+          { amount: '42.00', creditDebit: 'DBIT', acctSvcrRef: 'BOOK-R', txs: [{ endToEndId: e2e }] },
+        ],
+      }),
+    );
+    expect(booked.counts).toEqual({ ...zero, lines: 1, applied: 1 });
+    expect((await payoutOf(a.payoutId)).status).toBe('paid');
+    const reversed = await uploadReport(
+      camt({
+        messageId: 'CAMT-REV-1',
+        entries: [
+          {
+            amount: '42.00',
+            creditDebit: 'CRDT',
+            reversal: true,
+            acctSvcrRef: 'REV-R',
+            txs: [{ endToEndId: e2e, amount: '42.00' }],
+          },
+        ],
+      }),
+    );
+    expect(reversed.counts).toEqual({ ...zero, lines: 1, applied: 1 });
+    expect(await linesOf(reversed.id)).toEqual([
+      {
+        endToEndId: e2e,
+        payoutId: a.payoutId,
+        outcome: 'failed',
+        reason: 'The bank reversed its booking of this payment',
+        amount: 4_200,
+        currency: 'EUR',
+        paymentReference: 'REV-R',
+        returned: true,
+        reversal: true,
+        result: 'applied',
+      },
+    ]);
+    expect(await payoutOf(a.payoutId)).toMatchObject({
+      status: 'failed',
+      failure: {
+        reason: 'The bank reversed its booking of this payment',
+        source: 'bank_report',
+        returned: true,
+      },
+    });
+    // A debit reversal (money that came in, undone) is not about payouts: no line.
+    const debit = await uploadReport(
+      camt({
+        messageId: 'CAMT-REV-2',
+        entries: [{ amount: '42.00', creditDebit: 'DBIT', reversal: true, txs: [{ endToEndId: e2e }] }],
+      }),
+    );
+    expect(debit.counts).toEqual(zero);
+  });
+
+  it('a report’s settlement leaves its history entry in the outbox, shown at once; the workflow sync materializes it', async () => {
+    const a = await readyPayout(5_300);
+    const exported = await exportSepa([a.payoutId]);
+    const e2e = exported.endToEnd.get(a.payoutId) as string;
+    const booked = await uploadReport(
+      camt({ entries: [{ amount: '53.00', creditDebit: 'DBIT', txs: [{ endToEndId: e2e }] }] }),
+    );
+    expect(booked.counts).toEqual({ ...zero, lines: 1, applied: 1 });
+    const raw = async () =>
+      (
+        await dynamo().send(
+          new GetCommand({
+            TableName: table(),
+            Key: { PK: `PAYOUT#${a.payoutId}`, SK: 'PAYOUT' },
+            ConsistentRead: true,
+          }),
+        )
+      ).Item as { seq: number; flushed: number; outbox: { type: string }[] };
+    const entry = async (seq: number) =>
+      (
+        await dynamo().send(
+          new GetCommand({
+            TableName: table(),
+            Key: { PK: `PAYOUT#${a.payoutId}`, SK: `EV#${String(seq).padStart(10, '0')}` },
+            ConsistentRead: true,
+          }),
+        )
+      ).Item;
+    const before = await raw();
+    expect(before.outbox.map((event) => event.type)).toEqual(['payout.paid']);
+    expect(before.flushed).toBe(before.seq - 1);
+    expect(await entry(before.seq)).toBeUndefined();
+    const types = async () =>
+      expectOk(await call(manager, 'GET', `/payouts/${a.payoutId}/events`)).items.map(
+        (event: { type: string }) => event.type,
+      );
+    const shown = await types();
+    expect(shown.filter((type: string) => type === 'payout.paid')).toHaveLength(1);
+
+    // The signal wakes the payout's workflow, whose Sync task is this use case.
+    const { syncPayout } = await import('../../shared/usecases/workflow.ts');
+    await syncPayout({
+      payoutId: a.payoutId,
+      stage: 'processing',
+      reminders: 0,
+      signal: { decision: 'paid' },
+    });
+    const after = await raw();
+    expect(after.outbox).toEqual([]);
+    expect(after.flushed).toBe(after.seq);
+    expect(await entry(after.seq)).toMatchObject({ type: 'history', event: { type: 'payout.paid' } });
+    expect(await types()).toEqual(shown);
+  });
+
+  it('the void loses to a settlement it reads after marking the export: it steps back, 409 export_settled', async () => {
+    const a = await readyPayout(6_100);
+    const b = await readyPayout(6_200);
+    const exported = await exportSepa([a.payoutId, b.payoutId]);
+    const e2e = exported.endToEnd.get(a.payoutId) as string;
+    // The bank's booking lands between the void's first check and its marking of the export.
+    const { settlePaid } = await import('../../shared/usecases/settlement.ts');
+    const remove = beforeRequest(
+      (input) =>
+        input.Key?.PK === `EXPORT#${exported.id}` && String(input.UpdateExpression).includes(':voided'),
+      () => settlePaid(a.payoutId, { source: 'bank_report', at: new Date().toISOString(), endToEndId: e2e }),
+    );
+    try {
+      expectProblem(
+        await call(manager, 'POST', `/exports/${exported.id}/void`, { body: { reason: 'wrong date' } }),
+        409,
+        'export_settled',
+      );
+    } finally {
+      remove();
+    }
+    expect(expectOk(await call(manager, 'GET', `/exports/${exported.id}`)).status).toBe('active');
+    expect((await payoutOf(a.payoutId)).status).toBe('paid');
+    expect((await payoutOf(b.payoutId)).status).toBe('processing');
+  });
+
+  it('a settlement that commits after the void marked the export says voided_export on its line', async () => {
+    const a = await readyPayout(7_100);
+    const exported = await exportSepa([a.payoutId]);
+    const e2e = exported.endToEnd.get(a.payoutId) as string;
+    // The report matched the payout while the export was active; the void marks the export (and has
+    // read the payout, still processing) just before the report's settling write goes out.
+    const { markExportVoided } = await import('../../shared/adapters/export-store.ts');
+    const remove = beforeRequest(
+      (input) => input.Key?.PK === `PAYOUT#${a.payoutId}` && JSON.stringify(input).includes('"payout.paid"'),
+      () => markExportVoided(exported.id, ['active'], 'wrong date', new Date().toISOString()),
+    );
+    let report: any;
+    try {
+      report = await uploadReport(
+        camt({ entries: [{ amount: '71.00', creditDebit: 'DBIT', txs: [{ endToEndId: e2e }] }] }),
+      );
+    } finally {
+      remove();
+    }
+    expect(report.counts).toEqual({ ...zero, lines: 1, voidedExport: 1 });
+    expect(await linesOf(report.id)).toMatchObject([
+      {
+        payoutId: a.payoutId,
+        result: 'voided_export',
+        detail: expect.stringContaining('voided while this report was applied'),
+      },
+    ]);
+    expect((await payoutOf(a.payoutId)).status).toBe('paid');
+    expect(expectOk(await call(manager, 'GET', `/exports/${exported.id}`)).status).toBe('voided');
+    expect((await mailsAbout(report.id)).join('\n')).toContain('Subject: Urgent: bank report');
   });
 });
 

@@ -164,6 +164,9 @@ describe('four-eyes approval', () => {
 
     const waiting = await listAll(viewer, '/payouts', { needsApproval: 'true', partnerId });
     expect(waiting.map((payout) => payout.id)).toEqual([payoutId]);
+    // One currency leaves one threshold clause: DynamoDB refuses it in redundant parentheses (was a 400).
+    const inEur = await listAll(viewer, '/payouts', { needsApproval: 'true', currency: 'EUR', partnerId });
+    expect(inEur.map((payout) => payout.id)).toEqual([payoutId]);
 
     const approved = expectOk(
       await call(finA, 'POST', `/payouts/${payoutId}/approve`, { body: { note: 'Checked the contract' } }),

@@ -8,7 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createReward } from '../../shared/usecases/rewards.ts';
-import { type CallResult, call, manager } from '../support/http.ts';
+import { expectOk, listAll } from '../support/expect.ts';
+import { call, manager } from '../support/http.ts';
 
 // Read by the payout-runs handler when it loads (on the first call below).
 const HOLDING_PERIOD_DAYS = 7;
@@ -23,14 +24,6 @@ const LONG_AGO = NOW - 30 * DAY;
 let tick = 0;
 
 // ------------------------------------------------------------------ helpers
-
-function expectOk(response: CallResult, status = 200): any {
-  expect({ status: response.status, body: response.status === status ? undefined : response.body }).toEqual({
-    status,
-    body: undefined,
-  });
-  return response.body;
-}
 
 async function newPartner(): Promise<string> {
   const response = await call(manager, 'POST', '/partners', {
@@ -63,33 +56,18 @@ async function run(body: Record<string, unknown>): Promise<any> {
   return result;
 }
 
-async function listAll(path: string, query: Record<string, string> = {}): Promise<any[]> {
-  const items: any[] = [];
-  let cursor: string | undefined;
-  for (let pages = 0; pages < 100; pages++) {
-    const response = await call(manager, 'GET', path, {
-      query: { ...query, limit: '100', ...(cursor ? { cursor } : {}) },
-    });
-    expectOk(response);
-    items.push(...response.body.items);
-    if (response.body.nextCursor === null) return items;
-    cursor = response.body.nextCursor;
-  }
-  throw new Error('too many pages');
-}
-
-const payoutsOf = (partnerId: string) => listAll('/payouts', { partnerId });
+const payoutsOf = (partnerId: string) => listAll(manager, '/payouts', { partnerId });
 const getPayout = async (id: string) => expectOk(await call(manager, 'GET', `/payouts/${id}`));
 const getReward = async (id: string) => expectOk(await call(manager, 'GET', `/rewards/${id}`));
 const rewardIdsOf = async (payoutId: string) =>
-  (await listAll(`/payouts/${payoutId}/rewards`)).map((reward) => reward.id).sort();
+  (await listAll(manager, `/payouts/${payoutId}/rewards`)).map((reward) => reward.id).sort();
 
 /** The partner's only payout in a currency, checked against its rewards as the API lists them. */
 async function onlyPayout(partnerId: string, currency = 'EUR'): Promise<any> {
   const payouts = (await payoutsOf(partnerId)).filter((payout) => payout.currency === currency);
   expect(payouts).toHaveLength(1);
   const payout = await getPayout(payouts[0].id);
-  const rewards = await listAll(`/payouts/${payout.id}/rewards`);
+  const rewards = await listAll(manager, `/payouts/${payout.id}/rewards`);
   expect(payout.amount).toBe(rewards.reduce((sum, reward) => sum + reward.amount, 0));
   expect(payout.rewardCount).toBe(rewards.length);
   for (const reward of rewards) expect(reward.payoutId).toBe(payout.id);
@@ -132,7 +110,7 @@ describe('POST /payout-runs', () => {
     const usdPayout = await onlyPayout(partnerId, 'USD');
     expect(usdPayout).toMatchObject({ status: 'draft', amount: 2500, rewardCount: 1 });
     expect(await rewardIdsOf(usdPayout.id)).toEqual(usd);
-    const events = await listAll(`/payouts/${eurPayout.id}/events`);
+    const events = await listAll(manager, `/payouts/${eurPayout.id}/events`);
     expect(events.map((event) => event.type)).toEqual(['payout.drafted']);
     expect(events[0].actor).toEqual({ role: 'system', id: 'payout-run' });
 
@@ -325,7 +303,7 @@ describe('POST /payout-runs', () => {
     expect(updated).toMatchObject({ id: draft.id, status: 'draft', amount: 11_000, rewardCount: 4 });
     expect(updated.version).toBeGreaterThan(draft.version);
     expect(await rewardIdsOf(draft.id)).toEqual([...firstRewards, ...moreRewards].sort());
-    const events = await listAll(`/payouts/${draft.id}/events`);
+    const events = await listAll(manager, `/payouts/${draft.id}/events`);
     const added = events.filter((event) => event.type === 'payout.rewards_added');
     expect(added).toHaveLength(1);
     expect(added[0].data).toEqual({ runId: second.id, rewardIds: expect.any(Array) });

@@ -34,6 +34,7 @@ import { exportsOfPayout } from '../../shared/usecases/exports.ts';
 import { parseCsv } from '../support/csv.ts';
 import { expectOk, expectProblem, listAll } from '../support/expect.ts';
 import { call, manager, partner } from '../support/http.ts';
+import { blocks, decodeEntities, text } from '../support/xml-reading.ts';
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -121,27 +122,6 @@ async function download(file: { url: string; size: number; sha256: string }): Pr
     contentType: response.headers.get('content-type'),
     disposition: response.headers.get('content-disposition'),
   };
-}
-
-function decodeEntities(text: string): string {
-  return text
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&apos;/g, "'")
-    .replace(/&amp;/g, '&');
-}
-
-/** Inner XML of every `<name …>…</name>`. */
-function blocks(xml: string, name: string): string[] {
-  return [...xml.matchAll(new RegExp(`<${name}(?: [^>]*)?>([\\s\\S]*?)</${name}>`, 'g'))].map(
-    (match) => match[1] ?? '',
-  );
-}
-
-function text(xml: string, name: string): string | undefined {
-  const [first] = blocks(xml, name);
-  return first === undefined ? undefined : decodeEntities(first);
 }
 
 const XSD = {

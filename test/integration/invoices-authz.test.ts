@@ -14,6 +14,7 @@ import { handler as invoiceUploaded } from '../../functions/invoice-uploaded/han
 import { lambdaContext } from '../../infra/local/functions.ts';
 import { newId } from '../../shared/domain/ids.ts';
 import { ROUTES } from '../../shared/http/routes.ts';
+import { expectOk, expectProblem, listAll } from '../support/expect.ts';
 import { type As, anonymous, type CallResult, call, cognito, manager, partner } from '../support/http.ts';
 
 const UPLOAD = '/partner/payouts/{id}/invoice';
@@ -56,37 +57,12 @@ afterAll(async () => {
 
 // ------------------------------------------------------------------ helpers
 
-function expectOk(response: CallResult, status = 200): any {
-  expect({ status: response.status, body: response.status === status ? undefined : response.body }).toEqual({
-    status,
-    body: undefined,
-  });
-  return response.body;
-}
-
 /** A refusal: the problem document and nothing else (no presigned URL, no fields, no invoice). */
-function expectProblem(response: CallResult, status: number, code: string): void {
-  expect({ status: response.status, code: response.body?.code }).toEqual({ status, code });
-  expect(response.headers['content-type']).toBe('application/problem+json');
-  expect(response.body.status).toBe(status);
+function expectRefusal(response: CallResult, status: number, code: string): void {
+  expectProblem(response, status, code);
   for (const leaked of ['url', 'fields', 'sha256', 'invoice', 'fileName']) {
     expect(response.body).not.toHaveProperty(leaked);
   }
-}
-
-async function listAll(path: string): Promise<any[]> {
-  const items: any[] = [];
-  let cursor: string | undefined;
-  for (let pages = 0; pages < 200; pages++) {
-    const response = await call(manager, 'GET', path, {
-      query: { limit: '100', ...(cursor ? { cursor } : {}) },
-    });
-    expectOk(response);
-    items.push(...response.body.items);
-    if (response.body.nextCursor === null) return items;
-    cursor = response.body.nextCursor;
-  }
-  throw new Error('too many pages');
 }
 
 async function newPartner(): Promise<string> {
@@ -157,7 +133,7 @@ async function state(payoutIds: string[]) {
   for (const id of payoutIds) {
     result[id] = {
       payout: expectOk(await call(manager, 'GET', `/payouts/${id}`)),
-      events: await listAll(`/payouts/${id}/events`),
+      events: await listAll(manager, `/payouts/${id}/events`),
     };
   }
   return result;
@@ -198,8 +174,8 @@ describe('invoice routes by role', () => {
   it('answers 403 to the partner who owns the payout on both manager routes', async () => {
     const before = await state([withInvoice]);
     for (const as of [partner(owner), cognitoPartner(owner)]) {
-      expectProblem(await call(as, 'GET', path(DOWNLOAD, withInvoice)), 403, 'forbidden');
-      expectProblem(
+      expectRefusal(await call(as, 'GET', path(DOWNLOAD, withInvoice)), 403, 'forbidden');
+      expectRefusal(
         await call(as, 'POST', path(REJECT, withInvoice), { body: { reason: 'Mine anyway' } }),
         403,
         'forbidden',
@@ -211,7 +187,7 @@ describe('invoice routes by role', () => {
   it('answers 403 to a manager on the partner upload route', async () => {
     const before = await state([withInvoice]);
     for (const as of [manager, cognitoManager]) {
-      expectProblem(
+      expectRefusal(
         await call(as, 'POST', path(UPLOAD, withInvoice), { body: { fileName: 'x.pdf' } }),
         403,
         'forbidden',
@@ -225,10 +201,10 @@ describe('invoice routes by role', () => {
     for (const [method, template, body] of requests()) {
       const target = path(template, withInvoice);
       const options = body ? { body } : {};
-      expectProblem(await call(anonymous, method, target, options), 401, 'unauthorized');
-      expectProblem(await call(noRole, method, target, options), 403, 'forbidden');
+      expectRefusal(await call(anonymous, method, target, options), 401, 'unauthorized');
+      expectRefusal(await call(noRole, method, target, options), 403, 'forbidden');
       // A partner claim without its partner id is no partner.
-      expectProblem(
+      expectRefusal(
         await call({ claims: { sub: 'p', role: 'partner' } }, method, target, options),
         403,
         'forbidden',
@@ -281,7 +257,7 @@ describe('the upload route for a payout that is not the partner’s to see', () 
     for (const [label, id] of Object.entries(ids)) {
       for (const as of [partner(me), cognitoPartner(me)]) {
         const response = await call(as, 'POST', path(UPLOAD, id), { body: { fileName: 'x.pdf' } });
-        expectProblem(response, 404, 'not_found');
+        expectRefusal(response, 404, 'not_found');
         seen.push({
           label,
           status: response.status,

@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as invoiceUploaded } from '../../functions/invoice-uploaded/handler.ts';
 import { lambdaContext } from '../../infra/local/functions.ts';
 import { newId } from '../../shared/domain/ids.ts';
-import { type As, type CallResult, call, manager, partner } from '../support/http.ts';
+import { expectOk, expectProblem, listAll } from '../support/expect.ts';
+import { call, manager, partner } from '../support/http.ts';
 
 const MAX_BYTES = 10 * 1024 * 1024;
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -105,36 +106,6 @@ const publishedFor = (payoutId: string) =>
     .map((entry) => ({ type: entry.type, eventId: entry.detail.event?.id, data: entry.detail.event?.data }));
 
 // ------------------------------------------------------------------ helpers
-
-function expectOk(response: CallResult, status = 200): any {
-  expect({ status: response.status, body: response.status === status ? undefined : response.body }).toEqual({
-    status,
-    body: undefined,
-  });
-  return response.body;
-}
-
-function expectProblem(response: CallResult, status: number, code: string): void {
-  expect({ status: response.status, code: response.body?.code }).toEqual({ status, code });
-  expect(response.headers['content-type']).toBe('application/problem+json');
-  expect(response.body.status).toBe(status);
-  expect(typeof response.body.detail).toBe('string');
-}
-
-async function listAll(as: As, path: string): Promise<any[]> {
-  const items: any[] = [];
-  let cursor: string | undefined;
-  for (let pages = 0; pages < 200; pages++) {
-    const response = await call(as, 'GET', path, {
-      query: { limit: '100', ...(cursor ? { cursor } : {}) },
-    });
-    expectOk(response);
-    items.push(...response.body.items);
-    if (response.body.nextCursor === null) return items;
-    cursor = response.body.nextCursor;
-  }
-  throw new Error('too many pages');
-}
 
 async function newPartner(): Promise<string> {
   const response = await call(manager, 'POST', '/partners', {

@@ -7,27 +7,11 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { encodeCursor } from '../../shared/adapters/table.ts';
 import { newId } from '../../shared/domain/ids.ts';
+import { expectProblem, listAll } from '../support/expect.ts';
 import { anonymous, type CallResult, call, cognito, manager, partner } from '../support/http.ts';
 
 const SEPA = { type: 'sepa', accountHolder: 'Ada Lovelace', iban: 'DE89 3704 0044 0532 0130 00' };
 const ADDRESS = { line1: '1 Analytical Way', city: 'London', postalCode: 'N1 9GU', country: 'GB' };
-
-function expectProblem(response: CallResult, status: number, code: string): void {
-  expect({ status: response.status, code: response.body?.code }).toEqual({ status, code });
-  expect(response.headers['content-type']).toBe('application/problem+json');
-  const body = response.body as Record<string, unknown>;
-  expect(typeof body.type).toBe('string');
-  expect(typeof body.title).toBe('string');
-  expect(body.status).toBe(status);
-  expect(typeof body.detail).toBe('string');
-  expect((body.detail as string).length).toBeGreaterThan(0);
-  if (body.errors !== undefined) {
-    expect(Array.isArray(body.errors)).toBe(true);
-    for (const error of body.errors as unknown[]) {
-      expect(error).toEqual({ path: expect.any(String), message: expect.any(String) });
-    }
-  }
-}
 
 function errorPaths(response: CallResult): string[] {
   return ((response.body?.errors ?? []) as { path: string }[]).map((error) => error.path);
@@ -43,22 +27,6 @@ async function createPartner(overrides: Record<string, unknown> = {}): Promise<R
 
 async function createReward(body: Record<string, unknown>): Promise<CallResult> {
   return call(manager, 'POST', '/rewards', { body: { amount: 1250, currency: 'EUR', ...body } });
-}
-
-/** Every item of a list, following nextCursor. */
-async function listAll(path: string, query: Record<string, string>, limit = 100): Promise<any[]> {
-  const items: any[] = [];
-  let cursor: string | undefined;
-  for (let pages = 0; pages < 500; pages++) {
-    const response = await call(manager, 'GET', path, {
-      query: { ...query, limit: String(limit), ...(cursor ? { cursor } : {}) },
-    });
-    expect(response.status).toBe(200);
-    items.push(...response.body.items);
-    if (response.body.nextCursor === null) return items;
-    cursor = response.body.nextCursor;
-  }
-  throw new Error('too many pages');
 }
 
 describe('partners', () => {
@@ -92,7 +60,7 @@ describe('partners', () => {
     });
     expectProblem(response, 400, 'validation_failed');
     expect(errorPaths(response)).toEqual(['payoutMethod.iban']);
-    const all = await listAll('/partners', {});
+    const all = await listAll(manager, '/partners', {});
     expect(all.some((p) => p.email === email)).toBe(false);
   });
 
@@ -332,7 +300,7 @@ describe('rewards', () => {
     const otherCurrency = await createReward({ ...body, currency: 'USD' });
     expectProblem(otherCurrency, 409, 'conflict');
 
-    const listed = await listAll('/rewards', { partnerId: owner.id });
+    const listed = await listAll(manager, '/rewards', { partnerId: owner.id });
     expect(listed.map((reward) => [reward.id, reward.amount, reward.externalId])).toEqual([
       [first.body.id, 999, externalId],
     ]);
@@ -342,7 +310,7 @@ describe('rewards', () => {
     const ghost = newId('partner');
     const response = await createReward({ partnerId: ghost, externalId: `order-${randomUUID()}` });
     expectProblem(response, 422, 'unknown_partner');
-    expect(await listAll('/rewards', { partnerId: ghost })).toEqual([]);
+    expect(await listAll(manager, '/rewards', { partnerId: ghost })).toEqual([]);
   });
 
   it.each<[string, Record<string, unknown>, string]>([
@@ -357,7 +325,7 @@ describe('rewards', () => {
     const response = await createReward({ partnerId: owner.id, ...override });
     expectProblem(response, 400, 'validation_failed');
     expect(errorPaths(response)).toContain(path);
-    expect(await listAll('/rewards', { partnerId: owner.id })).toEqual([]);
+    expect(await listAll(manager, '/rewards', { partnerId: owner.id })).toEqual([]);
   });
 
   it('filters lists by partner and status', async () => {
@@ -369,27 +337,27 @@ describe('rewards', () => {
     const foreign = await createReward({ partnerId: other.id, amount: 300, status: 'accepted' });
     for (const response of [pending, accepted, accepted2, foreign]) expect(response.status).toBe(201);
 
-    const ofOwner = await listAll('/rewards', { partnerId: owner.id });
+    const ofOwner = await listAll(manager, '/rewards', { partnerId: owner.id });
     expect(ofOwner.map((reward) => reward.id).sort()).toEqual(
       [pending.body.id, accepted.body.id, accepted2.body.id].sort(),
     );
 
-    const acceptedOfOwner = await listAll('/rewards', { partnerId: owner.id, status: 'accepted' });
+    const acceptedOfOwner = await listAll(manager, '/rewards', { partnerId: owner.id, status: 'accepted' });
     expect(acceptedOfOwner.map((reward) => reward.id).sort()).toEqual(
       [accepted.body.id, accepted2.body.id].sort(),
     );
 
-    const pendingOfOwner = await listAll('/rewards', { partnerId: owner.id, status: 'pending' }, 1);
+    const pendingOfOwner = await listAll(manager, '/rewards', { partnerId: owner.id, status: 'pending' }, 1);
     expect(pendingOfOwner.map((reward) => reward.id)).toEqual([pending.body.id]);
 
-    const allAccepted = await listAll('/rewards', { status: 'accepted' });
+    const allAccepted = await listAll(manager, '/rewards', { status: 'accepted' });
     expect(allAccepted.every((reward) => reward.status === 'accepted')).toBe(true);
     const ids = allAccepted.map((reward) => reward.id);
     expect(new Set(ids).size).toBe(ids.length);
     for (const id of [accepted.body.id, accepted2.body.id, foreign.body.id]) expect(ids).toContain(id);
     expect(ids).not.toContain(pending.body.id);
 
-    const pagedOwner = await listAll('/rewards', { partnerId: owner.id }, 1);
+    const pagedOwner = await listAll(manager, '/rewards', { partnerId: owner.id }, 1);
     expect(pagedOwner.map((reward) => reward.id).sort()).toEqual(ofOwner.map((reward) => reward.id).sort());
 
     expectProblem(
@@ -428,7 +396,7 @@ describe('rewards', () => {
     expect(reaccepted.body.status).toBe('accepted');
     expect(reaccepted.body).not.toHaveProperty('refusalReason');
 
-    const statuses = await listAll('/rewards', { partnerId: owner.id, status: 'accepted' });
+    const statuses = await listAll(manager, '/rewards', { partnerId: owner.id, status: 'accepted' });
     expect(statuses.map((reward) => reward.id).sort()).toEqual([a.id, b.id].sort());
   });
 
@@ -522,7 +490,7 @@ describe('auth', () => {
       403,
       'forbidden',
     );
-    expect(await listAll('/rewards', { partnerId: owner.id })).toEqual([]);
+    expect(await listAll(manager, '/rewards', { partnerId: owner.id })).toEqual([]);
     expect((await call(manager, 'GET', `/partners/${owner.id}`)).body.name).toBe(owner.name);
   });
 
@@ -569,7 +537,7 @@ describe('request bodies', () => {
       headers: { 'content-type': 'text/plain' },
     });
     expectProblem(response, 415, 'unsupported_media_type');
-    expect(await listAll('/rewards', { partnerId: owner.id })).toEqual([]);
+    expect(await listAll(manager, '/rewards', { partnerId: owner.id })).toEqual([]);
   });
 
   it('accepts application/json with a charset', async () => {
@@ -587,7 +555,7 @@ describe('request bodies', () => {
       body: { partnerId: owner.id, amount: 100, currency: 'EUR', description: 'x'.repeat(257 * 1024) },
     });
     expectProblem(response, 413, 'payload_too_large');
-    expect(await listAll('/rewards', { partnerId: owner.id })).toEqual([]);
+    expect(await listAll(manager, '/rewards', { partnerId: owner.id })).toEqual([]);
   });
 });
 
@@ -602,14 +570,14 @@ describe('Idempotency-Key', () => {
     expect(second.status).toBe(first.status);
     expect(second.body).toEqual(first.body);
 
-    const listed = await listAll('/rewards', { partnerId: owner.id });
+    const listed = await listAll(manager, '/rewards', { partnerId: owner.id });
     expect(listed.map((reward) => reward.id)).toEqual([first.body.id]);
 
     // Without the key, the same body creates another reward.
     const third = await call(manager, 'POST', '/rewards', { body });
     expect(third.status).toBe(201);
     expect(third.body.id).not.toBe(first.body.id);
-    expect(await listAll('/rewards', { partnerId: owner.id })).toHaveLength(2);
+    expect(await listAll(manager, '/rewards', { partnerId: owner.id })).toHaveLength(2);
   });
 
   it('replays a partner creation too', async () => {
@@ -619,7 +587,7 @@ describe('Idempotency-Key', () => {
     const second = await call(manager, 'POST', '/partners', { body, headers });
     expect(first.status).toBe(201);
     expect(second).toEqual(first);
-    const all = await listAll('/partners', {});
+    const all = await listAll(manager, '/partners', {});
     expect(all.filter((p) => p.email === body.email)).toHaveLength(1);
   });
 
@@ -636,7 +604,7 @@ describe('Idempotency-Key', () => {
       headers,
     });
     expectProblem(reused, 409, 'idempotency_key_reused');
-    const listed = await listAll('/rewards', { partnerId: owner.id });
+    const listed = await listAll(manager, '/rewards', { partnerId: owner.id });
     expect(listed.map((reward) => [reward.id, reward.amount])).toEqual([[first.body.id, 100]]);
   });
 });

@@ -11,23 +11,37 @@ export function expectOk(response: CallResult, status = 200): any {
   return response.body;
 }
 
-/** A problem+json answer with this status and code (api.md "Errors"). */
+/** A problem+json answer with this status and code (api.md "Errors"), field errors as `{ path, message }`. */
 export function expectProblem(response: CallResult, status: number, code: string): any {
   expect({ status: response.status, code: response.body?.code }).toEqual({ status, code });
   expect(response.headers['content-type']).toBe('application/problem+json');
-  expect(response.body.status).toBe(status);
-  expect(typeof response.body.title).toBe('string');
-  expect(typeof response.body.detail).toBe('string');
-  return response.body;
+  const body = response.body;
+  expect(typeof body.type).toBe('string');
+  expect(typeof body.title).toBe('string');
+  expect(body.status).toBe(status);
+  expect(typeof body.detail).toBe('string');
+  expect(body.detail.length).toBeGreaterThan(0);
+  if (body.errors !== undefined) {
+    expect(Array.isArray(body.errors)).toBe(true);
+    for (const error of body.errors) {
+      expect(error).toEqual({ path: expect.any(String), message: expect.any(String) });
+    }
+  }
+  return body;
 }
 
-/** Every item of a list route, following `nextCursor` page by page. */
-export async function listAll(as: As, path: string, query: Record<string, string> = {}): Promise<any[]> {
+/** Every item of a list route, following `nextCursor` page by page (`limit` items a page). */
+export async function listAll(
+  as: As,
+  path: string,
+  query: Record<string, string> = {},
+  limit = 100,
+): Promise<any[]> {
   const items: any[] = [];
   let cursor: string | undefined;
   for (let pages = 0; pages < 500; pages++) {
     const response = await call(as, 'GET', path, {
-      query: { ...query, limit: '100', ...(cursor ? { cursor } : {}) },
+      query: { ...query, limit: String(limit), ...(cursor ? { cursor } : {}) },
     });
     expectOk(response);
     items.push(...response.body.items);

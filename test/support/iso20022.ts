@@ -38,6 +38,10 @@ export interface Pain002 {
   groupReasonCode?: string;
   groupText?: string;
   paymentInfoId?: string;
+  /** A block-level status (`PmtInfSts`), e.g. RJCT with no transactions: the block was refused. */
+  paymentStatus?: string;
+  paymentReasonCode?: string;
+  paymentText?: string;
   txs?: PainTx[];
 }
 
@@ -64,10 +68,12 @@ export function pain002(report: Pain002): string {
   if (version === 'pain.002.001.03') {
     (body.GrpHdr as Obj).DbtrAgt = { FinInstnId: { BIC: 'COBADEFFXXX' } };
   }
-  if (report.txs && report.txs.length > 0) {
+  if ((report.txs && report.txs.length > 0) || report.paymentStatus) {
     body.OrgnlPmtInfAndSts = {
       OrgnlPmtInfId: report.paymentInfoId ?? 'PMT-1',
-      TxInfAndSts: report.txs.map((tx) => ({
+      ...(report.paymentStatus ? { PmtInfSts: report.paymentStatus } : {}),
+      ...reason(report.paymentReasonCode, report.paymentText),
+      TxInfAndSts: (report.txs ?? []).map((tx) => ({
         OrgnlEndToEndId: tx.endToEndId,
         TxSts: tx.status,
         ...reason(tx.reasonCode, tx.text),
@@ -86,6 +92,8 @@ export interface CamtTx {
   amount?: string;
   /** A return: `RtrInf/Rsn/Cd`. */
   returnCode?: string;
+  /** The transaction's own `CdtDbtInd` (camt .001.08). */
+  creditDebit?: 'DBIT' | 'CRDT';
 }
 
 export interface CamtEntry {

@@ -116,6 +116,45 @@ describe.each(PAIN_VERSIONS)('%s', (version) => {
     });
   });
 
+  it('a payment block refused as a whole (PmtInfSts RJCT, no transactions) is a block rejection', async () => {
+    const parsed = await read(
+      pain002({
+        version,
+        originalMessageId: 'ex-01M8N3V9RDNJ3Q8BKY10RCJVR2',
+        groupStatus: 'PART',
+        paymentInfoId: 'ex-01M8N3V9RDNJ3Q8BKY10RCJVR2-1',
+        paymentStatus: 'RJCT',
+        paymentReasonCode: 'AM05',
+        paymentText: 'Duplicate payment block',
+      }),
+      version,
+    );
+    expect(parsed.lines).toEqual([]);
+    expect(parsed.groupRejection).toBeUndefined();
+    expect(parsed.blockRejections).toEqual([
+      {
+        originalMessageId: 'ex-01M8N3V9RDNJ3Q8BKY10RCJVR2',
+        paymentInfoId: 'ex-01M8N3V9RDNJ3Q8BKY10RCJVR2-1',
+        reasonCode: 'AM05',
+        bankText: 'Duplicate payment block',
+      },
+    ]);
+  });
+
+  it('a refused block with transaction details is read transaction by transaction', async () => {
+    const parsed = await read(
+      pain002({
+        version,
+        originalMessageId: 'M',
+        paymentStatus: 'RJCT',
+        txs: [{ endToEndId: 'po_Y-1', status: 'RJCT', reasonCode: 'AC04' }],
+      }),
+      version,
+    );
+    expect(parsed.blockRejections).toBeUndefined();
+    expect(parsed.lines).toMatchObject([{ endToEndId: 'po_Y-1', outcome: 'failed', reasonCode: 'AC04' }]);
+  });
+
   it('a group-level RJCT with transactions is read transaction by transaction', async () => {
     const parsed = await read(
       pain002({
@@ -223,6 +262,37 @@ describe.each(CAMT_VERSIONS)('%s', (version) => {
         bankText: 'Returned by the beneficiary bank',
         bankStatus: 'BOOK',
         paymentReference: 'RET-1',
+        amount: 12500,
+        currency: 'EUR',
+      },
+    ]);
+  });
+
+  it('a credit reversal (RvslInd) naming a payout undoes its booking: failed, returned, reversal', async () => {
+    const parsed = await read(
+      camt({
+        version,
+        entries: [
+          {
+            amount: '125.00',
+            creditDebit: 'CRDT',
+            reversal: true,
+            acctSvcrRef: 'REV-1',
+            txs: [{ endToEndId: 'po_A-1', amount: '125.00' }],
+          },
+        ],
+      }),
+      version,
+    );
+    expect(parsed.lines).toEqual([
+      {
+        endToEndId: 'po_A-1',
+        outcome: 'failed',
+        returned: true,
+        reversal: true,
+        bankText: 'The bank reversed its booking of this payment',
+        bankStatus: 'BOOK',
+        paymentReference: 'REV-1',
         amount: 12500,
         currency: 'EUR',
       },
@@ -444,5 +514,44 @@ describe('report rules', () => {
     }
     expect(safeReportFileName('../../etc/passwd')).toBe('....etcpasswd');
     expect(safeReportFileName('  ')).toBe('bank-report.xml');
+  });
+});
+
+describe('streaming the lines (a report is checked first, then its lines are read again a chunk at a time)', () => {
+  const xml = camt({
+    entries: Array.from({ length: 300 }, (_, n) => ({
+      amount: `${n + 1}.00`,
+      creditDebit: 'DBIT' as const,
+      txs: [{ endToEndId: `po_S-${n}` }],
+    })),
+  });
+  const chunksOf = (size: number) => {
+    const bytes = Buffer.from(xml, 'utf8');
+    return Array.from({ length: Math.ceil(bytes.length / size) }, (_, i) =>
+      bytes.subarray(i * size, i * size + size),
+    );
+  };
+
+  it('yields every line in file order, a few per chunk, and ends with the same summary as the check', async () => {
+    const { checkBankReport, streamReportLines } = await import('#shared/bank-reports/parse.ts');
+    const checked = await checkBankReport(chunksOf(4096));
+    expect(checked).not.toHaveProperty('lines');
+    expect(checked.lineCount).toBe(300);
+    const stream = streamReportLines(chunksOf(4096));
+    const batches: number[] = [];
+    const ids: string[] = [];
+    for (;;) {
+      const next = await stream.next();
+      if (next.done) {
+        expect(next.value).toEqual(checked);
+        break;
+      }
+      batches.push(next.value.length);
+      ids.push(...next.value.map((line) => line.endToEndId));
+    }
+    expect(ids).toEqual(Array.from({ length: 300 }, (_, n) => `po_S-${n}`));
+    expect(batches.length).toBeGreaterThan(10);
+    expect(Math.max(...batches)).toBeLessThan(300);
+    expect((await parseBankReport(chunksOf(4096))).lines.map((line) => line.endToEndId)).toEqual(ids);
   });
 });

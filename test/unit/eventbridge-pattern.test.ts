@@ -1,10 +1,12 @@
 /**
- * EventBridge pattern matching of the local PutEvents endpoint, and one round trip through the real
- * EventBridgeClient to a rule's target (with a retried failure and a dead letter).
+ * EventBridge pattern matching of the local PutEvents endpoint (exact values only, what the stack's
+ * rules use: test/infra/local-event-rules.test.ts holds it to them), and one round trip through the
+ * real EventBridgeClient to a rule's target (with a retried failure and a dead letter).
  */
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { describe, expect, it } from 'vitest';
 import {
+  checkPattern,
   type EventBridgeEvent,
   type EventPattern,
   matchesPattern,
@@ -37,43 +39,43 @@ const cases: [string, EventPattern, boolean][] = [
   ['one of several values', { 'detail-type': ['payout.paid', 'payout.validated'] }, true],
   ['wrong value', { 'detail-type': ['payout.paid'] }, false],
   ['all fields must match', { source: ['partner-payouts'], 'detail-type': ['payout.paid'] }, false],
-  ['nested detail value', { detail: { status: ['pending'] } }, true],
-  ['deeper nesting', { detail: { partner: { id: ['partner-1'] } } }, true],
-  ['deeper nesting, wrong value', { detail: { partner: { id: ['partner-2'] } } }, false],
-  ['number', { detail: { amount: [12_500] } }, true],
-  ['number is not a string', { detail: { amount: ['12500'] } }, false],
-  ['null', { detail: { partner: { tier: [null] } } }, true],
-  ['absent field does not match null', { detail: { partner: { nickname: [null] } } }, false],
-  ['prefix', { 'detail-type': [{ prefix: 'payout.' }] }, true],
-  ['prefix, no match', { 'detail-type': [{ prefix: 'reward.' }] }, false],
-  ['suffix', { detail: { partner: { email: [{ suffix: '@example.com' }] } } }, true],
-  ['equals-ignore-case', { detail: { currency: [{ 'equals-ignore-case': 'eur' }] } }, true],
-  ['wildcard', { 'detail-type': [{ wildcard: 'payout.*ed' }] }, true],
-  ['anything-but value', { detail: { status: [{ 'anything-but': 'draft' }] } }, true],
-  ['anything-but the value', { detail: { status: [{ 'anything-but': 'pending' }] } }, false],
-  ['anything-but list', { detail: { status: [{ 'anything-but': ['draft', 'pending'] }] } }, false],
-  ['anything-but prefix', { 'detail-type': [{ 'anything-but': { prefix: 'reward.' } }] }, true],
-  ['anything-but on an absent field', { detail: { missing: [{ 'anything-but': 'x' }] } }, false],
-  ['exists true', { detail: { payoutId: [{ exists: true }] } }, true],
-  ['exists true, absent', { detail: { invoiceKey: [{ exists: true }] } }, false],
-  ['exists false, absent', { detail: { invoiceKey: [{ exists: false }] } }, true],
-  ['exists false, present', { detail: { payoutId: [{ exists: false }] } }, false],
-  ['exists false under an absent object', { detail: { invoice: { key: [{ exists: false }] } } }, true],
-  ['numeric range', { detail: { amount: [{ numeric: ['>', 0, '<=', 12_500] }] } }, true],
-  ['numeric range, outside', { detail: { amount: [{ numeric: ['<', 100] }] } }, false],
-  ['event array: any element', { detail: { tags: ['eu'] } }, true],
-  ['event array: none', { detail: { tags: ['us'] } }, false],
-  ['resources array', { resources: [{ prefix: 'payout/' }] }, true],
-  ['array of objects: any element', { detail: { lines: { kind: ['bonus'] } } }, true],
-  ['array of objects: none', { detail: { lines: { kind: ['clawback'] } } }, false],
-  ['a matcher list is OR', { detail: { status: ['draft', { prefix: 'pend' }] } }, true],
-  ['a value is not an object', { detail: { status: { nested: ['x'] } } }, false],
-  ['an object is not a value', { detail: { partner: ['partner-1'] } }, false],
+  ['both fields match', { source: ['partner-payouts'], 'detail-type': ['payout.validated'] }, true],
+  ['compared strictly', { version: [0] }, false],
+  ['an absent field does not match, not even null', { 'replay-name': [null] }, false],
+  ['values are case-sensitive', { source: ['Partner-Payouts'] }, false],
 ];
 
 describe('matchesPattern', () => {
   it.each(cases)('%s', (_name, pattern, expected) => {
     expect(matchesPattern(pattern, event)).toBe(expected);
+  });
+});
+
+describe('checkPattern', () => {
+  it('takes exact values of top-level fields', () => {
+    const pattern = { source: ['partner-payouts'], 'detail-type': ['payout.paid', 'payout.failed'] };
+    expect(checkPattern('ok', pattern)).toBe(pattern);
+  });
+
+  it.each<[string, unknown]>([
+    ['a nested object', { detail: { status: ['pending'] } }],
+    ['prefix', { 'detail-type': [{ prefix: 'payout.' }] }],
+    ['anything-but', { source: [{ 'anything-but': 'x' }] }],
+    ['exists', { source: [{ exists: true }] }],
+    ['an empty list', { source: [] }],
+    ['not an object', ['partner-payouts']],
+  ])('refuses %s, which the stack does not use', (_name, pattern) => {
+    expect(() => checkPattern('rule', pattern)).toThrow(/rule/i);
+  });
+
+  it('is applied to every rule when the endpoint starts', async () => {
+    await expect(
+      startLocalEventBridge({
+        rules: [
+          { name: 'prefixed', pattern: { source: [{ prefix: 'p' }] } as never, target: async () => {} },
+        ],
+      }),
+    ).rejects.toThrow(/prefixed/);
   });
 });
 
@@ -95,7 +97,7 @@ describe('local PutEvents endpoint', () => {
         },
         {
           name: 'flaky',
-          pattern: { detail: { payoutId: [{ exists: true }] } },
+          pattern: { source: ['partner-payouts'] },
           target: async () => {
             flakyCalls++;
             if (flakyCalls < 2) throw new Error('transient');
@@ -103,7 +105,7 @@ describe('local PutEvents endpoint', () => {
         },
         {
           name: 'always-failing',
-          pattern: { 'detail-type': [{ prefix: 'payout.' }] },
+          pattern: { 'detail-type': ['payout.validated', 'payout.paid'] },
           target: async () => {
             throw new Error('down');
           },

@@ -22,6 +22,7 @@ import {
   toSepaText,
 } from '../../shared/exports/index.ts';
 import { parseCsv } from '../support/csv.ts';
+import { blocks, decodeEntities, text } from '../support/xml-reading.ts';
 
 // ---------------------------------------------------------------- fixtures
 
@@ -677,27 +678,6 @@ async function validate(xml: string, version: SepaVersion) {
   });
 }
 
-function decodeEntities(text: string): string {
-  return text
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&apos;/g, "'")
-    .replace(/&amp;/g, '&');
-}
-
-/** Inner XML of every `<name …>…</name>` (elements that do not nest in themselves). */
-function blocks(xml: string, name: string): string[] {
-  return [...xml.matchAll(new RegExp(`<${name}(?: [^>]*)?>([\\s\\S]*?)</${name}>`, 'g'))].map(
-    (m) => m[1] ?? '',
-  );
-}
-
-function text(xml: string, name: string): string | undefined {
-  const [first] = blocks(xml, name);
-  return first === undefined ? undefined : decodeEntities(first);
-}
-
 function texts(xml: string, name: string): string[] {
   return blocks(xml, name).map(decodeEntities);
 }
@@ -927,5 +907,26 @@ describe('ExportFile', () => {
       files.push(file);
     }
     expect(files).toHaveLength(1);
+  });
+});
+
+describe('the hot path’s memo of pure string functions', () => {
+  it('computes each key once, answers the same (also undefined/null), and starts afresh when full', async () => {
+    const { boundedMemo, toSepaText } = await import('../../shared/exports/text.ts');
+    const calls: string[] = [];
+    const memo = boundedMemo((key: string) => {
+      calls.push(key);
+      return key === 'none' ? null : key.toUpperCase();
+    }, 2);
+    expect([memo('a'), memo('a'), memo('none'), memo('none')]).toEqual(['A', 'A', null, null]);
+    expect(calls).toEqual(['a', 'none']);
+    memo('b'); // full: the cache starts afresh with `b`
+    memo('a');
+    expect(calls).toEqual(['a', 'none', 'b', 'a']);
+    // Transliteration through the memo is the same, first call or later.
+    for (let round = 0; round < 2; round++) {
+      expect(toSepaText('Müller & Söhne  GmbH ')).toBe('Muller + Sohne GmbH');
+      expect(toSepaText('Ærø ß')).toBe('AEro ss');
+    }
   });
 });

@@ -1,5 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { NotFound } from '../../shared/domain/errors.ts';
+import { newId } from '../../shared/domain/ids.ts';
 import { RESOURCES } from '../../shared/domain/resources.ts';
+import type { ManagerCaller, PartnerCaller } from '../../shared/http/auth.ts';
+import { type PathParamNames, type Request, readPathParams } from '../../shared/http/handler.ts';
 import { BANK_REPORT_ROUTES } from '../../shared/http/routes/bank-reports.ts';
 import { EXPORT_ROUTES } from '../../shared/http/routes/exports.ts';
 import { HEALTH_ROUTES } from '../../shared/http/routes/health.ts';
@@ -43,5 +47,31 @@ describe('route catalogue', () => {
     for (const spec of Object.values(ROUTES) as RouteSpec[]) {
       expect(Object.keys(RESOURCES)).toContain(spec.response);
     }
+  });
+});
+
+describe('typed requests (checked by tsc)', () => {
+  it('derive path parameters from the path and narrow the caller by the access', () => {
+    type OwnReview = Request<(typeof PARTNER_PAYOUT_ROUTES)['reviewReward']>;
+    expectTypeOf<OwnReview['params']>().toEqualTypeOf<{ id: string; rewardId: string }>();
+    expectTypeOf<OwnReview['caller']>().toEqualTypeOf<PartnerCaller>();
+    expectTypeOf<OwnReview['caller']['partnerId']>().toEqualTypeOf<string>();
+    type Payout = Request<(typeof PAYOUT_ROUTES)['getPayout']>;
+    expectTypeOf<Payout['params']>().toEqualTypeOf<{ id: string }>();
+    expectTypeOf<Payout['caller']>().toEqualTypeOf<ManagerCaller>();
+    type Health = Request<(typeof HEALTH_ROUTES)[keyof typeof HEALTH_ROUTES]>;
+    expectTypeOf<Health['params']>().toEqualTypeOf<Record<never, string>>();
+    expectTypeOf<Health['caller']>().toEqualTypeOf<undefined>();
+    expectTypeOf<PathParamNames<'/a/{x}/b/{y}/c'>>().toEqualTypeOf<'x' | 'y'>();
+  });
+
+  it('hand every path parameter over, and answer 404 for an id that cannot exist', () => {
+    const id = newId('payout');
+    const rewardId = newId('reward');
+    expect(readPathParams('/payouts/{id}/rewards/{rewardId}', { id, rewardId })).toEqual({ id, rewardId });
+    expect(() => readPathParams('/payouts/{id}/rewards/{rewardId}', { id, rewardId: id })).toThrow(NotFound);
+    expect(() => readPathParams('/payouts/{id}', { id: 'nope' })).toThrow(NotFound);
+    expect(() => readPathParams('/payouts/{id}', {})).toThrow(NotFound);
+    expect(readPathParams('/webhooks/{id}', { id: 'wh-1', other: 'x' })).toEqual({ id: 'wh-1' });
   });
 });

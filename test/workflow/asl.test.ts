@@ -4,9 +4,12 @@
  * callback wait ending in a States.Timeout catch (the reminder / self-healing path), and a graph with
  * no dangling or unreachable state.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { CALLBACK_RESOURCE, workflowDefinition } from '../../infra/workflow/definition.ts';
+import type * as z from 'zod/mini';
+import { CALLBACK_RESOURCE, WORKFLOW_FILE, workflowDefinition } from '../../infra/workflow/definition.ts';
+import { SELF_BILLING_ACTIONS, WORKFLOW_ACTIONS } from '../../shared/domain/workflow-actions.ts';
 
 interface ValidationResult {
   isValid: boolean;
@@ -46,6 +49,7 @@ interface State {
   Parameters?: { FunctionName?: string; Payload?: Record<string, unknown> };
 }
 interface Definition {
+  Comment?: string;
   StartAt: string;
   States: Record<string, State>;
   QueryLanguage?: string;
@@ -181,5 +185,71 @@ describe('payout workflow ASL', () => {
         /positive whole number/,
       );
     }
+  });
+});
+
+describe('the workflow task payloads', () => {
+  /** The action schemas of the function a Task invokes, by action name. */
+  const schemasOf = (functionArn: unknown) =>
+    new Map(
+      (functionArn === SELF_BILLING_ARN ? SELF_BILLING_ACTIONS : WORKFLOW_ACTIONS).map((schema) => [
+        schema.shape.action.def.values[0],
+        schema,
+      ]),
+    );
+
+  it('are declared once: each Task sends exactly the fields of its action schema', () => {
+    const used = new Set<string>();
+    for (const [name, state] of tasks) {
+      const payload = state.Parameters?.Payload ?? {};
+      const action = payload.action;
+      expect(typeof action, `${name} names its action`).toBe('string');
+      const schema = schemasOf(state.Parameters?.FunctionName).get(action as never);
+      expect(schema, `${name}: no schema for action ${String(action)}`).toBeDefined();
+      if (!schema) continue;
+      used.add(String(action));
+      const sent = Object.keys(payload).map((key) => key.replace(/\.\$$/, ''));
+      expect(sent.sort(), name).toEqual(Object.keys(schema.shape).sort());
+      // The fixed values the ASL writes parse as their field (e.g. a callback's `stage`).
+      for (const [key, value] of Object.entries(payload)) {
+        if (key.endsWith('.$')) continue;
+        const field = (schema.shape as Record<string, z.ZodMiniType>)[key];
+        expect(field?.safeParse(value).success, `${name}.${key}`).toBe(true);
+      }
+    }
+    // Every workflow action is a Task of the ASL; `preview` is invoked by the partner-payouts function.
+    expect([...used].sort()).toEqual(
+      [...WORKFLOW_ACTIONS, ...SELF_BILLING_ACTIONS]
+        .map((schema) => schema.shape.action.def.values[0] as string)
+        .filter((action) => action !== 'preview')
+        .sort(),
+    );
+  });
+
+  it('parse what the ASL sends, and refuse a payload missing a field', () => {
+    const sync = WORKFLOW_ACTIONS[1];
+    const input = { action: 'sync', payoutId: 'po_1', stage: 'pending', reminders: 0, signal: null };
+    expect(sync.safeParse(input).success).toBe(true);
+    expect(sync.safeParse({ ...input, signal: { Error: 'States.Timeout', Cause: 'x' } }).success).toBe(true);
+    expect(sync.safeParse({ ...input, stage: 'nowhere' }).success).toBe(false);
+    const { reminders: _, ...withoutReminders } = input;
+    expect(sync.safeParse(withoutReminders).success).toBe(false);
+  });
+});
+
+describe('the ASL file', () => {
+  const raw = JSON.parse(readFileSync(WORKFLOW_FILE, 'utf8')) as Definition;
+
+  it('points the reader to the transition table, which exists', () => {
+    expect(raw.Comment).toContain('shared/domain/payout-rules.ts');
+    expect(existsSync(new URL('../../shared/domain/payout-rules.ts', import.meta.url))).toBe(true);
+  });
+
+  it("leaves the callback waits' TimeoutSeconds to definition.ts (one source per number)", () => {
+    const callbackStates = Object.entries(raw.States).filter(
+      ([, state]) => state.Resource === CALLBACK_RESOURCE,
+    );
+    expect(callbackStates.length).toBe(5);
+    for (const [name, state] of callbackStates) expect(state.TimeoutSeconds, name).toBeUndefined();
   });
 });

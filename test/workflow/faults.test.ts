@@ -17,6 +17,7 @@ import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LocalBackend } from '../../infra/local/runtime.ts';
 import { issueToken } from '../../infra/local/tokens.ts';
+import { eventually, sleep } from '../support/eventually.ts';
 
 const TABLE = 'partner-payouts';
 const executionArn = (name: string) =>
@@ -83,18 +84,6 @@ async function ok(result: Promise<{ status: number; body: any }>, status = 200):
   const { status: actual, body } = await result;
   expect({ status: actual, body }).toMatchObject({ status });
   return body;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 interface Partner {

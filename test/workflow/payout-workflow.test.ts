@@ -26,6 +26,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LocalBackend } from '../../infra/local/runtime.ts';
 import { issueToken } from '../../infra/local/tokens.ts';
 import { displayMinor } from '../../shared/domain/money.ts';
+import { eventually, sleep } from '../support/eventually.ts';
+import { camt } from '../support/iso20022.ts';
 
 const TABLE = 'partner-payouts';
 const executionArn = (payoutId: string) =>
@@ -102,22 +104,6 @@ async function ok(result: Promise<HttpResult>, status = 200): Promise<any> {
   const { status: actual, body } = await result;
   expect({ status: actual, body }).toMatchObject({ status });
   return body;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 // ------------------------------------------------------------------ payouts
@@ -466,11 +452,11 @@ describe('payout workflow: callbacks (wait 60 s, so no timeout interferes)', { t
     const readyToken = await parked(h, p, 'ready');
     await mailed(h, h.managerEmail, managerSubject(p, 'validated'));
 
-    // The same decision again, through the API and straight to Step Functions.
+    // The same step again, through the API and straight to Step Functions.
     expect(
       (await http(h, 'POST', `/partner/payouts/${p.payoutId}/validate`, p.partnerToken, {})).status,
     ).toBe(409);
-    const output = JSON.stringify({ decision: 'partner_validated', payoutId: p.payoutId });
+    const output = JSON.stringify({ payoutId: p.payoutId });
     await expectTaskError(h, new SendTaskSuccessCommand({ taskToken: pendingToken, output }), 'TaskTimedOut');
     await expectTaskError(
       h,
@@ -574,7 +560,7 @@ describe('payout workflow: timeouts (wait 2 s, at most 2 reminders)', { timeout:
     expect(reconciledMs).toBeLessThan(WAIT_MS + 2_000);
 
     // A late callback with the real token now answers TaskTimedOut.
-    const output = JSON.stringify({ decision: 'partner_validated', payoutId: p.payoutId });
+    const output = JSON.stringify({ payoutId: p.payoutId });
     await expectTaskError(h, new SendTaskSuccessCommand({ taskToken: token, output }), 'TaskTimedOut');
 
     await markPaid(h, p);
@@ -735,6 +721,35 @@ describe('payout workflow after ready: processing, failed, reissue', { timeout: 
     expect(rewards.items.map((reward: { id: string; status: string }) => [reward.id, reward.status])).toEqual(
       p.rewardIds.map((id) => [id, 'paid']),
     );
+  });
+
+  it('a bank report pays it: the workflow marks the rewards paid and materializes the entry the report left in the outbox', async () => {
+    const p = await readySepaPayout('camt');
+    const exported = await exportOf(p);
+    await parked(h, p, 'processing');
+    const file = await (await fetch(exported.url ?? exported.files[0].url)).text();
+    const endToEndId = /<EndToEndId>([^<]+)<\/EndToEndId>/.exec(file)?.[1] ?? '';
+    const xml = camt({ entries: [{ amount: '173.45', creditDebit: 'DBIT', txs: [{ endToEndId }] }] });
+    // The presigned POST to the local bucket; its ObjectCreated runs the real checker.
+    const grant = await ok(http(h, 'POST', '/bank-reports', h.manager, { fileName: 'camt.xml' }), 201);
+    const form = new FormData();
+    for (const [name, value] of Object.entries(grant.fields)) form.append(name, value as string);
+    form.append('file', new Blob([xml], { type: 'application/xml' }), 'camt.xml');
+    expect([200, 204]).toContain((await fetch(grant.url, { method: 'POST', body: form })).status);
+    const report = await eventually('the report applied', async () => {
+      const current = await ok(http(h, 'GET', `/bank-reports/${grant.id}`, h.manager));
+      return current.status === 'applied' ? current : undefined;
+    });
+    expect(report.counts).toMatchObject({ lines: 1, applied: 1 });
+    await finished(h, p);
+    const stored = await item(h, p);
+    expect(stored.status).toBe('paid');
+    expect(stored.outbox).toEqual([]);
+    expect(stored.flushed).toBe(stored.seq);
+    const entries = await history(h, p);
+    expect(entries.filter((entry) => entry.type === 'payout.paid')).toHaveLength(1);
+    const rewards = await ok(http(h, 'GET', `/payouts/${p.payoutId}/rewards`, h.manager));
+    expect(rewards.items.map((reward: { status: string }) => reward.status)).toEqual(['paid', 'paid']);
   });
 
   it('a void sends the workflow back to waiting on ready', async () => {
