@@ -10,19 +10,21 @@
  * One log item per attempt (`wd_…` ULIDs: newest first by SK). dynalite has no TTL, so every read
  * also drops what has expired; on AWS the TTL deletes it within a day or two of `expiresAt`.
  */
-import {
-  BatchGetCommand,
-  BatchWriteCommand,
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { NotFound } from '../domain/errors.ts';
 import type { WebhookDelivery, WebhookEndpoint } from '../domain/resources.ts';
 import type { WebhookEvent } from '../domain/webhooks.ts';
 import { dynamo } from './clients.ts';
-import { isConditionalCheckFailed, type Page, queryAll, queryPage, stripKeys, table } from './table.ts';
+import {
+  batchGet,
+  batchWrite,
+  isConditionalCheckFailed,
+  type Page,
+  queryAll,
+  queryPage,
+  stripKeys,
+  table,
+} from './table.ts';
 
 export const webhookKeys = {
   endpoint: (id: string) => ({ PK: `WEBHOOK#${id}`, SK: 'ENDPOINT' }),
@@ -92,20 +94,8 @@ export async function getEndpointItem(id: string): Promise<EndpointItem> {
 /** The endpoints with these ids that exist (one BatchGetItem per 100). */
 export async function findEndpointItems(ids: readonly string[]): Promise<Map<string, EndpointItem>> {
   const found = new Map<string, EndpointItem>();
-  const unique = [...new Set(ids)];
-  for (let start = 0; start < unique.length; start += 100) {
-    let keys: Record<string, unknown>[] = unique.slice(start, start + 100).map(webhookKeys.endpoint);
-    for (let attempt = 0; keys.length > 0; attempt++) {
-      if (attempt > 0) {
-        if (attempt > 8) throw new Error('BatchGetItem left keys unprocessed');
-        await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
-      }
-      const result = await dynamo().send(
-        new BatchGetCommand({ RequestItems: { [table()]: { Keys: keys, ConsistentRead: true } } }),
-      );
-      for (const item of result.Responses?.[table()] ?? []) found.set(String(item.id), item as EndpointItem);
-      keys = (result.UnprocessedKeys?.[table()]?.Keys ?? []) as Record<string, unknown>[];
-    }
+  for (const item of await batchGet([...new Set(ids)].map(webhookKeys.endpoint))) {
+    found.set(String(item.id), item as EndpointItem);
   }
   return found;
 }
@@ -211,41 +201,27 @@ export async function recordEvents(
   const first = new Map<string, { event: WebhookEvent; messageId: string }>();
   for (const entry of entries) if (!first.has(entry.event.id)) first.set(entry.event.id, entry);
   const recorded = new Map<string, string>();
-  const ids = [...first.keys()];
-  for (let start = 0; start < ids.length; start += 100) {
-    let keys: Record<string, unknown>[] = ids.slice(start, start + 100).map(webhookKeys.event);
-    for (let attempt = 0; keys.length > 0; attempt++) {
-      if (attempt > 0) {
-        if (attempt > 8) throw new Error('BatchGetItem left keys unprocessed');
-        await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
-      }
-      const result = await dynamo().send(
-        new BatchGetCommand({
-          RequestItems: {
-            [table()]: { Keys: keys, ConsistentRead: true, ProjectionExpression: 'PK, messageId' },
-          },
-        }),
-      );
-      for (const item of result.Responses?.[table()] ?? []) {
-        recorded.set(String(item.PK).slice('WEBHOOK_EVENT#'.length), String(item.messageId));
-      }
-      keys = (result.UnprocessedKeys?.[table()]?.Keys ?? []) as Record<string, unknown>[];
-    }
-  }
+  const found = await batchGet([...first.keys()].map(webhookKeys.event), { projection: ['PK', 'messageId'] });
+  for (const item of found)
+    recorded.set(String(item.PK).slice('WEBHOOK_EVENT#'.length), String(item.messageId));
   const fresh = [...first.values()].filter(
     ({ event, messageId }) => !recorded.has(event.id) || recorded.get(event.id) === messageId,
   );
-  await batchPut(
+  await batchWrite(
     fresh
       .filter(({ event }) => !recorded.has(event.id))
       .map(({ event, messageId }) => ({
-        ...webhookKeys.event(event.id),
-        type: 'webhook_event',
-        GSI4PK: eventsPartition(event.timestamp.slice(0, 10)),
-        GSI4SK: `${event.timestamp}#${event.id}`,
-        event,
-        messageId,
-        expiresAt: expiresAt(Date.parse(event.timestamp) || Date.now(), logDays),
+        PutRequest: {
+          Item: {
+            ...webhookKeys.event(event.id),
+            type: 'webhook_event',
+            GSI4PK: eventsPartition(event.timestamp.slice(0, 10)),
+            GSI4SK: `${event.timestamp}#${event.id}`,
+            event,
+            messageId,
+            expiresAt: expiresAt(Date.parse(event.timestamp) || Date.now(), logDays),
+          },
+        },
       })),
   );
   return fresh.map(({ event }) => event);
@@ -259,18 +235,8 @@ export async function findEvents(ids: readonly string[]): Promise<WebhookEvent[]
   const now = Date.now();
   const found = new Map<string, WebhookEvent>();
   const unique = [...new Set(ids)];
-  for (let start = 0; start < unique.length; start += 100) {
-    let keys: Record<string, unknown>[] = unique.slice(start, start + 100).map(webhookKeys.event);
-    for (let attempt = 0; keys.length > 0; attempt++) {
-      if (attempt > 8) throw new Error('BatchGetItem left keys unprocessed');
-      const result = await dynamo().send(
-        new BatchGetCommand({ RequestItems: { [table()]: { Keys: keys } } }),
-      );
-      for (const item of result.Responses?.[table()] ?? []) {
-        if (live(item, now)) found.set(String((item.event as WebhookEvent).id), item.event as WebhookEvent);
-      }
-      keys = (result.UnprocessedKeys?.[table()]?.Keys ?? []) as Record<string, unknown>[];
-    }
+  for (const item of await batchGet(unique.map(webhookKeys.event), { consistent: false })) {
+    if (live(item, now)) found.set(String((item.event as WebhookEvent).id), item.event as WebhookEvent);
   }
   return unique.flatMap((id) => found.get(id) ?? []);
 }
@@ -301,33 +267,18 @@ export interface DeliveryLogEntry extends WebhookDelivery {
 
 /** Appends log entries (BatchWriteItem of 25, in parallel; unprocessed ones retried). */
 export async function appendDeliveries(entries: readonly DeliveryLogEntry[], logDays: number): Promise<void> {
-  await batchPut(
+  await batchWrite(
     entries.map(({ endpointId, ...delivery }) => ({
-      ...webhookKeys.delivery(endpointId, delivery.id),
-      type: 'webhook_delivery',
-      ...delivery,
-      expiresAt: expiresAt(Date.parse(delivery.at), logDays),
+      PutRequest: {
+        Item: {
+          ...webhookKeys.delivery(endpointId, delivery.id),
+          type: 'webhook_delivery',
+          ...delivery,
+          expiresAt: expiresAt(Date.parse(delivery.at), logDays),
+        },
+      },
     })),
   );
-}
-
-/** Puts items with BatchWriteItem, 25 a call, the calls in parallel, unprocessed ones retried. */
-async function batchPut(items: readonly Record<string, unknown>[]): Promise<void> {
-  const chunks: Record<string, unknown>[][] = [];
-  for (let start = 0; start < items.length; start += 25) chunks.push(items.slice(start, start + 25));
-  await Promise.all(chunks.map((chunk) => writeChunk(chunk)));
-}
-
-async function writeChunk(items: readonly Record<string, unknown>[]): Promise<void> {
-  let requests = items.map((Item) => ({ PutRequest: { Item } }));
-  for (let attempt = 0; requests.length > 0; attempt++) {
-    if (attempt > 0) {
-      if (attempt > 8) throw new Error('BatchWriteItem left items unprocessed');
-      await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
-    }
-    const result = await dynamo().send(new BatchWriteCommand({ RequestItems: { [table()]: requests } }));
-    requests = (result.UnprocessedItems?.[table()] ?? []) as typeof requests;
-  }
 }
 
 export async function listDeliveryPage(
