@@ -21,11 +21,10 @@
  * Partners written before this kept their entries as an `events` list on the item: those come first
  * (positions 1..L), then the entries above (L + seq).
  */
-import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { PartnerEvent } from '../domain/schemas.ts';
-import { dynamo } from './clients.ts';
+import { historyOutbox } from './history-outbox.ts';
 import { logger } from './observability.ts';
-import { isConditionalCheckFailed, keys, table } from './table.ts';
+import { keys } from './table.ts';
 
 /** The partner item's history bookkeeping. */
 export interface PartnerHistoryState {
@@ -40,8 +39,18 @@ export interface PartnerHistoryState {
 /** Fields of the partner item that are bookkeeping, not the resource. */
 export const PARTNER_HISTORY_FIELDS = ['events', 'historySeq', 'historyFlushed', 'historyOutbox'] as const;
 
-const pad = (seq: number) => String(seq).padStart(10, '0');
-const entryKey = (partnerId: string, seq: number) => ({ PK: `PARTNER#${partnerId}`, SK: `EV#${pad(seq)}` });
+const history = historyOutbox<PartnerEvent>({
+  owner: 'partner',
+  itemKey: keys.partner,
+  entryPrefix: 'EV#',
+  attributes: { seq: 'historySeq', flushed: 'historyFlushed', outbox: 'historyOutbox' },
+  entryType: 'partnerHistory',
+});
+
+const outboxState = (item: PartnerHistoryState) => ({
+  flushed: item.historyFlushed,
+  outbox: item.historyOutbox,
+});
 
 /** What the partner's UpdateItem adds to commit one entry (step 1). */
 export function commitExpression(entry: PartnerEvent): {
@@ -49,47 +58,14 @@ export function commitExpression(entry: PartnerEvent): {
   names: Record<string, string>;
   values: Record<string, unknown>;
 } {
-  return {
-    set: '#hSeq = if_not_exists(#hSeq, :hZero) + :hOne, #hFlushed = if_not_exists(#hFlushed, :hZero), #hOutbox = list_append(if_not_exists(#hOutbox, :hNone), :hEntry)',
-    names: { '#hSeq': 'historySeq', '#hFlushed': 'historyFlushed', '#hOutbox': 'historyOutbox' },
-    values: { ':hZero': 0, ':hOne': 1, ':hNone': [], ':hEntry': [entry] },
-  };
-}
-
-function outboxEntries(item: PartnerHistoryState): { seq: number; entry: PartnerEvent }[] {
-  const flushed = item.historyFlushed ?? 0;
-  return (item.historyOutbox ?? []).map((entry, index) => ({ seq: flushed + 1 + index, entry }));
+  return history.commitOne(entry);
 }
 
 /** Step 2, for the item as the commit returned it. Safe to run twice and concurrently. */
 export async function flushPartnerHistory(item: PartnerHistoryState): Promise<void> {
-  const pending = outboxEntries(item);
-  await Promise.all(
-    pending.map(({ seq, entry }) =>
-      dynamo().send(
-        new PutCommand({
-          TableName: table(),
-          Item: { ...entryKey(item.id, seq), type: 'partnerHistory', seq, event: entry },
-        }),
-      ),
-    ),
-  );
-  for (const { seq } of pending) {
-    try {
-      await dynamo().send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: keys.partner(item.id),
-          UpdateExpression: 'SET #flushed = :seq REMOVE #outbox[0]',
-          ConditionExpression: '#flushed = :previous',
-          ExpressionAttributeNames: { '#flushed': 'historyFlushed', '#outbox': 'historyOutbox' },
-          ExpressionAttributeValues: { ':seq': seq, ':previous': seq - 1 },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error; // another flusher advanced past it
-    }
-  }
+  const pending = history.pending(outboxState(item));
+  await Promise.all(pending.map(({ seq, entry }) => history.putEntry(item.id, seq, entry)));
+  for (const { seq } of pending) await history.advance(item.id, seq); // false: another flusher advanced past it
 }
 
 /** After a commit: materialize, but never fail the caller (the next change's flush does it). */
@@ -122,33 +98,6 @@ export async function readPartnerHistory(
   const fromSeq = Math.max(range.after - legacy.length, 0) + 1;
   const toSeq = last - legacy.length;
   if (toSeq < fromSeq) return entries;
-  const found = new Map<number, PartnerEvent>();
-  const lastStored = Math.min(toSeq, item.historyFlushed ?? 0);
-  if (lastStored >= fromSeq) {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const result = await dynamo().send(
-        new QueryCommand({
-          TableName: table(),
-          KeyConditionExpression: 'PK = :pk AND SK BETWEEN :from AND :to',
-          ExpressionAttributeValues: {
-            ':pk': `PARTNER#${item.id}`,
-            ':from': entryKey(item.id, fromSeq).SK,
-            ':to': entryKey(item.id, lastStored).SK,
-          },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const stored of result.Items ?? []) found.set(Number(stored.seq), stored.event as PartnerEvent);
-      startKey = result.LastEvaluatedKey;
-    } while (startKey);
-  }
-  for (const { seq, entry } of outboxEntries(item)) found.set(seq, entry);
-  for (let seq = fromSeq; seq <= toSeq; seq++) {
-    const entry = found.get(seq);
-    if (!entry) throw new Error(`History entry ${seq} of partner ${item.id} is missing`);
-    entries.push(entry);
-  }
+  entries.push(...(await history.read(item.id, outboxState(item), fromSeq, toSeq)));
   return entries;
 }

@@ -31,11 +31,12 @@
  * the entries of commits not yet materialized (a handful; a transition refuses to commit while it
  * holds more than MAX_OUTBOX, and materializes it first).
  */
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { PayoutEvent, RewardReview } from '../domain/schemas.ts';
 import { dynamo } from './clients.ts';
+import { historyOutbox } from './history-outbox.ts';
 import { logger } from './observability.ts';
-import { batchGet, isConditionalCheckFailed, table } from './table.ts';
+import { batchGet, isConditionalCheckFailed, keys, table } from './table.ts';
 
 /** An entry as stored: the API's entry plus, for a review, the review round it belongs to. */
 export type HistoryEntry = PayoutEvent & { round?: number };
@@ -52,9 +53,16 @@ export interface HistoryState {
 /** A transition refuses to commit while the outbox holds this many entries (see step 2). */
 export const MAX_OUTBOX = 50;
 
-const pad = (seq: number) => String(seq).padStart(10, '0');
+const history = historyOutbox<HistoryEntry>({
+  owner: 'payout',
+  itemKey: keys.payout,
+  entryPrefix: 'EV#',
+  attributes: { seq: 'seq', flushed: 'flushed', outbox: 'outbox' },
+  entryType: 'history',
+});
+
 export const historyKeys = {
-  entry: (payoutId: string, seq: number) => ({ PK: `PAYOUT#${payoutId}`, SK: `EV#${pad(seq)}` }),
+  entry: history.entryKey,
   review: (payoutId: string, rewardId: string) => ({ PK: `PAYOUT#${payoutId}`, SK: `REVIEW#${rewardId}` }),
   upload: (payoutId: string, key: string) => ({ PK: `PAYOUT#${payoutId}`, SK: `UPLOAD#${key}` }),
 };
@@ -96,10 +104,7 @@ function uploadKeyOf(entry: HistoryEntry): string | undefined {
 const uploadIdentity = (key: string, etag: string | undefined) => (etag ? `${key}#${etag}` : key);
 
 /** Outbox entries with their sequence numbers. */
-function outboxEntries(item: HistoryState): { seq: number; entry: HistoryEntry }[] {
-  const flushed = item.flushed ?? 0;
-  return (item.outbox ?? []).map((entry, index) => ({ seq: flushed + 1 + index, entry }));
-}
+const outboxEntries = (item: HistoryState) => history.pending(item);
 
 // ------------------------------------------------------------------ materialize (step 2)
 
@@ -159,12 +164,7 @@ export async function flushHistory(item: HistoryState, own?: number): Promise<nu
   const firstOwn = own === undefined ? 0 : Math.max(0, pending.length - own);
   const materialize = async ({ seq, entry }: { seq: number; entry: HistoryEntry }) => {
     await putProjection(item.id, seq, entry);
-    await dynamo().send(
-      new PutCommand({
-        TableName: table(),
-        Item: { ...historyKeys.entry(item.id, seq), type: 'history', seq, event: entry },
-      }),
-    );
+    await history.putEntry(item.id, seq, entry);
   };
   const mine = pending.slice(firstOwn);
   for (let start = 0; start < mine.length; start += 8) {
@@ -184,27 +184,10 @@ export async function flushHistory(item: HistoryState, own?: number): Promise<nu
       );
       if (!stored.Item) await materialize(pendingEntry);
     }
-    try {
-      await dynamo().send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: payoutKey(item.id),
-          UpdateExpression: 'SET #flushed = :seq REMOVE #outbox[0]',
-          ConditionExpression: '#flushed = :previous',
-          ExpressionAttributeNames: { '#flushed': 'flushed', '#outbox': 'outbox' },
-          ExpressionAttributeValues: { ':seq': seq, ':previous': seq - 1 },
-        }),
-      );
-      moved++;
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-      // Another flusher advanced past it.
-    }
+    if (await history.advance(item.id, seq)) moved++; // false: another flusher advanced past it
   }
   return moved;
 }
-
-const payoutKey = (id: string) => ({ PK: `PAYOUT#${id}`, SK: 'PAYOUT' });
 
 /** After a commit: materialize, but never fail the caller (the next commit's flush does it). */
 export async function flushHistoryQuietly(item: HistoryState, own?: number): Promise<void> {
@@ -230,37 +213,8 @@ export async function readHistory(
 ): Promise<(HistoryEntry & { seq: number })[]> {
   const last = Math.min(item.seq ?? 0, range.afterSeq + range.limit);
   if (last <= range.afterSeq) return [];
-  const flushed = item.flushed ?? 0;
-  const found = new Map<number, HistoryEntry>();
-  const lastStored = Math.min(last, flushed);
-  if (lastStored > range.afterSeq) {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const result = await dynamo().send(
-        new QueryCommand({
-          TableName: table(),
-          KeyConditionExpression: 'PK = :pk AND SK BETWEEN :from AND :to',
-          ExpressionAttributeValues: {
-            ':pk': `PAYOUT#${item.id}`,
-            ':from': historyKeys.entry(item.id, range.afterSeq + 1).SK,
-            ':to': historyKeys.entry(item.id, lastStored).SK,
-          },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const stored of result.Items ?? []) found.set(Number(stored.seq), stored.event as HistoryEntry);
-      startKey = result.LastEvaluatedKey;
-    } while (startKey);
-  }
-  for (const { seq, entry } of outboxEntries(item)) found.set(seq, entry);
-  const entries: (HistoryEntry & { seq: number })[] = [];
-  for (let seq = range.afterSeq + 1; seq <= last; seq++) {
-    const entry = found.get(seq);
-    if (!entry) throw new Error(`History entry ${seq} of payout ${item.id} is missing`);
-    entries.push({ ...entry, seq });
-  }
-  return entries;
+  const entries = await history.read(item.id, item, range.afterSeq + 1, last);
+  return entries.map((entry, index) => ({ ...entry, seq: range.afterSeq + 1 + index }));
 }
 
 /** Every committed entry (bounded collections only: a handful of transitions). */
