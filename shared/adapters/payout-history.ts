@@ -30,6 +30,9 @@
  * So every reader sees exactly the committed entries, in commit order, and the outbox holds only
  * the entries of commits not yet materialized (a handful; a transition refuses to commit while it
  * holds more than MAX_OUTBOX, and materializes it first).
+ *
+ * The steps on entries (outbox numbering, entry puts, advancing `flushed`, the range read) are
+ * ./history-outbox.ts, shared with the partner history; the projections are this file's.
  */
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { PayoutEvent, RewardReview } from '../domain/schemas.ts';

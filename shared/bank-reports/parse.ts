@@ -44,7 +44,7 @@ export interface ParseOptions {
 
 /** Parses a whole report from its chunks (a Node stream of Buffers, strings, …), keeping its lines. */
 export async function parseBankReport(
-  source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
+  source: ReportSource,
   options: ParseOptions = {},
 ): Promise<ParsedReport> {
   const lines: ReportLine[] = [];
@@ -52,54 +52,46 @@ export async function parseBankReport(
   return { ...parsed, lines };
 }
 
+type ReportSource = AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;
+
 /**
  * Reads a whole report without keeping its lines: the checks (well-formed, supported, size), its
  * SHA-256, size, header, batches, group or block rejections, and how many lines it has. With
  * `onLines`, the lines go there as they are read (a few per chunk of the source).
  */
 export async function checkBankReport(
-  source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
+  source: ReportSource,
   options: ParseOptions & { onLines?: (lines: ReportLine[]) => void } = {},
 ): Promise<CheckedReport> {
-  const maxBytes = options.maxBytes ?? MAX_REPORT_BYTES;
-  const reader = new ReportReader();
-  const hash = createHash('sha256');
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  let size = 0;
-  let lineCount = 0;
-  const decode = (bytes: Uint8Array, stream: boolean): string => {
-    try {
-      return decoder.decode(bytes, { stream });
-    } catch {
-      throw new BankReportRejected('not_xml', 'The file is not UTF-8 text, so not an ISO 20022 XML message');
-    }
-  };
-  const drain = () => {
-    const found = reader.takeLines();
-    lineCount += found.length;
-    if (found.length > 0) options.onLines?.(found);
-  };
-  for await (const chunk of source) {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-    size += bytes.byteLength;
-    if (size > maxBytes) throw tooLarge(maxBytes);
-    hash.update(bytes);
-    reader.write(decode(bytes, true));
-    drain();
+  const scan = scanReport(source, options, { rejectNonUtf8: true });
+  for (;;) {
+    const next = await scan.next();
+    if (next.done) return next.value;
+    options.onLines?.(next.value);
   }
-  reader.write(decode(new Uint8Array(0), false));
-  const closed = reader.close();
-  drain();
-  return { ...closed, lineCount, sha256: hash.digest('hex'), size };
 }
 
 /**
  * The lines of a report, a chunk of the source at a time (for a report already checked with
  * `checkBankReport`: the same bytes). Memory holds one chunk's lines, never the document's.
  */
-export async function* streamReportLines(
-  source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
+export function streamReportLines(
+  source: ReportSource,
   options: ParseOptions = {},
+): AsyncGenerator<ReportLine[], CheckedReport> {
+  return scanReport(source, options, { rejectNonUtf8: false });
+}
+
+/**
+ * The one pass both readers make: size limit, SHA-256, UTF-8 decoding and the streaming reader, the
+ * lines yielded a chunk's worth at a time, the report as checked returned at the end.
+ * `rejectNonUtf8`: bytes that are not UTF-8 refuse the file (`not_xml`); without it (bytes already
+ * checked) the decoder's own error is thrown.
+ */
+async function* scanReport(
+  source: ReportSource,
+  options: ParseOptions,
+  { rejectNonUtf8 }: { rejectNonUtf8: boolean },
 ): AsyncGenerator<ReportLine[], CheckedReport> {
   const maxBytes = options.maxBytes ?? MAX_REPORT_BYTES;
   const reader = new ReportReader();
@@ -107,20 +99,31 @@ export async function* streamReportLines(
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let size = 0;
   let lineCount = 0;
+  const decode = (bytes: Uint8Array, stream: boolean): string => {
+    if (!rejectNonUtf8) return decoder.decode(bytes, { stream });
+    try {
+      return decoder.decode(bytes, { stream });
+    } catch {
+      throw new BankReportRejected('not_xml', 'The file is not UTF-8 text, so not an ISO 20022 XML message');
+    }
+  };
+  const take = (): ReportLine[] => {
+    const found = reader.takeLines();
+    lineCount += found.length;
+    return found;
+  };
   for await (const chunk of source) {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
     size += bytes.byteLength;
     if (size > maxBytes) throw tooLarge(maxBytes);
     hash.update(bytes);
-    reader.write(decoder.decode(bytes, { stream: true }));
-    const found = reader.takeLines();
-    lineCount += found.length;
+    reader.write(decode(bytes, true));
+    const found = take();
     if (found.length > 0) yield found;
   }
-  reader.write(decoder.decode(new Uint8Array(0), { stream: false }));
+  reader.write(decode(new Uint8Array(0), false));
   const closed = reader.close();
-  const found = reader.takeLines();
-  lineCount += found.length;
+  const found = take();
   if (found.length > 0) yield found;
   return { ...closed, lineCount, sha256: hash.digest('hex'), size };
 }
