@@ -24,7 +24,14 @@ process.env.PARTNER_REVIEWS_PER_MINUTE = '0';
 
 const REWARDS = Number(process.env.SIZE_REWARDS ?? process.env.SIZE_TEST_REWARDS ?? 300);
 const ROUNDS = 3;
+/** Seeding batches in flight. */
 const CONCURRENCY = 2;
+/**
+ * Reviews in flight at once. Reviews of one payout may run concurrently (each is one conditional
+ * UpdateItem appending to the outbox, with no version check), and a review costs the same whatever
+ * the payout's size (about 6 requests), so the soak's time is reviews × per-review cost ÷ overlap.
+ */
+const REVIEW_CONCURRENCY = Number(process.env.SIZE_REVIEW_CONCURRENCY ?? 4);
 /**
  * Claiming, validating or checking 5,000 rewards takes a few seconds on an idle machine, but can pass
  * API Gateway's 30 s on this shared, loaded one: those calls get a longer budget.
@@ -44,10 +51,14 @@ async function rawPayout(id: string): Promise<Record<string, unknown>> {
   return result.Item;
 }
 
-async function inParallel<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
+async function inParallel<T>(
+  items: readonly T[],
+  work: (item: T) => Promise<void>,
+  concurrency = CONCURRENCY,
+): Promise<void> {
   let next = 0;
   await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
+    Array.from({ length: concurrency }, async () => {
       while (next < items.length) await work(items[next++] as T);
     }),
   );
@@ -100,13 +111,22 @@ describe(`a payout of ${REWARDS} rewards, each reviewed in ${ROUNDS} rounds`, ()
       body: { name: 'Size Partner', email: `size+${randomUUID()}@example.com` },
     });
     const partnerId = expectOk(created, 201).id;
+    // Where the time goes (seeding, drafting, each validation, each review round, the read-back).
+    let since = Date.now();
+    const phases: string[] = [];
+    const phase = (name: string) => {
+      phases.push(`${name} ${Date.now() - since} ms`);
+      since = Date.now();
+    };
     const rewardIds = await seedRewards(partnerId);
+    phase('seed');
 
     const drafted = expectOk(
       await call(manager, 'POST', '/payouts', { body: { partnerId, currency: 'EUR' }, timeoutMs: SLOW }),
       201,
     );
     expect(drafted.rewardCount).toBe(REWARDS);
+    phase('draft');
     const payoutId: string = drafted.id;
     const sizes: number[] = [itemSize(await rawPayout(payoutId))];
     const timings: number[] = [];
@@ -118,17 +138,23 @@ describe(`a payout of ${REWARDS} rewards, each reviewed in ${ROUNDS} rounds`, ()
           timeoutMs: SLOW,
         }),
       );
+      phase(`validate ${round}`);
       const started = Date.now();
-      await inParallel(rewardIds, async (rewardId) => {
-        const response = await call(
-          partner(partnerId),
-          'POST',
-          `/partner/payouts/${payoutId}/rewards/${rewardId}/review`,
-          { body: { decision: 'approve', comment: `round ${round}` } },
-        );
-        expectOk(response);
-      });
+      await inParallel(
+        rewardIds,
+        async (rewardId) => {
+          const response = await call(
+            partner(partnerId),
+            'POST',
+            `/partner/payouts/${payoutId}/rewards/${rewardId}/review`,
+            { body: { decision: 'approve', comment: `round ${round}` } },
+          );
+          expectOk(response);
+        },
+        REVIEW_CONCURRENCY,
+      );
       timings.push(Date.now() - started);
+      phase(`reviews ${round}`);
       sizes.push(itemSize(await rawPayout(payoutId)));
       if (round < ROUNDS) {
         expectOk(
@@ -142,6 +168,7 @@ describe(`a payout of ${REWARDS} rewards, each reviewed in ${ROUNDS} rounds`, ()
       await call(partner(partnerId), 'POST', `/partner/payouts/${payoutId}/validate`, { timeoutMs: SLOW }),
     );
     expect(ready.status).toBe('ready');
+    phase('partner validate');
 
     const item = await rawPayout(payoutId);
     sizes.push(itemSize(item));
@@ -172,8 +199,9 @@ describe(`a payout of ${REWARDS} rewards, each reviewed in ${ROUNDS} rounds`, ()
     }
     const partnerView = await listAll(partner(partnerId), `/partner/payouts/${payoutId}/rewards`);
     expect(partnerView.length).toBe(REWARDS);
+    phase('read back');
     console.info(
-      `payout item sizes (bytes): ${sizes.join(', ')}; ${events.length} history entries, ${rewards.length} rewards; review rounds took ${timings.join(', ')} ms`,
+      `payout item sizes (bytes): ${sizes.join(', ')}; ${events.length} history entries, ${rewards.length} rewards; review rounds took ${timings.join(', ')} ms (${timings.map((ms) => (ms / REWARDS).toFixed(1)).join(', ')} ms a review, ${REVIEW_CONCURRENCY} at once); ${phases.join(', ')}`,
     );
   });
 });
