@@ -2,7 +2,8 @@
  * `npm run bench:webhooks`: 10,000 domain events fanned out to 3 endpoints (30,000 signed deliveries)
  * on a loopback receiver, through the same path as `npm start`: events published on the local bus
  * (PutEvents, as the workflow's Sync publishes payout history), the rule to the queue stand-in, the
- * real webhook-delivery handler (fan-out, then attempts: sign, send, log) against dynalite in its own
+ * real webhook-delivery handler (fan-out with each delivery's first attempt: sign, send, log; retries
+ * would be queue messages) against dynalite in its own
  * process (so the peak RSS is this process's: bus, queue, handler and receiver).
  *
  * The receiver verifies every delivery with the `standardwebhooks` package (each endpoint its own
