@@ -321,7 +321,9 @@ async function updatePayoutOnce(id: string, update: PayoutUpdate): Promise<Payou
     return `:from${index}`;
   });
   if (fromNames.length === 0) throw new Error('A payout update needs the statuses it may start from');
-  conditions.push(fromNames.length === 1 ? `#status = ${fromNames[0]}` : `#status IN (${fromNames.join(', ')})`);
+  conditions.push(
+    fromNames.length === 1 ? `#status = ${fromNames[0]}` : `#status IN (${fromNames.join(', ')})`,
+  );
   const expected = update.ifMatch ?? update.version;
   if (expected !== undefined) {
     conditions.push('#version = :expected');
