@@ -1,6 +1,7 @@
 /**
- * The webhook queue's consumer: bus events (from the EventBridge rule) fan out into one delivery
- * message per subscribed endpoint; delivery messages are attempted. A record that throws is reported
+ * The webhook queue's consumer: bus events (from the EventBridge rule) fan out into one delivery per
+ * subscribed endpoint, whose first attempt is made right away; delivery messages (retries, replays)
+ * are attempted. A record that throws is reported
  * alone (ReportBatchItemFailures) and comes back after the visibility timeout; after
  * maxReceiveCount it goes to the DLQ. Every few minutes a schedule also calls it to sweep the outbox.
  */
@@ -32,18 +33,19 @@ async function handle(
       logger.error('Unreadable webhook message dropped', { messageId: record.messageId });
     }
   }
-  try {
-    await fanOut(busEvents.map((entry) => ({ messageId: entry.id, event: entry.event })));
-  } catch (error) {
-    logger.error('Webhook fan-out failed', { error });
-    failures.push(...busEvents.map((entry) => ({ itemIdentifier: entry.id })));
-  }
-  try {
-    await deliver(deliveries.map((entry) => entry.message));
-  } catch (error) {
-    logger.error('Webhook delivery failed', { error });
-    failures.push(...deliveries.map((entry) => ({ itemIdentifier: entry.id })));
-  }
+  // New events (fanned out, their first attempts made) and retries, side by side.
+  await Promise.all([
+    fanOut(busEvents.map((entry) => ({ messageId: entry.id, event: entry.event }))).catch(
+      (error: unknown) => {
+        logger.error('Webhook fan-out failed', { error });
+        failures.push(...busEvents.map((entry) => ({ itemIdentifier: entry.id })));
+      },
+    ),
+    deliver(deliveries.map((entry) => entry.message)).catch((error: unknown) => {
+      logger.error('Webhook delivery failed', { error });
+      failures.push(...deliveries.map((entry) => ({ itemIdentifier: entry.id })));
+    }),
+  ]);
   return { batchItemFailures: failures };
 }
 

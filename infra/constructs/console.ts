@@ -63,11 +63,7 @@ export class Console extends Construct {
   /** https://<distribution domain>: the console's origin (CORS, callback and logout URLs). */
   readonly url: string;
 
-  constructor(
-    scope: Construct,
-    id: string,
-    private readonly props: ConsoleProps,
-  ) {
+  constructor(scope: Construct, id: string, props: ConsoleProps) {
     super(scope, id);
     this.bucket = new Bucket(this, 'Bucket', {
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,

@@ -140,6 +140,8 @@ export async function startWorkflowRuntime(options: {
   mailDir: string;
   waitTimeOverrides?: Record<string, number>;
   retryIntervalOverrides?: Record<string, number | number[]>;
+  /** Keep queued webhook messages (retries) across restarts in this file (./webhook-queue.ts). */
+  webhookQueueFile?: string;
 }): Promise<WorkflowRuntime> {
   const workflowLambda = await lambda(
     () => import('../../functions/workflow/handler.ts'),
@@ -184,7 +186,10 @@ export async function startWorkflowRuntime(options: {
     LOCAL_NAMES.webhookDeliveryFunction,
     60_000,
   );
-  const webhooks = await startLocalWebhookQueue({ consume: webhookDelivery });
+  const webhooks = await startLocalWebhookQueue({
+    consume: webhookDelivery,
+    ...(options.webhookQueueFile ? { persistFile: options.webhookQueueFile } : {}),
+  });
   // The outbox sweep, every 5 minutes as on AWS (EventBridge Scheduler there).
   const sweep = setInterval(() => {
     webhookDelivery({ kind: 'sweep' }).catch((error: unknown) => console.error('outbox sweep failed', error));
@@ -291,7 +296,10 @@ export async function startLocalBackend(options: LocalBackendOptions = {}): Prom
     throw error;
   });
   configureEnvironment({ dynamodb: dynalite.endpoint, s3: s3.endpoint }, dataDir);
-  const workflow = await startWorkflowRuntime({ mailDir: join(dataDir, 'mail') });
+  const workflow = await startWorkflowRuntime({
+    mailDir: join(dataDir, 'mail'),
+    webhookQueueFile: join(dataDir, 'webhook-queue.json'),
+  });
   configureEnvironment(
     {
       dynamodb: dynalite.endpoint,

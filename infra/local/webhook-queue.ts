@@ -12,9 +12,16 @@
  *   target's `Input` to the queue when due (the schedule then deletes itself, as
  *   `ActionAfterCompletion: DELETE` does).
  *
- * Messages live in memory: a restart of `npm start` drops the queued retries (replay re-sends them).
+ * With `persistFile` (`npm start`: `$DATA_DIR/webhook-queue.json`) every message not yet handled —
+ * waiting, delayed (a retry), due from a schedule, or being handled — is also written there (the
+ * whole set, atomically by rename, at most every `persistEveryMs`), and read back at start: a
+ * restart keeps the queued retries, each due when it was (or at once, if that passed while the
+ * server was down); a message that was being handled is handled again (at least once, as SQS
+ * does). What was queued in the last `persistEveryMs` before a crash (not a clean stop) can be lost.
+ * Without it (tests, the benchmark), messages live in memory only.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { listenLoopback, readRequestBody } from './loopback.ts';
@@ -29,6 +36,12 @@ export interface LocalWebhookQueueOptions {
   maxReceiveCount?: number;
   queueArn?: string;
   log?: (message: string, extra?: unknown) => void;
+  /** Keep the messages not yet handled in this file across restarts (see above). */
+  persistFile?: string;
+  /** At most one write of `persistFile` per this many ms; default 50. */
+  persistEveryMs?: number;
+  /** Listen on this port (default: any free one); a restart in a test takes the same. */
+  port?: number;
 }
 
 interface Message {
@@ -36,6 +49,8 @@ interface Message {
   body: string;
   receiveCount: number;
   sentAt: number;
+  /** When it may be received (delay, schedule, visibility timeout); what a restart honours. */
+  dueAt: number;
 }
 
 export interface LocalWebhookQueue {
@@ -70,6 +85,34 @@ export async function startLocalWebhookQueue(options: LocalWebhookQueueOptions):
   let running = 0;
   let closed = false;
   let idleWaiters: (() => void)[] = [];
+  // Every message not yet handled (deleted or dead-lettered), for `persistFile`.
+  const unhandled = new Map<string, Message>();
+  const persistEveryMs = options.persistEveryMs ?? 50;
+  let persistTimer: NodeJS.Timeout | undefined;
+
+  function writeNow(): void {
+    if (!options.persistFile) return;
+    const temporary = `${options.persistFile}.tmp`;
+    writeFileSync(temporary, JSON.stringify([...unhandled.values()]));
+    renameSync(temporary, options.persistFile);
+  }
+
+  function persist(): void {
+    if (!options.persistFile || closed || persistTimer) return;
+    persistTimer = setTimeout(() => {
+      persistTimer = undefined;
+      try {
+        writeNow();
+      } catch (error) {
+        log('webhook queue: could not persist', { error: String(error) });
+      }
+    }, persistEveryMs);
+  }
+
+  function handled(message: Message): void {
+    unhandled.delete(message.id);
+    persist();
+  }
 
   const later = (ms: number, run: () => void) => {
     const timer = setTimeout(
@@ -96,10 +139,17 @@ export async function startLocalWebhookQueue(options: LocalWebhookQueueOptions):
     pump();
   }
 
-  function send(body: string, delayMs = 0): void {
-    const message = { id: randomUUID(), body, receiveCount: 0, sentAt: Date.now() };
+  function enqueue(message: Message): void {
+    unhandled.set(message.id, message);
+    persist();
+    const delayMs = message.dueAt - Date.now();
     if (delayMs > 0) later(delayMs, () => makeReady(message));
     else makeReady(message);
+  }
+
+  function send(body: string, delayMs = 0): void {
+    const now = Date.now();
+    enqueue({ id: randomUUID(), body, receiveCount: 0, sentAt: now, dueAt: now + Math.max(0, delayMs) });
   }
 
   function record(message: Message): SQSRecord {
@@ -125,8 +175,11 @@ export async function startLocalWebhookQueue(options: LocalWebhookQueueOptions):
     if (message.receiveCount >= maxReceiveCount) {
       deadLetters.push({ body: message.body, receiveCount: message.receiveCount });
       log('webhook queue: message dead-lettered', { id: message.id });
+      handled(message);
       return;
     }
+    message.dueAt = Date.now() + visibilityTimeoutMs;
+    persist();
     later(visibilityTimeoutMs, () => makeReady(message));
   }
 
@@ -152,7 +205,10 @@ export async function startLocalWebhookQueue(options: LocalWebhookQueueOptions):
                 (failure) => failure.itemIdentifier,
               ),
             );
-            for (const message of batch) if (failed.has(message.id)) returnOrDeadLetter(message);
+            for (const message of batch) {
+              if (failed.has(message.id)) returnOrDeadLetter(message);
+              else handled(message);
+            }
           },
           (error: unknown) => {
             log('webhook queue: batch failed', { error: String(error) });
@@ -194,8 +250,8 @@ export async function startLocalWebhookQueue(options: LocalWebhookQueueOptions):
     if (!at) throw new Error(`Only one-time at(...) schedules are supported, not ${expression}`);
     const target = (body.Target ?? {}) as { Arn?: string; Input?: string };
     if (target.Arn !== queueArn) throw new Error(`Unknown schedule target ${target.Arn}`);
-    const input = String(target.Input ?? '');
-    later(Date.parse(`${at}Z`) - Date.now(), () => send(input));
+    // Kept as a message due then (what the schedule sends to the queue when it fires).
+    send(String(target.Input ?? ''), Date.parse(`${at}Z`) - Date.now());
     return { ScheduleArn: `arn:aws:scheduler:us-east-1:000000000000:schedule/default/${randomUUID()}` };
   }
 
@@ -224,7 +280,14 @@ export async function startLocalWebhookQueue(options: LocalWebhookQueueOptions):
     res.end(text);
   }
 
-  const loopback = await listenLoopback('the SQS stand-in', handle);
+  // What the last run left: every message due when it was (a message being handled, again).
+  if (options.persistFile && existsSync(options.persistFile)) {
+    const kept = JSON.parse(readFileSync(options.persistFile, 'utf8')) as Message[];
+    for (const message of kept) enqueue(message);
+    if (kept.length > 0) log('webhook queue: restored messages', { count: kept.length });
+  }
+
+  const loopback = await listenLoopback('the SQS stand-in', handle, { port: options.port });
   const endpoint = loopback.endpoint;
   return {
     endpoint,
@@ -238,6 +301,10 @@ export async function startLocalWebhookQueue(options: LocalWebhookQueueOptions):
       return new Promise((resolve) => idleWaiters.push(resolve));
     },
     async close(): Promise<void> {
+      // The messages not handled yet are kept for the next start (before the in-memory ones go).
+      if (persistTimer) clearTimeout(persistTimer);
+      persistTimer = undefined;
+      writeNow();
       closed = true;
       if (windowTimer) clearTimeout(windowTimer);
       for (const timer of timers) clearTimeout(timer);

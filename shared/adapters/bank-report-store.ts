@@ -14,8 +14,6 @@
 import type { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import {
-  BatchWriteCommand,
-  type BatchWriteCommandOutput,
   GetCommand,
   type NativeAttributeValue,
   PutCommand,
@@ -34,14 +32,12 @@ import {
 } from '../domain/bank-reports.ts';
 import { deleteUpload, headUpload, presignUpload } from './checked-upload.ts';
 import { dynamo, s3 } from './clients.ts';
-import { limiter } from './export-store.ts';
-import { isConditionalCheckFailed, type Page, queryPage, table } from './table.ts';
+import { batchWrite, isConditionalCheckFailed, limiter, type Page, queryPage, table } from './table.ts';
 
 const REPORT_SK = 'REPORT';
 const LINE_PREFIX = 'LINE#';
-const BATCH_WRITE_ITEMS = 25;
+/** Line batches in flight at a time. */
 const BATCH_CONCURRENCY = 4;
-const BATCH_ATTEMPTS = 10;
 
 export const reportKey = (id: string) => ({ PK: `BANKREPORT#${id}`, SK: REPORT_SK });
 const lineKey = (reportId: string, index: number) => ({
@@ -330,34 +326,12 @@ function toLine(item: Record<string, unknown>): StoredLine {
   return line as unknown as StoredLine;
 }
 
-const backoff = (attempt: number) =>
-  new Promise((resolve) => setTimeout(resolve, Math.min(1000, 20 * 2 ** attempt)));
-
 /** Writes lines (25 an request, a few requests in flight, unprocessed items retried). Idempotent. */
 export async function putLines(reportId: string, lines: readonly StoredLine[]): Promise<void> {
-  const run = limiter(BATCH_CONCURRENCY);
   const requests = lines.map((line) => ({
     PutRequest: { Item: { ...lineKey(reportId, line.index), type: 'bankReportLine', reportId, ...line } },
   }));
-  const batches: (typeof requests)[] = [];
-  for (let start = 0; start < requests.length; start += BATCH_WRITE_ITEMS) {
-    batches.push(requests.slice(start, start + BATCH_WRITE_ITEMS));
-  }
-  await Promise.all(
-    batches.map((batch) =>
-      run(async () => {
-        let pending: NonNullable<BatchWriteCommandOutput['UnprocessedItems']>[string] = batch;
-        for (let attempt = 0; pending.length > 0; attempt++) {
-          if (attempt > 0) {
-            if (attempt >= BATCH_ATTEMPTS) throw new Error('BatchWriteItem left items unprocessed');
-            await backoff(attempt);
-          }
-          const result = await dynamo().send(new BatchWriteCommand({ RequestItems: { [table()]: pending } }));
-          pending = result.UnprocessedItems?.[table()] ?? [];
-        }
-      }),
-    ),
-  );
+  await batchWrite(requests, { run: limiter(BATCH_CONCURRENCY) });
 }
 
 /** Every line already recorded for a report (a run that resumes skips them), by index. */

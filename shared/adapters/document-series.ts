@@ -40,10 +40,10 @@
  * is then issued (the workflow retries the issuing until it is done), so no claimed number is left
  * without its document.
  */
-import { BatchGetCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { formatDocumentNumber } from '../self-billing/model.ts';
 import { dynamo } from './clients.ts';
-import { isConditionalCheckFailed, table } from './table.ts';
+import { batchGet, isConditionalCheckFailed, table } from './table.ts';
 
 export type DocumentKind = 'invoice' | 'credit_note';
 
@@ -131,19 +131,10 @@ export async function heldNumber(holder: string): Promise<(TakenNumber & Series)
   };
 }
 
-/** Consistent reads of several keys in one request (unprocessed keys read again); by PK. */
+/** Consistent reads of several keys (the table module's BatchGetItem); by PK. */
 async function getMany(keys: Record<string, string>[]): Promise<Map<string, Record<string, unknown>>> {
   const found = new Map<string, Record<string, unknown>>();
-  let pending: Record<string, unknown>[] = keys;
-  for (let attempt = 0; pending.length > 0; attempt++) {
-    if (attempt >= 10) throw new Error('BatchGetItem left keys unprocessed');
-    if (attempt > 0) await pause(attempt);
-    const result = await dynamo().send(
-      new BatchGetCommand({ RequestItems: { [table()]: { Keys: pending, ConsistentRead: true } } }),
-    );
-    for (const item of result.Responses?.[table()] ?? []) found.set(String(item.PK), item);
-    pending = result.UnprocessedKeys?.[table()]?.Keys ?? [];
-  }
+  for (const item of await batchGet(keys)) found.set(String(item.PK), item);
   return found;
 }
 

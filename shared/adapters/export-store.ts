@@ -30,10 +30,6 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
-  BatchWriteCommand,
-  type BatchWriteCommandOutput,
   DeleteCommand,
   GetCommand,
   type NativeAttributeValue,
@@ -56,7 +52,19 @@ import type {
 import { dynamo, s3 } from './clients.ts';
 import { OUTBOX, type OutboxEntry } from './outbox.ts';
 import { flushHistoryQuietly, type HistoryState } from './payout-history.ts';
-import { isConditionalCheckFailed, keys, type Page, queryPage, table } from './table.ts';
+import {
+  BATCH_CONCURRENCY,
+  batchGet as batchGetItems,
+  batchWrite,
+  isConditionalCheckFailed,
+  keys,
+  type Limiter,
+  limiter,
+  type Page,
+  queryPage,
+  table,
+  VERSION_BUMP,
+} from './table.ts';
 
 /** Every export object lives under this prefix (the only one the exports function may touch). */
 export const EXPORT_PREFIX = 'exports/';
@@ -64,44 +72,9 @@ export const EXPORT_URL_EXPIRES_SECONDS = 15 * 60;
 
 /** S3 multipart parts: at least 5 MiB (S3's minimum but for the last part); one in flight at a time. */
 const PART_BYTES = 8 * 1024 * 1024;
-const BATCH_GET_KEYS = 100;
-const BATCH_WRITE_ITEMS = 25;
-/** Batch requests in flight at a time, per BatchGetItem / BatchWriteItem caller. */
-const BATCH_CONCURRENCY = 8;
-/** Attempts at a batch whose keys or items keep coming back unprocessed, with backoff in between. */
-const BATCH_ATTEMPTS = 10;
 const PAYOUT_IDS_SK = 'PAYOUT_IDS';
 const LINK_SK_PREFIX = 'EXPORT#';
 const LINK_TYPE = 'payout_export';
-
-/** Runs tasks with at most `concurrency` in flight, the others waiting their turn in order. */
-export type Limiter = <T>(task: () => Promise<T>) => Promise<T>;
-
-export function limiter(concurrency: number): Limiter {
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  return async (task) => {
-    if (active < concurrency) active += 1;
-    else await new Promise<void>((resolve) => waiting.push(resolve));
-    try {
-      return await task();
-    } finally {
-      // The slot passes straight to the next task waiting, so no newcomer can slip in between.
-      const next = waiting.shift();
-      if (next) next();
-      else active -= 1;
-    }
-  };
-}
-
-const backoff = (attempt: number) =>
-  new Promise((resolve) => setTimeout(resolve, Math.min(1000, 20 * 2 ** attempt)));
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const found: T[][] = [];
-  for (let start = 0; start < items.length; start += size) found.push(items.slice(start, start + size));
-  return found;
-}
 
 export function exportObjectKey(exportId: string, fileName: string): string {
   return `${EXPORT_PREFIX}${exportId}/${fileName}`;
@@ -268,6 +241,8 @@ export interface ExportRecord {
   voidReason?: string;
   /** The Idempotency-Key of the request that created it (scoped to its caller). */
   requestKey?: string;
+  /** Goes up by one with every change (building 1, active 2, voided 3). */
+  version?: number;
 }
 
 const RECORD_FIELDS: readonly (keyof ExportRecord)[] = [
@@ -287,6 +262,7 @@ const RECORD_FIELDS: readonly (keyof ExportRecord)[] = [
   'sha256',
   'createdAt',
   'createdBy',
+  'version',
 ];
 
 function toRecord(item: Record<string, unknown>): ExportRecord {
@@ -295,6 +271,7 @@ function toRecord(item: Record<string, unknown>): ExportRecord {
   // Exports written before statuses existed were complete when written.
   record.status ??= 'active';
   record.sequence ??= 0;
+  record.version ??= 1;
   return record as unknown as ExportRecord;
 }
 
@@ -375,7 +352,6 @@ export interface ExportLink {
  * their export record does not exist).
  */
 export async function putExportLinks(payoutIds: readonly string[], link: ExportLink): Promise<void> {
-  const run = limiter(BATCH_CONCURRENCY);
   const items = payoutIds.map((payoutId) => ({
     PutRequest: {
       Item: {
@@ -389,22 +365,8 @@ export async function putExportLinks(payoutIds: readonly string[], link: ExportL
       },
     },
   }));
-  const writeBatch = async (batch: typeof items) => {
-    let pending: BatchWriteRequests = batch;
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt > 0) {
-        if (attempt >= BATCH_ATTEMPTS) throw new Error('BatchWriteItem left items unprocessed');
-        await backoff(attempt);
-      }
-      const result: BatchWriteCommandOutput = await dynamo().send(
-        new BatchWriteCommand({ RequestItems: { [table()]: pending } }),
-      );
-      pending = result.UnprocessedItems?.[table()] ?? [];
-    }
-  };
-  await Promise.all(chunks(items, BATCH_WRITE_ITEMS).map((batch) => run(() => writeBatch(batch))));
+  await batchWrite(items);
 }
-type BatchWriteRequests = NonNullable<BatchWriteCommandOutput['UnprocessedItems']>[string];
 
 /**
  * The links of a payout, oldest export first (one consistent Query of its partition's `EXPORT#`
@@ -586,41 +548,13 @@ export async function* readyPayoutIds(options: {
   } while (startKey && count < options.max);
 }
 
-/**
- * Consistent BatchGetItem of many keys, projected: 100 keys per request, the requests run through
- * `run` (a few in flight), unprocessed keys retried with backoff. Items come back in no given order.
- */
-async function batchGet(
+/** Consistent BatchGetItem (./table.ts) of many keys, projected; items come back in no given order. */
+function batchGet(
   itemKeys: readonly Record<string, string>[],
   projection: { expression: string; names: Record<string, string> },
-  run: Limiter = limiter(BATCH_CONCURRENCY),
+  run?: Limiter,
 ): Promise<Record<string, unknown>[]> {
-  const found: Record<string, unknown>[] = [];
-  const readBatch = async (batch: Record<string, string>[]) => {
-    let pending: Record<string, NativeAttributeValue>[] = batch;
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt > 0) {
-        if (attempt >= BATCH_ATTEMPTS) throw new Error('BatchGetItem left keys unprocessed');
-        await backoff(attempt);
-      }
-      const result: BatchGetCommandOutput = await dynamo().send(
-        new BatchGetCommand({
-          RequestItems: {
-            [table()]: {
-              Keys: pending,
-              ConsistentRead: true,
-              ProjectionExpression: projection.expression,
-              ExpressionAttributeNames: projection.names,
-            },
-          },
-        }),
-      );
-      for (const item of result.Responses?.[table()] ?? []) found.push(item);
-      pending = result.UnprocessedKeys?.[table()]?.Keys ?? [];
-    }
-  };
-  await Promise.all(chunks(itemKeys, BATCH_GET_KEYS).map((batch) => run(() => readBatch(batch))));
-  return found;
+  return batchGetItems(itemKeys, { projection: Object.values(projection.names), ...(run ? { run } : {}) });
 }
 
 /** Reads payouts and partners for an export, every request through one limiter (a few in flight). */
@@ -718,6 +652,7 @@ export async function putBuildingExport(
         GSI2SK: `${record.createdAt}#${record.id}`,
         ...record,
         status: 'building',
+        version: 1,
       },
       ConditionExpression: 'attribute_not_exists(PK)',
     }),
@@ -751,10 +686,11 @@ export async function activateExport(
       new UpdateCommand({
         TableName: table(),
         Key: keys.export(record.id),
-        UpdateExpression: `SET #status = :active, payoutCount = :count, totals = :totals, files = :files, fileName = :fileName, sha256 = :sha${outbox.length > 0 ? ', #outbox = :outbox' : ''} REMOVE GSI2PK, GSI2SK`,
+        UpdateExpression: `SET #status = :active, payoutCount = :count, totals = :totals, files = :files, fileName = :fileName, sha256 = :sha, ${VERSION_BUMP.set}${outbox.length > 0 ? ', #outbox = :outbox' : ''} REMOVE GSI2PK, GSI2SK`,
         ConditionExpression: '#status = :building',
         ExpressionAttributeNames: {
           '#status': 'status',
+          ...VERSION_BUMP.names,
           ...(outbox.length > 0 ? { '#outbox': OUTBOX } : {}),
         },
         ExpressionAttributeValues: {
@@ -766,6 +702,7 @@ export async function activateExport(
           ':files': record.files,
           ':fileName': record.fileName,
           ':sha': record.sha256,
+          ...VERSION_BUMP.values,
         },
       }),
     );
@@ -776,30 +713,31 @@ export async function activateExport(
   }
 }
 
-/** `from` → voided, with the reason; false when the export is not in one of `from`. */
+/** `from` → voided, with the reason; false when the export is not in one of `from`, else its new version. */
 export async function markExportVoided(
   exportId: string,
   from: readonly ExportStatus[],
   reason: string,
   at: string,
-): Promise<boolean> {
+): Promise<false | { version: number }> {
   const values: Record<string, NativeAttributeValue> = { ':voided': 'voided', ':at': at, ':reason': reason };
   const names = from.map((status, index) => {
     values[`:from${index}`] = status;
     return `:from${index}`;
   });
   try {
-    await dynamo().send(
+    const result = await dynamo().send(
       new UpdateCommand({
         TableName: table(),
         Key: keys.export(exportId),
-        UpdateExpression: 'SET #status = :voided, voidedAt = :at, voidReason = :reason REMOVE GSI2PK, GSI2SK',
+        UpdateExpression: `SET #status = :voided, voidedAt = :at, voidReason = :reason, ${VERSION_BUMP.set} REMOVE GSI2PK, GSI2SK`,
         ConditionExpression: `#status IN (${names.join(', ')})`,
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: values,
+        ExpressionAttributeNames: { '#status': 'status', ...VERSION_BUMP.names },
+        ExpressionAttributeValues: { ...values, ...VERSION_BUMP.values },
+        ReturnValues: 'UPDATED_NEW',
       }),
     );
-    return true;
+    return { version: Number(result.Attributes?.version ?? 1) };
   } catch (error) {
     if (isConditionalCheckFailed(error)) return false;
     throw error;
@@ -817,10 +755,15 @@ export async function unmarkExportVoided(exportId: string, at: string): Promise<
       new UpdateCommand({
         TableName: table(),
         Key: keys.export(exportId),
-        UpdateExpression: 'SET #status = :active REMOVE voidedAt, voidReason',
+        UpdateExpression: `SET #status = :active, ${VERSION_BUMP.set} REMOVE voidedAt, voidReason`,
         ConditionExpression: '#status = :voided AND voidedAt = :at',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':active': 'active', ':voided': 'voided', ':at': at },
+        ExpressionAttributeNames: { '#status': 'status', ...VERSION_BUMP.names },
+        ExpressionAttributeValues: {
+          ':active': 'active',
+          ':voided': 'voided',
+          ':at': at,
+          ...VERSION_BUMP.values,
+        },
       }),
     );
     return true;

@@ -3,8 +3,18 @@
  * every hold that may touch a partner, their payouts or rewards in one Query; the sparse GSI2
  * `HOLDS_ACTIVE` lists the active ones (few), GSI4 `HOLDS` all of them. Resolving is one conditional
  * update from active, so a hold is released or confirmed once.
+ *
+ * The checks that gate money (export, mark paid, approve, validate) must not miss a hold placed a
+ * moment before, and indexes are eventually consistent on AWS. So each active hold also has a
+ * **marker** in one base-table partition (`HOLD_MARKERS` / `<partnerId>#<holdId>`, a copy of the
+ * hold), written right after the hold and before the 201, retired right after it is resolved (and
+ * deleted a day later by the table's TTL: the checking functions need no DeleteItem). The
+ * checks read the markers with a strongly consistent Query, together with the index, and then each
+ * hold they name with a consistent GetItem: the hold item decides. A crash between the two writes
+ * leaves a hold without its marker (found by the index, marked again) or a marker of a resolved hold
+ * (retired on sight).
  */
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { HoldResolution } from '../domain/controls.ts';
 import { Conflict, NotFound } from '../domain/errors.ts';
 import type { Actor, Hold } from '../domain/schemas.ts';
@@ -22,6 +32,104 @@ export function toHold(item: Record<string, unknown>, now = Date.now()): Hold {
   return { ...hold, status, ...(due ? { dueForReview: true } : {}) };
 }
 
+const MARKERS = 'HOLD_MARKERS';
+const markerKey = (hold: Pick<HoldItem, 'id' | 'partnerId'>) => ({
+  PK: MARKERS,
+  SK: `${hold.partnerId}#${hold.id}`,
+});
+
+async function putMarker(hold: HoldItem): Promise<void> {
+  await dynamo().send(
+    new PutCommand({ TableName: table(), Item: { ...hold, ...markerKey(hold), type: 'holdMarker' } }),
+  );
+}
+
+/** How long a retired marker stays (then the table's TTL deletes it; reads skip it before). */
+const RETIRED_MARKER_SECONDS = 86_400;
+
+/**
+ * Retires a marker: `retired`, and deleted by the table's TTL a day later (an UpdateItem, so the
+ * functions that check holds need no DeleteItem). Nothing when there is no marker.
+ */
+async function retireMarker(hold: Pick<HoldItem, 'id' | 'partnerId'>): Promise<void> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: markerKey(hold),
+        UpdateExpression: 'SET retired = :true, expiresAt = :expires',
+        ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(retired)',
+        ExpressionAttributeValues: {
+          ':true': true,
+          ':expires': Math.floor(Date.now() / 1000) + RETIRED_MARKER_SECONDS,
+        },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+  }
+}
+
+/** The markers of the active holds (of one partner), read strongly consistently. */
+async function readMarkers(partnerId?: string): Promise<Hold[]> {
+  const items: Record<string, unknown>[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const result = await dynamo().send(
+      new QueryCommand({
+        TableName: table(),
+        ConsistentRead: true,
+        KeyConditionExpression: partnerId ? 'PK = :pk AND begins_with(SK, :prefix)' : 'PK = :pk',
+        ExpressionAttributeValues: { ':pk': MARKERS, ...(partnerId ? { ':prefix': `${partnerId}#` } : {}) },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    // Retired markers wait for the TTL: skipped.
+    items.push(...(result.Items ?? []).filter((item) => item.retired !== true));
+    startKey = result.LastEvaluatedKey;
+  } while (startKey);
+  const now = Date.now();
+  return items.map((item) => toHold(stripKeys(item, ['type', 'retired', 'expiresAt']), now));
+}
+
+/**
+ * The active holds, exactly: the holds the markers or the index name, each read with a consistent
+ * GetItem (few: holds are exceptions). A hold without its marker is marked again; a marker of a
+ * resolved (or missing) hold is retired.
+ */
+async function consistentActive(markers: Hold[], indexed: Hold[]): Promise<Hold[]> {
+  const marked = new Map(markers.map((hold) => [hold.id, hold]));
+  const candidates = new Map(marked);
+  for (const hold of indexed) if (hold.status === 'active') candidates.set(hold.id, hold);
+  const found = await Promise.all(
+    [...candidates.values()].map(async (hold) => {
+      const current = await dynamo().send(
+        new GetCommand({ TableName: table(), Key: holdKey(hold.id), ConsistentRead: true }),
+      );
+      const active = current.Item !== undefined && current.Item.resolution === undefined;
+      if (active && !marked.has(hold.id)) {
+        await putMarker(stripKeys(current.Item ?? {}, ['type']) as unknown as HoldItem);
+      }
+      if (!active && marked.has(hold.id)) await retireMarker(hold);
+      return active ? [toHold(current.Item ?? {})] : [];
+    }),
+  );
+  return found.flat();
+}
+
+/** Every active hold that names this partner (on them, their payouts or rewards), read consistently. */
+export async function activeHoldsOf(partnerId: string): Promise<Hold[]> {
+  const [markers, indexed] = await Promise.all([readMarkers(partnerId), holdsOfPartner(partnerId)]);
+  return consistentActive(markers, indexed);
+}
+
+/** Every active hold, read consistently (see the top of this file). */
+export async function activeHoldsConsistent(): Promise<Hold[]> {
+  const [markers, indexed] = await Promise.all([readMarkers(), activeHolds()]);
+  return consistentActive(markers, indexed);
+}
+
+/** Stores a hold, then its marker (so the checks see it before the request answers). */
 export async function putHold(hold: HoldItem): Promise<void> {
   await dynamo().send(
     new PutCommand({
@@ -40,6 +148,7 @@ export async function putHold(hold: HoldItem): Promise<void> {
       ConditionExpression: 'attribute_not_exists(PK)',
     }),
   );
+  await putMarker(hold);
 }
 
 export async function findHold(id: string): Promise<Hold | undefined> {
@@ -151,11 +260,14 @@ export async function resolveHold(
         ReturnValues: 'ALL_NEW',
       }),
     );
-    return toHold(result.Attributes ?? {});
+    const resolved = toHold(result.Attributes ?? {});
+    await retireMarker(resolved);
+    return resolved;
   } catch (error) {
     if (!isConditionalCheckFailed(error)) throw error;
     const current = await findHold(id);
     if (!current) throw new NotFound(`No hold ${id}`);
+    await retireMarker(current); // a retry after a crash between the resolution and this
     throw new Conflict(`The hold was already ${current.status}`, { data: { status: current.status } });
   }
 }

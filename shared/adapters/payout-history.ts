@@ -31,18 +31,11 @@
  * the entries of commits not yet materialized (a handful; a transition refuses to commit while it
  * holds more than MAX_OUTBOX, and materializes it first).
  */
-import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { PayoutEvent, RewardReview } from '../domain/schemas.ts';
 import { dynamo } from './clients.ts';
 import { logger } from './observability.ts';
-import { isConditionalCheckFailed, table } from './table.ts';
+import { batchGet, isConditionalCheckFailed, table } from './table.ts';
 
 /** An entry as stored: the API's entry plus, for a review, the review round it belongs to. */
 export type HistoryEntry = PayoutEvent & { round?: number };
@@ -323,25 +316,8 @@ export async function findReviews(
 ): Promise<Map<string, RewardReview>> {
   const reviews = new Map<string, RewardReview>();
   const unique = [...new Set(rewardIds)];
-  for (let start = 0; start < unique.length; start += 100) {
-    let request: Record<string, { Keys: Record<string, string>[]; ConsistentRead: boolean }> | undefined = {
-      [table()]: {
-        Keys: unique.slice(start, start + 100).map((id) => historyKeys.review(item.id, id)),
-        ConsistentRead: true,
-      },
-    };
-    for (let attempt = 0; request && attempt < 10; attempt++) {
-      const result: BatchGetCommandOutput = await dynamo().send(
-        new BatchGetCommand({ RequestItems: request }),
-      );
-      for (const stored of result.Responses?.[table()] ?? []) {
-        if (acceptReview(item, stored)) reviews.set(String(stored.rewardId), stored.review as RewardReview);
-      }
-      const unprocessed = result.UnprocessedKeys?.[table()]?.Keys as Record<string, string>[] | undefined;
-      request = unprocessed?.length ? { [table()]: { Keys: unprocessed, ConsistentRead: true } } : undefined;
-      if (request) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
-    }
-    if (request) throw new Error('BatchGetItem left keys unprocessed');
+  for (const stored of await batchGet(unique.map((id) => historyKeys.review(item.id, id)))) {
+    if (acceptReview(item, stored)) reviews.set(String(stored.rewardId), stored.review as RewardReview);
   }
   overlayOutbox(item, reviews, new Set(unique));
   return reviews;

@@ -4,14 +4,7 @@
  * and upload keys become their own items and why readers still see each transition atomically); a
  * reward belongs to a payout when its own item says so.
  */
-import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
-  GetCommand,
-  type NativeAttributeValue,
-  PutCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { GetCommand, type NativeAttributeValue, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ENV, intEnv } from '../config/env.ts';
 import { Conflict, InvalidTransition, NotFound, PreconditionFailed } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
@@ -20,7 +13,21 @@ import type { Actor, Payout, PayoutEvent, PayoutStatus, Reward } from '../domain
 import type { BillingDetails } from '../self-billing/model.ts';
 import { dynamo } from './clients.ts';
 import { flushHistory, flushHistoryQuietly, type HistoryEntry, MAX_OUTBOX } from './payout-history.ts';
-import { isConditionalCheckFailed, keys, queryAll, stripKeys, table, unclaimedKeys } from './table.ts';
+import {
+  batchGet,
+  forEachLimited,
+  isConditionalCheckFailed,
+  keys,
+  projectionOf,
+  queryAll,
+  stripKeys,
+  table,
+  unclaimedKeys,
+  VERSION_BUMP,
+  writeIf,
+} from './table.ts';
+
+export { forEachLimited };
 
 /**
  * How long a draft stays locked while its rewards are being changed (claims, decisions); a drafting
@@ -168,7 +175,8 @@ export function toPayout(item: Record<string, unknown> | PayoutItem): Payout {
 
 export function toReward(item: Record<string, unknown>): Reward {
   const reward = stripKeys(item, ['type', 'paidAt', 'outbox']) as unknown as Reward;
-  return { ...reward, payoutId: reward.payoutId ?? null };
+  // Rewards written before versions existed count as version 1.
+  return { ...reward, payoutId: reward.payoutId ?? null, version: reward.version ?? 1 };
 }
 
 export function payoutIndexKeys(payout: {
@@ -203,6 +211,21 @@ export async function findPayoutItem(id: string): Promise<PayoutItem | undefined
   return result.Item as PayoutItem | undefined;
 }
 
+/** The payout as the API shows it (read consistently, projected to `PAYOUT_VIEW`). */
+export async function findPayoutView(id: string): Promise<Record<string, unknown> | undefined> {
+  const projection = projectionOf(PAYOUT_VIEW);
+  const result = await dynamo().send(
+    new GetCommand({
+      TableName: table(),
+      Key: keys.payout(id),
+      ConsistentRead: true,
+      ProjectionExpression: projection.expression,
+      ExpressionAttributeNames: projection.names,
+    }),
+  );
+  return result.Item;
+}
+
 export async function getPayoutItem(id: string): Promise<PayoutItem> {
   const item = await findPayoutItem(id);
   if (!item) throw new NotFound(`No payout ${id}`);
@@ -217,6 +240,17 @@ export async function putNewPayout(item: NewPayoutItem): Promise<void> {
       ConditionExpression: 'attribute_not_exists(PK)',
     }),
   );
+}
+
+/** `putNewPayout`, false when a payout of that id exists already (nothing written). */
+export async function putNewPayoutIfAbsent(item: NewPayoutItem): Promise<boolean> {
+  try {
+    await putNewPayout(item);
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
 }
 
 export interface PayoutUpdate {
@@ -418,6 +452,63 @@ async function updatePayoutOnce(id: string, update: PayoutUpdate): Promise<Payou
   }
 }
 
+// ------------------------------------------------------------------ the workflow's bookkeeping
+
+/** Parks the workflow's task token on the payout while it is in `stage`; false once it left it. */
+export async function parkTask(payoutId: string, stage: PayoutStatus, token: string): Promise<boolean> {
+  return writeIf(
+    new UpdateCommand({
+      TableName: table(),
+      Key: keys.payout(payoutId),
+      UpdateExpression: 'SET task = :task',
+      ConditionExpression: '#status = :stage',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':task': { token, stage }, ':stage': stage },
+    }),
+  );
+}
+
+/** Moves the payout's published-entries mark forward to `next` (never back). */
+export async function markPublished(payoutId: string, next: number): Promise<void> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.payout(payoutId),
+        UpdateExpression: 'SET publishedEvents = :next',
+        ConditionExpression: 'attribute_not_exists(publishedEvents) OR publishedEvents < :next',
+        ExpressionAttributeValues: { ':next': next },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+  }
+}
+
+/**
+ * Records that an execution reported on the payout (`syncedAt`, and the execution as its `workflow`),
+ * unless the payout records a later attempt (false).
+ */
+export async function recordWorkflowSync(
+  payoutId: string,
+  workflow: { executionName: string; attempt: number; startedAt: string },
+): Promise<boolean> {
+  return writeIf(
+    new UpdateCommand({
+      TableName: table(),
+      Key: keys.payout(payoutId),
+      UpdateExpression: 'SET syncedAt = :now, #workflow = :workflow',
+      ConditionExpression: 'attribute_not_exists(#workflow) OR #workflow.attempt <= :attempt',
+      ExpressionAttributeNames: { '#workflow': 'workflow' },
+      ExpressionAttributeValues: {
+        ':now': new Date().toISOString(),
+        ':attempt': workflow.attempt,
+        ':workflow': workflow,
+      },
+    }),
+  );
+}
+
 // ------------------------------------------------------------------ rewards
 
 export async function findRewardItem(id: string): Promise<Record<string, unknown> | undefined> {
@@ -429,25 +520,8 @@ export async function findRewardItem(id: string): Promise<Record<string, unknown
 
 /** Strongly consistent reads of many rewards, in their given order (missing ones left out). */
 export async function getRewardItems(ids: readonly string[]): Promise<Record<string, unknown>[]> {
-  const unique = [...new Set(ids)];
   const found = new Map<string, Record<string, unknown>>();
-  for (let start = 0; start < unique.length; start += 100) {
-    let request: Record<string, { Keys: Record<string, string>[]; ConsistentRead: boolean }> | undefined = {
-      [table()]: { Keys: unique.slice(start, start + 100).map(keys.reward), ConsistentRead: true },
-    };
-    for (let attempt = 0; request && attempt < 10; attempt++) {
-      const result: BatchGetCommandOutput = await dynamo().send(
-        new BatchGetCommand({ RequestItems: request }),
-      );
-      for (const item of result.Responses?.[table()] ?? []) found.set(String(item.id), item);
-      const unprocessed: { Keys?: Record<string, unknown>[] } | undefined = result.UnprocessedKeys?.[table()];
-      request = unprocessed?.Keys?.length
-        ? { [table()]: { Keys: unprocessed.Keys as Record<string, string>[], ConsistentRead: true } }
-        : undefined;
-      if (request) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
-    }
-    if (request) throw new Error('BatchGetItem left keys unprocessed');
-  }
+  for (const item of await batchGet([...new Set(ids)].map(keys.reward))) found.set(String(item.id), item);
   return ids.flatMap((id) => {
     const item = found.get(id);
     return item ? [item] : [];
@@ -501,12 +575,12 @@ export async function claimReward(
       new UpdateCommand({
         TableName: table(),
         Key: keys.reward(rewardId),
-        UpdateExpression:
-          'SET payoutId = :po, GSI2PK = :gpk, GSI2SK = :gsk, updatedAt = :at REMOVE GSI3PK, GSI3SK',
+        UpdateExpression: `SET payoutId = :po, GSI2PK = :gpk, GSI2SK = :gsk, updatedAt = :at, ${VERSION_BUMP.set} REMOVE GSI3PK, GSI3SK`,
         ConditionExpression:
           'attribute_exists(PK) AND attribute_not_exists(payoutId) AND #status IN (:pending, :accepted) AND partnerId = :pid AND currency = :cur',
-        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeNames: { '#status': 'status', ...VERSION_BUMP.names },
         ExpressionAttributeValues: {
+          ...VERSION_BUMP.values,
           ':po': payoutId,
           ':gpk': `PAYOUT#${payoutId}`,
           ':gsk': `RW#${rewardId}`,
@@ -540,11 +614,12 @@ export async function releaseReward(reward: Reward, payoutId: string, at: string
           TableName: table(),
           Key: keys.reward(current.id),
           UpdateExpression: claimable
-            ? 'SET updatedAt = :at, GSI3PK = :u1, GSI3SK = :u2 REMOVE payoutId, GSI2PK, GSI2SK'
-            : 'SET updatedAt = :at REMOVE payoutId, GSI2PK, GSI2SK',
+            ? `SET updatedAt = :at, ${VERSION_BUMP.set}, GSI3PK = :u1, GSI3SK = :u2 REMOVE payoutId, GSI2PK, GSI2SK`
+            : `SET updatedAt = :at, ${VERSION_BUMP.set} REMOVE payoutId, GSI2PK, GSI2SK`,
           ConditionExpression: 'payoutId = :po AND #status = :status',
-          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeNames: { '#status': 'status', ...VERSION_BUMP.names },
           ExpressionAttributeValues: {
+            ...VERSION_BUMP.values,
             ':at': at,
             ':po': payoutId,
             ':status': current.status,
@@ -561,6 +636,40 @@ export async function releaseReward(reward: Reward, payoutId: string, at: string
   }
 }
 
+/**
+ * Refuses a pending or accepted reward (a confirmed hold): one in no payout, or (with `payoutId`)
+ * one of that payout, which it leaves. Idempotent; false when the reward was not in that state.
+ */
+export async function refuseReward(
+  rewardId: string,
+  reason: string,
+  at: string,
+  payoutId?: string,
+): Promise<boolean> {
+  return writeIf(
+    new UpdateCommand({
+      TableName: table(),
+      Key: keys.reward(rewardId),
+      UpdateExpression: payoutId
+        ? `SET #status = :refused, refusalReason = :reason, updatedAt = :at, ${VERSION_BUMP.set} REMOVE payoutId, GSI2PK, GSI2SK, GSI3PK, GSI3SK`
+        : `SET #status = :refused, refusalReason = :reason, updatedAt = :at, ${VERSION_BUMP.set} REMOVE GSI3PK, GSI3SK`,
+      ConditionExpression: payoutId
+        ? 'payoutId = :po AND #status IN (:pending, :accepted)'
+        : '#status IN (:pending, :accepted) AND attribute_not_exists(payoutId)',
+      ExpressionAttributeNames: { '#status': 'status', ...VERSION_BUMP.names },
+      ExpressionAttributeValues: {
+        ...VERSION_BUMP.values,
+        ':refused': 'refused',
+        ':reason': reason,
+        ':at': at,
+        ':pending': 'pending',
+        ':accepted': 'accepted',
+        ...(payoutId ? { ':po': payoutId } : {}),
+      },
+    }),
+  );
+}
+
 /** Marks a reward of a paid payout paid. Idempotent; refused rewards stay refused. */
 export async function markRewardPaid(rewardId: string, payoutId: string, at: string): Promise<void> {
   try {
@@ -568,10 +677,11 @@ export async function markRewardPaid(rewardId: string, payoutId: string, at: str
       new UpdateCommand({
         TableName: table(),
         Key: keys.reward(rewardId),
-        UpdateExpression: 'SET #status = :paid, paidAt = :at, updatedAt = :at',
+        UpdateExpression: `SET #status = :paid, paidAt = :at, updatedAt = :at, ${VERSION_BUMP.set}`,
         ConditionExpression: 'payoutId = :po AND #status IN (:pending, :accepted)',
-        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeNames: { '#status': 'status', ...VERSION_BUMP.names },
         ExpressionAttributeValues: {
+          ...VERSION_BUMP.values,
           ':paid': 'paid',
           ':at': at,
           ':po': payoutId,
@@ -592,10 +702,16 @@ export async function unpayReward(rewardId: string, payoutId: string, at: string
       new UpdateCommand({
         TableName: table(),
         Key: keys.reward(rewardId),
-        UpdateExpression: 'SET #status = :accepted, updatedAt = :at REMOVE paidAt',
+        UpdateExpression: `SET #status = :accepted, updatedAt = :at, ${VERSION_BUMP.set} REMOVE paidAt`,
         ConditionExpression: 'payoutId = :po AND #status = :paid',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':accepted': 'accepted', ':paid': 'paid', ':at': at, ':po': payoutId },
+        ExpressionAttributeNames: { '#status': 'status', ...VERSION_BUMP.names },
+        ExpressionAttributeValues: {
+          ...VERSION_BUMP.values,
+          ':accepted': 'accepted',
+          ':paid': 'paid',
+          ':at': at,
+          ':po': payoutId,
+        },
       }),
     );
   } catch (error) {
@@ -610,9 +726,11 @@ export async function moveReward(rewardId: string, from: string, to: string, at:
       new UpdateCommand({
         TableName: table(),
         Key: keys.reward(rewardId),
-        UpdateExpression: 'SET payoutId = :to, GSI2PK = :gpk, GSI2SK = :gsk, updatedAt = :at',
+        UpdateExpression: `SET payoutId = :to, GSI2PK = :gpk, GSI2SK = :gsk, updatedAt = :at, ${VERSION_BUMP.set}`,
         ConditionExpression: 'payoutId = :from',
+        ExpressionAttributeNames: VERSION_BUMP.names,
         ExpressionAttributeValues: {
+          ...VERSION_BUMP.values,
           ':to': to,
           ':from': from,
           ':gpk': `PAYOUT#${to}`,
@@ -624,22 +742,6 @@ export async function moveReward(rewardId: string, from: string, to: string, at:
   } catch (error) {
     if (!isConditionalCheckFailed(error)) throw error;
   }
-}
-
-/** Runs `work` on the rewards of at most `concurrency` items at a time. */
-export async function forEachLimited<T>(
-  items: readonly T[],
-  concurrency: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await work(item);
-    }
-  });
-  await Promise.all(workers);
 }
 
 /**
@@ -673,27 +775,12 @@ export async function findPayoutItems(
   ids: readonly string[],
   fields?: readonly string[],
 ): Promise<Map<string, PayoutItem>> {
-  const projection = fields
-    ? {
-        ProjectionExpression: fields.map((_, index) => `#f${index}`).join(', '),
-        ExpressionAttributeNames: Object.fromEntries(fields.map((field, index) => [`#f${index}`, field])),
-      }
-    : {};
-  const unique = [...new Set(ids)];
   const found = new Map<string, PayoutItem>();
-  for (let start = 0; start < unique.length; start += 100) {
-    let pending: Record<string, unknown>[] = unique.slice(start, start + 100).map(keys.payout);
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt >= 10) throw new Error('BatchGetItem left keys unprocessed');
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
-      const result: BatchGetCommandOutput = await dynamo().send(
-        new BatchGetCommand({
-          RequestItems: { [table()]: { Keys: pending, ConsistentRead: true, ...projection } },
-        }),
-      );
-      for (const item of result.Responses?.[table()] ?? []) found.set(String(item.id), item as PayoutItem);
-      pending = (result.UnprocessedKeys?.[table()]?.Keys ?? []) as Record<string, unknown>[];
-    }
+  for (const item of await batchGet(
+    [...new Set(ids)].map(keys.payout),
+    fields ? { projection: fields } : {},
+  )) {
+    found.set(String(item.id), item as PayoutItem);
   }
   return found;
 }

@@ -7,17 +7,40 @@
  * | reward          | REWARD#id          | REWARD    | PARTNER#pid / RW#createdAt#id | PAYOUT#poid / RW#id (claimed) | UNCLAIMED#shard / pid#cur#createdAt#id | REWARDS / createdAt#id |
  * | externalId lock | REWARD_EXT#extId   | REWARD_EXT|                            |                                 |                                      |                       |
  * | payout          | PAYOUT#id          | PAYOUT    | PARTNER#pid / PO#createdAt#id | PAYOUT_STATUS#status / createdAt#id |                                 | PAYOUTS / createdAt#id |
- * | draft slot      | SLOT#pid#currency  | SLOT      |                            |                                 |                                      |                       |
+ * | draft slot      | SLOT#pid#currency  | SLOT      |                            |                                 |                                      | SLOTS / pid#currency  |
+ * | own draft slot  | SLOT#payoutId      | SLOT      |                            |                                 |                                      | SLOTS / pid#cur#poid  |
  * | export link     | PAYOUT#pid         | EXPORT#id |                            |                                 |                                      |                       |
  * | export          | EXPORT#id          | EXPORT    |                            |                                 |                                      | EXPORTS / createdAt#id |
  * | payout run      | RUN#id             | RUN       |                            |                                 |                                      |                       |
  */
 import { createHash } from 'node:crypto';
-import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  BatchWriteCommand,
+  type BatchWriteCommandInput,
+  type DeleteCommand,
+  type NativeAttributeValue,
+  type PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  type UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { ValidationFailed } from '../domain/errors.ts';
 import { dynamo } from './clients.ts';
 
 export const UNCLAIMED_SHARDS = 16;
+
+/**
+ * A resource's `version` goes up by one in every write that changes it (in the same conditional
+ * write), so a consumer of its events can order them. Added to an UpdateItem's SET; an item written
+ * before versions existed counts as version 1.
+ */
+export const VERSION_BUMP = {
+  set: '#version = if_not_exists(#version, :versionOne) + :versionOne',
+  names: { '#version': 'version' },
+  values: { ':versionOne': 1 },
+} as const;
 
 export const keys = {
   partner: (id: string) => ({ PK: `PARTNER#${id}`, SK: 'PARTNER' }),
@@ -25,6 +48,8 @@ export const keys = {
   rewardExternal: (externalId: string) => ({ PK: `REWARD_EXT#${externalId}`, SK: 'REWARD_EXT' }),
   payout: (id: string) => ({ PK: `PAYOUT#${id}`, SK: 'PAYOUT' }),
   slot: (partnerId: string, currency: string) => ({ PK: `SLOT#${partnerId}#${currency}`, SK: 'SLOT' }),
+  /** A manager's draft's own slot, while it is being written (see ../usecases/draft-writer.ts). */
+  ownSlot: (payoutId: string) => ({ PK: `SLOT#${payoutId}`, SK: 'SLOT' }),
   export: (id: string) => ({ PK: `EXPORT#${id}`, SK: 'EXPORT' }),
   run: (id: string) => ({ PK: `RUN#${id}`, SK: 'RUN' }),
 };
@@ -262,8 +287,142 @@ export async function queryAll(
   return all;
 }
 
+// ------------------------------------------------------------------ concurrency and batches
+
+/** Runs tasks with at most `concurrency` in flight, the others waiting their turn in order. */
+export type Limiter = <T>(task: () => Promise<T>) => Promise<T>;
+
+/** The one concurrency limiter of the data access code. */
+export function limiter(concurrency: number): Limiter {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    if (active < concurrency) active += 1;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      // The slot passes straight to the next task waiting, so no newcomer can slip in between.
+      const next = waiting.shift();
+      if (next) next();
+      else active -= 1;
+    }
+  };
+}
+
+/** Runs `work` on every item, at most `concurrency` at a time. */
+export async function forEachLimited<T>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  const run = limiter(concurrency);
+  await Promise.all(items.map((item) => run(() => work(item))));
+}
+
+/** Keys per BatchGetItem and items per BatchWriteItem: the most DynamoDB takes. */
+export const BATCH_GET_KEYS = 100;
+export const BATCH_WRITE_ITEMS = 25;
+/** Batch requests in flight at a time, per call, unless the caller passes its own limiter. */
+export const BATCH_CONCURRENCY = 8;
+/** Attempts at a batch whose keys or items keep coming back unprocessed, with backoff in between. */
+export const BATCH_ATTEMPTS = 10;
+
+export const backoff = (attempt: number) =>
+  new Promise((resolve) => setTimeout(resolve, Math.min(1000, 20 * 2 ** attempt)));
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const found: T[][] = [];
+  for (let start = 0; start < items.length; start += size) found.push(items.slice(start, start + size));
+  return found;
+}
+
+export interface BatchGetOptions {
+  /** Strongly consistent reads (default true). */
+  consistent?: boolean;
+  /** Only these attributes. */
+  projection?: readonly string[];
+  /** The limiter the requests run through (default: a new one of `BATCH_CONCURRENCY`). */
+  run?: Limiter;
+}
+
+/**
+ * The one BatchGetItem: any number of keys, 100 a request, the requests through a limiter,
+ * unprocessed keys retried with backoff. Items come back in no given order; missing ones absent.
+ */
+export async function batchGet(
+  itemKeys: readonly Record<string, NativeAttributeValue>[],
+  options: BatchGetOptions = {},
+): Promise<Record<string, NativeAttributeValue>[]> {
+  const run = options.run ?? limiter(BATCH_CONCURRENCY);
+  const projection = options.projection ? projectionOf(options.projection) : undefined;
+  const found: Record<string, NativeAttributeValue>[] = [];
+  const readBatch = async (batch: Record<string, NativeAttributeValue>[]) => {
+    let pending = batch;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 0) {
+        if (attempt >= BATCH_ATTEMPTS) throw new Error('BatchGetItem left keys unprocessed');
+        await backoff(attempt);
+      }
+      const result: BatchGetCommandOutput = await dynamo().send(
+        new BatchGetCommand({
+          RequestItems: {
+            [table()]: {
+              Keys: pending,
+              ConsistentRead: options.consistent ?? true,
+              ProjectionExpression: projection?.expression,
+              ExpressionAttributeNames: projection?.names,
+            },
+          },
+        }),
+      );
+      for (const item of result.Responses?.[table()] ?? []) found.push(item);
+      pending = result.UnprocessedKeys?.[table()]?.Keys ?? [];
+    }
+  };
+  await Promise.all(chunks(itemKeys, BATCH_GET_KEYS).map((batch) => run(() => readBatch(batch))));
+  return found;
+}
+
+export type WriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
+
+/**
+ * The one BatchWriteItem: any number of puts and deletes, 25 a request, the requests through a
+ * limiter, unprocessed items retried with backoff. Unconditional: use it only for items no one else
+ * writes meanwhile (or whose every writer writes the same content).
+ */
+export async function batchWrite(
+  requests: readonly WriteRequest[],
+  options: { run?: Limiter } = {},
+): Promise<void> {
+  const run = options.run ?? limiter(BATCH_CONCURRENCY);
+  const writeBatch = async (batch: WriteRequest[]) => {
+    let pending = batch;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 0) {
+        if (attempt >= BATCH_ATTEMPTS) throw new Error('BatchWriteItem left items unprocessed');
+        await backoff(attempt);
+      }
+      const result = await dynamo().send(new BatchWriteCommand({ RequestItems: { [table()]: pending } }));
+      pending = result.UnprocessedItems?.[table()] ?? [];
+    }
+  };
+  await Promise.all(chunks(requests, BATCH_WRITE_ITEMS).map((batch) => run(() => writeBatch(batch))));
+}
+
 export function isConditionalCheckFailed(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+/** Sends one conditional write: true when written, false when its condition failed (nothing written). */
+export async function writeIf(command: PutCommand | UpdateCommand | DeleteCommand): Promise<boolean> {
+  try {
+    await dynamo().send(command as UpdateCommand);
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
 }
 
 /** The table's key schema, shared by the CDK stack and the local emulator so they cannot drift. */

@@ -72,6 +72,25 @@ export interface WebhookRequest {
   timeoutMs: number;
   maxResponseBytes: number;
   now?: Date;
+  /** Resolves and checks the host (default `resolveSafeAddress`); a batch shares one (see `batchResolver`). */
+  resolver?: (hostname: string) => Promise<{ address: string; family: 4 | 6 }>;
+}
+
+/**
+ * One resolution and check per host for the attempts of one batch (made within the same moment),
+ * instead of one per attempt; every batch resolves again, so a DNS change is seen at the next one.
+ */
+export function batchResolver(allowPrivate: boolean): NonNullable<WebhookRequest['resolver']> {
+  const resolved = new Map<string, Promise<{ address: string; family: 4 | 6 }>>();
+  return (hostname) => {
+    let found = resolved.get(hostname);
+    if (!found) {
+      found = resolveSafeAddress(hostname, allowPrivate);
+      found.catch(() => undefined); // awaited by each attempt; refused ones are answered there
+      resolved.set(hostname, found);
+    }
+    return found;
+  };
 }
 
 export interface WebhookResponse {
@@ -117,7 +136,9 @@ export async function sendWebhook(request: WebhookRequest): Promise<WebhookRespo
   const url = checked.url;
   let target: { address: string; family: 4 | 6 };
   try {
-    target = await resolveSafeAddress(url.hostname, request.allowPrivate);
+    target = await (request.resolver
+      ? request.resolver(url.hostname)
+      : resolveSafeAddress(url.hostname, request.allowPrivate));
   } catch (error) {
     return {
       ok: false,

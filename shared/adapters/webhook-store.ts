@@ -10,19 +10,21 @@
  * One log item per attempt (`wd_…` ULIDs: newest first by SK). dynalite has no TTL, so every read
  * also drops what has expired; on AWS the TTL deletes it within a day or two of `expiresAt`.
  */
-import {
-  BatchGetCommand,
-  BatchWriteCommand,
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { NotFound } from '../domain/errors.ts';
 import type { WebhookDelivery, WebhookEndpoint } from '../domain/resources.ts';
 import type { WebhookEvent } from '../domain/webhooks.ts';
 import { dynamo } from './clients.ts';
-import { isConditionalCheckFailed, type Page, queryAll, queryPage, stripKeys, table } from './table.ts';
+import {
+  batchGet,
+  batchWrite,
+  isConditionalCheckFailed,
+  type Page,
+  queryAll,
+  queryPage,
+  stripKeys,
+  table,
+} from './table.ts';
 
 export const webhookKeys = {
   endpoint: (id: string) => ({ PK: `WEBHOOK#${id}`, SK: 'ENDPOINT' }),
@@ -92,20 +94,8 @@ export async function getEndpointItem(id: string): Promise<EndpointItem> {
 /** The endpoints with these ids that exist (one BatchGetItem per 100). */
 export async function findEndpointItems(ids: readonly string[]): Promise<Map<string, EndpointItem>> {
   const found = new Map<string, EndpointItem>();
-  const unique = [...new Set(ids)];
-  for (let start = 0; start < unique.length; start += 100) {
-    let keys: Record<string, unknown>[] = unique.slice(start, start + 100).map(webhookKeys.endpoint);
-    for (let attempt = 0; keys.length > 0; attempt++) {
-      if (attempt > 0) {
-        if (attempt > 8) throw new Error('BatchGetItem left keys unprocessed');
-        await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
-      }
-      const result = await dynamo().send(
-        new BatchGetCommand({ RequestItems: { [table()]: { Keys: keys, ConsistentRead: true } } }),
-      );
-      for (const item of result.Responses?.[table()] ?? []) found.set(String(item.id), item as EndpointItem);
-      keys = (result.UnprocessedKeys?.[table()]?.Keys ?? []) as Record<string, unknown>[];
-    }
+  for (const item of await batchGet([...new Set(ids)].map(webhookKeys.endpoint))) {
+    found.set(String(item.id), item as EndpointItem);
   }
   return found;
 }
@@ -195,34 +185,46 @@ export async function deleteEndpoint(id: string): Promise<boolean> {
 const expiresAt = (at: number, days: number) => Math.floor(at / 1000) + Math.ceil(days * 86_400);
 
 /**
- * Records an event once, for replay and so that a second publication of it (the bus delivers at
- * least once; Sync or the outbox sweep may publish again) is not fanned out twice. `messageId` is the
- * queue message carrying this publication: the same message handled again (its first fan-out crashed
- * before the message was deleted) may fan out again. Answers whether to fan out.
+ * Records a batch's events once each, for replay and so that a second publication of one (the bus
+ * delivers at least once; Sync or the outbox sweep may publish again) is not fanned out twice: one
+ * consistent BatchGetItem, then one BatchWriteItem per 25 new ones, rather than a conditional
+ * PutItem each. `messageId` is the queue message carrying the publication: an event recorded by the
+ * same message (handled again: its first fan-out crashed before the message was deleted) fans out
+ * again; one recorded by another publication is skipped. Answers the events to fan out. Two
+ * publications of one event handled at the very same moment may both fan out (receivers
+ * de-duplicate on `webhook-id`); within a batch the first one wins.
  */
-export async function recordEvent(event: WebhookEvent, logDays: number, messageId: string): Promise<boolean> {
-  try {
-    await dynamo().send(
-      new PutCommand({
-        TableName: table(),
-        Item: {
-          ...webhookKeys.event(event.id),
-          type: 'webhook_event',
-          GSI4PK: eventsPartition(event.timestamp.slice(0, 10)),
-          GSI4SK: `${event.timestamp}#${event.id}`,
-          event,
-          messageId,
-          expiresAt: expiresAt(Date.parse(event.timestamp) || Date.now(), logDays),
+export async function recordEvents(
+  entries: readonly { event: WebhookEvent; messageId: string }[],
+  logDays: number,
+): Promise<WebhookEvent[]> {
+  const first = new Map<string, { event: WebhookEvent; messageId: string }>();
+  for (const entry of entries) if (!first.has(entry.event.id)) first.set(entry.event.id, entry);
+  const recorded = new Map<string, string>();
+  const found = await batchGet([...first.keys()].map(webhookKeys.event), { projection: ['PK', 'messageId'] });
+  for (const item of found)
+    recorded.set(String(item.PK).slice('WEBHOOK_EVENT#'.length), String(item.messageId));
+  const fresh = [...first.values()].filter(
+    ({ event, messageId }) => !recorded.has(event.id) || recorded.get(event.id) === messageId,
+  );
+  await batchWrite(
+    fresh
+      .filter(({ event }) => !recorded.has(event.id))
+      .map(({ event, messageId }) => ({
+        PutRequest: {
+          Item: {
+            ...webhookKeys.event(event.id),
+            type: 'webhook_event',
+            GSI4PK: eventsPartition(event.timestamp.slice(0, 10)),
+            GSI4SK: `${event.timestamp}#${event.id}`,
+            event,
+            messageId,
+            expiresAt: expiresAt(Date.parse(event.timestamp) || Date.now(), logDays),
+          },
         },
-        ConditionExpression: 'attribute_not_exists(PK) OR messageId = :messageId',
-        ExpressionAttributeValues: { ':messageId': messageId },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionalCheckFailed(error)) return false;
-    throw error;
-  }
+      })),
+  );
+  return fresh.map(({ event }) => event);
 }
 
 const live = (item: Record<string, unknown>, now: number) =>
@@ -233,18 +235,8 @@ export async function findEvents(ids: readonly string[]): Promise<WebhookEvent[]
   const now = Date.now();
   const found = new Map<string, WebhookEvent>();
   const unique = [...new Set(ids)];
-  for (let start = 0; start < unique.length; start += 100) {
-    let keys: Record<string, unknown>[] = unique.slice(start, start + 100).map(webhookKeys.event);
-    for (let attempt = 0; keys.length > 0; attempt++) {
-      if (attempt > 8) throw new Error('BatchGetItem left keys unprocessed');
-      const result = await dynamo().send(
-        new BatchGetCommand({ RequestItems: { [table()]: { Keys: keys } } }),
-      );
-      for (const item of result.Responses?.[table()] ?? []) {
-        if (live(item, now)) found.set(String((item.event as WebhookEvent).id), item.event as WebhookEvent);
-      }
-      keys = (result.UnprocessedKeys?.[table()]?.Keys ?? []) as Record<string, unknown>[];
-    }
+  for (const item of await batchGet(unique.map(webhookKeys.event), { consistent: false })) {
+    if (live(item, now)) found.set(String((item.event as WebhookEvent).id), item.event as WebhookEvent);
   }
   return unique.flatMap((id) => found.get(id) ?? []);
 }
@@ -273,10 +265,10 @@ export interface DeliveryLogEntry extends WebhookDelivery {
   endpointId: string;
 }
 
-/** Appends log entries (BatchWriteItem, unprocessed ones retried). */
+/** Appends log entries (BatchWriteItem of 25, in parallel; unprocessed ones retried). */
 export async function appendDeliveries(entries: readonly DeliveryLogEntry[], logDays: number): Promise<void> {
-  for (let start = 0; start < entries.length; start += 25) {
-    let requests = entries.slice(start, start + 25).map(({ endpointId, ...delivery }) => ({
+  await batchWrite(
+    entries.map(({ endpointId, ...delivery }) => ({
       PutRequest: {
         Item: {
           ...webhookKeys.delivery(endpointId, delivery.id),
@@ -285,16 +277,8 @@ export async function appendDeliveries(entries: readonly DeliveryLogEntry[], log
           expiresAt: expiresAt(Date.parse(delivery.at), logDays),
         },
       },
-    }));
-    for (let attempt = 0; requests.length > 0; attempt++) {
-      if (attempt > 0) {
-        if (attempt > 8) throw new Error('BatchWriteItem left items unprocessed');
-        await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
-      }
-      const result = await dynamo().send(new BatchWriteCommand({ RequestItems: { [table()]: requests } }));
-      requests = (result.UnprocessedItems?.[table()] ?? []) as typeof requests;
-    }
-  }
+    })),
+  );
 }
 
 export async function listDeliveryPage(

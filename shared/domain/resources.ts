@@ -85,6 +85,7 @@ export const Reward = named(
     review: z.optional(RewardReview),
     createdAt: timestamp(),
     updatedAt: timestamp(),
+    version: documented(integer(), { description: 'Goes up by one with every change of the reward' }),
   }),
 );
 export type Reward = z.infer<typeof Reward>;
@@ -296,6 +297,9 @@ const exportSummaryShape = {
   createdBy: z.string(),
   voidedAt: z.optional(timestamp()),
   voidReason: z.optional(z.string()),
+  version: documented(integer(), {
+    description: 'Goes up by one with every change of the export (building, active, voided)',
+  }),
 };
 
 /** An export as listed: everything but its payout ids. `fileName`, `sha256` and `url` are its first file's. */
@@ -338,6 +342,7 @@ export const PayoutRun = named(
     ),
     createdAt: timestamp(),
     completedAt: z.optional(timestamp()),
+    version: documented(integer(), { description: 'Goes up by one with every change of the run' }),
   }),
 );
 export type PayoutRun = z.infer<typeof PayoutRun>;

@@ -28,9 +28,10 @@ import {
   updateReport,
 } from '../adapters/bank-report-store.ts';
 import { publishEvents } from '../adapters/events.ts';
-import { exportStatusOf, limiter } from '../adapters/export-store.ts';
+import { exportStatusOf } from '../adapters/export-store.ts';
 import { sendEmail } from '../adapters/mail.ts';
 import { logger } from '../adapters/observability.ts';
+import { limiter } from '../adapters/table.ts';
 import { checkBankReport, streamReportLines, tooLarge } from '../bank-reports/parse.ts';
 import {
   BankReportRejected,

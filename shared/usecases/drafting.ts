@@ -3,56 +3,22 @@
  *
  * Eligible rewards are read from the sparse unclaimed index (16 shards by partner, each sorted by
  * partner, currency, creation time), one shard at a time and one partner × currency group at a time,
- * so memory is bounded by the groups in flight. Each group:
- *  1. leases its slot item (`SLOT#partner#currency`, one conditional write): racing runs skip a group
- *     another live run holds; the slot also names the partner's open draft in that currency;
- *  2. claims each reward with one conditional write on the reward's own item;
- *  3. writes a new draft (batched, 25 per request) or updates the open draft's totals.
- * A run that crashes between 2 and 3 leaves claims that point at a payout id recorded in the slot;
- * the next run finds such slots and writes the missing payouts. Nothing is lost or drafted twice.
+ * so memory is bounded by the groups in flight. Each group is drafted by ./draft-writer.ts (the one
+ * draft-writing protocol, with its crash-recovery rules, which every run applies first).
  */
 
-import {
-  BatchWriteCommand,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { dynamo } from '../adapters/clients.ts';
-import { logger } from '../adapters/observability.ts';
-import { OUTBOX, type OutboxEntry, outboxEntry, publishRecorded } from '../adapters/outbox.ts';
-import {
-  claimReward,
-  findPayoutItem,
-  LEASE_MS,
-  loadPayoutRewards,
-  type NewPayoutItem,
-  newEvent,
-  newPayoutRecord,
-  type PayoutItem,
-  putNewPayout,
-  toReward,
-  updatePayout,
-} from '../adapters/payout-store.ts';
-import {
-  isConditionalCheckFailed,
-  keys,
-  queryAll,
-  table,
-  UNCLAIMED_SHARDS,
-  unclaimedShard,
-} from '../adapters/table.ts';
-import { startPayoutWorkflow } from '../adapters/workflow.ts';
+import { findRunItem, putRunItem, RUNS, saveRunItem, unclaimedRewards } from '../adapters/draft-store.ts';
+import { outboxEntry, publishRecorded } from '../adapters/outbox.ts';
+import { keys, limiter, UNCLAIMED_SHARDS, unclaimedShard } from '../adapters/table.ts';
 import { decideGroup, holdingCutoff, type SkipReason } from '../domain/drafting.ts';
-import { Conflict, InvalidTransition, NotFound } from '../domain/errors.ts';
+import { NotFound } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
-import { payoutTotals } from '../domain/payout-rules.ts';
-import type { Actor, PayoutRun, Reward } from '../domain/schemas.ts';
+import type { PayoutRun } from '../domain/schemas.ts';
+import { type DraftGroup, draftGroup, NewPayoutWriter, recoverSlots } from './draft-writer.ts';
 import { activeHoldsByPartner, unheldRewards } from './hold-checks.ts';
-import { MAX_REWARDS_PER_PAYOUT } from './payouts.ts';
 
-const RUN_ACTOR: Actor = { role: 'system', id: 'payout-run' };
+export { RUNS };
+
 /** Stored skipped entries per run (the count is always exact). */
 export const MAX_SKIPPED_STORED = 1000;
 
@@ -65,6 +31,8 @@ export interface DraftingSettings {
   shouldPause?: () => boolean;
   /** Test hook: called after each claim (inject a crash). */
   afterClaim?: (rewardId: string) => void;
+  /** Test hook: awaited before each batch of new payouts is written (inject a pause). */
+  beforeFlush?: () => Promise<void>;
 }
 
 export interface RunState extends PayoutRun {
@@ -76,24 +44,6 @@ export interface RunState extends PayoutRun {
    * run pauses between groups, so one large shard cannot hold it past its time budget.
    */
   shardFrom?: string;
-}
-
-// ------------------------------------------------------------------ a small write limiter
-
-class Limiter {
-  private active = 0;
-  private readonly waiting: Array<() => void> = [];
-  constructor(private readonly limit: number) {}
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.active++;
-    try {
-      return await work();
-    } finally {
-      this.active--;
-      this.waiting.shift()?.();
-    }
-  }
 }
 
 // ------------------------------------------------------------------ runs
@@ -117,19 +67,17 @@ export async function createRun(input: {
     skippedCount: 0,
     nextShard: 0,
     createdAt: at,
+    version: 1,
   };
-  await dynamo().send(
-    new PutCommand({ TableName: table(), Item: { ...keys.run(run.id), type: 'run', ...run } }),
-  );
+  await putRunItem(run);
   return run;
 }
 
 export async function getRun(id: string): Promise<RunState> {
-  const result = await dynamo().send(
-    new GetCommand({ TableName: table(), Key: keys.run(id), ConsistentRead: true }),
-  );
-  if (!result.Item) throw new NotFound(`No payout run ${id}`);
-  return result.Item as RunState;
+  const item = await findRunItem(id);
+  if (!item) throw new NotFound(`No payout run ${id}`);
+  // Runs written before versions existed count as version 1.
+  return { version: 1, ...item } as unknown as RunState;
 }
 
 export function toPayoutRun(run: RunState): PayoutRun {
@@ -151,154 +99,9 @@ export function toPayoutRun(run: RunState): PayoutRun {
   return visible;
 }
 
-async function saveRun(run: RunState, outbox: readonly OutboxEntry[] = []): Promise<void> {
-  await dynamo().send(
-    new PutCommand({
-      TableName: table(),
-      Item: {
-        ...keys.run(run.id),
-        type: 'run',
-        // By creation time, for the outbox sweep (../adapters/outbox.ts).
-        GSI4PK: RUNS,
-        GSI4SK: `${run.createdAt}#${run.id}`,
-        ...run,
-        ...(outbox.length > 0 ? { [OUTBOX]: outbox } : {}),
-      },
-    }),
-  );
-}
-
-export const RUNS = 'RUNS';
-
-const completedRuns = new Map<string, boolean>();
-async function runIsOver(runId: string): Promise<boolean> {
-  if (completedRuns.get(runId)) return true;
-  const result = await dynamo().send(new GetCommand({ TableName: table(), Key: keys.run(runId) }));
-  const over = !result.Item || result.Item.status === 'completed';
-  if (over) completedRuns.set(runId, true);
-  return over;
-}
-
-// ------------------------------------------------------------------ slots (lease + open draft)
-
-interface Slot {
-  payoutId: string;
-  runId: string;
-}
-
-/** Takes the group's lease for this run; undefined when another live run holds it. */
-async function leaseSlot(
-  partnerId: string,
-  currency: string,
-  runId: string,
-  candidateId: string,
-): Promise<Slot | undefined> {
-  const now = Date.now();
-  let staleRun = '';
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const result = await dynamo().send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: keys.slot(partnerId, currency),
-          UpdateExpression:
-            'SET runId = :run, leaseUntil = :until, payoutId = if_not_exists(payoutId, :candidate), #type = :type, GSI4PK = :slots, GSI4SK = :sk',
-          ConditionExpression:
-            'attribute_not_exists(leaseUntil) OR leaseUntil < :now OR runId = :run' +
-            (attempt > 0 ? ' OR runId = :stale' : ''),
-          ExpressionAttributeNames: { '#type': 'type' },
-          ExpressionAttributeValues: {
-            ':run': runId,
-            ':until': now + LEASE_MS * 2,
-            ':candidate': candidateId,
-            ':type': 'slot',
-            ':slots': 'SLOTS',
-            ':sk': `${partnerId}#${currency}`,
-            ':now': now,
-            ...(attempt > 0 ? { ':stale': staleRun } : {}),
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return { payoutId: String(result.Attributes?.payoutId), runId };
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-    }
-    // Held by another run: free only if that run is over.
-    const held = await dynamo().send(
-      new GetCommand({ TableName: table(), Key: keys.slot(partnerId, currency), ConsistentRead: true }),
-    );
-    staleRun = String(held.Item?.runId ?? '');
-    if (!staleRun || !(await runIsOver(staleRun))) return undefined;
-  }
-  return undefined;
-}
-
-async function pointSlotAt(
-  partnerId: string,
-  currency: string,
-  runId: string,
-  payoutId: string,
-): Promise<void> {
-  await dynamo().send(
-    new UpdateCommand({
-      TableName: table(),
-      Key: keys.slot(partnerId, currency),
-      UpdateExpression: 'SET payoutId = :po',
-      ConditionExpression: 'runId = :run',
-      ExpressionAttributeValues: { ':po': payoutId, ':run': runId },
-    }),
-  );
-}
-
-// ------------------------------------------------------------------ batched payout writes
-
-class PayoutWriter {
-  private buffer: NewPayoutItem[] = [];
-  private readonly flushes: Promise<void>[] = [];
-  constructor(private readonly limiter: Limiter) {}
-
-  add(item: NewPayoutItem): void {
-    this.buffer.push(item);
-    if (this.buffer.length >= 25) {
-      const flush = this.flush();
-      // Awaited in close(); until then a failure must not be an unhandled rejection.
-      flush.catch(() => undefined);
-      this.flushes.push(flush);
-    }
-  }
-
-  private async flush(): Promise<void> {
-    const items = this.buffer;
-    this.buffer = [];
-    if (items.length === 0) return;
-    let requests = items.map((item) => ({
-      PutRequest: { Item: newPayoutRecord(item) },
-    }));
-    for (let attempt = 0; requests.length > 0; attempt++) {
-      if (attempt > 8) throw new Error('BatchWriteItem left payouts unprocessed');
-      const result = await this.limiter.run(() =>
-        dynamo().send(new BatchWriteCommand({ RequestItems: { [table()]: requests } })),
-      );
-      requests = (result.UnprocessedItems?.[table()] ?? []) as typeof requests;
-      if (requests.length) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
-    }
-    for (const item of items) await startPayoutWorkflow(item.id, 'draft');
-  }
-
-  async close(): Promise<void> {
-    this.flushes.push(this.flush());
-    await Promise.all(this.flushes);
-  }
-}
-
 // ------------------------------------------------------------------ groups
 
-interface Group {
-  partnerId: string;
-  currency: string;
-  rewards: Reward[];
-}
+type Group = DraftGroup;
 
 interface Tally {
   payoutsCreated: number;
@@ -306,120 +109,6 @@ interface Tally {
   rewardsClaimed: number;
   skipped: PayoutRun['skipped'];
   skippedCount: number;
-}
-
-function newPayoutItem(id: string, group: Group, claimed: readonly Reward[], at: string): NewPayoutItem {
-  const totals = payoutTotals(claimed);
-  return {
-    id,
-    partnerId: group.partnerId,
-    currency: group.currency,
-    status: 'draft',
-    amount: totals.amount,
-    rewardCount: totals.rewardCount,
-    requirements: { invoice: false, rewardReview: false },
-    createdAt: at,
-    updatedAt: at,
-    version: 1,
-    events: [
-      newEvent('payout.drafted', RUN_ACTOR, at, { to: 'draft', data: { rewardCount: totals.rewardCount } }),
-    ],
-    memberCount: claimed.length,
-  };
-}
-
-async function draftGroup(
-  group: Group,
-  run: RunState,
-  settings: DraftingSettings,
-  limiter: Limiter,
-  writer: PayoutWriter,
-  tally: Tally,
-): Promise<void> {
-  const decision = decideGroup(
-    group.rewards.map((reward) => reward.amount),
-    group.currency,
-    settings.minimums,
-  );
-  if (!decision.draft) {
-    skip(tally, group, decision.amount, decision.reason);
-    return;
-  }
-  const candidateId = newId('payout');
-  const slot = await limiter.run(() => leaseSlot(group.partnerId, group.currency, run.id, candidateId));
-  if (!slot) return; // another live run drafts this group
-  const at = new Date().toISOString();
-  let payoutId = slot.payoutId;
-  let existing: PayoutItem | undefined;
-  if (payoutId !== candidateId) {
-    existing = await findPayoutItem(payoutId);
-    if (existing && existing.status !== 'draft') {
-      existing = undefined;
-      payoutId = candidateId;
-      await limiter.run(() => pointSlotAt(group.partnerId, group.currency, run.id, payoutId));
-    }
-  }
-  if (existing) {
-    try {
-      await updatePayout(payoutId, {
-        from: ['draft'],
-        respectLease: true,
-        set: { leaseUntil: Date.now() + LEASE_MS },
-        events: [],
-        at,
-      });
-    } catch (error) {
-      if (error instanceof Conflict) return; // a manager is changing it right now: next run
-      throw error;
-    }
-  }
-  const room = MAX_REWARDS_PER_PAYOUT - (existing?.memberCount ?? 0);
-  const claimed: Reward[] = [];
-  await Promise.all(
-    group.rewards.slice(0, Math.max(0, room)).map((reward) =>
-      limiter.run(async () => {
-        if (await claimReward(reward.id, payoutId, group, at)) {
-          claimed.push(reward);
-          settings.afterClaim?.(reward.id);
-        }
-      }),
-    ),
-  );
-  tally.rewardsClaimed += claimed.length;
-  if (existing) {
-    const rewards = await loadPayoutRewards({
-      id: payoutId,
-      memberCount: (existing.memberCount ?? 0) + claimed.length,
-    });
-    const totals = payoutTotals(rewards);
-    await updatePayout(payoutId, {
-      from: ['draft'],
-      set: { amount: totals.amount, rewardCount: totals.rewardCount, memberCount: rewards.length },
-      remove: ['leaseUntil'],
-      events: claimed.length
-        ? [
-            newEvent('payout.rewards_added', RUN_ACTOR, at, {
-              data: { runId: run.id, rewardIds: claimed.map((r) => r.id) },
-            }),
-          ]
-        : [],
-      at,
-    });
-    if (claimed.length) tally.payoutsUpdated++;
-    return;
-  }
-  // A slot naming a payout that was never written: a crashed run's claims; adopt them (read from
-  // the rewards' own items: a reward is in a payout when its item says so, not an index copy).
-  const earlier = payoutId !== candidateId ? await claimedBy(payoutId) : [];
-  const all = [...earlier.filter((reward) => !claimed.some((c) => c.id === reward.id)), ...claimed];
-  if (all.length === 0) return;
-  writer.add(newPayoutItem(payoutId, group, all, at));
-  tally.payoutsCreated++;
-}
-
-/** The rewards whose own items name this payout (found through the index, confirmed by a read). */
-function claimedBy(payoutId: string): Promise<Reward[]> {
-  return loadPayoutRewards({ id: payoutId });
 }
 
 function skip(tally: Tally, group: Group, amount: number, reason: SkipReason): void {
@@ -442,117 +131,19 @@ async function* eligibleGroups(
   filter: { partnerId?: string | undefined; currency?: string | undefined },
   from?: string,
 ): AsyncGenerator<Group> {
-  const prefix = filter.partnerId
-    ? `${filter.partnerId}#${filter.currency ? `${filter.currency}#` : ''}`
-    : undefined;
+  let current: Group | undefined;
   // A paused run resumes at its first undrafted group: by key condition, or (one partner's run,
   // already a key prefix) by skipping the groups before it.
-  const keyCondition = prefix
-    ? 'GSI3PK = :pk AND begins_with(GSI3SK, :prefix)'
-    : from
-      ? 'GSI3PK = :pk AND GSI3SK >= :from'
-      : 'GSI3PK = :pk';
-  let startKey: Record<string, unknown> | undefined;
-  let current: Group | undefined;
-  do {
-    const page = await dynamo().send(
-      new QueryCommand({
-        TableName: table(),
-        IndexName: 'GSI3',
-        KeyConditionExpression: keyCondition,
-        FilterExpression: `createdAt <= :cutoff${filter.currency ? ' AND currency = :currency' : ''}`,
-        ExpressionAttributeValues: {
-          ':pk': `UNCLAIMED#${shard}`,
-          ':cutoff': cutoff,
-          ...(prefix ? { ':prefix': prefix } : {}),
-          ...(!prefix && from ? { ':from': from } : {}),
-          ...(filter.currency ? { ':currency': filter.currency } : {}),
-        },
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      const reward = toReward(item);
-      if (from && groupKey(reward) < from) continue;
-      if (current && (current.partnerId !== reward.partnerId || current.currency !== reward.currency)) {
-        yield current;
-        current = undefined;
-      }
-      current ??= { partnerId: reward.partnerId, currency: reward.currency, rewards: [] };
-      current.rewards.push(reward);
+  for await (const reward of unclaimedRewards(shard, cutoff, filter, from)) {
+    if (from && groupKey(reward) < from) continue;
+    if (current && (current.partnerId !== reward.partnerId || current.currency !== reward.currency)) {
+      yield current;
+      current = undefined;
     }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+    current ??= { partnerId: reward.partnerId, currency: reward.currency, rewards: [] };
+    current.rewards.push(reward);
+  }
   if (current) yield current;
-}
-
-/**
- * Writes the payouts that a crashed run claimed rewards for but never wrote. Written at once, not
- * buffered: a group of the same slot drafted later in this run must find the payout and add to it
- * (a second buffered put of the same payout would be a duplicate key in one BatchWriteItem).
- */
-async function recoverOrphanClaims(run: RunState, tally: Tally): Promise<void> {
-  const slots = await queryAll({ index: 'GSI4', partition: { name: 'GSI4PK', value: 'SLOTS' } });
-  const now = Date.now();
-  for (const slot of slots) {
-    if (typeof slot.leaseUntil === 'number' && slot.leaseUntil >= now && slot.runId !== run.id) continue;
-    const payoutId = String(slot.payoutId);
-    const payout = await findPayoutItem(payoutId);
-    if (payout) {
-      // A draft whose lease outlived the run adding to it: claims its totals do not count yet.
-      if (payout.status === 'draft' && typeof payout.leaseUntil === 'number' && payout.leaseUntil < now) {
-        if (await repairDraft(payout, run)) tally.payoutsUpdated++;
-      }
-      continue;
-    }
-    const claimed = await claimedBy(payoutId);
-    if (claimed.length === 0) continue;
-    const group = {
-      partnerId: String(slot.partnerId ?? claimed[0]?.partnerId),
-      currency: String(slot.currency ?? claimed[0]?.currency),
-      rewards: claimed,
-    };
-    try {
-      await putNewPayout(newPayoutItem(payoutId, group, claimed, new Date().toISOString()));
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) continue; // written meanwhile by the run that claimed them
-      throw error;
-    }
-    await startPayoutWorkflow(payoutId, 'draft');
-    tally.payoutsCreated++;
-    logger.warn('Recovered claims of an interrupted run', { payoutId, rewards: claimed.length });
-  }
-}
-
-/**
- * Recounts a draft from the rewards that name it (a run died between claiming rewards for it and
- * updating its totals) and frees its lease. True when it gained rewards.
- */
-async function repairDraft(payout: PayoutItem, run: RunState): Promise<boolean> {
-  const rewards = await loadPayoutRewards(payout);
-  // The payout keeps a count, not a list, of its rewards: the repair records how many it gained.
-  const added = Math.max(0, rewards.length - (payout.memberCount ?? 0));
-  const totals = payoutTotals(rewards);
-  const at = new Date().toISOString();
-  try {
-    await updatePayout(payout.id, {
-      from: ['draft'],
-      version: payout.version,
-      respectLease: true,
-      set: { amount: totals.amount, rewardCount: totals.rewardCount, memberCount: rewards.length },
-      remove: ['leaseUntil'],
-      events: added
-        ? [newEvent('payout.rewards_added', RUN_ACTOR, at, { data: { runId: run.id, added } })]
-        : [],
-      at,
-    });
-  } catch (error) {
-    // Changed meanwhile (a manager, another run): whoever changed it counted from the rewards too.
-    if (error instanceof Conflict || error instanceof InvalidTransition) return false;
-    throw error;
-  }
-  if (added) logger.warn('Repaired a draft of an interrupted run', { payoutId: payout.id, added });
-  return added > 0;
 }
 
 /**
@@ -560,8 +151,7 @@ async function repairDraft(payout: PayoutItem, run: RunState): Promise<boolean> 
  * returns is saved, so a paused run continues from its next shard.
  */
 export async function executeRun(run: RunState, settings: DraftingSettings): Promise<RunState> {
-  const limiter = new Limiter(settings.concurrency);
-  const writer = new PayoutWriter(limiter);
+  const run_ = limiter(settings.concurrency);
   const tally: Tally = {
     payoutsCreated: run.payoutsCreated,
     payoutsUpdated: run.payoutsUpdated,
@@ -569,10 +159,11 @@ export async function executeRun(run: RunState, settings: DraftingSettings): Pro
     skipped: [...run.skipped],
     skippedCount: run.skippedCount,
   };
+  const writer = new NewPayoutWriter(run_, run.id, tally, settings.beforeFlush);
   const cutoff = holdingCutoff(run.asOf, settings.holdingPeriodDays);
   // Held rewards (a reward or partner hold) stay undrafted; holds are few, read once per run.
   const holds = await activeHoldsByPartner();
-  if (run.nextShard === 0 && run.shardFrom === undefined) await recoverOrphanClaims(run, tally);
+  if (run.nextShard === 0 && run.shardFrom === undefined) await recoverSlots(run.id, tally);
   const shards = run.partnerId
     ? [unclaimedShard(run.partnerId)]
     : Array.from({ length: UNCLAIMED_SHARDS }, (_, i) => i);
@@ -604,7 +195,22 @@ export async function executeRun(run: RunState, settings: DraftingSettings): Pro
           group.rewards = unheldRewards(group.rewards, partnerHolds);
           if (group.rewards.length === 0) continue;
         }
-        const task: Promise<void> = draftGroup(group, run, settings, limiter, writer, tally)
+        const decision = decideGroup(
+          group.rewards.map((reward) => reward.amount),
+          group.currency,
+          settings.minimums,
+        );
+        if (!decision.draft) {
+          skip(tally, group, decision.amount, decision.reason);
+          continue;
+        }
+        const task: Promise<void> = draftGroup(group, {
+          runId: run.id,
+          run: run_,
+          writer,
+          tally,
+          afterClaim: settings.afterClaim,
+        })
           .catch((error: unknown) => {
             failure ??= { error };
           })
@@ -632,10 +238,11 @@ export async function executeRun(run: RunState, settings: DraftingSettings): Pro
     ...(paused && shardFrom !== undefined ? { shardFrom } : {}),
     status: done ? 'completed' : 'running',
     ...(done ? { completedAt: new Date().toISOString() } : {}),
+    version: (run.version ?? 1) + 1,
   };
   // The run's `payout_run.completed`, recorded with the completion and published after it.
   const completed = next.completedAt ? [outboxEntry('payout_run.completed', next.completedAt)] : [];
-  await saveRun(next, completed);
+  await saveRunItem(next, completed);
   await publishRecorded(keys.run(next.id), toPayoutRun(next), completed);
   return next;
 }

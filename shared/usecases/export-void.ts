@@ -5,6 +5,7 @@
 
 import { publishEvents } from '../adapters/events.ts';
 import {
+  type ExportRecord,
   findExport,
   markExportVoided,
   releasePayoutFromExport,
@@ -17,6 +18,25 @@ import { signalPayoutWorkflow } from '../adapters/workflow.ts';
 import type { Actor } from '../domain/schemas.ts';
 
 const RELEASE_CONCURRENCY = 16;
+
+/** An export in its events: what GET shows, without the short-lived download links. */
+export function exportEventData(record: ExportRecord, payoutIds: readonly string[]): Record<string, unknown> {
+  return {
+    id: record.id,
+    format: record.format,
+    status: record.status,
+    ...(record.sepaVersion ? { sepaVersion: record.sepaVersion } : {}),
+    payoutCount: record.payoutCount,
+    totals: record.totals,
+    fileName: record.fileName,
+    sha256: record.sha256,
+    createdAt: record.createdAt,
+    ...(record.voidedAt ? { voidedAt: record.voidedAt } : {}),
+    ...(record.voidReason ? { voidReason: record.voidReason } : {}),
+    version: record.version ?? 1,
+    payoutIds,
+  };
+}
 
 export type VoidResult =
   | { result: 'applied'; exportId: string; payoutIds: string[] }
@@ -42,7 +62,8 @@ export async function voidExport(exportId: string, reason: string, actor: Actor)
     const settled = settledIn(exportId, await snapshotReader().payouts(payoutIds));
     if (settled.length > 0) return { result: 'export_settled', exportId, payoutIds: settled };
     const at = new Date().toISOString();
-    if (!(await markExportVoided(exportId, ['active'], reason, at))) {
+    const voided = await markExportVoided(exportId, ['active'], reason, at);
+    if (!voided) {
       const again = await findExport(exportId);
       if (again?.record.status !== 'voided') return { result: 'invalid_transition', exportId, payoutIds: [] };
     } else {
@@ -61,10 +82,15 @@ export async function voidExport(exportId: string, reason: string, actor: Actor)
         });
         return { result: 'export_settled', exportId, payoutIds: settledMeanwhile };
       }
+      // The export as GET shows it (with its version), and who voided it why.
+      const data = exportEventData(
+        { ...record, status: 'voided', voidedAt: at, voidReason: reason, version: voided.version },
+        payoutIds,
+      );
       await publishEvents([
         {
           type: 'export.voided',
-          detail: { exportId, reason, at, actor, payoutCount: payoutIds.length, format: record.format },
+          detail: { ...data, exportId, reason, at, actor },
           resources: [exportId],
         },
       ]).catch((error: unknown) => logger.warn('Could not publish export.voided', { exportId, error }));

@@ -81,7 +81,9 @@ import {
 } from '../exports/index.ts';
 import { gateExport } from './export-controls.ts';
 import { recoverExports } from './export-recovery.ts';
-import { releaseExportPayouts, voidExport } from './export-void.ts';
+import { exportEventData, releaseExportPayouts, voidExport } from './export-void.ts';
+
+export { exportEventData };
 
 /** Also the most `payoutIds` a request may name (`CreateExport`). */
 export const MAX_PAYOUTS_PER_EXPORT = 10_000;
@@ -431,6 +433,7 @@ async function present(record: ExportRecord): Promise<ExportSummary> {
     createdBy: record.createdBy,
     ...(record.voidedAt ? { voidedAt: record.voidedAt } : {}),
     ...(record.voidReason ? { voidReason: record.voidReason } : {}),
+    version: record.version ?? 1,
   };
 }
 
@@ -580,6 +583,8 @@ async function completeExport(
     files,
     fileName: first.fileName,
     sha256: first.sha256,
+    // written building at 1; the activation bumps it (../adapters/export-store.ts)
+    version: (record.version ?? 1) + 1,
   };
   await putExportPayoutIds(record.id, payoutIds);
   // `export.created` is recorded with the activation that makes the export exist (../adapters/outbox.ts).
@@ -688,22 +693,6 @@ export async function voidExportByManager(id: string, reason: string, actor: Act
     default:
       return getExport(id);
   }
-}
-
-/** An export in its events: what GET shows, without the short-lived download links. */
-export function exportEventData(record: ExportRecord, payoutIds: readonly string[]): Record<string, unknown> {
-  return {
-    id: record.id,
-    format: record.format,
-    status: record.status,
-    ...(record.sepaVersion ? { sepaVersion: record.sepaVersion } : {}),
-    payoutCount: record.payoutCount,
-    totals: record.totals,
-    fileName: record.fileName,
-    sha256: record.sha256,
-    createdAt: record.createdAt,
-    payoutIds,
-  };
 }
 
 /** One export, with fresh download links. */

@@ -4,20 +4,23 @@
  * ./holds.ts (placing, releasing, confirming) so that the functions that only check holds (exports,
  * drafting, partner payouts) bundle no more than this.
  */
-import { activeHolds, holdsOfPartner } from '../adapters/hold-store.ts';
+import { activeHoldsConsistent, activeHoldsOf } from '../adapters/hold-store.ts';
 import { type HoldFacts, holdsOnPayout, holdsOnReward, holdView, isActive } from '../domain/controls.ts';
 import { OnHold } from '../domain/errors.ts';
 import type { Hold, Payout, Reward } from '../domain/schemas.ts';
 
-/** The active holds that may touch a partner (on them, their payouts, their rewards). */
+/**
+ * The active holds that may touch a partner (on them, their payouts, their rewards), read strongly
+ * consistently: a hold placed a moment before is seen (../adapters/hold-store.ts).
+ */
 export async function activeHoldsOfPartner(partnerId: string): Promise<Hold[]> {
-  return (await holdsOfPartner(partnerId)).filter(isActive);
+  return (await activeHoldsOf(partnerId)).filter(isActive);
 }
 
 /** Active holds by partner, read once (scheduled drafting, exports of every ready payout). */
 export async function activeHoldsByPartner(): Promise<Map<string, Hold[]>> {
   const byPartner = new Map<string, Hold[]>();
-  for (const hold of await activeHolds()) {
+  for (const hold of await activeHoldsConsistent()) {
     const list = byPartner.get(hold.partnerId) ?? [];
     list.push(hold);
     byPartner.set(hold.partnerId, list);

@@ -6,8 +6,6 @@
  * Effects before facts: a release or confirmation does its (idempotent) work first and ends the hold
  * last, so a crash half-way leaves the hold active and a retry converges.
  */
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamo } from '../adapters/clients.ts';
 import { publishEvents } from '../adapters/events.ts';
 import {
   getHold,
@@ -25,10 +23,11 @@ import {
   loadPayoutRewards,
   newEvent,
   type PayoutItem,
+  refuseReward,
   toReward,
   updatePayout,
 } from '../adapters/payout-store.ts';
-import { isConditionalCheckFailed, keys, type Page, queryAll, table } from '../adapters/table.ts';
+import { type Page, queryAll } from '../adapters/table.ts';
 import { signalPayoutWorkflow } from '../adapters/workflow.ts';
 import type { CreateHold } from '../domain/control-requests.ts';
 import type { HoldReasonCode } from '../domain/controls.ts';
@@ -274,29 +273,7 @@ export async function confirmHold(
 
 /** Refuses a reward in no payout (or a cancelled one). Idempotent. */
 async function refuseLoose(reward: Reward, reason: string): Promise<boolean> {
-  try {
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: keys.reward(reward.id),
-        UpdateExpression:
-          'SET #status = :refused, refusalReason = :reason, updatedAt = :at REMOVE GSI3PK, GSI3SK',
-        ConditionExpression: '#status IN (:pending, :accepted) AND attribute_not_exists(payoutId)',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':refused': 'refused',
-          ':reason': reason,
-          ':at': nowIso(),
-          ':pending': 'pending',
-          ':accepted': 'accepted',
-        },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionalCheckFailed(error)) return false;
-    throw error;
-  }
+  return refuseReward(reward.id, reason, nowIso());
 }
 
 /**
@@ -329,28 +306,7 @@ async function removeFromPayout(
     at,
   });
   await forEachLimited(rewards, 8, async (reward) => {
-    try {
-      await dynamo().send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: keys.reward(reward.id),
-          UpdateExpression:
-            'SET #status = :refused, refusalReason = :reason, updatedAt = :at REMOVE payoutId, GSI2PK, GSI2SK, GSI3PK, GSI3SK',
-          ConditionExpression: 'payoutId = :po AND #status IN (:pending, :accepted)',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':refused': 'refused',
-            ':reason': reason,
-            ':at': at,
-            ':po': payout.id,
-            ':pending': 'pending',
-            ':accepted': 'accepted',
-          },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-    }
+    await refuseReward(reward.id, reason, at, payout.id);
   });
   await recomputeDraftTotals(payout.id, { releaseLease: true });
   if (payout.status !== 'draft') await signalPayoutWorkflow(updated, payout.status);

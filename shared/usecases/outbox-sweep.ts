@@ -13,6 +13,7 @@ const WINDOW_MS = 24 * 3_600_000;
 
 const EXPORT_FIELDS = [
   'id',
+  'status',
   'format',
   'sepaVersion',
   'payoutCount',
@@ -20,6 +21,7 @@ const EXPORT_FIELDS = [
   'fileName',
   'sha256',
   'createdAt',
+  'version',
 ];
 
 const presenters: Record<string, Presenter> = {

@@ -1,19 +1,21 @@
 /** Partners: create, read, list, update; a partner's own profile. */
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamo } from '../adapters/clients.ts';
 import { publishEvents } from '../adapters/events.ts';
 import { logger } from '../adapters/observability.ts';
-import { findPartnerItem, type PartnerItem } from '../adapters/partner-store.ts';
 import {
-  decodeCursor,
-  encodeCursor,
-  isConditionalCheckFailed,
-  keys,
-  type Page,
-  queryPage,
-  stripKeys,
-  table,
-} from '../adapters/table.ts';
+  flushPartnerHistoryQuietly,
+  PARTNER_HISTORY_FIELDS,
+  type PartnerHistoryState,
+  partnerHistoryLength,
+  readPartnerHistory,
+} from '../adapters/partner-history.ts';
+import {
+  findPartnerItem,
+  type PartnerItem,
+  patchPartnerItem,
+  putNewPartner,
+  recordAgreement,
+} from '../adapters/partner-store.ts';
+import { decodeCursor, encodeCursor, type Page, queryPage, stripKeys } from '../adapters/table.ts';
 import { agreementVersion } from '../config/self-billing.ts';
 import { Conflict, NotFound, RuleViolation, ValidationFailed } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
@@ -37,7 +39,7 @@ export { findPartnerItem, type PartnerItem };
 export function toPartner(item: Record<string, unknown>, now = new Date()): Partner {
   const { selfBilling, selfBillingAgreement, ...partner } = stripKeys(item, [
     'type',
-    'events',
+    ...PARTNER_HISTORY_FIELDS,
   ]) as unknown as PartnerItem;
   const stored = { ...partner, selfBilling, selfBillingAgreement } as PartnerItem;
   const state = selfBillingState(stored, now);
@@ -89,27 +91,13 @@ export async function createPartner(input: CreatePartner): Promise<Partner> {
     createdAt: at,
     updatedAt: at,
   };
-  await dynamo().send(
-    new PutCommand({
-      TableName: table(),
-      Item: {
-        ...keys.partner(partner.id),
-        type: 'partner',
-        GSI2PK: 'PARTNERS',
-        GSI2SK: `${at}#${partner.id}`,
-        ...partner,
-      },
-      ConditionExpression: 'attribute_not_exists(PK)',
-    }),
-  );
+  await putNewPartner(partner);
   return toPartner(partner as unknown as Record<string, unknown>);
 }
 
 export async function findPartner(id: string): Promise<Partner | undefined> {
-  const result = await dynamo().send(
-    new GetCommand({ TableName: table(), Key: keys.partner(id), ConsistentRead: true }),
-  );
-  return result.Item ? toPartner(result.Item) : undefined;
+  const item = await findPartnerItem(id);
+  return item ? toPartner(item as unknown as Record<string, unknown>) : undefined;
 }
 
 export async function getPartner(id: string): Promise<Partner> {
@@ -154,57 +142,27 @@ export async function updatePartner(
     patch.payoutMethod !== undefined && !samePayoutMethod(before.payoutMethod, patch.payoutMethod);
   if (methodChange) await holdForPayoutMethodChange(id, actor);
   const at = nowIso();
-  const sets: string[] = ['#updatedAt = :updatedAt'];
-  const removes: string[] = [];
-  const names: Record<string, string> = { '#updatedAt': 'updatedAt' };
-  const values: Record<string, unknown> = { ':updatedAt': at, ':seen': before.updatedAt };
   const change = methodChange
     ? partnerEvent('partner.payout_method_changed', actor, at, {
         from: describeMethod(before.payoutMethod),
         to: describeMethod(patch.payoutMethod ?? null),
       })
     : undefined;
+  // Based on what was read: a concurrent change makes this one a 409, never a lost history entry.
+  const item = await patchPartnerItem(id, {
+    patch: patch as Record<string, unknown>,
+    at,
+    seen: before.updatedAt,
+    ...(change ? { event: change } : {}),
+  });
+  if (!item) throw new Conflict('The partner was changed by another request; read it again and retry');
+  const updated = toPartner(item);
   if (change) {
-    sets.push('#events = list_append(if_not_exists(#events, :none), :event)');
-    names['#events'] = 'events';
-    values[':none'] = [];
-    values[':event'] = [change];
+    await flushPartnerHistoryQuietly({ ...item, id } as PartnerHistoryState);
+    await releaseInvalidMethodHolds(id, updated.payoutMethod);
+    await publishPartnerEvent(updated, change);
   }
-  for (const [field, value] of Object.entries(patch)) {
-    if (value === undefined) continue;
-    names[`#${field}`] = field;
-    if (value === null && field !== 'payoutMethod') {
-      removes.push(`#${field}`);
-    } else {
-      sets.push(`#${field} = :${field}`);
-      values[`:${field}`] = value;
-    }
-  }
-  try {
-    const result = await dynamo().send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: keys.partner(id),
-        UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
-        // Based on what was read: a concurrent change makes this one a 409, never a lost history entry.
-        ConditionExpression: 'attribute_exists(PK) AND #updatedAt = :seen',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    const updated = toPartner(result.Attributes ?? {});
-    if (change) {
-      await releaseInvalidMethodHolds(id, updated.payoutMethod);
-      await publishPartnerEvent(updated, change);
-    }
-    return updated;
-  } catch (error) {
-    if (isConditionalCheckFailed(error)) {
-      throw new Conflict('The partner was changed by another request; read it again and retry');
-    }
-    throw error;
-  }
+  return updated;
 }
 
 /**
@@ -216,18 +174,7 @@ export async function acceptSelfBillingAgreement(
   now = new Date(),
 ): Promise<SelfBillingAgreement> {
   const agreement: Agreement = agreementFrom(agreementVersion(), now);
-  try {
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: keys.partner(partnerId),
-        UpdateExpression: 'SET selfBillingAgreement = :agreement, updatedAt = :at',
-        ConditionExpression: 'attribute_exists(PK) AND selfBilling.enabled = :true',
-        ExpressionAttributeValues: { ':agreement': agreement, ':at': agreement.acceptedAt, ':true': true },
-      }),
-    );
-  } catch (error) {
-    if (!isConditionalCheckFailed(error)) throw error;
+  if (!(await recordAgreement(partnerId, agreement))) {
     if (!(await findPartnerItem(partnerId))) throw new NotFound(`No partner ${partnerId}`);
     throw new RuleViolation(
       'self_billing_inactive',
@@ -291,24 +238,27 @@ async function publishPartnerEvent(partner: Partner, event: PartnerEvent): Promi
   }
 }
 
-/** A partner's history (payout method changes), oldest first. */
+/** A partner's history (payout method changes), oldest first, paged by position. */
 export async function listPartnerEvents(
   id: string,
   page: { limit: number; cursor?: string | undefined },
 ): Promise<Page<PartnerEvent>> {
-  const item = await findPartnerItem(id);
+  const item = (await findPartnerItem(id)) as (PartnerItem & PartnerHistoryState) | undefined;
   if (!item) throw new NotFound(`No partner ${id}`);
   const identity = { partnerEvents: id };
-  const offset = page.cursor ? Number(decodeCursor(page.cursor, ['offset'], identity).offset) : 0;
-  if (!Number.isSafeInteger(offset) || offset < 0) {
+  const after = page.cursor ? Number(decodeCursor(page.cursor, ['offset'], identity).offset) : 0;
+  if (!Number.isSafeInteger(after) || after < 0) {
     throw new ValidationFailed('The cursor is invalid', {
       errors: [{ path: 'cursor', message: 'invalid cursor' }],
     });
   }
-  const events = ((item as { events?: PartnerEvent[] }).events ?? []) as PartnerEvent[];
-  const next = offset + page.limit;
+  const items = await readPartnerHistory(item, { after, limit: page.limit });
+  const next = after + items.length;
   return {
-    items: events.slice(offset, next),
-    nextCursor: next < events.length ? encodeCursor({ offset: String(next) }, identity) : null,
+    items,
+    nextCursor:
+      items.length > 0 && next < partnerHistoryLength(item)
+        ? encodeCursor({ offset: String(next) }, identity)
+        : null,
   };
 }

@@ -1,18 +1,15 @@
 /** The payout lifecycle: drafting, transitions, partner review, history, follow-ups. */
 
-import { DeleteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamo } from '../adapters/clients.ts';
 import { findExport } from '../adapters/export-store.ts';
 import { logger } from '../adapters/observability.ts';
 import { findPartnerItem as findPartner, findPartnerItem } from '../adapters/partner-store.ts';
 import { findReviews, loadReviews, readHistory, toEvent } from '../adapters/payout-history.ts';
 import {
-  claimReward,
   findPayoutItem,
+  findPayoutView,
   forEachLimited,
   getPayoutItem,
   getRewardItems,
-  LEASE_MS,
   loadPayoutRewards,
   markRewardPaid,
   moveReward,
@@ -31,11 +28,8 @@ import {
   decodeCursor,
   encodeCursor,
   isConditionalCheckFailed,
-  keys,
   type Page,
-  projectionOf,
   queryPage,
-  table,
   unclaimedShard,
 } from '../adapters/table.ts';
 import { signalPayoutWorkflow, startPayoutWorkflow } from '../adapters/workflow.ts';
@@ -49,7 +43,6 @@ import {
   checkNotReissued,
   checkPartnerReview,
   checkPartnerValidation,
-  payoutTotals,
   transitionFor,
 } from '../domain/payout-rules.ts';
 import type {
@@ -73,6 +66,7 @@ import {
   seriesPrefixOf,
 } from '../domain/self-billing.ts';
 import { checkManualPayment, listPayoutsNeedingApproval } from './approvals.ts';
+import { draftNewPayout, MAX_REWARDS_PER_PAYOUT } from './draft-writer.ts';
 import {
   activeHoldsOfPartner,
   assertPayoutNotHeld,
@@ -86,8 +80,8 @@ import { type SettleResult, settleFailed, settlePaid } from './settlement.ts';
 
 const nowIso = () => new Date().toISOString();
 const CLAIM_CONCURRENCY = 16;
-/** The most rewards one payout holds (one export row each; the payout item itself lists none). */
-export const MAX_REWARDS_PER_PAYOUT = 5000;
+
+export { MAX_REWARDS_PER_PAYOUT };
 
 // ------------------------------------------------------------------ drafting
 
@@ -147,9 +141,9 @@ async function explicitRewards(input: CreatePayout & { rewardIds: string[] }): P
 }
 
 /**
- * Drafts a payout. The payout item is written first, leased, so nothing can validate it while its
- * rewards are claimed one conditional write each; then its totals are derived from what was claimed.
- * With explicit reward ids, a lost race rolls the claims back and answers 409.
+ * Drafts a payout of the partner's unclaimed rewards in that currency (or of the rewards named), by
+ * the one draft-writing protocol (./draft-writer.ts). With explicit reward ids, a lost race rolls the
+ * claims back and answers 409.
  */
 export async function createPayout(input: CreatePayout, actor: Actor): Promise<Payout> {
   if (!(await findPartner(input.partnerId))) {
@@ -167,113 +161,23 @@ export async function createPayout(input: CreatePayout, actor: Actor): Promise<P
       `No unclaimed ${input.currency} rewards for ${input.partnerId}`,
     );
   }
-  const at = nowIso();
-  const id = newId('payout');
-  const item: NewPayoutItem = {
-    id,
-    partnerId: input.partnerId,
-    currency: input.currency,
-    status: 'draft',
-    amount: 0,
-    rewardCount: 0,
-    requirements: { invoice: false, rewardReview: false },
-    createdAt: at,
-    updatedAt: at,
-    version: 1,
-    events: [newEvent('payout.drafted', actor, at, { to: 'draft' })],
-    memberCount: 0,
-    leaseUntil: Date.parse(at) + LEASE_MS,
-  };
-  await putNewPayout(item);
-  const claimed: Reward[] = [];
-  const lost: string[] = [];
-  const claim = async (reward: Reward) => {
-    if (await claimReward(reward.id, id, input, at)) claimed.push(reward);
-    else lost.push(reward.id);
-  };
-  let rest = candidates;
-  if (input.rewardIds) {
-    // All or nothing: claim the lowest id alone first, so concurrent requests for the same rewards
-    // meet on it and only one goes on (else each may lose some claims and every one rolls back).
-    const [first, ...others] = [...candidates].sort((a, b) => a.id.localeCompare(b.id));
-    if (first) await claim(first);
-    rest = lost.length > 0 ? [] : others;
-  }
-  await forEachLimited(rest, CLAIM_CONCURRENCY, claim);
-  if (claimed.length === 0 || (input.rewardIds && lost.length > 0)) {
-    await forEachLimited(claimed, CLAIM_CONCURRENCY, (reward) => releaseReward(reward, id, at));
-    await dynamo().send(new DeleteCommand({ TableName: table(), Key: keys.payout(id) }));
-    if (input.rewardIds) {
-      throw new Conflict('Reward(s) were claimed by another payout meanwhile', { data: { rewardIds: lost } });
-    }
-    throw new RuleViolation(
-      'no_eligible_rewards',
-      'Every eligible reward was claimed by another payout meanwhile',
-    );
-  }
-  const totals = payoutTotals(claimed);
-  const drafted = await updatePayout(id, {
-    from: ['draft'],
-    version: 1,
-    set: {
-      amount: totals.amount,
-      rewardCount: totals.rewardCount,
-      memberCount: claimed.length,
-    },
-    remove: ['leaseUntil'],
-    events: [],
-    at,
-  });
-  await nameOpenDraft(input.partnerId, input.currency, id);
-  await startPayoutWorkflow(id, 'draft');
-  return toPayout(drafted);
-}
-
-/**
- * Names a hand-made draft as the partner's open draft in its currency, so scheduled drafting adds to
- * it rather than opening a second one. Skipped while a drafting run holds that slot.
- */
-async function nameOpenDraft(partnerId: string, currency: string, payoutId: string): Promise<void> {
-  try {
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: keys.slot(partnerId, currency),
-        UpdateExpression:
-          'SET payoutId = :po, partnerId = :pid, currency = :cur, #type = :type, GSI4PK = :slots, GSI4SK = :sk',
-        ConditionExpression: 'attribute_not_exists(leaseUntil) OR leaseUntil < :now',
-        ExpressionAttributeNames: { '#type': 'type' },
-        ExpressionAttributeValues: {
-          ':po': payoutId,
-          ':pid': partnerId,
-          ':cur': currency,
-          ':type': 'slot',
-          ':slots': 'SLOTS',
-          ':sk': `${partnerId}#${currency}`,
-          ':now': Date.now(),
-        },
-      }),
-    );
-  } catch (error) {
-    if (!isConditionalCheckFailed(error)) throw error;
-  }
+  return toPayout(
+    await draftNewPayout({
+      partnerId: input.partnerId,
+      currency: input.currency,
+      candidates,
+      allOrNothing: input.rewardIds !== undefined,
+      actor,
+    }),
+  );
 }
 
 // ------------------------------------------------------------------ reads
 
 export async function getPayout(id: string): Promise<Payout> {
-  const projection = projectionOf(PAYOUT_VIEW);
-  const result = await dynamo().send(
-    new GetCommand({
-      TableName: table(),
-      Key: keys.payout(id),
-      ConsistentRead: true,
-      ProjectionExpression: projection.expression,
-      ExpressionAttributeNames: projection.names,
-    }),
-  );
-  if (!result.Item) throw new NotFound(`No payout ${id}`);
-  return withHold(toPayout(result.Item));
+  const item = await findPayoutView(id);
+  if (!item) throw new NotFound(`No payout ${id}`);
+  return withHold(toPayout(item));
 }
 
 /** A partner sees only its own payouts, and never a draft: anything else is a 404 like an unknown id. */

@@ -1,7 +1,5 @@
 /** Rewards: creation with externalId de-duplication, lists, and the manager's accept / refuse. */
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamo } from '../adapters/clients.ts';
-import { OUTBOX, outboxEntry, publishRecorded } from '../adapters/outbox.ts';
+import { outboxEntry, publishRecorded } from '../adapters/outbox.ts';
 import { findPartnerItem as findPartner } from '../adapters/partner-store.ts';
 import { findReviews } from '../adapters/payout-history.ts';
 import {
@@ -14,13 +12,12 @@ import {
   updatePayout,
 } from '../adapters/payout-store.ts';
 import {
-  isConditionalCheckFailed,
-  keys,
-  type Page,
-  queryPage,
-  table,
-  unclaimedKeys,
-} from '../adapters/table.ts';
+  findExternalIdLock,
+  lockExternalId,
+  putNewReward,
+  writeRewardDecision,
+} from '../adapters/reward-store.ts';
+import { keys, type Page, queryPage, unclaimedKeys } from '../adapters/table.ts';
 import { Conflict, InvalidTransition, NotFound, RuleViolation } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import { checkRewardDecision, payoutTotals } from '../domain/payout-rules.ts';
@@ -29,7 +26,7 @@ import { assertRewardNotHeld } from './hold-checks.ts';
 
 const nowIso = () => new Date().toISOString();
 
-export function rewardItem(reward: Reward): Record<string, unknown> {
+export function rewardItem(reward: Omit<Reward, 'version'> & { version?: number }): Record<string, unknown> {
   const claimable = reward.payoutId === null && (reward.status === 'pending' || reward.status === 'accepted');
   const { payoutId: _payoutId, ...fields } = reward;
   return {
@@ -41,6 +38,7 @@ export function rewardItem(reward: Reward): Record<string, unknown> {
     GSI4SK: `${reward.createdAt}#${reward.id}`,
     ...(claimable ? unclaimedKeys(reward) : {}),
     ...fields,
+    version: reward.version ?? 1,
   };
 }
 
@@ -60,18 +58,8 @@ export interface CreatedReward {
 /** Writes a new reward with its `reward.created` event (see ../adapters/outbox.ts), then publishes it. */
 async function putReward(reward: Reward): Promise<void> {
   const created = outboxEntry('reward.created', reward.createdAt);
-  try {
-    await dynamo().send(
-      new PutCommand({
-        TableName: table(),
-        Item: { ...rewardItem(reward), [OUTBOX]: [created] },
-        ConditionExpression: 'attribute_not_exists(PK)',
-      }),
-    );
-  } catch (error) {
-    if (!isConditionalCheckFailed(error)) throw error;
-    return; // written before, with its own event: published then, or by the sweep
-  }
+  // Written before, with its own event: published then, or by the sweep.
+  if (!(await putNewReward(rewardItem(reward), [created]))) return;
   await publishRecorded(keys.reward(reward.id), reward, [created]);
 }
 
@@ -97,32 +85,11 @@ export async function createReward(input: CreateReward, at = nowIso()): Promise<
     payoutId: null,
     createdAt: at,
     updatedAt: at,
+    version: 1,
   };
   if (input.externalId) {
-    try {
-      await dynamo().send(
-        new PutCommand({
-          TableName: table(),
-          Item: {
-            ...keys.rewardExternal(input.externalId),
-            type: 'reward_ext',
-            rewardId: reward.id,
-            request: input,
-          },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-      const lock = await dynamo().send(
-        new GetCommand({
-          TableName: table(),
-          Key: keys.rewardExternal(input.externalId),
-          ConsistentRead: true,
-        }),
-      );
-      const request = (lock.Item?.request ?? {}) as CreateReward;
-      const rewardId = String(lock.Item?.rewardId);
+    if (!(await lockExternalId(input.externalId, reward.id, input))) {
+      const { request, rewardId } = await findExternalIdLock<CreateReward>(input.externalId);
       if (!sameRequest(request, input)) {
         throw new Conflict(`A reward with externalId ${input.externalId} exists with other fields`, {
           data: { rewardId },
@@ -236,38 +203,14 @@ export async function decideReward(id: string, decision: RewardDecision, actor: 
   }
   const claimable = !reward.payoutId && status === 'accepted';
   const unclaimed = unclaimedKeys(reward);
-  let updated: Reward;
-  try {
-    const result = await dynamo().send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: keys.reward(id),
-        UpdateExpression:
-          decision.decision === 'refuse'
-            ? 'SET #status = :status, refusalReason = :reason, updatedAt = :at REMOVE GSI3PK, GSI3SK'
-            : `SET #status = :status, updatedAt = :at${claimable ? ', GSI3PK = :u1, GSI3SK = :u2' : ''} REMOVE refusalReason`,
-        ConditionExpression: reward.payoutId
-          ? '#status IN (:pending, :accepted, :refused) AND payoutId = :po'
-          : '#status IN (:pending, :accepted, :refused) AND attribute_not_exists(payoutId)',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':status': status,
-          ':at': at,
-          ':pending': 'pending',
-          ':accepted': 'accepted',
-          ':refused': 'refused',
-          ...(decision.decision === 'refuse' ? { ':reason': decision.reason } : {}),
-          ...(claimable ? { ':u1': unclaimed.GSI3PK, ':u2': unclaimed.GSI3SK } : {}),
-          ...(reward.payoutId ? { ':po': reward.payoutId } : {}),
-        },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    updated = toReward(result.Attributes ?? {});
-  } catch (error) {
-    if (!isConditionalCheckFailed(error)) throw error;
-    throw new Conflict('The reward was changed by another request; read it again and retry');
-  }
+  const updated = await writeRewardDecision(id, {
+    status,
+    reason: decision.decision === 'refuse' ? decision.reason : undefined,
+    payoutId: reward.payoutId,
+    unclaimed: claimable ? unclaimed : undefined,
+    at,
+  });
+  if (!updated) throw new Conflict('The reward was changed by another request; read it again and retry');
   if (payout) await recomputeDraftTotals(payout.id, { releaseLease: true });
   return updated;
 }

@@ -6,7 +6,12 @@
  */
 import { sendEmail } from '../adapters/mail.ts';
 import { logger } from '../adapters/observability.ts';
-import { sendWebhook, type WebhookResponse } from '../adapters/webhook-http.ts';
+import {
+  batchResolver,
+  sendWebhook,
+  type WebhookRequest,
+  type WebhookResponse,
+} from '../adapters/webhook-http.ts';
 import { type DeliveryMessage, enqueueDeliveries } from '../adapters/webhook-queue.ts';
 import {
   appendDeliveries,
@@ -14,7 +19,7 @@ import {
   type EndpointItem,
   findEndpointItems,
   listEnabledEndpoints,
-  recordEvent,
+  recordEvents,
   signingSecrets,
   updateEndpoint,
 } from '../adapters/webhook-store.ts';
@@ -37,10 +42,11 @@ export type { DeliveryMessage };
 // ------------------------------------------------------------------ fan-out
 
 /**
- * One message per subscribed, enabled endpoint for each new event. An event is recorded first (kept
- * for replay) with the id of the queue message that carried it: a second publication of it is
- * skipped; the same message handled again (a fan-out that crashed half-way) fans out again
- * (receivers de-duplicate on `webhook-id`).
+ * One delivery per subscribed, enabled endpoint for each new event, whose first attempt is made here
+ * (retries are queue messages): no queue round trip, no second invocation and no second read of the
+ * endpoints per delivery. An event is recorded first (kept for replay) with the id of the queue
+ * message that carried it: a second publication of it is skipped; the same message handled again (a
+ * fan-out that crashed half-way) fans out again (receivers de-duplicate on `webhook-id`).
  */
 export async function fanOut(
   events: readonly { messageId: string; event: BusEvent }[],
@@ -49,24 +55,17 @@ export async function fanOut(
   if (events.length === 0) return 0;
   const endpoints = await listEnabledEndpoints();
   // A batch's events are recorded together, then their messages sent together.
-  const fresh = (
-    await Promise.all(
-      events.map(async ({ messageId, event: bus }) => {
-        const event = toWebhookEvent(bus);
-        return (await recordEvent(event, settings.logDays, messageId)) ? [event] : [];
-      }),
-    )
-  ).flat();
+  const fresh = await recordEvents(
+    events.map(({ messageId, event }) => ({ event: toWebhookEvent(event), messageId })),
+    settings.logDays,
+  );
   const messages = fresh.flatMap((event) =>
     endpoints
       .filter((endpoint) => subscribes(endpoint.eventTypes, event.type))
-      .map((endpoint) => ({
-        id: newId('webhookDelivery'),
-        delayMs: 0,
-        message: { kind: 'deliver', endpointId: endpoint.id, event, attempt: 1 } satisfies DeliveryMessage,
-      })),
+      .map((endpoint): DeliveryMessage => ({ kind: 'deliver', endpointId: endpoint.id, event, attempt: 1 })),
   );
-  await enqueueDeliveries(messages);
+  // The endpoints are read again consistently there (the list came from an index).
+  await deliver(messages, settings);
   return messages.length;
 }
 
@@ -84,7 +83,7 @@ export async function attempt(
   endpoint: EndpointItem,
   message: Pick<DeliveryMessage, 'event' | 'attempt' | 'replay'>,
   settings: WebhookSettings,
-  options: { retry: boolean } = { retry: true },
+  options: { retry: boolean; resolver?: WebhookRequest['resolver'] } = { retry: true },
 ): Promise<AttemptOutcome> {
   const now = new Date();
   const response = await sendWebhook({
@@ -96,6 +95,7 @@ export async function attempt(
     timeoutMs: settings.attemptTimeoutMs,
     maxResponseBytes: settings.maxResponseBytes,
     now,
+    ...(options.resolver ? { resolver: options.resolver } : {}),
   });
   const base: DeliveryLogEntry = {
     endpointId: endpoint.id,
@@ -214,11 +214,17 @@ export async function deliver(
   if (messages.length === 0) return;
   const endpoints = await findEndpointItems(messages.map((message) => message.endpointId));
   const outcomes: { endpoint: EndpointItem; message: DeliveryMessage; outcome: AttemptOutcome }[] = [];
+  // Each host is resolved and checked once for the batch's attempts (again by the next batch).
+  const resolver = batchResolver(settings.allowPrivate);
   await Promise.all(
     messages.map(async (message) => {
       const endpoint = endpoints.get(message.endpointId);
       if (!endpoint?.enabled) return;
-      outcomes.push({ endpoint, message, outcome: await attempt(endpoint, message, settings) });
+      outcomes.push({
+        endpoint,
+        message,
+        outcome: await attempt(endpoint, message, settings, { retry: true, resolver }),
+      });
     }),
   );
   await appendDeliveries(

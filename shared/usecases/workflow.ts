@@ -3,19 +3,19 @@
  * not yet published and say where the payout really is), remind, the terminal follow-ups, and
  * continue-as-new near the one-year execution limit.
  */
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamo } from '../adapters/clients.ts';
 import { publishEvents } from '../adapters/events.ts';
 import { logger } from '../adapters/observability.ts';
 import { flushHistoryQuietly, readHistory, toEvent } from '../adapters/payout-history.ts';
 import {
   findPayoutItem,
+  markPublished,
   newEvent,
   type PayoutItem,
+  parkTask,
+  recordWorkflowSync,
   toPayout,
   updatePayout,
 } from '../adapters/payout-store.ts';
-import { isConditionalCheckFailed, keys, table } from '../adapters/table.ts';
 import { answerTask, startNamedExecution } from '../adapters/workflow.ts';
 import { workflowSettings } from '../config/workflow.ts';
 import { Conflict, InvalidTransition } from '../domain/errors.ts';
@@ -39,21 +39,7 @@ export async function parkTaskToken(
   stage: WaitStage,
   token: string,
 ): Promise<'parked' | 'answered'> {
-  try {
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: keys.payout(payoutId),
-        UpdateExpression: 'SET task = :task',
-        ConditionExpression: '#status = :stage',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':task': { token, stage }, ':stage': stage },
-      }),
-    );
-    return 'parked';
-  } catch (error) {
-    if (!isConditionalCheckFailed(error)) throw error;
-  }
+  if (await parkTask(payoutId, stage, token)) return 'parked';
   await answerTask(token, { payoutId });
   return 'answered';
 }
@@ -84,19 +70,7 @@ export async function publishHistory(item: PayoutItem): Promise<number> {
       }),
     );
     const next = published + entries.length;
-    try {
-      await dynamo().send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: keys.payout(item.id),
-          UpdateExpression: 'SET publishedEvents = :next',
-          ConditionExpression: 'attribute_not_exists(publishedEvents) OR publishedEvents < :next',
-          ExpressionAttributeValues: { ':next': next },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-    }
+    await markPublished(item.id, next);
     count += entries.length;
     published = next;
   }
@@ -137,34 +111,19 @@ export function attemptOf(payoutId: string, executionName: string): number {
 async function recordSync(item: PayoutItem, input: SyncInput): Promise<boolean> {
   if (!input.executionName) return true;
   const attempt = attemptOf(item.id, input.executionName);
-  try {
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: keys.payout(item.id),
-        UpdateExpression: 'SET syncedAt = :now, #workflow = :workflow',
-        ConditionExpression: 'attribute_not_exists(#workflow) OR #workflow.attempt <= :attempt',
-        ExpressionAttributeNames: { '#workflow': 'workflow' },
-        ExpressionAttributeValues: {
-          ':now': new Date().toISOString(),
-          ':attempt': attempt,
-          ':workflow': {
-            executionName: input.executionName,
-            attempt,
-            startedAt: input.executionStartTime ?? new Date().toISOString(),
-          },
-        },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (!isConditionalCheckFailed(error)) throw error;
+  const recorded = await recordWorkflowSync(item.id, {
+    executionName: input.executionName,
+    attempt,
+    startedAt: input.executionStartTime ?? new Date().toISOString(),
+  });
+  if (!recorded) {
     logger.warn('A later attempt runs this payout; this execution ends', {
       payoutId: item.id,
       executionName: input.executionName,
     });
     return false;
   }
+  return true;
 }
 
 export async function syncPayout(input: SyncInput, settings = workflowSettings()): Promise<SyncResult> {

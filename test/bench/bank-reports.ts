@@ -236,8 +236,7 @@ async function child(dynamodb: string, s3Endpoint: string, key: string, payoutId
   const { setDynamo } = await import('../../shared/adapters/clients.ts');
   const { APPLY_CONCURRENCY, processUploadedReport } = await import('../../shared/usecases/bank-reports.ts');
   const { findReport } = await import('../../shared/adapters/bank-report-store.ts');
-  const { limiter } = await import('../../shared/adapters/export-store.ts');
-  const { keys } = await import('../../shared/adapters/table.ts');
+  const { keys, limiter } = await import('../../shared/adapters/table.ts');
   const dynamo = documentClient(dynamodb, 5);
   const requests: Record<string, number> = {};
   dynamo.middlewareStack.add(

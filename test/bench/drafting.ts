@@ -193,13 +193,19 @@ async function verify(url: string) {
           partnerId: String(item.partnerId),
           amount: Number(item.amount),
           count: Number(item.rewardCount),
-          rewardIds: item.rewardIds as string[],
+          // Filled below from the rewards: a payout keeps no list of its rewards, each reward names its payout.
+          rewardIds: [],
         });
       }
     }
     start = page.LastEvaluatedKey;
   } while (start);
   const problems: string[] = [];
+  for (const [rewardId, reward] of rewards) {
+    const payout = payouts.get(reward.payoutId);
+    if (payout) payout.rewardIds.push(rewardId);
+    else problems.push(`${rewardId} names ${reward.payoutId || 'no payout'}, which is not stored`);
+  }
   const claimedBy = new Map<string, string>();
   for (const [payoutId, payout] of payouts) {
     let sum = 0n;

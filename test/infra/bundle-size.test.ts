@@ -35,8 +35,10 @@ const MAX_RATIO = 1.3;
 // approval and hold checks together with self-billing's invoice modes (1.3008 after both merged).
 const OVER_TARGET: Record<string, number> = {
   // 1.3302 since the 429 problem (`Retry-After` header on problems) of issue 13's rate limits; a little
-  // more with the billing details' tax registration id (EN 16931 BR-E-02 for exempt partners).
-  partners: 1.331,
+  // more with the billing details' tax registration id (EN 16931 BR-E-02 for exempt partners); then
+  // the partner history as items (its outbox protocol, ~2.5 KiB) and the consistent hold checks
+  // (markers) of issue 18's leftovers.
+  partners: 1.34,
   // The payout history adapter (history items, outbox, reviews as items) and the path-id checks of
   // every route came with issue 13: a few KB more in the functions that touch payouts.
   'payout-runs': 1.31,

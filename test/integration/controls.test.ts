@@ -12,10 +12,13 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EventBridgeEvent, startLocalEventBridge } from '../../infra/local/eventbridge.ts';
 import { startLocalSes } from '../../infra/local/ses.ts';
+import { dynamo } from '../../shared/adapters/clients.ts';
+import { table } from '../../shared/adapters/table.ts';
 import { sendControlsDigest } from '../../shared/usecases/digest.ts';
 import { notify } from '../../shared/usecases/notifications.ts';
 import { expectOk, expectProblem, listAll } from '../support/expect.ts';
@@ -366,6 +369,83 @@ describe('the payout method is part of what was validated', () => {
     expectOk(await call(partner(partnerId), 'POST', `/partner/payouts/${payout.id}/validate`, { body: {} }));
     expect((await getPayout(payout.id)).payoutMethod).toEqual({ type: 'paypal', email: 'ana@example.com' });
   });
+
+  it('keeps the partner history as items of its own, paged oldest first (after any legacy list)', async () => {
+    const partnerId = await newPartner();
+    // A partner written before entries were items keeps its list: it comes first.
+    const legacy = {
+      id: 'evt_legacy',
+      type: 'partner.payout_method_changed',
+      at: '2026-01-01T00:00:00.000Z',
+      actor: { role: 'manager', id: 'pm-old' },
+      data: { from: null, to: { type: 'paypal', email: 'o…@example.com' } },
+    };
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: { PK: `PARTNER#${partnerId}`, SK: 'PARTNER' },
+        UpdateExpression: 'SET events = :events',
+        ExpressionAttributeValues: { ':events': [legacy] },
+      }),
+    );
+    const emails = ['ada', 'bo', 'cy', 'di', 'ed'].map((name) => `${name}@example.com`);
+    for (const email of emails) {
+      expectOk(
+        await call(pm, 'PATCH', `/partners/${partnerId}`, {
+          body: { payoutMethod: { type: 'paypal', email } },
+        }),
+      );
+    }
+    const pages = [];
+    let cursor: string | undefined;
+    do {
+      const page = expectOk(
+        await call(viewer, 'GET', `/partners/${partnerId}/events`, {
+          query: { limit: '2', ...(cursor ? { cursor } : {}) },
+        }),
+      );
+      pages.push(page.items);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(pages.map((items) => items.length)).toEqual([2, 2, 2]);
+    const entries = pages.flat();
+    expect(entries[0]).toEqual(legacy);
+    expect(entries.slice(1).map((entry) => entry.data.to.email)).toEqual(
+      emails.map((email) => `${email.slice(0, 1)}…@example.com`),
+    );
+    expect(new Set(entries.map((entry) => entry.id)).size).toBe(6);
+    expect(entries.slice(2).map((entry) => entry.data.from.type)).toEqual([
+      'paypal',
+      'paypal',
+      'paypal',
+      'paypal',
+    ]);
+    // The entries are items in the partner's partition; the partner item carries no list of them.
+    const stored = await dynamo().send(
+      new QueryCommand({
+        TableName: table(),
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :ev)',
+        ExpressionAttributeValues: { ':pk': `PARTNER#${partnerId}`, ':ev': 'EV#' },
+        ConsistentRead: true,
+      }),
+    );
+    expect(stored.Items?.map((item) => item.seq)).toEqual([1, 2, 3, 4, 5]);
+    const item = await dynamo().send(
+      new GetCommand({
+        TableName: table(),
+        Key: { PK: `PARTNER#${partnerId}`, SK: 'PARTNER' },
+        ConsistentRead: true,
+      }),
+    );
+    expect(item.Item).toMatchObject({ historySeq: 5, historyFlushed: 5, historyOutbox: [] });
+    expect(expectOk(await call(viewer, 'GET', `/partners/${partnerId}`))).not.toHaveProperty('historySeq');
+    // A tampered cursor is a 400.
+    expectProblem(
+      await call(viewer, 'GET', `/partners/${partnerId}/events`, { query: { cursor: 'bm90LWEtY3Vyc29y' } }),
+      400,
+      'validation_failed',
+    );
+  });
 });
 
 // ------------------------------------------------------------------ holds
@@ -521,6 +601,88 @@ describe('holds', () => {
 });
 
 // ------------------------------------------------------------------ confirm
+
+describe('holds are read consistently where money is gated', () => {
+  const holdKey = (id: string) => ({ PK: `HOLD#${id}`, SK: 'HOLD' });
+  const markerKey = (partnerId: string, id: string) => ({ PK: 'HOLD_MARKERS', SK: `${partnerId}#${id}` });
+  /** What a reader of a lagging index sees (AWS's indexes are eventually consistent): no entry yet. */
+  const hideFromIndexes = (id: string) =>
+    dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: holdKey(id),
+        UpdateExpression: 'REMOVE GSI1PK, GSI1SK, GSI2PK, GSI2SK, GSI4PK, GSI4SK',
+      }),
+    );
+
+  it('a hold placed a moment before an export stops it, though the indexes do not show it yet', async () => {
+    const { payoutId, partnerId } = await readyPayout([20_000], 'HUF');
+    const hold = expectOk(
+      await place(pm, { scope: 'partner', targetId: partnerId, reasonCode: 'SANCTIONS' }),
+      201,
+    );
+    await hideFromIndexes(hold.id);
+    expect(await listAll(viewer, '/holds', { active: 'true', targetId: partnerId })).toEqual([]);
+    const before = await state(payoutId, partnerId);
+    expectProblem(
+      await call(finA, 'POST', '/exports', { body: { format: 'csv', payoutIds: [payoutId] } }),
+      409,
+      'on_hold',
+    );
+    expectProblem(
+      await call(finA, 'POST', '/exports', { body: { format: 'csv', currency: 'HUF' } }),
+      422,
+      'no_eligible_payouts',
+    );
+    expectProblem(await call(finA, 'POST', `/payouts/${payoutId}/mark-paid`, { body: {} }), 409, 'on_hold');
+    expect(await state(payoutId, partnerId)).toEqual(before);
+
+    // Released: the export goes through at once, and the hold's marker is retired (the TTL deletes it).
+    expectOk(await release(finA, hold.id));
+    const exported = expectOk(
+      await call(finB, 'POST', '/exports', { body: { format: 'csv', currency: 'HUF' } }),
+      201,
+    );
+    expect(exported.payoutIds).toEqual([payoutId]);
+    const marker = await dynamo().send(
+      new GetCommand({ TableName: table(), Key: markerKey(partnerId, hold.id), ConsistentRead: true }),
+    );
+    expect(marker.Item).toMatchObject({ retired: true, expiresAt: expect.any(Number) });
+  });
+
+  it('converges after a crash between a hold and its marker, either way', async () => {
+    const { payoutId, partnerId } = await readyPayout([20_000], 'HUF');
+    // Placed, then a crash before its marker was written: the index finds it, and it is marked again.
+    const hold = expectOk(
+      await place(pm, { scope: 'payout', targetId: payoutId, reasonCode: 'REFUND_RISK' }),
+      201,
+    );
+    await dynamo().send(new DeleteCommand({ TableName: table(), Key: markerKey(partnerId, hold.id) }));
+    expectProblem(
+      await call(finA, 'POST', '/exports', { body: { format: 'csv', payoutIds: [payoutId] } }),
+      409,
+      'on_hold',
+    );
+    const remarked = await dynamo().send(
+      new GetCommand({ TableName: table(), Key: markerKey(partnerId, hold.id), ConsistentRead: true }),
+    );
+    expect(remarked.Item).toMatchObject({ id: hold.id, scope: 'payout', targetId: payoutId });
+
+    // Released, then a crash before its marker was retired: the hold item decides, the marker is retired.
+    const marker = remarked.Item ?? {};
+    expectOk(await release(finA, hold.id));
+    await dynamo().send(new PutCommand({ TableName: table(), Item: marker }));
+    const exported = expectOk(
+      await call(finB, 'POST', '/exports', { body: { format: 'csv', payoutIds: [payoutId] } }),
+      201,
+    );
+    expect(exported.payoutIds).toEqual([payoutId]);
+    const gone = await dynamo().send(
+      new GetCommand({ TableName: table(), Key: markerKey(partnerId, hold.id), ConsistentRead: true }),
+    );
+    expect(gone.Item).toMatchObject({ retired: true });
+  });
+});
 
 describe('confirming a hold', () => {
   it('refuses the held rewards: out of draft, pending and ready payouts (back to draft), clawed back from processing ones', async () => {

@@ -281,6 +281,7 @@ describe('rewards', () => {
       payoutId: null,
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
+      version: 1,
     });
     expect(read.body).toEqual(created.body);
   });

@@ -14,6 +14,7 @@ import { resetWebhookSettings } from '../../shared/config/webhooks.ts';
 import { newId } from '../../shared/domain/ids.ts';
 import { sweepRecordedEvents } from '../../shared/usecases/outbox-sweep.ts';
 import { rewardItem } from '../../shared/usecases/rewards.ts';
+import { fanOut } from '../../shared/usecases/webhook-delivery.ts';
 import { syncPayout } from '../../shared/usecases/workflow.ts';
 import { expectOk, expectProblem, listAll } from '../support/expect.ts';
 import { call, manager, partner } from '../support/http.ts';
@@ -509,7 +510,7 @@ describe('reward.created, export.created, payout_run.completed', () => {
       id: exported.id,
       format: 'csv',
       payoutIds: [payout.id],
-      version: 1,
+      version: 2, // written building (1), then activated
     });
     expect(exportEvent.data).not.toHaveProperty('url');
 
@@ -521,6 +522,75 @@ describe('reward.created, export.created, payout_run.completed', () => {
     expect(runEvent.data).toMatchObject({ id: run.body.id, status: 'completed' });
     expect(runEvent.data).not.toHaveProperty('GSI4PK');
     expect(expectOk(await call(manager, 'GET', `/payout-runs/${run.body.id}`))).not.toHaveProperty('outbox');
+  });
+
+  it('every change of a reward, an export or a run raises its version, in the API and in the webhooks', async () => {
+    const target = await receiver();
+    await register(target, { eventTypes: ['reward.created', 'export.*', 'payout_run.completed'] });
+    const { partnerId } = await payoutLifecycle();
+
+    // A reward: created (1), accepted (2), refused (3); the API shows each; its event carries 1.
+    const reward = expectOk(
+      await call(manager, 'POST', '/rewards', { body: { partnerId, amount: 400, currency: 'EUR' } }),
+      201,
+    );
+    expect(reward.version).toBe(1);
+    const accepted = expectOk(await call(manager, 'POST', `/rewards/${reward.id}/accept`, { body: {} }));
+    const refused = expectOk(
+      await call(manager, 'POST', `/rewards/${reward.id}/refuse`, { body: { reason: 'duplicate order' } }),
+    );
+    expect([accepted.version, refused.version]).toEqual([2, 3]);
+    expect(expectOk(await call(manager, 'GET', `/rewards/${reward.id}`)).version).toBe(3);
+    const created = await eventually('reward.created', () =>
+      target.received.find((item) => item.type === 'reward.created' && item.data?.id === reward.id),
+    );
+    expect(created.data?.version).toBe(1);
+
+    // An export: created, then voided; each webhook carries the version the API shows after it.
+    expectOk(
+      await call(manager, 'POST', '/rewards', {
+        body: { partnerId, amount: 300, currency: 'EUR', status: 'accepted' },
+      }),
+      201,
+    );
+    const payout = expectOk(
+      await call(manager, 'POST', '/payouts', { body: { partnerId, currency: 'EUR' } }),
+      201,
+    );
+    expectOk(await call(manager, 'POST', `/payouts/${payout.id}/validate`, { body: {} }));
+    expectOk(await call(partner(partnerId), 'POST', `/partner/payouts/${payout.id}/validate`, { body: {} }));
+    const exported = expectOk(
+      await call(manager, 'POST', '/exports', { body: { format: 'csv', payoutIds: [payout.id] } }),
+      201,
+    );
+    const voided = expectOk(
+      await call(manager, 'POST', `/exports/${exported.id}/void`, { body: { reason: 'wrong bank' } }),
+    );
+    expect(voided.version).toBeGreaterThan(exported.version);
+    expect(expectOk(await call(manager, 'GET', `/exports/${exported.id}`)).version).toBe(voided.version);
+    const onCreate = await eventually('export.created', () =>
+      target.received.find((item) => item.type === 'export.created' && item.data?.id === exported.id),
+    );
+    const onVoid = await eventually('export.voided', () =>
+      target.received.find((item) => item.type === 'export.voided' && item.data?.id === exported.id),
+    );
+    expect(onCreate.data?.version).toBe(exported.version);
+    expect(onVoid.data).toMatchObject({
+      status: 'voided',
+      version: voided.version,
+      voidReason: 'wrong bank',
+    });
+    expect(Number(onVoid.data?.version)).toBeGreaterThan(Number(onCreate.data?.version));
+
+    // A run: written running (1), then completed (2), in the API and in payout_run.completed.
+    const run = await call(manager, 'POST', '/payout-runs', { body: { partnerId, currency: 'USD' } });
+    expect([201, 202]).toContain(run.status);
+    const done = await eventually('payout_run.completed', () =>
+      target.received.find((item) => item.type === 'payout_run.completed' && item.data?.id === run.body.id),
+    );
+    expect(run.body.version).toBe(2);
+    expect(done.data?.version).toBe(2);
+    expect(expectOk(await call(manager, 'GET', `/payout-runs/${run.body.id}`)).version).toBe(2);
   });
 
   it('an event recorded with its change but not published (a crash in between) goes out with the sweep', async () => {
@@ -557,6 +627,31 @@ describe('reward.created, export.created, payout_run.completed', () => {
     await sleep(300);
     expect(target.received.filter((item) => item.data?.id === reward.id)).toHaveLength(1);
     expect(expectOk(await call(manager, 'GET', `/rewards/${reward.id}`))).not.toHaveProperty('outbox');
+  });
+});
+
+describe('an event published twice', () => {
+  it('fans out once; the same queue message handled again fans out again', async () => {
+    const target = await receiver();
+    await register(target, { eventTypes: ['dedupe.check'] });
+    const eventId = newId('event');
+    const bus = {
+      id: randomUUID(),
+      'detail-type': 'dedupe.check',
+      source: 'partner-payouts',
+      time: new Date().toISOString(),
+      resources: [eventId],
+      detail: { id: 'x_1', version: 1, eventId, eventAt: new Date().toISOString() },
+    };
+    const event = (messageId: string) => [{ messageId, event: bus as never }];
+    expect(await fanOut(event('message-1'))).toBeGreaterThanOrEqual(1);
+    expect(await fanOut(event('message-2'))).toBe(0); // another publication of it: skipped
+    expect(await fanOut([...event('message-3'), ...event('message-4')])).toBe(0);
+    expect(await fanOut(event('message-1'))).toBeGreaterThanOrEqual(1); // handled again
+    await sleep(200);
+    const got = target.received.filter((item) => item.id === eventId);
+    expect(got).toHaveLength(2);
+    expect(got.every((item) => item.verifiedBy.length === 1)).toBe(true);
   });
 });
 

@@ -111,22 +111,33 @@ export interface Pipeline {
   publishedCount(): number;
   deadLetters(): unknown[];
   mails(): string[];
+  /** Stops the queue stand-in and starts it again on the same port (what a restart of `npm start` does to it). */
+  restartQueue(): Promise<void>;
+  /** Resolves when the queue has nothing waiting or being handled (delayed messages not counted). */
+  queueIdle(): Promise<void>;
   close(): Promise<void>;
 }
 
 /** The bus, the queue stand-in (with the real handler) and SES, for this test worker. */
-export async function startPipeline(env: Record<string, string>): Promise<Pipeline> {
+export async function startPipeline(
+  env: Record<string, string>,
+  options: { queueFile?: string } = {},
+): Promise<Pipeline> {
   for (const [name, value] of Object.entries(env)) process.env[name] = value;
   resetWebhookSettings();
   const mailDir = mkdtempSync(join(tmpdir(), 'webhook-mail-'));
   const ses = await startLocalSes({ mailDir });
-  const queue = await startLocalWebhookQueue({
-    visibilityTimeoutMs: 200,
-    consume: async (event) => {
-      const { handler } = await import('../../functions/webhook-delivery/handler.ts');
-      return invokeLocal(LOCAL_NAMES.webhookDeliveryFunction, handler, event, 60_000);
-    },
-  });
+  const startQueue = (port?: number) =>
+    startLocalWebhookQueue({
+      visibilityTimeoutMs: 200,
+      consume: async (event) => {
+        const { handler } = await import('../../functions/webhook-delivery/handler.ts');
+        return invokeLocal(LOCAL_NAMES.webhookDeliveryFunction, handler, event, 60_000);
+      },
+      ...(options.queueFile ? { persistFile: options.queueFile } : {}),
+      ...(port ? { port } : {}),
+    });
+  let queue = await startQueue();
   const bus = await startLocalEventBridge({
     rules: [
       {
@@ -152,6 +163,11 @@ export async function startPipeline(env: Record<string, string>): Promise<Pipeli
       readdirSync(mailDir)
         .sort()
         .map((name) => readFileSync(join(mailDir, name), 'utf8')),
+    queueIdle: () => queue.idle(),
+    restartQueue: async () => {
+      await queue.close();
+      queue = await startQueue(Number(new URL(queue.endpoint).port));
+    },
     close: async () => {
       await bus.close();
       await queue.close();

@@ -19,6 +19,7 @@ const reward = {
   createdAt: '2026-11-30T00:33:35.469Z',
   updatedAt: '2026-11-30T00:33:35.469Z',
   payoutId: null,
+  version: 1,
 };
 const problem = {
   type: 'https://partner-payouts.dev/problems/not_found',

@@ -1,5 +1,6 @@
 /** The pure webhook rules: addresses refused, URL checks, retry schedule and jitter, Retry-After, filters, events. */
 import { describe, expect, it } from 'vitest';
+import { batchResolver, UnsafeWebhookUrl } from '../../shared/adapters/webhook-http.ts';
 import {
   checkWebhookUrl,
   DEFAULT_RETRY_SCHEDULE,
@@ -156,5 +157,19 @@ describe('events', () => {
       timestamp: '2026-11-30T00:00:00.123Z',
       data: { id: 'po_1', version: 4 },
     });
+  });
+});
+
+describe('one resolution per host and batch', () => {
+  it('answers the same check for a host within a batch, a fresh one in the next batch', async () => {
+    const batch = batchResolver(false);
+    const first = batch('localhost');
+    expect(batch('localhost')).toBe(first);
+    expect(batch('127.0.0.1')).not.toBe(first);
+    await expect(first).rejects.toBeInstanceOf(UnsafeWebhookUrl);
+    await expect(batch('127.0.0.1')).rejects.toThrow(/not a public address/);
+    const next = batchResolver(true);
+    expect(next('localhost')).not.toBe(first);
+    expect((await next('127.0.0.1')).address).toBe('127.0.0.1');
   });
 });
