@@ -848,7 +848,8 @@ export async function resolveExportRef(
 
 /**
  * ready → processing for one export: one conditional UpdateItem that records the export, the
- * EndToEndId and the history entry, then the EndToEndId's reference item (`putExportRef`). False when
+ * EndToEndId and the history entry (left in the outbox), then the EndToEndId's reference item
+ * (`putExportRef`): two writes per payout. False when
  * the payout is not ready (another export, or a transition, won).
  */
 export async function takePayout(
@@ -856,7 +857,7 @@ export async function takePayout(
   take: { exportId: string; endToEndId: string; at: string; event: PayoutEvent },
 ): Promise<boolean> {
   try {
-    const result = await dynamo().send(
+    await dynamo().send(
       new UpdateCommand({
         TableName: table(),
         Key: keys.payout(payoutId),
@@ -881,11 +882,12 @@ export async function takePayout(
           ':x': take.exportId,
           ':e2e': take.endToEndId,
         },
-        ReturnValues: 'ALL_NEW',
       }),
     );
     await putExportRef(payoutId, { endToEndId: take.endToEndId, exportId: take.exportId });
-    await flushHistoryQuietly(result.Attributes as HistoryState, 1);
+    // The entry stays in the outbox (readers show it from there), as a settling bank-report line
+    // leaves its own: the payout's workflow, signalled once the export is active, materializes it
+    // in its sync, or the payout's next change does (see ./payout-history.ts).
     return true;
   } catch (error) {
     if (isConditionalCheckFailed(error)) return false;

@@ -337,7 +337,10 @@ async function updatePayoutOnce(id: string, update: PayoutUpdate): Promise<Payou
     values[':one'] = 1;
     values[':updatedAt'] = update.at;
   }
-  const conditions: string[] = ['attribute_exists(PK)'];
+  // The status condition below also fails on a missing item (no `attribute_exists(PK)` needed). The
+  // expression is kept short: dynalite parses it with a backtracking parser on every request, where a
+  // redundant clause, a one-value `IN (…)` or needless parentheses cost more than the write itself.
+  const conditions: string[] = [];
   if (update.events.length > 0) {
     names['#seq'] = 'seq';
     names['#outbox'] = 'outbox';
@@ -351,7 +354,10 @@ async function updatePayoutOnce(id: string, update: PayoutUpdate): Promise<Payou
     values[`:from${index}`] = status;
     return `:from${index}`;
   });
-  conditions.push(`#status IN (${fromNames.join(', ')})`);
+  if (fromNames.length === 0) throw new Error('A payout update needs the statuses it may start from');
+  conditions.push(
+    fromNames.length === 1 ? `#status = ${fromNames[0]}` : `#status IN (${fromNames.join(', ')})`,
+  );
   const expected = update.ifMatch ?? update.version;
   if (expected !== undefined) {
     conditions.push('#version = :expected');
@@ -371,7 +377,9 @@ async function updatePayoutOnce(id: string, update: PayoutUpdate): Promise<Payou
     values[':now'] = Date.parse(update.at);
   }
   if (update.condition) {
-    conditions.push(`(${update.condition.expression})`);
+    // Parenthesized only when it has an OR (AND binds tighter, so `A AND (B AND C)` is `A AND B AND C`).
+    const expression = update.condition.expression;
+    conditions.push(/\bOR\b/i.test(expression) ? `(${expression})` : expression);
     Object.assign(names, update.condition.names ?? {});
     Object.assign(values, update.condition.values ?? {});
   }

@@ -221,6 +221,8 @@ interface ChildResult {
   concurrency: number;
   baselineRssMb: number;
   peakRssMb: number;
+  /** Peak RSS when the apply ended (before the floor ran). */
+  applyPeakRssMb: number;
   requests: Record<string, number>;
 }
 
@@ -257,6 +259,7 @@ async function child(dynamodb: string, s3Endpoint: string, key: string, payoutId
   const lines = report.counts.lines;
 
   const applyRequests = { ...requests };
+  const applyPeakRssMb = peakRssMb();
   // The floor: the same number of conditional UpdateItems, same table, same concurrency.
   const run = limiter(APPLY_CONCURRENCY);
   const floorStart = performance.now();
@@ -286,6 +289,7 @@ async function child(dynamodb: string, s3Endpoint: string, key: string, payoutId
     concurrency: APPLY_CONCURRENCY,
     baselineRssMb: baseline,
     peakRssMb: peakRssMb(),
+    applyPeakRssMb,
     requests: applyRequests,
   };
   await bus.close();
@@ -429,7 +433,7 @@ async function parent(count: number): Promise<void> {
     const problems = await verify(dynalite.endpoint, report.id, payoutIds, result.lines);
     const ratio = Math.round((result.linesPerSecond / result.floorPerSecond) * 100) / 100;
     console.log(
-      `applied ${result.lines} lines in ${result.seconds.toFixed(2)} s (${result.linesPerSecond}/s) at concurrency ${result.concurrency}; floor: ${result.lines} conditional UpdateItems in ${result.floorSeconds.toFixed(2)} s (${result.floorPerSecond}/s); ratio ${ratio} (target ≥ ${MIN_RATIO}); peak RSS ${result.peakRssMb} MB (before: ${result.baselineRssMb} MB; target ≤ ${MAX_RSS_MB})`,
+      `applied ${result.lines} lines in ${result.seconds.toFixed(2)} s (${result.linesPerSecond}/s) at concurrency ${result.concurrency}; floor: ${result.lines} conditional UpdateItems in ${result.floorSeconds.toFixed(2)} s (${result.floorPerSecond}/s); ratio ${ratio} (target ≥ ${MIN_RATIO}); peak RSS ${result.peakRssMb} MB (${result.applyPeakRssMb} MB when the apply ended, before the floor; before: ${result.baselineRssMb} MB; target ≤ ${MAX_RSS_MB})`,
     );
     console.log(`DynamoDB requests while applying: ${JSON.stringify(result.requests)}`);
     console.log(

@@ -760,8 +760,9 @@ describe('the gaps: block rejections, reversals, the void race, the history flus
         )
       ).Item;
     const before = await raw();
-    expect(before.outbox.map((event) => event.type)).toEqual(['payout.paid']);
-    expect(before.flushed).toBe(before.seq - 1);
+    // The export's take leaves its entry in the outbox too (its workflow's sync materializes it).
+    expect(before.outbox.map((event) => event.type)).toEqual(['payout.processing', 'payout.paid']);
+    expect(before.flushed).toBe(before.seq - 2);
     expect(await entry(before.seq)).toBeUndefined();
     const types = async () =>
       expectOk(await call(manager, 'GET', `/payouts/${a.payoutId}/events`)).items.map(
