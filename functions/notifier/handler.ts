@@ -7,9 +7,8 @@
  * finds the first one done; a failed send releases the key so the retry sends. Records expire after
  * NOTIFY_IDEMPOTENCY_SECONDS (3 days), longer than every retry window.
  */
-import { IdempotencyConfig } from '@aws-lambda-powertools/idempotency';
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import { makeHandlerIdempotent } from '@aws-lambda-powertools/idempotency/middleware';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
@@ -45,6 +44,13 @@ async function handle(event: EventBridgeEvent<string, Payout & { event?: PayoutE
   return { outcome };
 }
 
-export const handler = middy(handle)
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(makeHandlerIdempotent({ persistenceStore, config, keyPrefix: 'notifier' }));
+/**
+ * The function wrapper, not Powertools' Middy middleware: in Powertools 2.35 the middleware's onError
+ * also runs when its own `before` rejects a duplicate (IdempotencyAlreadyInProgressError), and deletes
+ * the record the first delivery still holds, so that duplicate's retry sends the e-mail again
+ * (aws-powertools/powertools-lambda-typescript#5675, fixed after 2.35 by #5676). The wrapper deletes
+ * the record only when `handle` itself throws. Same records, same `notifier` key prefix.
+ */
+const sendOnce = makeIdempotent(handle, { persistenceStore, config, keyPrefix: 'notifier' });
+
+export const handler = middy(sendOnce).use(injectLambdaContext(logger, { resetKeys: true }));

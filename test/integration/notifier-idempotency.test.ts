@@ -4,14 +4,17 @@
  * event delivered twice, one after the other or at the same time, sends one e-mail; another history
  * entry sends its own.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lambdaContext } from '../../infra/local/functions.ts';
 import { startLocalSes } from '../../infra/local/ses.ts';
+import { dynamo } from '../../shared/adapters/clients.ts';
+import { ENV, requireEnv } from '../../shared/config/env.ts';
 import { newId } from '../../shared/domain/ids.ts';
 import { expectOk } from '../support/expect.ts';
 import { call, manager } from '../support/http.ts';
@@ -114,5 +117,31 @@ describe('notifier: each e-mail once per history entry', () => {
     const retry = await handler(event(entryId), lambdaContext('notifier'));
     expect(retry).toEqual({ outcome: 'sent' });
     expect(mailsTo(email)).toHaveLength(1);
+  });
+
+  it('leaves the record of the delivery that is sending alone when it refuses a duplicate', async () => {
+    // Another container holds the entry (its record, as Powertools writes it: `notifier#` + the
+    // base64 MD5 of the key's JSON). Deterministic, unlike the race above: the duplicate must be
+    // refused and the holder's record kept; deleting it would let the duplicate's retry send again
+    // (what Powertools 2.35's Middy middleware did: powertools-lambda-typescript#5675).
+    const { email, event } = await validatedEvent();
+    const entryId = newId('event');
+    const TableName = requireEnv(ENV.idempotencyTableName);
+    const id = `notifier#${createHash('md5').update(JSON.stringify(entryId)).digest('base64')}`;
+    const now = Date.now();
+    const held = {
+      id,
+      status: 'INPROGRESS',
+      expiration: Math.floor(now / 1000) + 3600,
+      in_progress_expiration: now + 60_000,
+    };
+    await dynamo().send(new PutCommand({ TableName, Item: held }));
+
+    await expect(handler(event(entryId), lambdaContext('notifier'))).rejects.toMatchObject({
+      name: 'IdempotencyAlreadyInProgressError',
+    });
+    const record = await dynamo().send(new GetCommand({ TableName, Key: { id }, ConsistentRead: true }));
+    expect(record.Item).toEqual(held);
+    expect(mailsTo(email)).toHaveLength(0);
   });
 });
