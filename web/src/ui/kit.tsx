@@ -182,11 +182,16 @@ export function TextArea({ label: text, name, error, id, ...area }: TextAreaProp
 }
 
 /** Previous / next over opaque cursors (the API's `nextCursor`). */
+/** Rows a list screen asks for at once. */
+export const PAGE_SIZE = 25;
+
 export function usePager() {
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const cursor = cursors[cursors.length - 1];
   return {
     cursor,
+    /** The list query of this page: the page size, and the cursor after the first page. */
+    query: { limit: PAGE_SIZE, ...(cursor ? { cursor } : {}) },
     page: cursors.length,
     reset: () => setCursors([undefined]),
     next: (nextCursor: string) => setCursors([...cursors, nextCursor]),

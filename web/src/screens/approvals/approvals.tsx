@@ -63,7 +63,7 @@ export function ApprovalsScreen() {
       ok(
         api().GET('/payouts', {
           params: {
-            query: { needsApproval: 'true', limit: 25, ...(pager.cursor ? { cursor: pager.cursor } : {}) },
+            query: { needsApproval: 'true', ...pager.query },
           },
         }),
       ),

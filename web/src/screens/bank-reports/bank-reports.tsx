@@ -194,7 +194,7 @@ export function BankReportsScreen() {
     queryFn: () =>
       ok(
         api().GET('/bank-reports', {
-          params: { query: { limit: 25, ...(pager.cursor ? { cursor: pager.cursor } : {}) } },
+          params: { query: pager.query },
         }),
       ),
   });

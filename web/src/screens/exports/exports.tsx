@@ -180,7 +180,7 @@ export function ExportsScreen() {
     queryFn: () =>
       ok(
         api().GET('/exports', {
-          params: { query: { limit: 25, ...(pager.cursor ? { cursor: pager.cursor } : {}) } },
+          params: { query: pager.query },
         }),
       ),
   });

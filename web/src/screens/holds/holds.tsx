@@ -298,10 +298,9 @@ export function HoldsScreen() {
         api().GET('/holds', {
           params: {
             query: {
-              limit: 25,
               ...(show === 'active' ? { active: 'true' } : {}),
               ...(show === 'review' ? { dueForReview: 'true' } : {}),
-              ...(pager.cursor ? { cursor: pager.cursor } : {}),
+              ...pager.query,
             },
           },
         }),

@@ -14,7 +14,7 @@ export function PartnerList() {
     queryFn: () =>
       ok(
         api().GET('/partners', {
-          params: { query: { limit: 25, ...(pager.cursor ? { cursor: pager.cursor } : {}) } },
+          params: { query: pager.query },
         }),
       ),
   });

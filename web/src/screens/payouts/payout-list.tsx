@@ -100,11 +100,10 @@ function Payouts() {
         api().GET('/payouts', {
           params: {
             query: {
-              limit: 25,
               ...(status ? { status } : {}),
               ...(partnerId ? { partnerId } : {}),
               ...(currency ? { currency } : {}),
-              ...(pager.cursor ? { cursor: pager.cursor } : {}),
+              ...pager.query,
             },
           },
         }),

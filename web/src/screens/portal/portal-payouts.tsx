@@ -18,9 +18,8 @@ export function PortalPayouts() {
         api().GET('/partner/payouts', {
           params: {
             query: {
-              limit: 25,
               ...(status ? { status } : {}),
-              ...(pager.cursor ? { cursor: pager.cursor } : {}),
+              ...pager.query,
             },
           },
         }),

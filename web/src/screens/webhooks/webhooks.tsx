@@ -130,7 +130,7 @@ export function WebhooksScreen() {
     queryFn: () =>
       ok(
         api().GET('/webhook-endpoints', {
-          params: { query: { limit: 25, ...(pager.cursor ? { cursor: pager.cursor } : {}) } },
+          params: { query: pager.query },
         }),
       ),
   });
@@ -313,7 +313,7 @@ function Deliveries({ endpoint }: { endpoint: Endpoint }) {
         api().GET('/webhook-endpoints/{id}/deliveries', {
           params: {
             path: { id: endpoint.id },
-            query: { limit: 25, ...filters, ...(pager.cursor ? { cursor: pager.cursor } : {}) },
+            query: { ...filters, ...pager.query },
           },
         }),
       ),
