@@ -18,8 +18,8 @@
  *   npm run bench:bank-reports [-- --lines 10000]
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -29,19 +29,16 @@ import {
   BatchWriteCommand,
   DynamoDBDocumentClient,
   QueryCommand,
-  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import {
-  createTables,
-  LOCAL_CREDENTIALS,
-  LOCAL_REGION,
-  startDynalite,
-  startS3rver,
-} from '../../infra/local/emulators.ts';
+import { createTables, LOCAL_CREDENTIALS, LOCAL_REGION, startS3rver } from '../../infra/local/emulators.ts';
+import { startLocalEventBridge } from '../../infra/local/eventbridge.ts';
 import { configureEnvironment, LOCAL_NAMES } from '../../infra/local/runtime.ts';
 import type { NewPayoutItem } from '../../shared/adapters/payout-store.ts';
 import type { Partner } from '../../shared/domain/schemas.ts';
+import { bundleAsCdk } from '../support/bundle.ts';
 import { camt } from '../support/iso20022.ts';
+import type { ChildResult } from './bank-reports-child.ts';
+import { startExternalDynalite } from './support.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -51,17 +48,6 @@ const MAX_RSS_MB = 256;
 function argument(name: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);
   return index >= 0 ? process.argv[index + 1] : undefined;
-}
-
-/** Peak resident set of this process (VmHWM: its own, not inherited from the parent as maxRSS is). */
-function peakRssMb(): number {
-  try {
-    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (match) return Math.round(Number(match[1]) / 1024);
-  } catch {
-    // not Linux
-  }
-  return Math.round(process.resourceUsage().maxRSS / 1024);
 }
 
 function documentClient(endpoint: string, maxAttempts = 10) {
@@ -212,112 +198,47 @@ async function uploadReport(
 
 // ------------------------------------------------------------------ the apply (child)
 
-interface ChildResult {
-  lines: number;
-  seconds: number;
-  linesPerSecond: number;
-  floorSeconds: number;
-  floorPerSecond: number;
-  concurrency: number;
-  baselineRssMb: number;
-  peakRssMb: number;
-  /** Peak RSS when the apply ended (before the floor ran). */
-  applyPeakRssMb: number;
-  requests: Record<string, number>;
-}
-
-async function child(dynamodb: string, s3Endpoint: string, key: string, payoutIds: string[]): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'bank-reports-bench-child-'));
-  // The follow-ups publish `bank_report.applied`: to the local bus of `npm start`, with no rules.
-  const { startLocalEventBridge } = await import('../../infra/local/eventbridge.ts');
-  const bus = await startLocalEventBridge({ rules: [] });
-  configureEnvironment({ dynamodb, s3: s3Endpoint, eventbridge: bus.endpoint }, dataDir);
-  process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
-  const { setDynamo } = await import('../../shared/adapters/clients.ts');
-  const { APPLY_CONCURRENCY, processUploadedReport } = await import('../../shared/usecases/bank-reports.ts');
-  const { findReport } = await import('../../shared/adapters/bank-report-store.ts');
-  const { keys, limiter } = await import('../../shared/adapters/table.ts');
-  const dynamo = documentClient(dynamodb, 5);
-  const requests: Record<string, number> = {};
-  dynamo.middlewareStack.add(
-    (next, context) => async (args) => {
-      const name = String(context.commandName).replace(/Command$/, '');
-      requests[name] = (requests[name] ?? 0) + 1;
-      return next(args);
-    },
-    { step: 'finalizeRequest', name: 'benchRequestCounter' },
+/**
+ * Bundles ./bank-reports-child.ts as CDK bundles a function and runs it on plain Node (no TypeScript
+ * loader: the measured process holds what a Lambda would). `BENCH_CPU_PROF=<dir>` writes V8 CPU
+ * profiles of the child (and of dynalite, started with the same flag) there.
+ */
+async function runChild(dataDir: string, key: string, dynalitePid: number, payoutIds: string[]) {
+  const bundled = await bundleAsCdk(
+    join(dataDir, 'bundle'),
+    'bank-reports-apply',
+    fileURLToPath(new URL('./bank-reports-child.ts', import.meta.url)),
   );
-  setDynamo(dynamo);
-  const baseline = peakRssMb();
-
-  const started = performance.now();
-  const outcome = await processUploadedReport(key, { concurrency: APPLY_CONCURRENCY });
-  const seconds = (performance.now() - started) / 1000;
-  const report = await findReport(key.replace(/^bank-reports\//, '').replace(/\.xml$/, ''));
-  if (outcome !== 'applied' || report?.status !== 'applied')
-    throw new Error(`report ${outcome}, ${report?.status}`);
-  const lines = report.counts.lines;
-
-  const applyRequests = { ...requests };
-  const applyPeakRssMb = peakRssMb();
-  // The floor: the same number of conditional UpdateItems, same table, same concurrency.
-  const run = limiter(APPLY_CONCURRENCY);
-  const floorStart = performance.now();
-  await Promise.all(
-    payoutIds.slice(0, lines).map((id, index) =>
-      run(() =>
-        dynamo.send(
-          new UpdateCommand({
-            TableName: LOCAL_NAMES.table,
-            Key: keys.payout(id),
-            UpdateExpression: 'SET benchFloor = :n',
-            ConditionExpression: 'attribute_exists(PK) AND #status = :paid',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':n': index, ':paid': 'paid' },
-          }),
-        ),
-      ),
-    ),
-  );
-  const floorSeconds = (performance.now() - floorStart) / 1000;
-  const output: ChildResult = {
-    lines,
-    seconds,
-    linesPerSecond: Math.round(lines / seconds),
-    floorSeconds,
-    floorPerSecond: Math.round(lines / floorSeconds),
-    concurrency: APPLY_CONCURRENCY,
-    baselineRssMb: baseline,
-    peakRssMb: peakRssMb(),
-    applyPeakRssMb,
-    requests: applyRequests,
-  };
-  await bus.close();
-  rmSync(dataDir, { recursive: true, force: true });
-  process.stdout.write(`${JSON.stringify(output)}\n`);
-}
-
-// ------------------------------------------------------------------ the parent
-
-function runChild(args: string[], input: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...args], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-      env: process.env,
-    });
-    let stdout = '';
+  const profiles = process.env.BENCH_CPU_PROF;
+  const stdout = await new Promise<string>((resolve, reject) => {
+    const proc = spawn(
+      process.execPath,
+      [
+        ...(profiles ? ['--cpu-prof', `--cpu-prof-dir=${profiles}`] : []),
+        bundled.file,
+        '--key',
+        key,
+        '--dynalite-pid',
+        String(dynalitePid),
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'], env: process.env },
+    );
+    let output = '';
     proc.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
+      output += chunk.toString();
     });
     proc.once('error', reject);
     proc.once('exit', (code) =>
       code === 0
-        ? resolve(stdout.trim().split('\n').at(-1) ?? '')
+        ? resolve(output.trim().split('\n').at(-1) ?? '')
         : reject(new Error(`child exited with ${code}`)),
     );
-    proc.stdin.end(input);
+    proc.stdin.end(payoutIds.join('\n'));
   });
+  return { result: JSON.parse(stdout) as ChildResult, bundleBytes: bundled.bytes };
 }
+
+// ------------------------------------------------------------------ the parent
 
 /** Every payout paid, exactly one `payout.paid` in its history; the report counts every line applied. */
 async function verify(
@@ -402,13 +323,20 @@ async function parent(count: number): Promise<void> {
     `Bank reports: ${count} exported payouts, one camt.054 with ${count} booked entries, applied in a child process (Node ${process.version})`,
   );
   const dataDir = mkdtempSync(join(tmpdir(), 'bank-reports-bench-'));
-  const dynalite = await startDynalite();
+  // dynalite in its own process (its CPU time is read from /proc), s3rver and the event bus here.
+  const profiles = process.env.BENCH_CPU_PROF;
+  const dynalite = await startExternalDynalite(profiles ? ['--cpu-prof', `--cpu-prof-dir=${profiles}`] : []);
   const s3rver = await startS3rver({
     directory: join(dataDir, 's3'),
     buckets: [LOCAL_NAMES.exportBucket, LOCAL_NAMES.bankReportBucket],
   });
+  // The apply's follow-ups publish `bank_report.applied`: to the local bus of `npm start`, with no rules.
+  const bus = await startLocalEventBridge({ rules: [] });
   try {
-    configureEnvironment({ dynamodb: dynalite.endpoint, s3: s3rver.endpoint }, dataDir);
+    configureEnvironment(
+      { dynamodb: dynalite.endpoint, s3: s3rver.endpoint, eventbridge: bus.endpoint },
+      dataDir,
+    );
     process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
     await createTables(dynalite.endpoint, LOCAL_NAMES);
     let at = performance.now();
@@ -424,18 +352,19 @@ async function parent(count: number): Promise<void> {
       `uploaded a camt.054.001.08 of ${(report.bytes / 1024 / 1024).toFixed(1)} MiB as ${report.id}`,
     );
     const payoutIds = [...endToEnd.keys()];
-    const result = JSON.parse(
-      await runChild(
-        ['--child', '--dynamodb', dynalite.endpoint, '--s3', s3rver.endpoint, '--key', report.key],
-        payoutIds.join('\n'),
-      ),
-    ) as ChildResult;
+    const { result, bundleBytes } = await runChild(dataDir, report.key, dynalite.process.pid ?? 0, payoutIds);
     const problems = await verify(dynalite.endpoint, report.id, payoutIds, result.lines);
     const ratio = Math.round((result.linesPerSecond / result.floorPerSecond) * 100) / 100;
     console.log(
       `applied ${result.lines} lines in ${result.seconds.toFixed(2)} s (${result.linesPerSecond}/s) at concurrency ${result.concurrency}; floor: ${result.lines} conditional UpdateItems in ${result.floorSeconds.toFixed(2)} s (${result.floorPerSecond}/s); ratio ${ratio} (target ≥ ${MIN_RATIO}); peak RSS ${result.peakRssMb} MB (${result.applyPeakRssMb} MB when the apply ended, before the floor; before: ${result.baselineRssMb} MB; target ≤ ${MAX_RSS_MB})`,
     );
     console.log(`DynamoDB requests while applying: ${JSON.stringify(result.requests)}`);
+    const cpu = result.cpuMsPerLine;
+    console.log(
+      `CPU ms per line (load-independent): apply ${cpu.apply} (bundle of ${Math.round(bundleBytes / 1024)} KiB on plain Node) + dynalite ${cpu.applyDynalite}; floor ${cpu.floor} + dynalite ${cpu.floorDynalite}; load average ${loadavg()
+        .map((value) => value.toFixed(2))
+        .join(' ')}`,
+    );
     console.log(
       problems.length === 0
         ? 'verified: every payout paid exactly once, the report counts every line applied'
@@ -453,20 +382,11 @@ async function parent(count: number): Promise<void> {
       }),
     );
   } finally {
+    await bus.close();
     await s3rver.close();
-    await dynalite.close();
+    await dynalite.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
-if (process.argv.includes('--child')) {
-  const input = readFileSync(0, 'utf8');
-  await child(
-    argument('dynamodb') ?? '',
-    argument('s3') ?? '',
-    argument('key') ?? '',
-    input.split('\n').filter(Boolean),
-  );
-} else {
-  await parent(Number(argument('lines') ?? 10_000));
-}
+await parent(Number(argument('lines') ?? 10_000));

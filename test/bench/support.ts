@@ -22,11 +22,23 @@ export interface ExternalDynalite {
 }
 
 /** dynalite's CLI in a child process, in memory (`node node_modules/dynalite/cli.js`, not npx). */
-export async function startExternalDynalite(): Promise<ExternalDynalite> {
+export async function startExternalDynalite(nodeOptions: string[] = []): Promise<ExternalDynalite> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    ['node_modules/dynalite/cli.js', '--port', String(port), '--host', '127.0.0.1', '--createTableMs', '0'],
+    [
+      // With options (e.g. --cpu-prof), SIGTERM ends it as a normal exit, so a profile gets written.
+      ...(nodeOptions.length > 0
+        ? [...nodeOptions, '--import', 'data:text/javascript,process.on("SIGTERM",()=>process.exit(0))']
+        : []),
+      'node_modules/dynalite/cli.js',
+      '--port',
+      String(port),
+      '--host',
+      '127.0.0.1',
+      '--createTableMs',
+      '0',
+    ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
