@@ -2,14 +2,20 @@
  * Bank reports in storage: the uploaded files in S3 (presigned POST in, streamed GET out) and the
  * report records and their lines in the table.
  *
- * | item                 | PK                 | SK            | GSI4                        |
- * |----------------------|--------------------|---------------|-----------------------------|
- * | report               | BANKREPORT#id      | REPORT        | BANK_REPORTS / createdAt#id |
- * | its line n           | BANKREPORT#id      | LINE#0000042  |                             |
- * | first report of bytes| BANKREPORT_SHA#hex | SHA           |                             |
+ * | item                   | PK                 | SK             | GSI4                        |
+ * |------------------------|--------------------|----------------|-----------------------------|
+ * | report                 | BANKREPORT#id      | REPORT         | BANK_REPORTS / createdAt#id |
+ * | its lines, page p      | BANKREPORT#id      | LINES#0000042  |                             |
+ * | first report of bytes  | BANKREPORT_SHA#hex | SHA            |                             |
  *
- * A line's key is its position in the file, so applying a report again writes the same items: a run
- * that crashed half-way and runs again converges on one set of lines. Lines carry no index attribute.
+ * Line results are stored a page at a time: page p holds lines p·100 … p·100 + 99 in file order (the
+ * last page fewer), as one JSON string attribute, and is written once all its lines are applied. A
+ * page's key is its position in the file, so applying a report again writes the same items: a run
+ * that crashed half-way and runs again keeps the pages it wrote and applies the lines of the others
+ * again (settlement is idempotent: what the crashed run settled is then `already_applied`). One item
+ * per 100 lines instead of one per line: a 10,000-line report writes 100 items, not 10,000.
+ * `GET /bank-reports/{id}/lines` pages lines, not items: its cursor names the last line returned
+ * (`LINE#0000041`), whatever page holds it.
  */
 import type { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -30,19 +36,31 @@ import {
   type BankReportStatus,
   type LineResult,
 } from '../domain/bank-reports.ts';
+import { ValidationFailed } from '../domain/errors.ts';
 import { deleteUpload, headUpload, presignUpload } from './checked-upload.ts';
 import { dynamo, s3 } from './clients.ts';
-import { batchWrite, isConditionalCheckFailed, limiter, type Page, queryPage, table } from './table.ts';
+import {
+  decodeCursor,
+  encodeCursor,
+  isConditionalCheckFailed,
+  type Page,
+  queryPage,
+  table,
+} from './table.ts';
 
 const REPORT_SK = 'REPORT';
 const LINE_PREFIX = 'LINE#';
-/** Line batches in flight at a time. */
-const BATCH_CONCURRENCY = 4;
 
 export const reportKey = (id: string) => ({ PK: `BANKREPORT#${id}`, SK: REPORT_SK });
+/** A line's position as the lines' cursor names it (no item has this key). */
 const lineKey = (reportId: string, index: number) => ({
   PK: `BANKREPORT#${reportId}`,
   SK: `${LINE_PREFIX}${String(index).padStart(7, '0')}`,
+});
+const PAGE_PREFIX = 'LINES#';
+const pageKey = (reportId: string, page: number) => ({
+  PK: `BANKREPORT#${reportId}`,
+  SK: `${PAGE_PREFIX}${String(page).padStart(7, '0')}`,
 });
 
 let bucketName: string | undefined;
@@ -326,48 +344,124 @@ function toLine(item: Record<string, unknown>): StoredLine {
   return line as unknown as StoredLine;
 }
 
-/** Writes lines (25 an request, a few requests in flight, unprocessed items retried). Idempotent. */
-export async function putLines(reportId: string, lines: readonly StoredLine[]): Promise<void> {
-  const requests = lines.map((line) => ({
-    PutRequest: { Item: { ...lineKey(reportId, line.index), type: 'bankReportLine', reportId, ...line } },
-  }));
-  await batchWrite(requests, { run: limiter(BATCH_CONCURRENCY) });
+/** Lines a page item holds (the last page of a report fewer). */
+export const LINES_PER_PAGE = 100;
+
+/** Writes one page: `lines` are lines `page·LINES_PER_PAGE …` in file order. Idempotent. */
+export async function putLinePage(
+  reportId: string,
+  page: number,
+  lines: readonly StoredLine[],
+): Promise<void> {
+  for (let offset = 0; offset < lines.length; offset++) {
+    if (lines[offset]?.index !== page * LINES_PER_PAGE + offset) {
+      throw new Error(`Page ${page} of bank report ${reportId} lacks line ${page * LINES_PER_PAGE + offset}`);
+    }
+  }
+  await dynamo().send(
+    new PutCommand({
+      TableName: table(),
+      Item: {
+        ...pageKey(reportId, page),
+        type: 'bankReportLines',
+        reportId,
+        page,
+        count: lines.length,
+        lines: JSON.stringify(lines.map(({ index: _index, ...line }) => line)),
+      },
+    }),
+  );
 }
 
-/** Every line already recorded for a report (a run that resumes skips them), by index. */
-export async function recordedLines(reportId: string): Promise<Map<number, StoredLine>> {
-  const found = new Map<number, StoredLine>();
+function pageLines(item: Record<string, unknown>): StoredLine[] {
+  const page = Number(item.page);
+  const parsed = JSON.parse(String(item.lines ?? '[]')) as Record<string, unknown>[];
+  return parsed.map((line, offset) => toLine({ ...line, index: page * LINES_PER_PAGE + offset }));
+}
+
+/** The pages of a report from `firstPage` on, in file order, each with its lines. */
+async function* linePages(
+  reportId: string,
+  options: { firstPage?: number; pages?: number } = {},
+): AsyncGenerator<{ page: number; lines: StoredLine[] }> {
   let startKey: Record<string, NativeAttributeValue> | undefined;
+  let read = 0;
   do {
     const result = await dynamo().send(
       new QueryCommand({
         TableName: table(),
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': `BANKREPORT#${reportId}`, ':prefix': LINE_PREFIX },
+        KeyConditionExpression: 'PK = :pk AND SK BETWEEN :first AND :last',
+        ExpressionAttributeValues: {
+          ':pk': `BANKREPORT#${reportId}`,
+          ':first': pageKey(reportId, options.firstPage ?? 0).SK,
+          ':last': `${PAGE_PREFIX}9999999`,
+        },
         ConsistentRead: true,
         ExclusiveStartKey: startKey,
+        ...(options.pages ? { Limit: options.pages - read } : {}),
       }),
     );
     for (const item of result.Items ?? []) {
-      const line = toLine(item);
-      found.set(line.index, line);
+      read += 1;
+      yield { page: Number(item.page), lines: pageLines(item) };
     }
-    startKey = result.LastEvaluatedKey;
+    startKey = options.pages && read >= options.pages ? undefined : result.LastEvaluatedKey;
   } while (startKey);
+}
+
+/** The pages already recorded for a report (a run that resumes skips their lines), with their lines' results. */
+export async function recordedPages(reportId: string): Promise<Map<number, LineResult[]>> {
+  const found = new Map<number, LineResult[]>();
+  for await (const { page, lines } of linePages(reportId)) {
+    found.set(
+      page,
+      lines.map((line) => line.result),
+    );
+  }
   return found;
 }
 
+/** Every recorded line that `keep` keeps, in file order (read a page at a time). */
+export async function recordedLinesWhere(
+  reportId: string,
+  keep: (line: StoredLine) => boolean,
+): Promise<StoredLine[]> {
+  const kept: StoredLine[] = [];
+  for await (const { lines } of linePages(reportId)) kept.push(...lines.filter(keep));
+  return kept;
+}
+
+/**
+ * A page of lines (in file order) after the cursor's line. The cursor is bound to the query as
+ * `queryPage` binds its cursors; it names the last line returned, so pages of the API and page items
+ * need not align.
+ */
 export async function listLineRecords(
   reportId: string,
   page: { limit: number; cursor?: string | undefined },
 ): Promise<Page<StoredLine>> {
-  const result = await queryPage({
-    partition: { name: 'PK', value: `BANKREPORT#${reportId}` },
-    sortPrefix: { name: 'SK', value: LINE_PREFIX },
-    limit: page.limit,
-    cursor: page.cursor,
-    ascending: true,
-    consistent: true,
-  });
-  return { items: result.items.map(toLine), nextCursor: result.nextCursor };
+  const partition = `BANKREPORT#${reportId}`;
+  const identity = { i: null, p: partition, s: LINE_PREFIX, f: null, a: true };
+  let start = 0;
+  if (page.cursor) {
+    const key = decodeCursor(page.cursor, ['PK', 'SK'], identity);
+    const match = /^LINE#(\d{7})$/.exec(key.SK ?? '');
+    if (key.PK !== partition || !match) {
+      throw new ValidationFailed('The cursor is invalid', {
+        errors: [{ path: 'cursor', message: 'invalid cursor' }],
+      });
+    }
+    start = Number(match[1]) + 1;
+  }
+  const items: StoredLine[] = [];
+  // One line past the page tells whether another page exists.
+  const firstPage = Math.floor(start / LINES_PER_PAGE);
+  const pages = Math.floor((start + page.limit) / LINES_PER_PAGE) - firstPage + 1;
+  for await (const stored of linePages(reportId, { firstPage, pages })) {
+    for (const line of stored.lines) if (line.index >= start && items.length <= page.limit) items.push(line);
+  }
+  if (items.length <= page.limit) return { items, nextCursor: null };
+  const returned = items.slice(0, page.limit);
+  const last = returned[returned.length - 1] as StoredLine;
+  return { items: returned, nextCursor: encodeCursor(lineKey(reportId, last.index), identity) };
 }

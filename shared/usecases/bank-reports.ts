@@ -16,13 +16,15 @@ import {
   deleteReportObject,
   type ExportRejectionRecord,
   findReport,
+  LINES_PER_PAGE,
   listLineRecords,
   listReportRecords,
   openReportObject,
   presignReportUpload,
-  putLines,
+  putLinePage,
   putReport,
-  recordedLines,
+  recordedLinesWhere,
+  recordedPages,
   reportObjectSize,
   type StoredLine,
   updateReport,
@@ -73,8 +75,8 @@ import {
 
 /** Lines applied at a time (each is a few requests on one payout). */
 export const APPLY_CONCURRENCY = 32;
-/** Lines recorded per BatchWriteItem. */
-const LINE_BATCH = 25;
+/** Line pages being written at a time. */
+const PAGE_WRITES = 4;
 /** Lines whose payouts are read together (two BatchGetItem requests). */
 const MATCH_CHUNK = 200;
 
@@ -395,36 +397,46 @@ async function expandBatches(batches: readonly ReportBatch[]): Promise<PlannedLi
 
 /**
  * Applies the lines as they stream in, a bounded number at a time (`concurrency`, the floor's), and
- * records each (25 an item batch) as it completes. The payouts are read a chunk of lines at a time
- * (BatchGetItem; the next chunk is read while this one settles, and no more is read from the file
- * until the chunk before it is done), so that a line costs about one conditional write and memory
- * holds two chunks. Lines a crashed run already recorded keep their result and are not applied
- * again. Returns every line's result, in file order.
+ * records them a page (`LINES_PER_PAGE` lines in file order, one item) at a time, each page as soon
+ * as all its lines are done. The payouts are read a chunk of lines at a time (BatchGetItem; the next
+ * chunk is read while this one settles, and no more is read from the file until the chunk before it
+ * is done), so that a line costs about one conditional write and memory holds two chunks and the
+ * pages they touch. Pages a crashed run already recorded keep their lines' results and are not
+ * applied again. Returns every line's result, in file order.
  */
 async function applyLines(
   reportId: string,
   planned: AsyncIterable<PlannedLine>,
   options: { concurrency: number },
 ): Promise<LineResult[]> {
-  const done = await recordedLines(reportId);
+  const done = await recordedPages(reportId);
   const run = limiter(options.concurrency);
+  const writePage = limiter(PAGE_WRITES);
   const results: LineResult[] = [];
-  let buffer: StoredLine[] = [];
+  /** Pages being filled: their lines by offset, and how many are done. */
+  const filling = new Map<number, { lines: StoredLine[]; filled: number }>();
   const writes = new Set<Promise<void>>();
   let failure: unknown;
-  const flush = () => {
-    if (buffer.length === 0) return;
-    const batch = buffer;
-    buffer = [];
-    const write: Promise<void> = putLines(reportId, batch).then(
-      () => {
-        writes.delete(write);
-      },
-      (error: unknown) => {
+  const flush = (page: number, lines: StoredLine[]) => {
+    filling.delete(page);
+    const write: Promise<void> = writePage(() => putLinePage(reportId, page, lines))
+      .catch((error: unknown) => {
         failure ??= error;
-      },
-    );
+      })
+      .finally(() => writes.delete(write));
     writes.add(write);
+  };
+  const record = (stored: StoredLine) => {
+    results[stored.index] = stored.result;
+    const page = Math.floor(stored.index / LINES_PER_PAGE);
+    let filled = filling.get(page);
+    if (!filled) {
+      filled = { lines: [], filled: 0 };
+      filling.set(page, filled);
+    }
+    filled.lines[stored.index - page * LINES_PER_PAGE] = stored;
+    filled.filled += 1;
+    if (filled.filled === LINES_PER_PAGE) flush(page, filled.lines);
   };
   const settle = async (chunk: readonly { index: number; plan: PlannedLine }[]) => {
     const matches = await findByEndToEndIds(
@@ -456,11 +468,6 @@ async function applyLines(
       record(stored);
     }
   };
-  const record = (stored: StoredLine) => {
-    results[stored.index] = stored.result;
-    buffer.push(stored);
-    if (buffer.length >= LINE_BATCH) flush();
-  };
   let previous: Promise<void> | undefined;
   const launch = async (chunk: { index: number; plan: PlannedLine }[]) => {
     const settling = settle(chunk);
@@ -472,8 +479,9 @@ async function applyLines(
   let chunk: { index: number; plan: PlannedLine }[] = [];
   let index = 0;
   for await (const plan of planned) {
-    const recorded = done.get(index);
-    if (recorded) results[index] = recorded.result;
+    const recorded = done.get(Math.floor(index / LINES_PER_PAGE));
+    const result = recorded?.[index % LINES_PER_PAGE];
+    if (result) results[index] = result;
     else chunk.push({ index, plan });
     index += 1;
     if (chunk.length >= MATCH_CHUNK) {
@@ -483,7 +491,8 @@ async function applyLines(
   }
   if (chunk.length > 0) await launch(chunk);
   await previous;
-  flush();
+  // The last page (fewer lines), once every line is done.
+  for (const [page, filled] of [...filling]) flush(page, filled.lines);
   await Promise.all(writes);
   if (failure) throw failure;
   return results;
@@ -647,8 +656,7 @@ const alertOf = (line: StoredLine): AlertLine => ({
 });
 
 async function linesWith(reportId: string, wanted: readonly LineResult[]): Promise<AlertLine[]> {
-  const all = await recordedLines(reportId);
-  return [...all.values()].filter((line) => wanted.includes(line.result)).map(alertOf);
+  return (await recordedLinesWhere(reportId, (line) => wanted.includes(line.result))).map(alertOf);
 }
 
 /**

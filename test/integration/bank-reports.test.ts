@@ -579,21 +579,25 @@ describe('applying reports', () => {
   it('a run that crashed half-way converges when it runs again: every payout paid exactly once', async () => {
     const payouts = await Promise.all([1, 2, 3, 4].map((n) => readyPayout(n * 100)));
     const exported = await exportSepa(payouts.map((p) => p.payoutId));
+    const booked = (n: number) => ({
+      amount: `${n + 1}.00`,
+      creditDebit: 'DBIT' as const,
+      txs: [{ endToEndId: exported.endToEnd.get(payouts[n]?.payoutId ?? '') as string }],
+    });
+    // Lines are stored 100 a page: two payouts and 98 unknown ids fill page 0, two payouts page 1.
+    const unknown = Array.from({ length: 98 }, (_, n) => ({
+      amount: '1.00',
+      creditDebit: 'DBIT' as const,
+      txs: [{ endToEndId: `UNKNOWN-${n}` }],
+    }));
     const report = await uploadReport(
-      camt({
-        entries: payouts.map((p, n) => ({
-          amount: `${n + 1}.00`,
-          creditDebit: 'DBIT' as const,
-          txs: [{ endToEndId: exported.endToEnd.get(p.payoutId) as string }],
-        })),
-      }),
+      camt({ entries: [booked(0), booked(1), ...unknown, booked(2), booked(3)] }),
     );
-    expect(report.counts).toEqual({ ...zero, lines: 4, applied: 4 });
-    // As if the run had died after settling every payout but recording only the first two lines.
+    expect(report.counts).toEqual({ ...zero, lines: 102, applied: 4, unmatched: 98 });
+    const before = await linesOf(report.id);
+    // As if the run had died after settling every payout but recording only the first page.
     const key = { PK: `BANKREPORT#${report.id}` };
-    for (const sk of ['LINE#0000002', 'LINE#0000003']) {
-      await dynamo().send(new DeleteCommand({ TableName: table(), Key: { ...key, SK: sk } }));
-    }
+    await dynamo().send(new DeleteCommand({ TableName: table(), Key: { ...key, SK: 'LINES#0000001' } }));
     await dynamo().send(
       new UpdateCommand({
         TableName: table(),
@@ -603,22 +607,71 @@ describe('applying reports', () => {
         ExpressionAttributeValues: { ':received': 'received' },
       }),
     );
+    expect(await linesOf(report.id)).toHaveLength(100);
     await notify(`bank-reports/${report.id}.xml`, 1);
     const rerun = expectOk(await call(manager, 'GET', `/bank-reports/${report.id}`));
     expect(rerun).toMatchObject({
       status: 'applied',
-      counts: { ...zero, lines: 4, applied: 2, alreadyApplied: 2 },
+      counts: { ...zero, lines: 102, applied: 2, alreadyApplied: 2, unmatched: 98 },
     });
-    expect((await linesOf(report.id)).map((line) => line.result)).toEqual([
+    const after = await linesOf(report.id);
+    // The recorded page is kept as it was; the other's lines were applied again.
+    expect(after.slice(0, 100)).toEqual(before.slice(0, 100));
+    expect(after.map((line) => line.result)).toEqual([
       'applied',
       'applied',
+      ...unknown.map(() => 'unmatched'),
       'already_applied',
       'already_applied',
+    ]);
+    expect(after.map((line) => line.endToEndId)).toEqual([
+      ...[0, 1].map((n) => exported.endToEnd.get(payouts[n]?.payoutId ?? '')),
+      ...unknown.map((_, n) => `UNKNOWN-${n}`),
+      ...[2, 3].map((n) => exported.endToEnd.get(payouts[n]?.payoutId ?? '')),
     ]);
     for (const p of payouts) {
       const events = expectOk(await call(manager, 'GET', `/payouts/${p.payoutId}/events`));
       expect(events.items.filter((event: { type: string }) => event.type === 'payout.paid')).toHaveLength(1);
     }
+  });
+
+  it('GET /bank-reports/{id}/lines pages lines, not the page items that store them', async () => {
+    const entries = Array.from({ length: 230 }, (_, n) => ({
+      amount: '1.00',
+      creditDebit: 'DBIT' as const,
+      txs: [{ endToEndId: `UNKNOWN-PAGED-${n}` }],
+    }));
+    const report = await uploadReport(camt({ entries }));
+    expect(report.counts).toEqual({ ...zero, lines: 230, unmatched: 230 });
+    const all = entries.map((entry) => entry.txs[0]?.endToEndId);
+    // Pages of 7 and of 100 cross the stored pages' boundaries (100, 200) at other places.
+    for (const limit of [7, 100]) {
+      const lines = await listAll(manager, `/bank-reports/${report.id}/lines`, {}, limit);
+      expect(lines.map((line) => line.endToEndId)).toEqual(all);
+      expect(lines.every((line) => line.result === 'unmatched' && line.index === undefined)).toBe(true);
+    }
+    const first = expectOk(
+      await call(manager, 'GET', `/bank-reports/${report.id}/lines`, { query: { limit: '100' } }),
+    );
+    expect(first.items).toHaveLength(100);
+    const second = expectOk(
+      await call(manager, 'GET', `/bank-reports/${report.id}/lines`, {
+        query: { limit: '100', cursor: first.nextCursor },
+      }),
+    );
+    expect(second.items[0].endToEndId).toBe('UNKNOWN-PAGED-100');
+    // A cursor of another report, or forged, is a 400 that names the cursor.
+    const other = await uploadReport(camt({ entries: entries.slice(0, 3) }));
+    expectProblem(
+      await call(manager, 'GET', `/bank-reports/${other.id}/lines`, { query: { cursor: first.nextCursor } }),
+      400,
+      'validation_failed',
+    );
+    expectProblem(
+      await call(manager, 'GET', `/bank-reports/${report.id}/lines`, { query: { cursor: 'bogus' } }),
+      400,
+      'validation_failed',
+    );
   });
 });
 
