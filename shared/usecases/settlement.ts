@@ -351,14 +351,19 @@ async function commit(
 ): Promise<PayoutItem> {
   if (options.history !== 'later' || !options.item) return updatePayout(payoutId, update);
   const task = item.task;
-  const taskCondition = task ? '#cTask.#cToken = :cTok' : 'attribute_not_exists(#cTask)';
+  // The version read guards the status and the EndToEndId (an export's take and release bump it),
+  // so the condition is the version, the outbox's room and the task token (parking one does not
+  // bump the version): dynalite parses every clause of every line's write.
   await updatePayout(payoutId, {
     ...update,
-    condition: {
-      expression: update.condition ? `${update.condition.expression} AND ${taskCondition}` : taskCondition,
-      names: { ...update.condition?.names, '#cTask': 'task', ...(task ? { '#cToken': 'token' } : {}) },
-      values: { ...update.condition?.values, ...(task ? { ':cTok': task.token } : {}) },
-    },
+    statusAsRead: true,
+    condition: task
+      ? {
+          expression: '#cTask.#cToken = :cTok',
+          names: { '#cTask': 'task', '#cToken': 'token' },
+          values: { ':cTok': task.token },
+        }
+      : { expression: 'attribute_not_exists(#cTask)', names: { '#cTask': 'task' } },
     returnItem: 'none',
   });
   return {

@@ -359,6 +359,7 @@ async function parent(count: number): Promise<void> {
       `applied ${result.lines} lines in ${result.seconds.toFixed(2)} s (${result.linesPerSecond}/s) at concurrency ${result.concurrency}; floor: ${result.lines} conditional UpdateItems in ${result.floorSeconds.toFixed(2)} s (${result.floorPerSecond}/s); ratio ${ratio} (target ≥ ${MIN_RATIO}); peak RSS ${result.peakRssMb} MB (${result.applyPeakRssMb} MB when the apply ended, before the floor; before: ${result.baselineRssMb} MB; target ≤ ${MAX_RSS_MB})`,
     );
     console.log(`DynamoDB requests while applying: ${JSON.stringify(result.requests)}`);
+    if (process.env.BENCH_CPU_PROF) console.log(`phase windows (µs): ${JSON.stringify(result.windowsUs)}`);
     const cpu = result.cpuMsPerLine;
     console.log(
       `CPU ms per line (load-independent): apply ${cpu.apply} (bundle of ${Math.round(bundleBytes / 1024)} KiB on plain Node) + dynalite ${cpu.applyDynalite}; floor ${cpu.floor} + dynalite ${cpu.floorDynalite}; load average ${loadavg()
