@@ -205,7 +205,7 @@ async function uploadReport(
  */
 async function runChild(dataDir: string, key: string, dynalitePid: number, payoutIds: string[]) {
   const bundled = await bundleAsCdk(
-    join(dataDir, 'bundle'),
+    process.env.BENCH_BUNDLE_DIR ?? join(dataDir, 'bundle'),
     'bank-reports-apply',
     fileURLToPath(new URL('./bank-reports-child.ts', import.meta.url)),
   );
