@@ -34,6 +34,8 @@ export interface ChildResult {
   /** CPU milliseconds per line: this process and dynalite's, while applying and in the floor. */
   cpuMsPerLine: { apply: number; applyDynalite: number; floor: number; floorDynalite: number };
   requests: Record<string, number>;
+  /** Mean DynamoDB requests in flight while applying, and in the floor. */
+  meanInFlight: { apply: number; floor: number };
   floorRequests: Record<string, number>;
   /** Monotonic-clock microseconds (the clock of V8's CPU profiles) of each phase, to cut profiles. */
   windowsUs: { apply: [number, number]; floor: [number, number] };
@@ -66,17 +68,35 @@ const ownCpuMs = () => {
 
 const key = argument('key');
 const dynalitePid = argument('dynalite-pid');
-const payoutIds = readFileSync(0, 'utf8').split('\n').filter(Boolean);
+// Read as a stream: a pipe may not be readable at once (readFileSync(0) then fails with EAGAIN).
+let input = '';
+for await (const chunk of process.stdin) input += String(chunk);
+const payoutIds = input.split('\n').filter(Boolean);
 
 const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ maxAttempts: 5 }), {
   marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
 });
 let requests: Record<string, number> = {};
+/** Requests in flight, integrated over time (ms): divided by a phase's length, its mean concurrency. */
+let inFlight = 0;
+let inFlightMs = 0;
+let inFlightSince = performance.now();
+const inFlightChange = (delta: number) => {
+  const now = performance.now();
+  inFlightMs += inFlight * (now - inFlightSince);
+  inFlightSince = now;
+  inFlight += delta;
+};
 dynamo.middlewareStack.add(
   (next, context) => async (args) => {
     const name = String(context.commandName).replace(/Command$/, '');
     requests[name] = (requests[name] ?? 0) + 1;
-    return next(args);
+    inFlightChange(1);
+    try {
+      return await next(args);
+    } finally {
+      inFlightChange(-1);
+    }
   },
   { step: 'finalizeRequest', name: 'benchRequestCounter' },
 );
@@ -86,9 +106,13 @@ const baselineRssMb = peakRssMb();
 let cpu = ownCpuMs();
 let dynaliteCpu = processCpuMs(dynalitePid);
 const applyStartUs = monotonicUs();
+inFlightChange(0);
+inFlightMs = 0;
 const started = performance.now();
 const outcome = await processUploadedReport(key, { concurrency: APPLY_CONCURRENCY });
 const seconds = (performance.now() - started) / 1000;
+inFlightChange(0);
+const applyInFlight = inFlightMs / (seconds * 1000);
 const applyEndUs = monotonicUs();
 const applyCpu = ownCpuMs() - cpu;
 const applyDynaliteCpu = processCpuMs(dynalitePid) - dynaliteCpu;
@@ -107,6 +131,8 @@ cpu = ownCpuMs();
 dynaliteCpu = processCpuMs(dynalitePid);
 const run = limiter(APPLY_CONCURRENCY);
 const floorStartUs = monotonicUs();
+inFlightChange(0);
+inFlightMs = 0;
 const floorStart = performance.now();
 await Promise.all(
   payoutIds.slice(0, lines).map((id, index) =>
@@ -125,6 +151,8 @@ await Promise.all(
   ),
 );
 const floorSeconds = (performance.now() - floorStart) / 1000;
+inFlightChange(0);
+const floorInFlight = inFlightMs / (floorSeconds * 1000);
 const floorEndUs = monotonicUs();
 const floorCpu = ownCpuMs() - cpu;
 const floorDynaliteCpu = processCpuMs(dynalitePid) - dynaliteCpu;
@@ -146,6 +174,7 @@ const output: ChildResult = {
     floorDynalite: perLine(floorDynaliteCpu),
   },
   requests: applyRequests,
+  meanInFlight: { apply: Math.round(applyInFlight * 10) / 10, floor: Math.round(floorInFlight * 10) / 10 },
   floorRequests: requests,
   windowsUs: { apply: [applyStartUs, applyEndUs], floor: [floorStartUs, floorEndUs] },
 };

@@ -358,7 +358,9 @@ async function parent(count: number): Promise<void> {
     console.log(
       `applied ${result.lines} lines in ${result.seconds.toFixed(2)} s (${result.linesPerSecond}/s) at concurrency ${result.concurrency}; floor: ${result.lines} conditional UpdateItems in ${result.floorSeconds.toFixed(2)} s (${result.floorPerSecond}/s); ratio ${ratio} (target ≥ ${MIN_RATIO}); peak RSS ${result.peakRssMb} MB (${result.applyPeakRssMb} MB when the apply ended, before the floor; before: ${result.baselineRssMb} MB; target ≤ ${MAX_RSS_MB})`,
     );
-    console.log(`DynamoDB requests while applying: ${JSON.stringify(result.requests)}`);
+    console.log(
+      `DynamoDB requests while applying: ${JSON.stringify(result.requests)}; mean in flight: ${result.meanInFlight.apply} applying, ${result.meanInFlight.floor} in the floor`,
+    );
     if (process.env.BENCH_CPU_PROF) console.log(`phase windows (µs): ${JSON.stringify(result.windowsUs)}`);
     const cpu = result.cpuMsPerLine;
     console.log(
