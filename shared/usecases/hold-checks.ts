@@ -4,7 +4,7 @@
  * ./holds.ts (placing, releasing, confirming) so that the functions that only check holds (exports,
  * drafting, partner payouts) bundle no more than this.
  */
-import { activeHoldsConsistent, activeHoldsOf } from '../adapters/hold-store.ts';
+import { activeHoldsConsistent, activeHoldsOf, markedActiveHolds } from '../adapters/hold-store.ts';
 import { type HoldFacts, holdsOnPayout, holdsOnReward, holdView, isActive } from '../domain/controls.ts';
 import { OnHold } from '../domain/errors.ts';
 import type { Hold, Payout, Reward } from '../domain/schemas.ts';
@@ -87,15 +87,24 @@ export function assertRewardsNotHeld<R extends Pick<Reward, 'id' | 'partnerId'>>
   return [...rewards];
 }
 
-/** Adds `hold: { partnerMessage? }` to the payouts a hold covers (one Query per partner). */
+/**
+ * Adds `hold: { partnerMessage? }` to the payouts a hold covers: a view, so the holds the markers
+ * name are enough (one Query, of the one partner or of all: holds are exceptions; see
+ * ../adapters/hold-store.ts). The checks above read the index too.
+ */
 export async function withHolds<P extends Pick<Payout, 'id' | 'partnerId'>>(
   payouts: readonly P[],
 ): Promise<P[]> {
   const partners = [...new Set(payouts.map((payout) => payout.partnerId))];
-  const holds = new Map<string, Hold[]>();
-  await Promise.all(partners.map(async (id) => holds.set(id, await activeHoldsOfPartner(id))));
+  if (partners.length === 0) return [...payouts];
+  const holds = await markedActiveHolds(partners.length === 1 ? partners[0] : undefined);
   return payouts.map((payout) => {
-    const view = holdView(holdsOnPayout(holds.get(payout.partnerId) ?? [], payout));
+    const view = holdView(
+      holdsOnPayout(
+        holds.filter((hold) => hold.partnerId === payout.partnerId),
+        payout,
+      ),
+    );
     return view ? { ...payout, hold: view } : payout;
   });
 }
