@@ -674,7 +674,9 @@ describe('holds are read consistently where money is gated', () => {
 
     expectOk(await release(finA, hold.id));
     expect((await getPayout(payoutId)).hold).toBeUndefined();
-    expect(expectOk(await call(partner(partnerId), 'GET', `/partner/payouts/${payoutId}`)).hold).toBeUndefined();
+    expect(
+      expectOk(await call(partner(partnerId), 'GET', `/partner/payouts/${payoutId}`)).hold,
+    ).toBeUndefined();
   });
 
   it('converges after a crash between a hold and its marker, either way', async () => {
