@@ -88,25 +88,33 @@ export function assertRewardsNotHeld<R extends Pick<Reward, 'id' | 'partnerId'>>
 }
 
 /**
- * Adds `hold: { partnerMessage? }` to the payouts a hold covers: a view, so the holds the markers
- * name are enough (one Query, of the one partner or of all: holds are exceptions; see
- * ../adapters/hold-store.ts). The checks above read the index too.
+ * The holds a view of payouts shows (`hold: { partnerMessage? }`): those the markers name, of one
+ * partner or of all (one Query: holds are exceptions; see ../adapters/hold-store.ts). The checks
+ * above read the index too. Start it beside the payouts' own read when the partner is known.
  */
+export function holdsForView(partnerId?: string): Promise<Hold[]> {
+  return markedActiveHolds(partnerId);
+}
+
+/** Adds `hold` to the payouts that `holds` (of their partners) cover. */
+export function showHolds<P extends Pick<Payout, 'id' | 'partnerId'>>(
+  payouts: readonly P[],
+  holds: readonly Hold[],
+): P[] {
+  return payouts.map((payout) => {
+    const own = holds.filter((hold) => hold.partnerId === payout.partnerId);
+    const view = holdView(holdsOnPayout(own, payout));
+    return view ? { ...payout, hold: view } : payout;
+  });
+}
+
+/** `showHolds` after reading the holds of the payouts' partner (or of all, for several partners). */
 export async function withHolds<P extends Pick<Payout, 'id' | 'partnerId'>>(
   payouts: readonly P[],
 ): Promise<P[]> {
   const partners = [...new Set(payouts.map((payout) => payout.partnerId))];
   if (partners.length === 0) return [...payouts];
-  const holds = await markedActiveHolds(partners.length === 1 ? partners[0] : undefined);
-  return payouts.map((payout) => {
-    const view = holdView(
-      holdsOnPayout(
-        holds.filter((hold) => hold.partnerId === payout.partnerId),
-        payout,
-      ),
-    );
-    return view ? { ...payout, hold: view } : payout;
-  });
+  return showHolds(payouts, await holdsForView(partners.length === 1 ? partners[0] : undefined));
 }
 
 export async function withHold<P extends Pick<Payout, 'id' | 'partnerId'>>(payout: P): Promise<P> {
