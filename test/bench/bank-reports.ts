@@ -1,16 +1,23 @@
 /**
  * `npm run bench:bank-reports`: 10,000 exported payouts, one camt.054 with 10,000 booked entries.
  *
- * The parent starts dynalite and s3rver in-process, seeds 10,000 partners and 10,000 ready payouts
- * (items shaped as the API writes them, as `bench:exports` seeds them), exports them with the real
- * `createExport` (SEPA: each payout moves to `processing` under its EndToEndId), builds a camt.054
- * booking every payout by the EndToEndId the file wrote (with its exact amount) and uploads it as a
- * bank report. A child process then applies it with the real use case (`processUploadedReport`:
- * streaming parse, matching, settlement, line records, counts, follow-ups) and, in the same run, the
- * floor: as many conditional UpdateItems on the same table (one per payout item) at the same
- * concurrency. The child's peak RSS is the apply's alone (the emulators and the data stay in the
- * parent). The parent then verifies that every payout ended paid exactly once (one `payout.paid` in
- * its history) and that the report counts 10,000 applied lines.
+ * The parent starts dynalite (a process of its own, whose CPU time the child reads from /proc),
+ * s3rver and the local event bus, seeds 10,000 partners and 10,000 ready payouts (items shaped as the
+ * API writes them, as `bench:exports` seeds them), exports them with the real `createExport` (SEPA:
+ * each payout moves to `processing` under its EndToEndId), builds a camt.054 booking every payout by
+ * the EndToEndId the file wrote (with its exact amount) and uploads it as a bank report. It then
+ * bundles ./bank-reports-child.ts as CDK bundles a function and runs the bundle on plain Node: the
+ * child applies the report with the real use case (`processUploadedReport`: streaming parse,
+ * matching, settlement, line pages, counts, follow-ups) and, in the same run, the floor: as many
+ * conditional UpdateItems on the same table (one per payout item) at the same concurrency. The
+ * child's peak RSS is the apply's alone, with no TypeScript loader in it. Beside the wall-clock
+ * ratio (which moves with the machine's load) it reports CPU ms per line of the child and of
+ * dynalite in each phase, which load barely moves. The parent then verifies that every payout ended
+ * paid exactly once (one `payout.paid` in its history) and that the report counts 10,000 applied
+ * lines.
+ *
+ * Environment: `BENCH_CPU_PROF=<dir>` V8 CPU profiles of the child and of dynalite (the child prints
+ * its phases' windows on the profiles' clock); `BENCH_BUNDLE_DIR=<dir>` keeps the child's bundle.
  *
  * Prints one JSON object as its last line:
  * {"bench":"bank-reports","lines":…,"linesPerSecond":…,"floorPerSecond":…,"ratio":…,"peakRssMb":…,"verified":…}
