@@ -292,12 +292,14 @@ export interface PayoutUpdate {
    */
   returnItem?: 'all' | 'none';
   /**
-   * The caller read the payout (consistently) and gives its `version`: the write then checks the
-   * version alone, not `from` (every change of status, export or EndToEndId bumps the version, so a
-   * version still unchanged means a status still as read). A shorter condition for the many writes
-   * of a bank report; a failed write is told apart (InvalidTransition, Conflict) as usual.
+   * The payout as the caller read it (consistently) at `version` (required): the write then checks
+   * the version, not `from` (every change of status, export or EndToEndId bumps the version, so a
+   * version still unchanged means a status still as read), and, when the outbox read had room, that
+   * `seq` is still the one read instead of the outbox's size (every append raises `seq`, a flush only
+   * shrinks the outbox), writing the next `seq` as a value. Shorter, function-free conditions for the
+   * many writes of a bank report (dynalite parses each); a failed write is told apart as usual.
    */
-  statusAsRead?: boolean;
+  asRead?: { seq: number; flushed: number };
 }
 
 /**
@@ -358,12 +360,21 @@ async function updatePayoutOnce(id: string, update: PayoutUpdate): Promise<Payou
     names['#seq'] = 'seq';
     names['#outbox'] = 'outbox';
     values[':entries'] = update.events;
-    // One entry with the version bumped: its `:one` serves.
-    const count = update.events.length === 1 ? ':one' : ':count';
-    values[count] = update.events.length;
-    values[':maxOutbox'] = MAX_OUTBOX;
-    sets.push(`#seq = #seq + ${count}`, '#outbox = list_append(#outbox, :entries)');
-    conditions.push('size(#outbox) < :maxOutbox');
+    const read = update.asRead;
+    if (read && expectedVersion !== undefined && read.seq - read.flushed < MAX_OUTBOX) {
+      // No append since the read (seq unchanged): the outbox holds at most what was read.
+      values[':seqRead'] = read.seq;
+      values[':nextSeq'] = read.seq + update.events.length;
+      sets.push('#seq = :nextSeq', '#outbox = list_append(#outbox, :entries)');
+      conditions.push('#seq = :seqRead');
+    } else {
+      // One entry with the version bumped: its `:one` serves.
+      const count = update.events.length === 1 ? ':one' : ':count';
+      values[count] = update.events.length;
+      values[':maxOutbox'] = MAX_OUTBOX;
+      sets.push(`#seq = #seq + ${count}`, '#outbox = list_append(#outbox, :entries)');
+      conditions.push('size(#outbox) < :maxOutbox');
+    }
   }
   const fromNames = update.from.map((status, index) => {
     values[`:from${index}`] = status;
@@ -371,7 +382,7 @@ async function updatePayoutOnce(id: string, update: PayoutUpdate): Promise<Payou
   });
   if (fromNames.length === 0) throw new Error('A payout update needs the statuses it may start from');
   const expected = update.ifMatch ?? update.version;
-  const statusChecked = !(update.statusAsRead && expected !== undefined);
+  const statusChecked = !(update.asRead && expected !== undefined);
   if (statusChecked) {
     conditions.push(
       fromNames.length === 1 ? `#status = ${fromNames[0]}` : `#status IN (${fromNames.join(', ')})`,

@@ -352,11 +352,14 @@ async function commit(
   if (options.history !== 'later' || !options.item) return updatePayout(payoutId, update);
   const task = item.task;
   // The version read guards the status and the EndToEndId (an export's take and release bump it),
-  // so the condition is the version, the outbox's room and the task token (parking one does not
-  // bump the version): dynalite parses every clause of every line's write.
+  // the `seq` read the outbox's room (every append raises it), so the condition is the version, the
+  // seq and the task token (parking one does not bump the version): dynalite parses every clause of
+  // every line's write, and a function (size(…)) costs it most.
   await updatePayout(payoutId, {
     ...update,
-    statusAsRead: true,
+    ...(typeof item.seq === 'number' && typeof item.flushed === 'number'
+      ? { asRead: { seq: item.seq, flushed: item.flushed } }
+      : {}),
     condition: task
       ? {
           expression: '#cTask.#cToken = :cTok',
@@ -432,9 +435,12 @@ export const SETTLEMENT_FIELDS = [
   'exportRefs',
   'reissuedAs',
   'paidAt',
-  // for the settling write without a returned item: the signal's token, the rewards of a return
+  // for the settling write without a returned item: the signal's token, the rewards of a return,
+  // and the history's length (the write checks `seq` as read, not the outbox's size)
   'task',
   'memberCount',
+  'seq',
+  'flushed',
 ] as const;
 
 export interface BatchMatch {

@@ -898,6 +898,53 @@ describe('the gaps: block rejections, reversals, the void race, the history flus
   });
 });
 
+describe('the settling write checks the payout as read', () => {
+  it('a history entry appended after the read without a version bump (a reminder) makes the write read again: paid once, both entries kept', async () => {
+    const a = await readyPayout(7_300);
+    const exported = await exportSepa([a.payoutId]);
+    const e2e = exported.endToEnd.get(a.payoutId) as string;
+    // The report read the payout (version, seq); a processing reminder (keepVersion: the version does
+    // not move, `seq` does) lands just before the settling write goes out.
+    const { remindManagerProcessing } = await import('../../shared/usecases/workflow.ts');
+    const settling = (input: { Key?: { PK?: string } }) =>
+      input.Key?.PK === `PAYOUT#${a.payoutId}` && JSON.stringify(input).includes('"payout.paid"');
+    let writes = 0;
+    const counter = `count-${randomUUID()}`;
+    dynamo().middlewareStack.add(
+      (next) => async (args) => {
+        if (settling(args.input as { Key?: { PK?: string } })) writes += 1;
+        return next(args);
+      },
+      { step: 'initialize', name: counter },
+    );
+    const remove = beforeRequest(settling, () => remindManagerProcessing(a.payoutId, 5));
+    let report: any;
+    try {
+      report = await uploadReport(
+        camt({ entries: [{ amount: '73.00', creditDebit: 'DBIT', txs: [{ endToEndId: e2e }] }] }),
+      );
+    } finally {
+      remove();
+      dynamo().middlewareStack.remove(counter);
+    }
+    expect(report.counts).toEqual({ ...zero, lines: 1, applied: 1 });
+    expect(writes).toBe(2); // the first write refused (seq moved), the second after a fresh read
+    expect((await payoutOf(a.payoutId)).status).toBe('paid');
+    const events = (await listAll(manager, `/payouts/${a.payoutId}/events`)).map(
+      (event: { type: string }) => event.type,
+    );
+    expect(events.filter((type) => type === 'payout.paid')).toHaveLength(1);
+    expect(events.filter((type) => type === 'payout.processing_reminder')).toHaveLength(1);
+    expect(events.indexOf('payout.processing_reminder')).toBeLessThan(events.indexOf('payout.paid'));
+    const item = (
+      await dynamo().send(
+        new GetCommand({ TableName: table(), Key: { PK: `PAYOUT#${a.payoutId}`, SK: 'PAYOUT' } }),
+      )
+    ).Item as { seq: number; flushed: number; outbox: unknown[] };
+    expect(item.seq - item.flushed).toBe(item.outbox.length);
+  });
+});
+
 describe('bad files are rejected with a clear reason and change nothing', () => {
   it.each([
     ['not XML', () => Buffer.from('%PDF-1.7\nnot a report\n'), /^The file is not well-formed XML/],
