@@ -443,16 +443,19 @@ describe('POST /exports, csv', () => {
         { exportId: body.id, format: 'csv', fileName: body.fileName, createdAt: body.createdAt },
       ]);
     }
+    const endToEndId = expectOk(await call(manager, 'GET', `/payouts/${ids[0]}`)).endToEndId;
     expectOk(await call(manager, 'POST', `/exports/${body.id}/void`, { body: { reason: 'test' } }));
-    // The link is an item of its own, outside every index.
+    // The link is an item of its own, outside every index, at the EndToEndId the file carries (the
+    // reference a bank report resolves, kept after the void).
     const { Item } = await dynamo().send(
-      new GetCommand({ TableName: table(), Key: { PK: `PAYOUT#${ids[0]}`, SK: `EXPORT#${body.id}` } }),
+      new GetCommand({ TableName: table(), Key: { PK: `PAYOUT#${ids[0]}`, SK: `E2E#${endToEndId}` } }),
     );
     expect(Item).toEqual({
       PK: `PAYOUT#${ids[0]}`,
-      SK: `EXPORT#${body.id}`,
+      SK: `E2E#${endToEndId}`,
       type: 'payout_export',
       exportId: body.id,
+      endToEndId,
       format: 'csv',
       fileName: body.fileName,
       createdAt: body.createdAt,
@@ -909,7 +912,7 @@ describe('exportsOfPayout', () => {
     const payout = await payoutOf(owner.id, 'EUR', [321]);
     expect(await exportsOfPayout(payout.id)).toEqual([]);
     const crashed = newId('export');
-    await putExportLinks([payout.id], {
+    await putExportLinks([{ payoutId: payout.id, endToEndId: endToEndIdFor(payout.id, 1) }], {
       exportId: crashed,
       format: 'csv',
       fileName: `${crashed}.csv`,
