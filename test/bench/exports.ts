@@ -257,12 +257,16 @@ async function verify(
       const link = await client.send(
         new GetCommand({
           TableName: LOCAL_NAMES.table,
-          Key: { PK: keys.payout(id).PK, SK: `EXPORT#${result.exportId}` },
+          Key: { PK: keys.payout(id).PK, SK: `E2E#${endToEndId}` },
           ConsistentRead: true,
         }),
       );
-      if (link.Item?.type !== 'payout_export' || link.Item.format !== result.format)
-        problems.push(`${id} not linked`);
+      if (
+        link.Item?.type !== 'payout_export' ||
+        link.Item.format !== result.format ||
+        link.Item.exportId !== result.exportId
+      )
+        problems.push(`${id} not linked at its EndToEndId`);
     }
     if (problems.length > 10) break;
   }
