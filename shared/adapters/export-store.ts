@@ -697,8 +697,38 @@ export async function putBuildingExport(
   );
 }
 
-/** The export's final payout ids (those it won, in file order), replacing the candidates. */
-export async function putExportPayoutIds(exportId: string, payoutIds: readonly string[]): Promise<void> {
+/**
+ * The export's final payout ids (those it won, in file order), replacing the candidates. When it won
+ * every candidate (`candidates`, the list `putBuildingExport` wrote, in the same order), the list
+ * stored is already that one: only its `candidates` mark goes (no second copy of up to 10,000 ids).
+ */
+export async function putExportPayoutIds(
+  exportId: string,
+  payoutIds: readonly string[],
+  candidates?: readonly string[],
+): Promise<void> {
+  if (
+    candidates !== undefined &&
+    candidates.length === payoutIds.length &&
+    candidates.every((id, index) => payoutIds[index] === id)
+  ) {
+    await dynamo()
+      .send(
+        new UpdateCommand({
+          TableName: table(),
+          Key: { PK: keys.export(exportId).PK, SK: PAYOUT_IDS_SK },
+          UpdateExpression: 'REMOVE candidates',
+          // The candidates of this export as written (a resumed export could meet another list).
+          ConditionExpression: 'candidates = :yes AND size(payoutIds) = :count',
+          ExpressionAttributeValues: { ':yes': true, ':count': payoutIds.length },
+        }),
+      )
+      .catch(async (error: unknown) => {
+        if (!isConditionalCheckFailed(error)) throw error;
+        await putExportPayoutIds(exportId, payoutIds);
+      });
+    return;
+  }
   await dynamo().send(
     new PutCommand({
       TableName: table(),
@@ -878,26 +908,24 @@ export async function takePayout(
       new UpdateCommand({
         TableName: table(),
         Key: keys.payout(payoutId),
+        // Short placeholders: a request's expressions are parsed on every call (by DynamoDB, and by
+        // the local emulator at a cost that grows with their length); this one runs once per payout.
+        // #s status, #v version, #q seq (history entries), #o outbox, :p processing, :r ready.
         UpdateExpression:
-          'SET #status = :processing, GSI2PK = :gsi, #version = #version + :one, #seq = #seq + :one, #outbox = list_append(#outbox, :events), reminders = :zero, updatedAt = :at, processingAt = :at, exportId = :x, endToEndId = :e2e',
-        ConditionExpression: '#status = :ready',
+          'SET #s = :p, GSI2PK = :g, #v = #v + :n, #q = #q + :n, #o = list_append(#o, :e), reminders = :z, updatedAt = :t, processingAt = :t, exportId = :x, endToEndId = :i',
+        ConditionExpression: '#s = :r',
         // The history entry goes to the payout's outbox (see ./payout-history.ts).
-        ExpressionAttributeNames: {
-          '#status': 'status',
-          '#version': 'version',
-          '#seq': 'seq',
-          '#outbox': 'outbox',
-        },
+        ExpressionAttributeNames: { '#s': 'status', '#v': 'version', '#q': 'seq', '#o': 'outbox' },
         ExpressionAttributeValues: {
-          ':zero': 0,
-          ':processing': 'processing',
-          ':ready': 'ready',
-          ':gsi': 'PAYOUT_STATUS#processing',
-          ':one': 1,
-          ':events': [take.event],
-          ':at': take.at,
+          ':p': 'processing',
+          ':r': 'ready',
+          ':g': 'PAYOUT_STATUS#processing',
+          ':n': 1,
+          ':z': 0,
+          ':e': [take.event],
+          ':t': take.at,
           ':x': take.exportId,
-          ':e2e': take.endToEndId,
+          ':i': take.endToEndId,
         },
       }),
     );

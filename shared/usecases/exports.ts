@@ -587,7 +587,7 @@ async function completeExport(
     // written building at 1; the activation bumps it (../adapters/export-store.ts)
     version: (record.version ?? 1) + 1,
   };
-  await putExportPayoutIds(record.id, payoutIds);
+  await putExportPayoutIds(record.id, payoutIds, candidateIds);
   // `export.created` is recorded with the activation that makes the export exist (../adapters/outbox.ts).
   const created = outboxEntry('export.created', new Date().toISOString());
   if (!(await activateExport(active, [created]))) {

@@ -929,6 +929,43 @@ describe('exportsOfPayout', () => {
     expect(expectOk(await call(manager, 'GET', `/payouts/${payout.id}`))).toMatchObject({ status: 'ready' });
   });
 
+  it('lists a link of the older layout (EXPORT#<id>, beside an export_ref E2E# item) once', async () => {
+    const owner = await newPartner({
+      name: 'Legacy & Co',
+      payoutMethod: { type: 'paypal', email: `legacy+${randomUUID()}@example.com` },
+    });
+    const payout = await payoutOf(owner.id, 'EUR', [654]);
+    const body = expectOk(await createExport({ format: 'paypal', payoutIds: [payout.id] }), 201);
+    const endToEndId = expectOk(await call(manager, 'GET', `/payouts/${payout.id}`)).endToEndId;
+    const link = { exportId: body.id, format: 'paypal', fileName: body.fileName, createdAt: body.createdAt };
+    // Rewrite this export's link as older code left it: the link at EXPORT#, a bare reference at E2E#.
+    await dynamo().send(
+      new BatchWriteCommand({
+        RequestItems: {
+          [table()]: [
+            {
+              PutRequest: {
+                Item: { PK: `PAYOUT#${payout.id}`, SK: `EXPORT#${body.id}`, type: 'payout_export', ...link },
+              },
+            },
+            {
+              PutRequest: {
+                Item: {
+                  PK: `PAYOUT#${payout.id}`,
+                  SK: `E2E#${endToEndId}`,
+                  type: 'export_ref',
+                  endToEndId,
+                  exportId: body.id,
+                },
+              },
+            },
+          ],
+        },
+      }),
+    );
+    expect(await exportsOfPayout(payout.id)).toEqual([link]);
+  });
+
   it('answers 404 for an unknown payout', async () => {
     await expect(exportsOfPayout(newId('payout'))).rejects.toBeInstanceOf(NotFound);
   });
