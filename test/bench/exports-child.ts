@@ -49,6 +49,11 @@ export interface ChildResult {
   cpuMsPerPayout: number;
   baselineRssMb: number;
   peakRssMb: number;
+  /** Sampled every 50 ms during the export: the JavaScript heap in use, and memory outside it. */
+  peakHeapUsedMb: number;
+  peakExternalMb: number;
+  /** CPU time of this process during the floor, ms per payout. */
+  floorCpuMsPerPayout: number;
   busy: Record<string, Busy>;
   /** DynamoDB requests by command during the export. */
   commands: Record<string, number>;
@@ -270,11 +275,19 @@ async function child(format: ExportFormat, count: number): Promise<void> {
   );
   const baseline = await peakRssMb();
 
+  // What the resident set holds at its peak: the JavaScript heap in use, buffers outside it.
+  const memory = { heapUsedMb: 0, externalMb: 0 };
+  const sampler = setInterval(() => {
+    const usage = process.memoryUsage();
+    memory.heapUsedMb = Math.max(memory.heapUsedMb, Math.round(usage.heapUsed / 1048576));
+    memory.externalMb = Math.max(memory.externalMb, Math.round(usage.external / 1048576));
+  }, 50);
   const cpu = process.cpuUsage();
   const started = performance.now();
   const result = await createExport({ format }, { role: 'manager', id: 'bench-manager' });
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
+  clearInterval(sampler);
   if (result.payoutCount !== count) throw new Error(`exported ${result.payoutCount} payouts, not ${count}`);
   const output: ChildResult = {
     format,
@@ -288,17 +301,23 @@ async function child(format: ExportFormat, count: number): Promise<void> {
     cpuMsPerPayout: Math.round(((used.user + used.system) / 1000 / count) * 1000) / 1000,
     baselineRssMb: baseline,
     peakRssMb: await peakRssMb(),
+    peakHeapUsedMb: memory.heapUsedMb,
+    peakExternalMb: memory.externalMb,
     busy: meter.result(),
     commands: meter.takeCommands(),
     floorPerSecond: 0,
     floorCommands: {},
+    floorCpuMsPerPayout: 0,
     ratio: 0,
     generationPerSecond: 0,
     peakRssAfterMb: 0,
   };
   // Marks for the parent, which reads the emulators' CPU time at each.
   process.stdout.write('#exported\n');
+  const floorCpu = process.cpuUsage();
   output.floorPerSecond = await protocolFloor(count);
+  const floorUsed = process.cpuUsage(floorCpu);
+  output.floorCpuMsPerPayout = Math.round(((floorUsed.user + floorUsed.system) / 1000 / count) * 1000) / 1000;
   output.floorCommands = meter.takeCommands();
   process.stdout.write('#floored\n');
   output.ratio = Math.round((output.payoutsPerSecond / output.floorPerSecond) * 100) / 100;

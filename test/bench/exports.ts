@@ -384,13 +384,13 @@ async function parent(count: number): Promise<void> {
     );
   }
   console.log(
-    'per payout   export: CPU ms, emulators CPU ms, DDB requests, items written   | floor: emulators CPU ms, DDB requests',
+    'per payout   export: CPU ms, emulators CPU ms, DDB requests, items written   | floor: CPU ms, emulators CPU ms, DDB requests   | export peak heap used, external',
   );
   for (const r of results) {
     const requests = Object.values(r.commands).reduce((sum, n) => sum + n, 0);
     const floorRequests = Object.values(r.floorCommands).reduce((sum, n) => sum + n, 0);
     console.log(
-      `${r.format.padEnd(6)} ${r.cpuMsPerPayout.toFixed(2)} ms, ${r.emulatorCpuMsPerPayout.toFixed(2)} ms, ${perPayout(requests, r.payouts)}, ${perPayout(r.busy.dynamoWrites?.items ?? 0, r.payouts)}   | ${r.floorEmulatorCpuMsPerPayout.toFixed(2)} ms, ${perPayout(floorRequests, r.payouts)}   (export: ${JSON.stringify(r.commands)})`,
+      `${r.format.padEnd(6)} ${r.cpuMsPerPayout.toFixed(2)} ms, ${r.emulatorCpuMsPerPayout.toFixed(2)} ms, ${perPayout(requests, r.payouts)}, ${perPayout(r.busy.dynamoWrites?.items ?? 0, r.payouts)}   | ${r.floorCpuMsPerPayout.toFixed(2)} ms, ${r.floorEmulatorCpuMsPerPayout.toFixed(2)} ms, ${perPayout(floorRequests, r.payouts)}   | ${r.peakHeapUsedMb} MB, ${r.peakExternalMb} MB   (export: ${JSON.stringify(r.commands)})`,
     );
   }
   console.log(
@@ -416,6 +416,7 @@ async function parent(count: number): Promise<void> {
             generationPerSecond: r.generationPerSecond,
             peakRssMb: r.peakRssMb,
             cpuMsPerPayout: r.cpuMsPerPayout,
+            floorCpuMsPerPayout: r.floorCpuMsPerPayout,
             emulatorCpuMsPerPayout: r.emulatorCpuMsPerPayout,
             floorEmulatorCpuMsPerPayout: r.floorEmulatorCpuMsPerPayout,
           },
