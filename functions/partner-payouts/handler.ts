@@ -1,9 +1,8 @@
-import { toPayout } from '#shared/adapters/payout-store.ts';
 import { httpHandler } from '#shared/http/handler.ts';
 import { PARTNER_PAYOUT_ROUTES } from '#shared/http/routes/partner-payouts.ts';
-import { withHold } from '#shared/usecases/hold-checks.ts';
 import { requestInvoiceUpload } from '#shared/usecases/invoices.ts';
 import {
+  getPartnerPayout,
   getPartnerPayoutItem,
   listPartnerPayouts,
   listPayoutRewards,
@@ -19,7 +18,7 @@ export const handler = httpHandler(PARTNER_PAYOUT_ROUTES, {
     body: await listPartnerPayouts(caller.partnerId, query),
   }),
   getOwnPayout: async ({ caller, params }) => ({
-    body: await withHold(toPayout(await getPartnerPayoutItem(caller.partnerId, params.id))),
+    body: await getPartnerPayout(caller.partnerId, params.id),
   }),
   listOwnPayoutRewards: async ({ caller, params, query }) => ({
     body: await listPayoutRewards(await getPartnerPayoutItem(caller.partnerId, params.id), query),

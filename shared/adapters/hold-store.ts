@@ -123,6 +123,17 @@ export async function activeHoldsOf(partnerId: string): Promise<Hold[]> {
   return consistentActive(markers, indexed);
 }
 
+/**
+ * The active holds the markers name (of one partner, or of all), each confirmed by its hold item:
+ * what a payout's `hold` view shows, at one strongly consistent Query (plus one GetItem per marked
+ * hold: few). Every hold whose placement was answered has its marker (written before the 201), so a
+ * view misses none of them; the checks that gate money read the index too (`activeHoldsOf`), for a
+ * hold whose marker write crashed before its request was answered.
+ */
+export async function markedActiveHolds(partnerId?: string): Promise<Hold[]> {
+  return consistentActive(await readMarkers(partnerId), []);
+}
+
 /** Every active hold, read consistently (see the top of this file). */
 export async function activeHoldsConsistent(): Promise<Hold[]> {
   const [markers, indexed] = await Promise.all([readMarkers(), activeHolds()]);

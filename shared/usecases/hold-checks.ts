@@ -4,7 +4,7 @@
  * ./holds.ts (placing, releasing, confirming) so that the functions that only check holds (exports,
  * drafting, partner payouts) bundle no more than this.
  */
-import { activeHoldsConsistent, activeHoldsOf } from '../adapters/hold-store.ts';
+import { activeHoldsConsistent, activeHoldsOf, markedActiveHolds } from '../adapters/hold-store.ts';
 import { type HoldFacts, holdsOnPayout, holdsOnReward, holdView, isActive } from '../domain/controls.ts';
 import { OnHold } from '../domain/errors.ts';
 import type { Hold, Payout, Reward } from '../domain/schemas.ts';
@@ -87,17 +87,34 @@ export function assertRewardsNotHeld<R extends Pick<Reward, 'id' | 'partnerId'>>
   return [...rewards];
 }
 
-/** Adds `hold: { partnerMessage? }` to the payouts a hold covers (one Query per partner). */
+/**
+ * The holds a view of payouts shows (`hold: { partnerMessage? }`): those the markers name, of one
+ * partner or of all (one Query: holds are exceptions; see ../adapters/hold-store.ts). The checks
+ * above read the index too. Start it beside the payouts' own read when the partner is known.
+ */
+export function holdsForView(partnerId?: string): Promise<Hold[]> {
+  return markedActiveHolds(partnerId);
+}
+
+/** Adds `hold` to the payouts that `holds` (of their partners) cover. */
+export function showHolds<P extends Pick<Payout, 'id' | 'partnerId'>>(
+  payouts: readonly P[],
+  holds: readonly Hold[],
+): P[] {
+  return payouts.map((payout) => {
+    const own = holds.filter((hold) => hold.partnerId === payout.partnerId);
+    const view = holdView(holdsOnPayout(own, payout));
+    return view ? { ...payout, hold: view } : payout;
+  });
+}
+
+/** `showHolds` after reading the holds of the payouts' partner (or of all, for several partners). */
 export async function withHolds<P extends Pick<Payout, 'id' | 'partnerId'>>(
   payouts: readonly P[],
 ): Promise<P[]> {
   const partners = [...new Set(payouts.map((payout) => payout.partnerId))];
-  const holds = new Map<string, Hold[]>();
-  await Promise.all(partners.map(async (id) => holds.set(id, await activeHoldsOfPartner(id))));
-  return payouts.map((payout) => {
-    const view = holdView(holdsOnPayout(holds.get(payout.partnerId) ?? [], payout));
-    return view ? { ...payout, hold: view } : payout;
-  });
+  if (partners.length === 0) return [...payouts];
+  return showHolds(payouts, await holdsForView(partners.length === 1 ? partners[0] : undefined));
 }
 
 export async function withHold<P extends Pick<Payout, 'id' | 'partnerId'>>(payout: P): Promise<P> {

@@ -71,6 +71,8 @@ import {
   activeHoldsOfPartner,
   assertPayoutNotHeld,
   assertRewardsNotHeld,
+  holdsForView,
+  showHolds,
   unheldRewards,
   withHold,
   withHolds,
@@ -256,16 +258,25 @@ export async function listPartnerPayouts(
     expression += ' AND #status = :status';
     values[':status'] = filter.status;
   }
-  const page = await queryPage({
-    index: 'GSI1',
-    partition: { name: 'GSI1PK', value: `PARTNER#${partnerId}` },
-    sortPrefix: { name: 'GSI1SK', value: 'PO#' },
-    filter: { expression, names, values },
-    limit: filter.limit,
-    cursor: filter.cursor,
-    projection: PAYOUT_VIEW,
-  });
-  return { items: await withHolds(page.items.map(toPayout)), nextCursor: page.nextCursor };
+  const [page, holds] = await Promise.all([
+    queryPage({
+      index: 'GSI1',
+      partition: { name: 'GSI1PK', value: `PARTNER#${partnerId}` },
+      sortPrefix: { name: 'GSI1SK', value: 'PO#' },
+      filter: { expression, names, values },
+      limit: filter.limit,
+      cursor: filter.cursor,
+      projection: PAYOUT_VIEW,
+    }),
+    holdsForView(partnerId),
+  ]);
+  return { items: showHolds(page.items.map(toPayout), holds), nextCursor: page.nextCursor };
+}
+
+/** A partner's own payout, with the holds it shows (both read at once). */
+export async function getPartnerPayout(partnerId: string, id: string): Promise<Payout> {
+  const [item, holds] = await Promise.all([getPartnerPayoutItem(partnerId, id), holdsForView(partnerId)]);
+  return showHolds([toPayout(item)], holds)[0] as Payout;
 }
 
 /** The rewards of a payout, with the partner's review decisions of the current review round. */

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
+  addedBytes,
   budgetBaseline,
   bundleAsCdk,
   bundleWithBaseline,
@@ -95,6 +96,10 @@ interface Row {
   initMs: number;
   baselineBytes: number;
   baselineInitMs: number;
+  /** Bytes of the libraries it carries that its baseline does not (middy, Powertools, zod…). */
+  librariesBytes: number;
+  /** Bytes of our own code in it. */
+  ownBytes: number;
 }
 
 const functions: Row[] = [];
@@ -103,17 +108,30 @@ for (const name of readdirSync(join(ROOT, 'functions')).sort()) {
   const bundled = await bundleWithBaseline(out, name);
   const baseline = budgetBaseline(bundled, documentClient);
   const [fnInit = 0, baselineInit = 0] = initMs(bundled.fn.file, baseline.file);
+  const added = addedBytes(bundled.fn, baseline);
   const row: Row = {
     name,
     bytes: bundled.fn.bytes,
     initMs: round(fnInit),
     baselineBytes: baseline.bytes,
     baselineInitMs: round(baselineInit),
+    librariesBytes: added.librariesBytes,
+    ownBytes: added.ownBytes,
   };
   functions.push(row);
   const packages = [...bundled.imports.packages.keys()].map((pkg) => pkg.replace('@aws-sdk/', '')).join(', ');
   console.log(
     `${name.padEnd(17)} ${kib(row.bytes)} vs ${kib(row.baselineBytes)} (×${(row.bytes / row.baselineBytes).toFixed(2)})  init ${row.initMs.toFixed(1).padStart(6)} vs ${row.baselineInitMs.toFixed(1).padStart(6)} ms (×${(row.initMs / row.baselineInitMs).toFixed(2)})  baseline: ${packages || 'DocumentClient (reference; no SDK client needed)'}`,
+  );
+  const libraries = [...added.libraries]
+    .sort(([, a], [, b]) => b - a)
+    .map(
+      ([pkg, bytes]) =>
+        `${pkg.replace('@aws-lambda-powertools/', 'powertools/')} ${(bytes / 1024).toFixed(1)}`,
+    )
+    .join(', ');
+  console.log(
+    `${''.padEnd(17)} = baseline + libraries ${kib(row.librariesBytes)} (×${added.librariesRatio.toFixed(2)} with no code of its own: ${libraries || 'none'}) + own code ${kib(row.ownBytes)}`,
   );
 }
 rmSync(out, { recursive: true, force: true });

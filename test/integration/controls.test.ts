@@ -650,6 +650,35 @@ describe('holds are read consistently where money is gated', () => {
     expect(marker.Item).toMatchObject({ retired: true, expiresAt: expect.any(Number) });
   });
 
+  it("a payout's views show a hold placed a moment before, from its marker, though the indexes do not show it yet", async () => {
+    const { payoutId, partnerId } = await readyPayout([20_000], 'ISK');
+    const other = await readyPayout([10_000], 'ISK');
+    const hold = expectOk(
+      await place(pm, {
+        scope: 'payout',
+        targetId: payoutId,
+        reasonCode: 'REFUND_RISK',
+        partnerMessage: 'We are checking a refund.',
+      }),
+      201,
+    );
+    await hideFromIndexes(hold.id);
+    const shown = { partnerMessage: 'We are checking a refund.' };
+    expect((await getPayout(payoutId)).hold).toEqual(shown);
+    expect(expectOk(await call(partner(partnerId), 'GET', '/partner/payouts')).items[0].hold).toEqual(shown);
+    // The manager's list spans partners: one read of the markers, each payout shown with its own holds.
+    const listed = await listAll(viewer, '/payouts', { status: 'ready', currency: 'ISK' });
+    expect(listed.find((payout) => payout.id === payoutId)?.hold).toEqual(shown);
+    expect(listed.find((payout) => payout.id === other.payoutId)).toMatchObject({ status: 'ready' });
+    expect(listed.find((payout) => payout.id === other.payoutId)?.hold).toBeUndefined();
+
+    expectOk(await release(finA, hold.id));
+    expect((await getPayout(payoutId)).hold).toBeUndefined();
+    expect(
+      expectOk(await call(partner(partnerId), 'GET', `/partner/payouts/${payoutId}`)).hold,
+    ).toBeUndefined();
+  });
+
   it('converges after a crash between a hold and its marker, either way', async () => {
     const { payoutId, partnerId } = await readyPayout([20_000], 'HUF');
     // Placed, then a crash before its marker was written: the index finds it, and it is marked again.

@@ -173,3 +173,42 @@ export function budgetBaseline(
   const needsClient = [...bundled.imports.packages.keys()].some((pkg) => pkg.startsWith('@aws-sdk/'));
   return needsClient ? bundled.baseline : documentClient;
 }
+
+/** Bytes of a bundle by where they come from: a package (name → bytes), or our own sources. */
+function bytesByOrigin(bundled: Bundled): Map<string, number> {
+  const output = Object.values(bundled.metafile.outputs).find(
+    (candidate) => candidate.entryPoint !== undefined,
+  );
+  const origins = new Map<string, number>();
+  for (const [file, input] of Object.entries(output?.inputs ?? {})) {
+    const origin = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file)?.[1] ?? '(own code)';
+    origins.set(origin, (origins.get(origin) ?? 0) + input.bytesInOutput);
+  }
+  return origins;
+}
+
+/**
+ * What a function adds on top of its baseline, split in two: the libraries it carries that the
+ * baseline does not (middy, Powertools, zod, ulid…: packages absent from the baseline bundle), and
+ * its own code (our sources). `librariesRatio` is the ratio the function would have with no code of
+ * its own at all: the floor its required libraries set.
+ */
+export function addedBytes(
+  fn: Bundled,
+  baseline: Bundled,
+): { libraries: Map<string, number>; librariesBytes: number; ownBytes: number; librariesRatio: number } {
+  const inBaseline = bytesByOrigin(baseline);
+  const libraries = new Map<string, number>();
+  let ownBytes = 0;
+  for (const [origin, bytes] of bytesByOrigin(fn)) {
+    if (origin === '(own code)') ownBytes += bytes;
+    else if (!inBaseline.has(origin)) libraries.set(origin, bytes);
+  }
+  const librariesBytes = [...libraries.values()].reduce((sum, bytes) => sum + bytes, 0);
+  return {
+    libraries,
+    librariesBytes,
+    ownBytes,
+    librariesRatio: (baseline.bytes + librariesBytes) / baseline.bytes,
+  };
+}
