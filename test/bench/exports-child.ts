@@ -60,6 +60,7 @@ export interface ChildResult {
   /** The export protocol's reads and writes alone, payouts per second (see `protocolFloor`). */
   floorPerSecond: number;
   floorCommands: Record<string, number>;
+  floorBusy: Record<string, Busy>;
   ratio: number;
   /** Generation alone, payouts per second. */
   generationPerSecond: number;
@@ -250,11 +251,13 @@ async function child(format: ExportFormat, count: number): Promise<void> {
         write ? itemsWritten(name, args.input) : 0,
       );
       const doneAny = meter.start('any');
+      const doneCommand = meter.start(name);
       try {
         return await next(args);
       } finally {
         done();
         doneAny();
+        doneCommand();
       }
     },
     { step: 'initialize', name: 'benchBusyMeter' },
@@ -307,6 +310,7 @@ async function child(format: ExportFormat, count: number): Promise<void> {
     commands: meter.takeCommands(),
     floorPerSecond: 0,
     floorCommands: {},
+    floorBusy: {},
     floorCpuMsPerPayout: 0,
     ratio: 0,
     generationPerSecond: 0,
@@ -319,6 +323,19 @@ async function child(format: ExportFormat, count: number): Promise<void> {
   const floorUsed = process.cpuUsage(floorCpu);
   output.floorCpuMsPerPayout = Math.round(((floorUsed.user + floorUsed.system) / 1000 / count) * 1000) / 1000;
   output.floorCommands = meter.takeCommands();
+  output.floorBusy = Object.fromEntries(
+    Object.entries(meter.result()).map(([kind, busy]) => {
+      const before = output.busy[kind] ?? { requests: 0, ms: 0, items: 0 };
+      return [
+        kind,
+        {
+          requests: busy.requests - before.requests,
+          ms: busy.ms - before.ms,
+          items: busy.items - before.items,
+        },
+      ];
+    }),
+  );
   process.stdout.write('#floored\n');
   output.ratio = Math.round((output.payoutsPerSecond / output.floorPerSecond) * 100) / 100;
   output.generationPerSecond = await generationRate(format, count);

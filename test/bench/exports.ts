@@ -393,6 +393,11 @@ async function parent(count: number): Promise<void> {
       `${r.format.padEnd(6)} ${r.cpuMsPerPayout.toFixed(2)} ms, ${r.emulatorCpuMsPerPayout.toFixed(2)} ms, ${perPayout(requests, r.payouts)}, ${perPayout(r.busy.dynamoWrites?.items ?? 0, r.payouts)}   | ${r.floorCpuMsPerPayout.toFixed(2)} ms, ${r.floorEmulatorCpuMsPerPayout.toFixed(2)} ms, ${perPayout(floorRequests, r.payouts)}   | ${r.peakHeapUsedMb} MB, ${r.peakExternalMb} MB   (export: ${JSON.stringify(r.commands)})`,
     );
   }
+  // `--details`: every request kind's busy time and count, for the export and for its floor.
+  if (process.argv.includes('--details')) {
+    for (const r of results)
+      console.log(JSON.stringify({ format: r.format, busy: r.busy, floorBusy: r.floorBusy }));
+  }
   console.log(
     'floor: the protocol’s reads (status index paged, BatchGetItem of payouts and partners, 100 keys, 8 in flight) and writes (one conditional' +
       ' UpdateItem per payout, 16 in flight; one link item per payout, BatchWriteItem 25 a request, 8 in flight) alone, in the same child' +
