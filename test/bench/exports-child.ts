@@ -5,7 +5,8 @@
  * data stay in the parent, so this process's peak RSS and CPU time are the export's own.
  *
  * In order: the export (`createExport`, every ready payout of the table), then the floor of the export
- * protocol (`protocolFloor`), then generation alone. Prints one JSON object (`ChildResult`) as its
+ * protocol (`protocolFloor`) on the payouts it took, then generation alone; or, with `--floor-before`,
+ * only the floor on the ready payouts (the parent runs that first, in another process). Prints one JSON object (`ChildResult`) as its
  * last line. Configuration comes from the environment the parent set (`configureEnvironment`).
  *
  *   node <bundle>/index.mjs --child <format> --payouts <n>
@@ -57,11 +58,10 @@ export interface ChildResult {
   busy: Record<string, Busy>;
   /** DynamoDB requests by command during the export. */
   commands: Record<string, number>;
-  /** The export protocol's reads and writes alone, payouts per second (see `protocolFloor`). */
+  /** The export protocol's reads and writes alone after the export, payouts per second (see `protocolFloor`). */
   floorPerSecond: number;
   floorCommands: Record<string, number>;
   floorBusy: Record<string, Busy>;
-  ratio: number;
   /** Generation alone, payouts per second. */
   generationPerSecond: number;
   /** Peak RSS including the floor and generation runs. */
@@ -146,7 +146,7 @@ function itemsWritten(name: string, input: unknown): number {
  * status, appending to its outbox as the take does), one link item per payout (BatchWriteItem, 25 a
  * request, 8 in flight). Payouts per second.
  */
-async function protocolFloor(count: number): Promise<number> {
+async function protocolFloor(count: number, status: 'ready' | 'processing'): Promise<number> {
   const client = dynamo();
   const started = performance.now();
   const ids: string[] = [];
@@ -159,14 +159,14 @@ async function protocolFloor(count: number): Promise<number> {
         KeyConditionExpression: 'GSI2PK = :pk',
         ProjectionExpression: '#id',
         ExpressionAttributeNames: { '#id': 'id' },
-        ExpressionAttributeValues: { ':pk': 'PAYOUT_STATUS#processing' },
+        ExpressionAttributeValues: { ':pk': `PAYOUT_STATUS#${status}` },
         ExclusiveStartKey: startKey,
       }),
     );
     for (const item of page.Items ?? []) ids.push(String(item.id));
     startKey = page.LastEvaluatedKey;
   } while (startKey);
-  if (ids.length !== count) throw new Error(`floor: ${ids.length} processing payouts, not ${count}`);
+  if (ids.length !== count) throw new Error(`floor: ${ids.length} ${status} payouts, not ${count}`);
   const reader = snapshotReader(BATCH_CONCURRENCY);
   const payouts = await reader.payouts(ids);
   await reader.partners(payouts.map((payout) => payout.partnerId));
@@ -177,9 +177,9 @@ async function protocolFloor(count: number): Promise<number> {
         TableName: table(),
         Key: keys.payout(id),
         UpdateExpression: 'SET benchFloor = :at, #outbox = list_append(#outbox, :none)',
-        ConditionExpression: '#status = :processing',
+        ConditionExpression: '#status = :status',
         ExpressionAttributeNames: { '#status': 'status', '#outbox': 'outbox' },
-        ExpressionAttributeValues: { ':at': at, ':processing': 'processing', ':none': [] },
+        ExpressionAttributeValues: { ':at': at, ':status': status, ':none': [] },
       }),
     );
   });
@@ -312,14 +312,13 @@ async function child(format: ExportFormat, count: number): Promise<void> {
     floorCommands: {},
     floorBusy: {},
     floorCpuMsPerPayout: 0,
-    ratio: 0,
     generationPerSecond: 0,
     peakRssAfterMb: 0,
   };
   // Marks for the parent, which reads the emulators' CPU time at each.
   process.stdout.write('#exported\n');
   const floorCpu = process.cpuUsage();
-  output.floorPerSecond = await protocolFloor(count);
+  output.floorPerSecond = await protocolFloor(count, 'processing');
   const floorUsed = process.cpuUsage(floorCpu);
   output.floorCpuMsPerPayout = Math.round(((floorUsed.user + floorUsed.system) / 1000 / count) * 1000) / 1000;
   output.floorCommands = meter.takeCommands();
@@ -337,14 +336,29 @@ async function child(format: ExportFormat, count: number): Promise<void> {
     }),
   );
   process.stdout.write('#floored\n');
-  output.ratio = Math.round((output.payoutsPerSecond / output.floorPerSecond) * 100) / 100;
   output.generationPerSecond = await generationRate(format, count);
   output.peakRssAfterMb = await peakRssMb();
   process.stdout.write(`${JSON.stringify(output)}\n`);
 }
 
+/**
+ * The floor alone, before the export, on the ready payouts (`--floor-before`), in a process of its own
+ * so that the export's process keeps its own peak RSS: what it changes (a `benchFloor` attribute, an
+ * empty list appended to the outbox, `BENCH_FLOOR` items) is nothing the export reads.
+ */
+async function floorBefore(count: number): Promise<void> {
+  const cpu = process.cpuUsage();
+  const floorPerSecond = await protocolFloor(count, 'ready');
+  const used = process.cpuUsage(cpu);
+  process.stdout.write(
+    `${JSON.stringify({ floorPerSecond, cpuMsPerPayout: Math.round(((used.user + used.system) / 1000 / count) * 1000) / 1000 })}\n`,
+  );
+}
+
 const format = argument('child') as ExportFormat | undefined;
-if (format !== undefined) {
+if (process.argv.includes('--floor-before')) {
+  await floorBefore(Number(argument('payouts') ?? 10_000));
+} else if (format !== undefined) {
   if (!FORMATS.includes(format)) throw new Error(`Unknown format ${format}`);
   await child(format, Number(argument('payouts') ?? 10_000));
 }

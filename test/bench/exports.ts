@@ -6,13 +6,17 @@
  * the file generated and streamed to S3, a link item per payout at its EndToEndId (BatchWriteItem, 25
  * a request), the payout ids and the record made active.
  *
- * In the same child, after the export: the floor — the reads and writes per payout the export
- * protocol needs, at the same concurrency, with nothing else (the status index paged, the payouts and
- * their partners read with BatchGetItem 100 keys a request 8 in flight, one conditional UpdateItem per
- * payout 16 in flight, one link item per payout with BatchWriteItem 25 a request 8 in flight) — and
- * `ratio` = payouts/s ÷ floor/s; and generation alone (the same number of rows, in memory, to a null
- * sink). Targets: ratio ≥ 0.6 for every format, generation csv ≥ 50,000/s and sepa ≥ 15,000/s, peak
- * RSS ≤ 256 MB.
+ * The floor: the reads and writes per payout the export protocol needs, at the same concurrency, with
+ * nothing else — the status index paged, the payouts and their partners read with BatchGetItem 100
+ * keys a request 8 in flight, one conditional UpdateItem per payout 16 in flight (on its status,
+ * appending to its outbox; it moves no index entry, where the take moves the payout's status entry,
+ * so the floor is if anything faster than the protocol can be), one link item per payout with
+ * BatchWriteItem 25 a request 8 in flight. It runs just before the export (a process of its own, on
+ * the ready payouts) and just after it (the export's child, on the payouts it took); the export runs
+ * between the two and `ratio` = payouts/s ÷ their mean. `cpuRatio`: the floor's CPU time per payout
+ * (its process and the emulators) over the export's, which the machine's load does not move. And
+ * generation alone (the same number of rows, in memory, to a null sink). Targets: ratio ≥ 0.6 for
+ * every format, generation csv ≥ 50,000/s and sepa ≥ 15,000/s, peak RSS ≤ 256 MB.
  *
  * For each format the parent starts a fresh in-process dynalite and s3rver, seeds 10,000 partners and
  * 10,000 ready payouts with BatchWriteItem (items shaped as the API writes them), bundles
@@ -29,7 +33,7 @@
  * of the export and of the emulators, DynamoDB requests and items written per payout. Prints one JSON
  * object as its last line.
  *
- *   npm run bench:exports [-- --payouts 10000 --formats csv,sepa --cpu-prof-dir DIR]
+ *   npm run bench:exports [-- --payouts 10000 --formats csv,sepa --cpu-prof-dir DIR --details]
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -161,24 +165,39 @@ async function seed(endpoint: string, format: ExportFormat, count: number): Prom
 
 // ------------------------------------------------------------------ the parent
 
-/** The child's figures, with the parent's (the emulators') CPU time during the export and the floor. */
+/** The child's figures, with the floor before the export and the emulators' CPU time. */
 interface Measured extends ChildResult {
+  /** The floor in its own process just before the export, and the child's after it; `floorPerSecond` is their mean. */
+  floorBeforePerSecond: number;
+  floorAfterPerSecond: number;
+  ratio: number;
+  /**
+   * Load-independent: CPU time per payout of the floor (its process and the emulators, mean of both
+   * floors) over the export's. What `ratio` would be if both were bound by CPU alone.
+   */
+  cpuRatio: number;
+  floorBeforeCpuMsPerPayout: number;
   emulatorCpuMsPerPayout: number;
   floorEmulatorCpuMsPerPayout: number;
+  floorBeforeEmulatorCpuMsPerPayout: number;
 }
 
 /**
  * Runs the bundled child on plain Node: its last stdout line, and this process's CPU time (the
- * emulators', which it alone serves meanwhile) during the export and during the floor, in ms: the
- * child prints `#exported` and `#floored` between them.
+ * emulators', which it alone serves meanwhile) in ms at each mark the child prints (`#exported`,
+ * `#floored`) and at its exit.
  */
 function runChild(
   bundle: string,
   args: string[],
-): Promise<{ line: string; exportCpuMs: number; floorCpuMs: number }> {
+): Promise<{ line: string; marks: Map<string, number>; totalCpuMs: number }> {
   const profiles = argument('cpu-prof-dir');
   return new Promise((resolve, reject) => {
     const cpu = process.cpuUsage();
+    const cpuMs = () => {
+      const used = process.cpuUsage(cpu);
+      return (used.user + used.system) / 1000;
+    };
     const marks = new Map<string, number>();
     const proc = spawn(
       process.execPath,
@@ -189,24 +208,19 @@ function runChild(
     proc.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
       for (const mark of ['#exported', '#floored']) {
-        if (!marks.has(mark) && stdout.includes(mark)) {
-          const used = process.cpuUsage(cpu);
-          marks.set(mark, (used.user + used.system) / 1000);
-        }
+        if (!marks.has(mark) && stdout.includes(mark)) marks.set(mark, cpuMs());
       }
     });
     proc.once('error', reject);
     proc.once('exit', (code) => {
-      if (code !== 0) return reject(new Error(`child exited with ${code}`));
-      const exported = marks.get('#exported') ?? 0;
-      resolve({
-        line: stdout.trim().split('\n').at(-1) ?? '',
-        exportCpuMs: exported,
-        floorCpuMs: (marks.get('#floored') ?? 0) - exported,
-      });
+      const totalCpuMs = cpuMs();
+      if (code !== 0) reject(new Error(`child exited with ${code}`));
+      else resolve({ line: stdout.trim().split('\n').at(-1) ?? '', marks, totalCpuMs });
     });
   });
 }
+
+const perPayoutMs = (ms: number, count: number) => Math.round((ms / count) * 1000) / 1000;
 
 /** Checks in the table and the bucket what the export says it did. */
 async function verify(
@@ -296,11 +310,33 @@ async function measure(
     const seedStart = performance.now();
     const payoutIds = await seed(dynalite.endpoint, format, count);
     const seedSeconds = (performance.now() - seedStart) / 1000;
+    // The floor just before the export (its own process) and just after it (the export's child): the
+    // export runs between the two, and is held to their mean.
+    const before = await runChild(bundle, ['--floor-before', '--payouts', String(count)]);
+    const floorBefore = JSON.parse(before.line) as { floorPerSecond: number; cpuMsPerPayout: number };
     const run = await runChild(bundle, ['--child', format, '--payouts', String(count)]);
+    const child = JSON.parse(run.line) as ChildResult;
+    const exportCpuMs = run.marks.get('#exported') ?? 0;
+    const floorCpuMs = (run.marks.get('#floored') ?? 0) - exportCpuMs;
+    const floorPerSecond = Math.round((floorBefore.floorPerSecond + child.floorPerSecond) / 2);
+    const exportCpu = child.cpuMsPerPayout + exportCpuMs / count;
+    const floorCpu =
+      (floorBefore.cpuMsPerPayout +
+        before.totalCpuMs / count +
+        child.floorCpuMsPerPayout +
+        floorCpuMs / count) /
+      2;
     const result: Measured = {
-      ...(JSON.parse(run.line) as ChildResult),
-      emulatorCpuMsPerPayout: Math.round((run.exportCpuMs / count) * 1000) / 1000,
-      floorEmulatorCpuMsPerPayout: Math.round((run.floorCpuMs / count) * 1000) / 1000,
+      ...child,
+      floorBeforePerSecond: floorBefore.floorPerSecond,
+      floorAfterPerSecond: child.floorPerSecond,
+      floorPerSecond,
+      ratio: Math.round((child.payoutsPerSecond / floorPerSecond) * 100) / 100,
+      cpuRatio: Math.round((floorCpu / exportCpu) * 100) / 100,
+      floorBeforeCpuMsPerPayout: floorBefore.cpuMsPerPayout,
+      emulatorCpuMsPerPayout: perPayoutMs(exportCpuMs, count),
+      floorEmulatorCpuMsPerPayout: perPayoutMs(floorCpuMs, count),
+      floorBeforeEmulatorCpuMsPerPayout: perPayoutMs(before.totalCpuMs, count),
     };
     return {
       result,
@@ -348,7 +384,7 @@ async function parent(count: number): Promise<void> {
     rmSync(bundleDir, { recursive: true, force: true });
   }
   console.log(
-    'format   files     MB   seconds   payouts/s   floor/s   ratio   generation/s   RSS before   peak RSS   | ms busy: DDB reads (req)   S3 (req)   DDB writes (req)   other',
+    'format   files     MB   seconds   payouts/s   floor/s (before, after)   ratio   CPU ratio   generation/s   RSS before   peak RSS   | ms busy: DDB reads (req)   S3 (req)   DDB writes (req)   other',
   );
   for (const r of results) {
     const total = r.seconds * 1000;
@@ -369,8 +405,9 @@ async function parent(count: number): Promise<void> {
         (r.bytes / 1024 / 1024).toFixed(2).padStart(6),
         r.seconds.toFixed(3).padStart(9),
         String(r.payoutsPerSecond).padStart(11),
-        String(r.floorPerSecond).padStart(9),
+        `${r.floorPerSecond} (${r.floorBeforePerSecond}, ${r.floorAfterPerSecond})`.padStart(25),
         r.ratio.toFixed(2).padStart(7),
+        r.cpuRatio.toFixed(2).padStart(11),
         String(r.generationPerSecond).padStart(14),
         `${r.baselineRssMb} MB`.padStart(12),
         `${r.peakRssMb} MB`.padStart(10),
@@ -384,13 +421,13 @@ async function parent(count: number): Promise<void> {
     );
   }
   console.log(
-    'per payout   export: CPU ms, emulators CPU ms, DDB requests, items written   | floor: CPU ms, emulators CPU ms, DDB requests   | export peak heap used, external',
+    'per payout   export: CPU ms, emulators CPU ms, DDB requests, items written   | floor after: CPU ms, emulators CPU ms, DDB requests   | floor before: CPU ms, emulators CPU ms   | export peak heap used, external',
   );
   for (const r of results) {
     const requests = Object.values(r.commands).reduce((sum, n) => sum + n, 0);
     const floorRequests = Object.values(r.floorCommands).reduce((sum, n) => sum + n, 0);
     console.log(
-      `${r.format.padEnd(6)} ${r.cpuMsPerPayout.toFixed(2)} ms, ${r.emulatorCpuMsPerPayout.toFixed(2)} ms, ${perPayout(requests, r.payouts)}, ${perPayout(r.busy.dynamoWrites?.items ?? 0, r.payouts)}   | ${r.floorCpuMsPerPayout.toFixed(2)} ms, ${r.floorEmulatorCpuMsPerPayout.toFixed(2)} ms, ${perPayout(floorRequests, r.payouts)}   | ${r.peakHeapUsedMb} MB, ${r.peakExternalMb} MB   (export: ${JSON.stringify(r.commands)})`,
+      `${r.format.padEnd(6)} ${r.cpuMsPerPayout.toFixed(2)} ms, ${r.emulatorCpuMsPerPayout.toFixed(2)} ms, ${perPayout(requests, r.payouts)}, ${perPayout(r.busy.dynamoWrites?.items ?? 0, r.payouts)}   | ${r.floorCpuMsPerPayout.toFixed(2)} ms, ${r.floorEmulatorCpuMsPerPayout.toFixed(2)} ms, ${perPayout(floorRequests, r.payouts)}   | ${r.floorBeforeCpuMsPerPayout.toFixed(2)} ms, ${r.floorBeforeEmulatorCpuMsPerPayout.toFixed(2)} ms   | ${r.peakHeapUsedMb} MB, ${r.peakExternalMb} MB   (export: ${JSON.stringify(r.commands)})`,
     );
   }
   // `--details`: every request kind's busy time and count, for the export and for its floor.
@@ -400,8 +437,9 @@ async function parent(count: number): Promise<void> {
   }
   console.log(
     'floor: the protocol’s reads (status index paged, BatchGetItem of payouts and partners, 100 keys, 8 in flight) and writes (one conditional' +
-      ' UpdateItem per payout, 16 in flight; one link item per payout, BatchWriteItem 25 a request, 8 in flight) alone, in the same child' +
-      ' after the export. ms busy: wall time with at least one request of that kind in flight; other: checks, generation, hashing, presigning' +
+      ' UpdateItem per payout, 16 in flight; one link item per payout, BatchWriteItem 25 a request, 8 in flight) alone, run just before the' +
+      ' export (own process, on the ready payouts) and just after it (the same child, on the payouts it took); floor/s is their mean. CPU ratio:' +
+      ' floor CPU ms per payout (its process + the emulators) over the export’s, load-independent. ms busy: wall time with at least one request of that kind in flight; other: checks, generation, hashing, presigning' +
       ' (the kinds overlap). Generation: the same rows in memory to a null sink, in the same child.' +
       ` Load average: ${loadavg()
         .map((l) => l.toFixed(2))
@@ -417,7 +455,10 @@ async function parent(count: number): Promise<void> {
           {
             payoutsPerSecond: r.payoutsPerSecond,
             floorPerSecond: r.floorPerSecond,
+            floorBeforePerSecond: r.floorBeforePerSecond,
+            floorAfterPerSecond: r.floorAfterPerSecond,
             ratio: r.ratio,
+            cpuRatio: r.cpuRatio,
             generationPerSecond: r.generationPerSecond,
             peakRssMb: r.peakRssMb,
             cpuMsPerPayout: r.cpuMsPerPayout,
