@@ -48,6 +48,7 @@ import {
   startDynalite,
   startS3rver,
 } from '../../infra/local/emulators.ts';
+import { startLocalEventBridge } from '../../infra/local/eventbridge.ts';
 import { configureEnvironment, LOCAL_NAMES } from '../../infra/local/runtime.ts';
 import type { NewPayoutItem } from '../../shared/adapters/payout-store.ts';
 import type { ExportFormat, Partner } from '../../shared/domain/schemas.ts';
@@ -304,8 +305,13 @@ async function measure(
   const dataDir = mkdtempSync(join(tmpdir(), 'exports-bench-'));
   const dynalite = await startDynalite();
   const s3rver = await startS3rver({ directory: join(dataDir, 's3'), buckets: [LOCAL_NAMES.exportBucket] });
+  // The export publishes `export.created`: to the local bus of `npm start`, with no rules.
+  const bus = await startLocalEventBridge({ rules: [] });
   try {
-    configureEnvironment({ dynamodb: dynalite.endpoint, s3: s3rver.endpoint }, dataDir);
+    configureEnvironment(
+      { dynamodb: dynalite.endpoint, s3: s3rver.endpoint, eventbridge: bus.endpoint },
+      dataDir,
+    );
     await createTables(dynalite.endpoint, LOCAL_NAMES);
     const seedStart = performance.now();
     const payoutIds = await seed(dynalite.endpoint, format, count);
@@ -344,6 +350,7 @@ async function measure(
       problems: await verify(dynalite.endpoint, s3rver.endpoint, result, payoutIds),
     };
   } finally {
+    await bus.close();
     await s3rver.close();
     await dynalite.close();
     rmSync(dataDir, { recursive: true, force: true });
