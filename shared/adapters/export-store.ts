@@ -8,16 +8,19 @@
  * |-------------------|-------------|-------------|-------------------------|
  * | export            | EXPORT#id   | EXPORT      | EXPORTS / createdAt#id  |
  * | its payout ids    | EXPORT#id   | PAYOUT_IDS  |                         |
- * | link of a payout  | PAYOUT#pid  | EXPORT#id   |                         |
+ * | link of a payout  | PAYOUT#pid  | E2E#<endToEndId> |                    |
  *
  * The payout ids (up to 10,000, ~300 KB) live in an item of their own, so that listing exports reads
  * only the small records; getting one export reads both with one Query.
  *
  * A link (`type: 'payout_export'`) is a small item in the payout's own partition, next to the payout
- * item (SK `PAYOUT`). It carries no index attribute, so writing one touches no index: 10,000 links are
- * 400 BatchWriteItem requests, where updating each payout item would rewrite its three index entries.
- * The payout item itself is not touched (neither its version nor its history). A link may outlive a
- * failed export (see `createExport`): readers keep only links whose export record exists.
+ * item (SK `PAYOUT`), keyed by the EndToEndId the export wrote for the payout: it is both what
+ * `exportsOfPayout` lists and the reference a bank report resolves an EndToEndId with (one item per
+ * payout and export). It carries no index attribute, so writing one touches no index: 10,000 links
+ * are 400 BatchWriteItem requests, where updating each payout item would rewrite its three index
+ * entries. A link may outlive a failed export (see `createExport`): readers keep only links whose
+ * export record exists. Older data has the link at `EXPORT#<exportId>` and a separate reference item
+ * (`type: 'export_ref'`) at `E2E#<endToEndId>`; both are still read.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -73,8 +76,22 @@ export const EXPORT_URL_EXPIRES_SECONDS = 15 * 60;
 /** S3 multipart parts: at least 5 MiB (S3's minimum but for the last part); one in flight at a time. */
 const PART_BYTES = 8 * 1024 * 1024;
 const PAYOUT_IDS_SK = 'PAYOUT_IDS';
-const LINK_SK_PREFIX = 'EXPORT#';
+/** Links written before they became the EndToEndId items (still read). */
+const LEGACY_LINK_SK_PREFIX = 'EXPORT#';
+const REF_SK_PREFIX = 'E2E#';
 const LINK_TYPE = 'payout_export';
+
+/**
+ * The item of one EndToEndId a payout was exported under (`PAYOUT#pid` / `E2E#<id>`), in the payout's
+ * partition: the export's link (`putExportLinks`), which a bank report reads, one small item per
+ * export of the payout, so nothing grows on the payout item. An export whose take was not followed by
+ * its links never became active (recovery rolls it back), so no file carrying that EndToEndId was
+ * ever handed out.
+ */
+const refKey = (payoutId: string, endToEndId: string) => ({
+  PK: keys.payout(payoutId).PK,
+  SK: `${REF_SK_PREFIX}${endToEndId}`,
+});
 
 export function exportObjectKey(exportId: string, fileName: string): string {
   return `${EXPORT_PREFIX}${exportId}/${fileName}`;
@@ -347,18 +364,23 @@ export interface ExportLink {
 
 /**
  * Writes one link item per payout (BatchWriteItem, 25 items a request, a few requests in flight,
- * unprocessed items retried with backoff). Idempotent: writing the same links again changes nothing.
- * Throws when a batch cannot be written; the links already written stay (readers ignore them while
- * their export record does not exist).
+ * unprocessed items retried with backoff), at the EndToEndId the export wrote for it: the reference a
+ * bank report resolves (see `resolveExportRef`). Written after the payouts are taken and before the
+ * export becomes active, so an active export's every EndToEndId resolves. Idempotent: writing the same
+ * links again changes nothing. Throws when a batch cannot be written; the links already written stay
+ * (readers ignore them while their export record does not exist).
  */
-export async function putExportLinks(payoutIds: readonly string[], link: ExportLink): Promise<void> {
-  const items = payoutIds.map((payoutId) => ({
+export async function putExportLinks(
+  links: readonly { payoutId: string; endToEndId: string }[],
+  link: ExportLink,
+): Promise<void> {
+  const items = links.map(({ payoutId, endToEndId }) => ({
     PutRequest: {
       Item: {
-        PK: keys.payout(payoutId).PK,
-        SK: `${LINK_SK_PREFIX}${link.exportId}`,
+        ...refKey(payoutId, endToEndId),
         type: LINK_TYPE,
         exportId: link.exportId,
+        endToEndId,
         format: link.format,
         fileName: link.fileName,
         createdAt: link.createdAt,
@@ -368,36 +390,52 @@ export async function putExportLinks(payoutIds: readonly string[], link: ExportL
   await batchWrite(items);
 }
 
-/**
- * The links of a payout, oldest export first (one consistent Query of its partition's `EXPORT#`
- * items), whether or not their exports exist: see `existingExportIds`.
- */
-export async function payoutExportLinks(payoutId: string): Promise<ExportLink[]> {
-  const links: ExportLink[] = [];
+/** The items of a payout's partition under one sort-key prefix (consistent Query, every page). */
+async function partitionItems(
+  payoutId: string,
+  prefix: string,
+): Promise<Record<string, NativeAttributeValue>[]> {
+  const items: Record<string, NativeAttributeValue>[] = [];
   let startKey: Record<string, NativeAttributeValue> | undefined;
   do {
     const result = await dynamo().send(
       new QueryCommand({
         TableName: table(),
         KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ProjectionExpression: 'exportId, #format, fileName, createdAt',
-        ExpressionAttributeNames: { '#format': 'format' },
-        ExpressionAttributeValues: { ':pk': keys.payout(payoutId).PK, ':prefix': LINK_SK_PREFIX },
+        ProjectionExpression: '#type, exportId, #format, fileName, createdAt',
+        ExpressionAttributeNames: { '#type': 'type', '#format': 'format' },
+        ExpressionAttributeValues: { ':pk': keys.payout(payoutId).PK, ':prefix': prefix },
         ConsistentRead: true,
         ExclusiveStartKey: startKey,
       }),
     );
-    for (const item of result.Items ?? []) {
-      links.push({
-        exportId: String(item.exportId),
-        format: item.format as ExportFormat,
-        fileName: String(item.fileName),
-        createdAt: String(item.createdAt),
-      });
-    }
+    items.push(...(result.Items ?? []));
     startKey = result.LastEvaluatedKey;
   } while (startKey);
-  return links;
+  return items;
+}
+
+/**
+ * The links of a payout, one per export (two consistent Queries of its partition: the `E2E#` links and
+ * the older `EXPORT#` ones), whether or not their exports exist: see `existingExportIds`.
+ */
+export async function payoutExportLinks(payoutId: string): Promise<ExportLink[]> {
+  const [current, legacy] = await Promise.all([
+    partitionItems(payoutId, REF_SK_PREFIX),
+    partitionItems(payoutId, LEGACY_LINK_SK_PREFIX),
+  ]);
+  const links = new Map<string, ExportLink>();
+  for (const item of [...legacy, ...current]) {
+    // Older reference items (`export_ref`) name an export whose link is at `EXPORT#`.
+    if (item.type !== LINK_TYPE) continue;
+    links.set(String(item.exportId), {
+      exportId: String(item.exportId),
+      format: item.format as ExportFormat,
+      fileName: String(item.fileName),
+      createdAt: String(item.createdAt),
+    });
+  }
+  return [...links.values()];
 }
 
 /** Which of these exports have a record (read consistently). */
@@ -659,8 +697,38 @@ export async function putBuildingExport(
   );
 }
 
-/** The export's final payout ids (those it won, in file order), replacing the candidates. */
-export async function putExportPayoutIds(exportId: string, payoutIds: readonly string[]): Promise<void> {
+/**
+ * The export's final payout ids (those it won, in file order), replacing the candidates. When it won
+ * every candidate (`candidates`, the list `putBuildingExport` wrote, in the same order), the list
+ * stored is already that one: only its `candidates` mark goes (no second copy of up to 10,000 ids).
+ */
+export async function putExportPayoutIds(
+  exportId: string,
+  payoutIds: readonly string[],
+  candidates?: readonly string[],
+): Promise<void> {
+  if (
+    candidates !== undefined &&
+    candidates.length === payoutIds.length &&
+    candidates.every((id, index) => payoutIds[index] === id)
+  ) {
+    await dynamo()
+      .send(
+        new UpdateCommand({
+          TableName: table(),
+          Key: { PK: keys.export(exportId).PK, SK: PAYOUT_IDS_SK },
+          UpdateExpression: 'REMOVE candidates',
+          // The candidates of this export as written (a resumed export could meet another list).
+          ConditionExpression: 'candidates = :yes AND size(payoutIds) = :count',
+          ExpressionAttributeValues: { ':yes': true, ':count': payoutIds.length },
+        }),
+      )
+      .catch(async (error: unknown) => {
+        if (!isConditionalCheckFailed(error)) throw error;
+        await putExportPayoutIds(exportId, payoutIds);
+      });
+    return;
+  }
   await dynamo().send(
     new PutCommand({
       TableName: table(),
@@ -802,27 +870,6 @@ export interface ExportRef {
 }
 
 /**
- * The reference item of one EndToEndId a payout was exported under (`PAYOUT#pid` / `E2E#<id>`), in the
- * payout's partition: the mapping a bank report reads, one small item per export of the payout, so
- * nothing grows on the payout item. Written once the payout is taken (and again by a resumed export:
- * idempotent); an export whose take was not followed by its reference never became active (recovery
- * rolls it back), so no file carrying that EndToEndId was ever handed out.
- */
-const refKey = (payoutId: string, endToEndId: string) => ({
-  PK: keys.payout(payoutId).PK,
-  SK: `E2E#${endToEndId}`,
-});
-
-export async function putExportRef(payoutId: string, ref: ExportRef): Promise<void> {
-  await dynamo().send(
-    new PutCommand({
-      TableName: table(),
-      Item: { ...refKey(payoutId, ref.endToEndId), type: 'export_ref', ...ref },
-    }),
-  );
-}
-
-/**
  * The export an EndToEndId of this payout was written by: the payout's current export when it names
  * that EndToEndId (no read), a reference kept on older payout items (`exportRefs`, before the
  * reference items), else the reference item (one GetItem).
@@ -848,9 +895,9 @@ export async function resolveExportRef(
 
 /**
  * ready → processing for one export: one conditional UpdateItem that records the export, the
- * EndToEndId and the history entry (left in the outbox), then the EndToEndId's reference item
- * (`putExportRef`): two writes per payout. False when
- * the payout is not ready (another export, or a transition, won).
+ * EndToEndId and the history entry (left in the outbox). The EndToEndId's item is the export's link,
+ * written in batches once the payouts are taken (`putExportLinks`). False when the payout is not ready
+ * (another export, or a transition, won).
  */
 export async function takePayout(
   payoutId: string,
@@ -861,30 +908,27 @@ export async function takePayout(
       new UpdateCommand({
         TableName: table(),
         Key: keys.payout(payoutId),
+        // Short placeholders: a request's expressions are parsed on every call (by DynamoDB, and by
+        // the local emulator at a cost that grows with their length); this one runs once per payout.
+        // #s status, #v version, #q seq (history entries), #o outbox, :p processing, :r ready.
         UpdateExpression:
-          'SET #status = :processing, GSI2PK = :gsi, #version = #version + :one, #seq = #seq + :one, #outbox = list_append(#outbox, :events), reminders = :zero, updatedAt = :at, processingAt = :at, exportId = :x, endToEndId = :e2e',
-        ConditionExpression: '#status = :ready',
+          'SET #s = :p, GSI2PK = :g, #v = #v + :n, #q = #q + :n, #o = list_append(#o, :e), reminders = :z, updatedAt = :t, processingAt = :t, exportId = :x, endToEndId = :i',
+        ConditionExpression: '#s = :r',
         // The history entry goes to the payout's outbox (see ./payout-history.ts).
-        ExpressionAttributeNames: {
-          '#status': 'status',
-          '#version': 'version',
-          '#seq': 'seq',
-          '#outbox': 'outbox',
-        },
+        ExpressionAttributeNames: { '#s': 'status', '#v': 'version', '#q': 'seq', '#o': 'outbox' },
         ExpressionAttributeValues: {
-          ':zero': 0,
-          ':processing': 'processing',
-          ':ready': 'ready',
-          ':gsi': 'PAYOUT_STATUS#processing',
-          ':one': 1,
-          ':events': [take.event],
-          ':at': take.at,
+          ':p': 'processing',
+          ':r': 'ready',
+          ':g': 'PAYOUT_STATUS#processing',
+          ':n': 1,
+          ':z': 0,
+          ':e': [take.event],
+          ':t': take.at,
           ':x': take.exportId,
-          ':e2e': take.endToEndId,
+          ':i': take.endToEndId,
         },
       }),
     );
-    await putExportRef(payoutId, { endToEndId: take.endToEndId, exportId: take.exportId });
     // The entry stays in the outbox (readers show it from there), as a settling bank-report line
     // leaves its own: the payout's workflow, signalled once the export is active, materializes it
     // in its sync, or the payout's next change does (see ./payout-history.ts).

@@ -19,6 +19,13 @@ import type { Actor } from '../domain/schemas.ts';
 
 const RELEASE_CONCURRENCY = 16;
 
+/**
+ * The most payout ids an export's events carry. An EventBridge entry is at most 256 KB, and its
+ * webhook deliveries carry it again: 1,000 ids are ≈ 33 KB. The events of a larger export leave
+ * `payoutIds` out and say so (`payoutIdsOmitted: true`); `GET /exports/{id}` lists them all.
+ */
+export const EVENT_PAYOUT_IDS_MAX = 1000;
+
 /** An export in its events: what GET shows, without the short-lived download links. */
 export function exportEventData(record: ExportRecord, payoutIds: readonly string[]): Record<string, unknown> {
   return {
@@ -34,7 +41,7 @@ export function exportEventData(record: ExportRecord, payoutIds: readonly string
     ...(record.voidedAt ? { voidedAt: record.voidedAt } : {}),
     ...(record.voidReason ? { voidReason: record.voidReason } : {}),
     version: record.version ?? 1,
-    payoutIds,
+    ...(payoutIds.length <= EVENT_PAYOUT_IDS_MAX ? { payoutIds } : { payoutIdsOmitted: true }),
   };
 }
 

@@ -44,7 +44,6 @@ import {
   putBuildingExport,
   putExportLinks,
   putExportPayoutIds,
-  putExportRef,
   readyPayoutIds,
   type StoredExportFile,
   snapshotReader,
@@ -546,10 +545,12 @@ async function completeExport(
       return toRow(payout, snapshots.partners.get(payout.partnerId), record.sequence);
     });
   const payoutIds = rows.map((row) => row.payoutId);
-  // Links (what `exportsOfPayout` reads) are written while the files are generated and uploaded.
+  // Links (what `exportsOfPayout` reads, and the EndToEndIds bank reports resolve) are written while
+  // the files are generated and uploaded, and before the export becomes active.
   let links: Promise<void> | undefined;
   const writeLinks = (fileName: string) => {
-    links = putExportLinks(payoutIds, {
+    const refs = rows.map((row) => ({ payoutId: row.payoutId, endToEndId: row.endToEndId as string }));
+    links = putExportLinks(refs, {
       exportId: record.id,
       format: record.format,
       fileName,
@@ -586,7 +587,7 @@ async function completeExport(
     // written building at 1; the activation bumps it (../adapters/export-store.ts)
     version: (record.version ?? 1) + 1,
   };
-  await putExportPayoutIds(record.id, payoutIds);
+  await putExportPayoutIds(record.id, payoutIds, candidateIds);
   // `export.created` is recorded with the activation that makes the export exist (../adapters/outbox.ts).
   const created = outboxEntry('export.created', new Date().toISOString());
   if (!(await activateExport(active, [created]))) {
@@ -620,11 +621,7 @@ async function takePayouts(
   const take = async (payoutId: string) => {
     const payout = snapshots.payouts.get(payoutId);
     if (payout?.status === 'processing' && payout.exportId === record.id) {
-      // Taken before a crash: its reference item may not have been written yet.
-      await putExportRef(payoutId, {
-        endToEndId: endToEndIdFor(payoutId, record.sequence),
-        exportId: record.id,
-      });
+      // Taken before a crash; its link (the EndToEndId's item) is written with the others.
       won.add(payoutId);
       return;
     }

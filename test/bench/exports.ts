@@ -3,43 +3,44 @@
  * case (`createExport`): the export record written as building, the ready index read page by page
  * while the payouts it lists are read again (consistent, projected BatchGetItem) and their partners
  * too, the checks, each payout taken (one conditional UpdateItem ready → processing, 16 in flight),
- * the file generated and streamed to S3, a link item per payout (BatchWriteItem, 25 a request), the
- * payout ids and the record made active.
+ * the file generated and streamed to S3, a link item per payout at its EndToEndId (BatchWriteItem, 25
+ * a request), the payout ids and the record made active.
  *
- * In the same child, after the export: the floor — the reads and writes per payout the export
- * protocol needs, at the same concurrency, with nothing else (the status index paged, the payouts and
- * their partners read with BatchGetItem 100 keys a request 8 in flight, one conditional UpdateItem per
- * payout 16 in flight, one link-shaped item per payout with BatchWriteItem 25 a request 8 in flight)
- * — and `ratio` = payouts/s ÷ floor/s; and generation alone (the same number of rows, in memory, to a
- * null sink). Targets: ratio ≥ 0.6 for every format, generation csv ≥ 50,000/s and sepa ≥ 15,000/s,
- * peak RSS ≤ 256 MB.
+ * The floor: the reads and writes per payout the export protocol needs, at the same concurrency, with
+ * nothing else — the status index paged, the payouts and their partners read with BatchGetItem 100
+ * keys a request 8 in flight, one conditional UpdateItem per payout 16 in flight (on its status,
+ * appending to its outbox; it moves no index entry, where the take moves the payout's status entry,
+ * so the floor is if anything faster than the protocol can be), one link item per payout with
+ * BatchWriteItem 25 a request 8 in flight. It runs just before the export (a process of its own, on
+ * the ready payouts) and just after it (the export's child, on the payouts it took); the export runs
+ * between the two and `ratio` = payouts/s ÷ their mean. `cpuRatio`: the floor's CPU time per payout
+ * (its process and the emulators) over the export's, which the machine's load does not move. And
+ * generation alone (the same number of rows, in memory, to a null sink). Targets: ratio ≥ 0.6 for
+ * every format, generation csv ≥ 50,000/s and sepa ≥ 15,000/s, peak RSS ≤ 256 MB.
  *
  * For each format the parent starts a fresh in-process dynalite and s3rver, seeds 10,000 partners and
- * 10,000 ready payouts with BatchWriteItem (items shaped as the API writes them), then runs the export
- * in a child process of its own, so that the child's peak RSS is the export's alone (the emulators and
- * the seeded data stay in the parent). The parent then checks the result in the table and the bucket:
- * the record (active, every payout listed), the files, and every payout processing in this export
+ * 10,000 ready payouts with BatchWriteItem (items shaped as the API writes them), bundles
+ * ./exports-child.ts exactly as CDK bundles a function (test/support/bundle.ts) and runs that bundle on
+ * plain Node in a child process, so that the child's peak RSS and CPU time are the export's alone, as
+ * in a Lambda (the emulators and the seeded data stay in the parent; the parent's CPU time while the
+ * child runs is the emulators'). The parent then checks the result in the table and the bucket: the
+ * record (active, every payout listed), the files, and every payout processing in this export
  * (status, version + 1, one history entry more, its EndToEndId) with its link item.
  *
  * Besides throughput and peak RSS, the child reports where the time went: the wall time during which
  * at least one request of a kind was in flight (DynamoDB reads, S3 uploads, DynamoDB writes), and the
- * rest (checks, generation, hashing, presigning). Prints one JSON object as its last line.
+ * rest (checks, generation, hashing, presigning); and the load-independent figures: CPU ms per payout
+ * of the export and of the emulators, DynamoDB requests and items written per payout. Prints one JSON
+ * object as its last line.
  *
- *   npm run bench:exports [-- --payouts 10000]
+ *   npm run bench:exports [-- --payouts 10000 --formats csv,sepa --cpu-prof-dir DIR --details]
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  BatchWriteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import {
   createTables,
   LOCAL_CREDENTIALS,
@@ -47,20 +48,20 @@ import {
   startDynalite,
   startS3rver,
 } from '../../infra/local/emulators.ts';
+import { startLocalEventBridge } from '../../infra/local/eventbridge.ts';
 import { configureEnvironment, LOCAL_NAMES } from '../../infra/local/runtime.ts';
 import type { NewPayoutItem } from '../../shared/adapters/payout-store.ts';
-import type { Address, ExportFormat, Partner, PayoutMethod } from '../../shared/domain/schemas.ts';
+import type { ExportFormat, Partner } from '../../shared/domain/schemas.ts';
+import { bundleAsCdk, ROOT } from '../support/bundle.ts';
+import type { ChildResult } from './exports-child.ts';
+import { addressFor, amountFor, currencyFor, FORMATS, methodFor, NAMES } from './exports-fixtures.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-const FORMATS: readonly ExportFormat[] = ['csv', 'paypal', 'wise', 'sepa'];
 /** Generation alone, payouts per second. */
 const MIN_GENERATION: Partial<Record<ExportFormat, number>> = { csv: 50_000, sepa: 15_000 };
 const MIN_RATIO = 0.6;
 const MAX_RSS_MB = 256;
-/** The export's own concurrency (shared/usecases/exports.ts, shared/adapters/export-store.ts). */
-const TAKE_CONCURRENCY = 16;
-const BATCH_CONCURRENCY = 8;
 const EXPECTED_FILES: Record<ExportFormat, (payouts: number) => number> = {
   csv: () => 1,
   paypal: (payouts) => Math.ceil(payouts / 5_000),
@@ -73,127 +74,6 @@ function argument(name: string): string | undefined {
   return index >= 0 ? process.argv[index + 1] : undefined;
 }
 
-/**
- * Peak resident set of this process since it started. Linux keeps `ru_maxrss` across fork and exec, so
- * `process.resourceUsage().maxRSS` of a child starts at its parent's size (here: the emulators holding
- * the seeded table); `VmHWM` belongs to the process's own address space. Elsewhere, maxRSS.
- */
-function peakRssMb(): number {
-  try {
-    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (match) return Math.round(Number(match[1]) / 1024);
-  } catch {
-    // not Linux
-  }
-  return Math.round(process.resourceUsage().maxRSS / 1024);
-}
-
-/**
- * The floor of the export protocol on this emulator: per payout, the reads and writes an export needs,
- * at the export's concurrency, and nothing else — the status index paged (the payouts are processing
- * now: the same entries the export read as ready), the payouts and their partners with consistent
- * BatchGetItem (100 keys, 8 in flight), one conditional UpdateItem per payout (16 in flight, on its
- * status, appending to its history as the take does), one link-shaped item per payout (BatchWriteItem,
- * 25 a request, 8 in flight). Payouts per second.
- */
-async function protocolFloor(client: DynamoDBDocumentClient, count: number): Promise<number> {
-  const { snapshotReader } = await import('../../shared/adapters/export-store.ts');
-  const { forEachLimited } = await import('../../shared/adapters/payout-store.ts');
-  const { keys } = await import('../../shared/adapters/table.ts');
-  const started = performance.now();
-  const ids: string[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await client.send(
-      new QueryCommand({
-        TableName: LOCAL_NAMES.table,
-        IndexName: 'GSI2',
-        KeyConditionExpression: 'GSI2PK = :pk',
-        ProjectionExpression: '#id',
-        ExpressionAttributeNames: { '#id': 'id' },
-        ExpressionAttributeValues: { ':pk': 'PAYOUT_STATUS#processing' },
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    for (const item of page.Items ?? []) ids.push(String(item.id));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
-  if (ids.length !== count) throw new Error(`floor: ${ids.length} processing payouts, not ${count}`);
-  const reader = snapshotReader(BATCH_CONCURRENCY);
-  const payouts = await reader.payouts(ids);
-  await reader.partners(payouts.map((payout) => payout.partnerId));
-  const at = new Date().toISOString();
-  await forEachLimited(ids, TAKE_CONCURRENCY, async (id) => {
-    await client.send(
-      new UpdateCommand({
-        TableName: LOCAL_NAMES.table,
-        Key: keys.payout(id),
-        // The take appends its history entry to the payout's outbox (history is its own items since #13).
-        UpdateExpression: 'SET benchFloor = :at, #outbox = list_append(#outbox, :none)',
-        ConditionExpression: '#status = :processing',
-        ExpressionAttributeNames: { '#status': 'status', '#outbox': 'outbox' },
-        ExpressionAttributeValues: { ':at': at, ':processing': 'processing', ':none': [] },
-      }),
-    );
-  });
-  const batches: Record<string, unknown>[][] = [];
-  for (let start = 0; start < ids.length; start += 25) {
-    batches.push(
-      ids.slice(start, start + 25).map((id) => ({
-        PutRequest: { Item: { PK: keys.payout(id).PK, SK: 'BENCH_FLOOR', type: 'bench_floor', at } },
-      })),
-    );
-  }
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: BATCH_CONCURRENCY }, async () => {
-      for (let batch = batches[next++]; batch; batch = batches[next++]) {
-        let requests = batch;
-        while (requests.length > 0) {
-          const result = await client.send(
-            new BatchWriteCommand({ RequestItems: { [LOCAL_NAMES.table]: requests } }),
-          );
-          requests = (result.UnprocessedItems?.[LOCAL_NAMES.table] ?? []) as typeof requests;
-        }
-      }
-    }),
-  );
-  return Math.round(count / ((performance.now() - started) / 1000));
-}
-
-/** Generation alone: `count` rows shaped as the export's, in memory, to a null sink. Payouts per second. */
-async function generationRate(format: ExportFormat, count: number): Promise<number> {
-  const { generateExport } = await import('../../shared/exports/index.ts');
-  const rows = Array.from({ length: count }, (_, index) => {
-    const address = addressFor(index);
-    const id = String(index).padStart(8, '0');
-    return {
-      payoutId: `po_01JQ000000000000${id}`,
-      endToEndId: `po-01JQ000000000000${id}-1`,
-      partnerId: `pt_01JQ000000000000${id}`,
-      partnerName: NAMES[index % NAMES.length] ?? 'Acme Ltd',
-      partnerEmail: `partner${index}@example.com`,
-      amount: 1 + ((index * 7_919) % 5_000_000),
-      currency: format === 'csv' ? (CSV_CURRENCIES[index % CSV_CURRENCIES.length] ?? 'EUR') : 'EUR',
-      payoutMethod: methodFor(format, index),
-      ...(address ? { address } : {}),
-      remittance: `Payout po_01JQ000000000000${id}`,
-    };
-  });
-  const started = performance.now();
-  let payouts = 0;
-  for await (const file of generateExport(rows, {
-    format,
-    exportId: 'ex_01JQ0000000000000000000001',
-    createdAt: new Date(),
-    debtor: { name: 'Acme Partner Programs GmbH', iban: 'DE89370400440532013000', bic: 'COBADEFFXXX' },
-  })) {
-    for await (const chunk of file.chunks) void chunk.length; // the null sink
-    payouts += file.totals().count;
-  }
-  return Math.round(payouts / ((performance.now() - started) / 1000));
-}
-
 function documentClient(endpoint: string, maxAttempts = 10) {
   return DynamoDBDocumentClient.from(
     new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts }),
@@ -202,42 +82,6 @@ function documentClient(endpoint: string, maxAttempts = 10) {
 }
 
 // ------------------------------------------------------------------ seeding (parent)
-
-const IBANS = [
-  'DE89370400440532013000',
-  'FR7630006000011234567890189',
-  'NL91ABNA0417164300',
-  'BE68539007547034',
-];
-const NAMES = ['Müller & Söhne GmbH', 'Société Générale & Fils', 'Zoë Łukasiewicz', 'Acme Ltd', 'Ærø & Co'];
-const CSV_CURRENCIES = ['EUR', 'JPY', 'BHD', 'USD'];
-
-function methodFor(format: ExportFormat, index: number): PayoutMethod | null {
-  const holder = NAMES[index % NAMES.length] ?? 'Acme Ltd';
-  const iban = IBANS[index % IBANS.length] ?? 'DE89370400440532013000';
-  const kind = format === 'csv' ? (['sepa', 'paypal', 'wise', 'none'] as const)[index % 4] : format;
-  switch (kind) {
-    case 'sepa':
-      return {
-        type: 'sepa',
-        accountHolder: holder,
-        iban,
-        ...(index % 2 === 0 ? { bic: 'COBADEFFXXX' } : {}),
-      };
-    case 'paypal':
-      return { type: 'paypal', email: `partner${index}@example.com` };
-    case 'wise':
-      return { type: 'wise', email: `partner${index}@example.com`, accountHolder: holder, iban };
-    default:
-      return null;
-  }
-}
-
-function addressFor(index: number): Address | undefined {
-  return index % 3 === 0
-    ? undefined
-    : { line1: `${index} Königstraße`, city: 'München', postalCode: '80331', country: 'DE' };
-}
 
 /** Partner and payout items as `createPartner` and the payout lifecycle leave them. */
 async function seed(endpoint: string, format: ExportFormat, count: number): Promise<string[]> {
@@ -269,13 +113,13 @@ async function seed(endpoint: string, format: ExportFormat, count: number): Prom
       GSI2SK: `${at}#${partner.id}`,
       ...partner,
     });
-    const currency = format === 'csv' ? (CSV_CURRENCIES[index % CSV_CURRENCIES.length] ?? 'EUR') : 'EUR';
+    const currency = currencyFor(format, index);
     const payout: NewPayoutItem = {
       id: newId('payout', base + index),
       partnerId: partner.id,
       currency,
       status: 'ready',
-      amount: 1 + ((index * 7_919) % 5_000_000),
+      amount: amountFor(index),
       rewardCount: 3,
       requirements: { invoice: false, rewardReview: false },
       createdAt: at,
@@ -320,161 +164,64 @@ async function seed(endpoint: string, format: ExportFormat, count: number): Prom
   return payoutIds;
 }
 
-// ------------------------------------------------------------------ the export (child)
-
-interface Busy {
-  requests: number;
-  ms: number;
-}
-
-/** Wall time during which at least one request of a kind was in flight, and how many there were. */
-function busyMeter() {
-  const kinds = new Map<string, { busy: Busy; inFlight: number; since: number }>();
-  return {
-    start(kind: string): () => void {
-      let entry = kinds.get(kind);
-      if (!entry) {
-        entry = { busy: { requests: 0, ms: 0 }, inFlight: 0, since: 0 };
-        kinds.set(kind, entry);
-      }
-      const current = entry;
-      if (current.inFlight === 0) current.since = performance.now();
-      current.inFlight += 1;
-      current.busy.requests += 1;
-      return () => {
-        current.inFlight -= 1;
-        if (current.inFlight === 0) current.busy.ms += performance.now() - current.since;
-      };
-    },
-    result(): Record<string, Busy> {
-      return Object.fromEntries([...kinds].map(([kind, entry]) => [kind, { ...entry.busy }]));
-    },
-  };
-}
-
-const DYNAMO_WRITES = new Set([
-  'PutItemCommand',
-  'UpdateItemCommand',
-  'BatchWriteItemCommand',
-  'DeleteItemCommand',
-]);
-
-interface ChildResult {
-  format: ExportFormat;
-  exportId: string;
-  payouts: number;
-  files: number;
-  fileKeys: string[];
-  bytes: number;
-  seconds: number;
-  payoutsPerSecond: number;
-  baselineRssMb: number;
-  peakRssMb: number;
-  busy: Record<string, Busy>;
-  /** The export protocol's reads and writes alone, payouts per second (see `protocolFloor`). */
-  floorPerSecond: number;
-  ratio: number;
-  /** Generation alone, payouts per second. */
-  generationPerSecond: number;
-  /** Peak RSS including the floor and generation runs. */
-  peakRssAfterMb: number;
-}
-
-async function child(
-  format: ExportFormat,
-  dynamodb: string,
-  s3Endpoint: string,
-  count: number,
-): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'exports-bench-child-'));
-  configureEnvironment({ dynamodb, s3: s3Endpoint }, dataDir);
-  process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
-  const { setDynamo, s3 } = await import('../../shared/adapters/clients.ts');
-  const { createExport } = await import('../../shared/usecases/exports.ts');
-  const meter = busyMeter();
-  const dynamo = documentClient(dynamodb, 5);
-  dynamo.middlewareStack.add(
-    (next, context) => async (args) => {
-      const name = String(context.commandName);
-      const done = meter.start(DYNAMO_WRITES.has(name) ? 'dynamoWrites' : 'dynamoReads');
-      const doneAny = meter.start('any');
-      try {
-        return await next(args);
-      } finally {
-        done();
-        doneAny();
-      }
-    },
-    { step: 'finalizeRequest', name: 'benchBusyMeter' },
-  );
-  setDynamo(dynamo);
-  s3().middlewareStack.add(
-    (next) => async (args) => {
-      const done = meter.start('s3');
-      const doneAny = meter.start('any');
-      try {
-        return await next(args);
-      } finally {
-        done();
-        doneAny();
-      }
-    },
-    // Requests actually sent; a presigned URL never reaches the deserialize step.
-    { step: 'deserialize', name: 'benchBusyMeter' },
-  );
-  // Loads the generators, as a warm Lambda container would have them.
-  await import('../../shared/exports/index.ts');
-  const baseline = peakRssMb();
-
-  const started = performance.now();
-  const result = await createExport({ format }, { role: 'manager', id: 'bench-manager' });
-  const seconds = (performance.now() - started) / 1000;
-  if (result.payoutCount !== count) throw new Error(`exported ${result.payoutCount} payouts, not ${count}`);
-  const output: ChildResult = {
-    format,
-    exportId: result.id,
-    payouts: result.payoutCount,
-    files: result.files.length,
-    fileKeys: result.files.map((file) => `exports/${result.id}/${file.fileName}`),
-    bytes: result.files.reduce((sum, file) => sum + file.size, 0),
-    seconds,
-    payoutsPerSecond: Math.round(result.payoutCount / seconds),
-    baselineRssMb: baseline,
-    peakRssMb: peakRssMb(),
-    busy: meter.result(),
-    floorPerSecond: 0,
-    ratio: 0,
-    generationPerSecond: 0,
-    peakRssAfterMb: 0,
-  };
-  output.floorPerSecond = await protocolFloor(dynamo, count);
-  output.ratio = Math.round((output.payoutsPerSecond / output.floorPerSecond) * 100) / 100;
-  output.generationPerSecond = await generationRate(format, count);
-  output.peakRssAfterMb = peakRssMb();
-  rmSync(dataDir, { recursive: true, force: true });
-  process.stdout.write(`${JSON.stringify(output)}\n`);
-}
-
 // ------------------------------------------------------------------ the parent
 
-function runChild(args: string[]): Promise<string> {
+/** The child's figures, with the floor before the export and the emulators' CPU time. */
+interface Measured extends ChildResult {
+  /** The floor in its own process just before the export, and the child's after it; `floorPerSecond` is their mean. */
+  floorBeforePerSecond: number;
+  floorAfterPerSecond: number;
+  ratio: number;
+  /**
+   * Load-independent: CPU time per payout of the floor (its process and the emulators, mean of both
+   * floors) over the export's. What `ratio` would be if both were bound by CPU alone.
+   */
+  cpuRatio: number;
+  floorBeforeCpuMsPerPayout: number;
+  emulatorCpuMsPerPayout: number;
+  floorEmulatorCpuMsPerPayout: number;
+  floorBeforeEmulatorCpuMsPerPayout: number;
+}
+
+/**
+ * Runs the bundled child on plain Node: its last stdout line, and this process's CPU time (the
+ * emulators', which it alone serves meanwhile) in ms at each mark the child prints (`#exported`,
+ * `#floored`) and at its exit.
+ */
+function runChild(
+  bundle: string,
+  args: string[],
+): Promise<{ line: string; marks: Map<string, number>; totalCpuMs: number }> {
+  const profiles = argument('cpu-prof-dir');
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...args], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: process.env,
-    });
+    const cpu = process.cpuUsage();
+    const cpuMs = () => {
+      const used = process.cpuUsage(cpu);
+      return (used.user + used.system) / 1000;
+    };
+    const marks = new Map<string, number>();
+    const proc = spawn(
+      process.execPath,
+      [...(profiles ? ['--cpu-prof', `--cpu-prof-dir=${profiles}`] : []), bundle, ...args],
+      { stdio: ['ignore', 'pipe', 'inherit'], env: process.env },
+    );
     let stdout = '';
     proc.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
+      for (const mark of ['#exported', '#floored']) {
+        if (!marks.has(mark) && stdout.includes(mark)) marks.set(mark, cpuMs());
+      }
     });
     proc.once('error', reject);
-    proc.once('exit', (code) =>
-      code === 0
-        ? resolve(stdout.trim().split('\n').at(-1) ?? '')
-        : reject(new Error(`child exited with ${code}`)),
-    );
+    proc.once('exit', (code) => {
+      const totalCpuMs = cpuMs();
+      if (code !== 0) reject(new Error(`child exited with ${code}`));
+      else resolve({ line: stdout.trim().split('\n').at(-1) ?? '', marks, totalCpuMs });
+    });
   });
 }
+
+const perPayoutMs = (ms: number, count: number) => Math.round((ms / count) * 1000) / 1000;
 
 /** Checks in the table and the bucket what the export says it did. */
 async function verify(
@@ -525,12 +272,16 @@ async function verify(
       const link = await client.send(
         new GetCommand({
           TableName: LOCAL_NAMES.table,
-          Key: { PK: keys.payout(id).PK, SK: `EXPORT#${result.exportId}` },
+          Key: { PK: keys.payout(id).PK, SK: `E2E#${endToEndId}` },
           ConsistentRead: true,
         }),
       );
-      if (link.Item?.type !== 'payout_export' || link.Item.format !== result.format)
-        problems.push(`${id} not linked`);
+      if (
+        link.Item?.type !== 'payout_export' ||
+        link.Item.format !== result.format ||
+        link.Item.exportId !== result.exportId
+      )
+        problems.push(`${id} not linked at its EndToEndId`);
     }
     if (problems.length > 10) break;
   }
@@ -549,34 +300,57 @@ async function verify(
 async function measure(
   format: ExportFormat,
   count: number,
-): Promise<{ result: ChildResult; seedSeconds: number; problems: string[] }> {
+  bundle: string,
+): Promise<{ result: Measured; seedSeconds: number; problems: string[] }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'exports-bench-'));
   const dynalite = await startDynalite();
   const s3rver = await startS3rver({ directory: join(dataDir, 's3'), buckets: [LOCAL_NAMES.exportBucket] });
+  // The export publishes `export.created`: to the local bus of `npm start`, with no rules.
+  const bus = await startLocalEventBridge({ rules: [] });
   try {
-    configureEnvironment({ dynamodb: dynalite.endpoint, s3: s3rver.endpoint }, dataDir);
+    configureEnvironment(
+      { dynamodb: dynalite.endpoint, s3: s3rver.endpoint, eventbridge: bus.endpoint },
+      dataDir,
+    );
     await createTables(dynalite.endpoint, LOCAL_NAMES);
     const seedStart = performance.now();
     const payoutIds = await seed(dynalite.endpoint, format, count);
     const seedSeconds = (performance.now() - seedStart) / 1000;
-    const result = JSON.parse(
-      await runChild([
-        '--child',
-        format,
-        '--payouts',
-        String(count),
-        '--dynamodb',
-        dynalite.endpoint,
-        '--s3',
-        s3rver.endpoint,
-      ]),
-    ) as ChildResult;
+    // The floor just before the export (its own process) and just after it (the export's child): the
+    // export runs between the two, and is held to their mean.
+    const before = await runChild(bundle, ['--floor-before', '--payouts', String(count)]);
+    const floorBefore = JSON.parse(before.line) as { floorPerSecond: number; cpuMsPerPayout: number };
+    const run = await runChild(bundle, ['--child', format, '--payouts', String(count)]);
+    const child = JSON.parse(run.line) as ChildResult;
+    const exportCpuMs = run.marks.get('#exported') ?? 0;
+    const floorCpuMs = (run.marks.get('#floored') ?? 0) - exportCpuMs;
+    const floorPerSecond = Math.round((floorBefore.floorPerSecond + child.floorPerSecond) / 2);
+    const exportCpu = child.cpuMsPerPayout + exportCpuMs / count;
+    const floorCpu =
+      (floorBefore.cpuMsPerPayout +
+        before.totalCpuMs / count +
+        child.floorCpuMsPerPayout +
+        floorCpuMs / count) /
+      2;
+    const result: Measured = {
+      ...child,
+      floorBeforePerSecond: floorBefore.floorPerSecond,
+      floorAfterPerSecond: child.floorPerSecond,
+      floorPerSecond,
+      ratio: Math.round((child.payoutsPerSecond / floorPerSecond) * 100) / 100,
+      cpuRatio: Math.round((floorCpu / exportCpu) * 100) / 100,
+      floorBeforeCpuMsPerPayout: floorBefore.cpuMsPerPayout,
+      emulatorCpuMsPerPayout: perPayoutMs(exportCpuMs, count),
+      floorEmulatorCpuMsPerPayout: perPayoutMs(floorCpuMs, count),
+      floorBeforeEmulatorCpuMsPerPayout: perPayoutMs(before.totalCpuMs, count),
+    };
     return {
       result,
       seedSeconds,
       problems: await verify(dynalite.endpoint, s3rver.endpoint, result, payoutIds),
     };
   } finally {
+    await bus.close();
     await s3rver.close();
     await dynalite.close();
     rmSync(dataDir, { recursive: true, force: true });
@@ -587,26 +361,37 @@ function ms(value: number | undefined): string {
   return `${Math.round(value ?? 0)}`.padStart(7);
 }
 
+/** Per payout, two decimals. */
+function perPayout(value: number, count: number): string {
+  return (value / count).toFixed(2);
+}
+
 async function parent(count: number): Promise<void> {
   console.log(
-    `Exports end to end: ${count} ready payouts per format (each its own partner), fresh dynalite + s3rver per format, export in a child process (Node ${process.version})`,
+    `Exports end to end: ${count} ready payouts per format (each its own partner), fresh dynalite + s3rver per format, the export bundled as CDK bundles it and run on plain Node in a child process (Node ${process.version})`,
   );
-  const results: ChildResult[] = [];
+  const bundleDir = mkdtempSync(join(tmpdir(), 'exports-bench-bundle-'));
+  const bundled = await bundleAsCdk(bundleDir, 'exports-bench', join(ROOT, 'test/bench/exports-child.ts'));
+  const results: Measured[] = [];
   let ok = true;
   let verified = true;
   // `--formats sepa,csv`: only those (default: every format).
   const only = argument('formats')?.split(',');
-  for (const format of FORMATS.filter((candidate) => !only || only.includes(candidate))) {
-    const { result, seedSeconds, problems } = await measure(format, count);
-    results.push(result);
-    console.log(
-      `${format}: seeded ${count} partners + ${count} payouts in ${seedSeconds.toFixed(1)} s; ${problems.length === 0 ? 'verified (record active, files, every payout processing in it with its EndToEndId, version and history, link items)' : `NOT VERIFIED: ${problems.join('; ')}`}`,
-    );
-    verified &&= problems.length === 0;
-    ok &&= problems.length === 0;
+  try {
+    for (const format of FORMATS.filter((candidate) => !only || only.includes(candidate))) {
+      const { result, seedSeconds, problems } = await measure(format, count, bundled.file);
+      results.push(result);
+      console.log(
+        `${format}: seeded ${count} partners + ${count} payouts in ${seedSeconds.toFixed(1)} s; ${problems.length === 0 ? 'verified (record active, files, every payout processing in it with its EndToEndId, version and history, link items)' : `NOT VERIFIED: ${problems.join('; ')}`}`,
+      );
+      verified &&= problems.length === 0;
+      ok &&= problems.length === 0;
+    }
+  } finally {
+    rmSync(bundleDir, { recursive: true, force: true });
   }
   console.log(
-    'format   files     MB   seconds   payouts/s   floor/s   ratio   generation/s   RSS before   peak RSS   | ms busy: DDB reads (req)   S3 (req)   DDB writes (req)   other',
+    'format   files     MB   seconds   payouts/s   floor/s (before, after)   ratio   CPU ratio   generation/s   RSS before   peak RSS   | ms busy: DDB reads (req)   S3 (req)   DDB writes (req)   other',
   );
   for (const r of results) {
     const total = r.seconds * 1000;
@@ -627,8 +412,9 @@ async function parent(count: number): Promise<void> {
         (r.bytes / 1024 / 1024).toFixed(2).padStart(6),
         r.seconds.toFixed(3).padStart(9),
         String(r.payoutsPerSecond).padStart(11),
-        String(r.floorPerSecond).padStart(9),
+        `${r.floorPerSecond} (${r.floorBeforePerSecond}, ${r.floorAfterPerSecond})`.padStart(25),
         r.ratio.toFixed(2).padStart(7),
+        r.cpuRatio.toFixed(2).padStart(11),
         String(r.generationPerSecond).padStart(14),
         `${r.baselineRssMb} MB`.padStart(12),
         `${r.peakRssMb} MB`.padStart(10),
@@ -642,10 +428,29 @@ async function parent(count: number): Promise<void> {
     );
   }
   console.log(
+    'per payout   export: CPU ms, emulators CPU ms, DDB requests, items written   | floor after: CPU ms, emulators CPU ms, DDB requests   | floor before: CPU ms, emulators CPU ms   | export peak heap used, external',
+  );
+  for (const r of results) {
+    const requests = Object.values(r.commands).reduce((sum, n) => sum + n, 0);
+    const floorRequests = Object.values(r.floorCommands).reduce((sum, n) => sum + n, 0);
+    console.log(
+      `${r.format.padEnd(6)} ${r.cpuMsPerPayout.toFixed(2)} ms, ${r.emulatorCpuMsPerPayout.toFixed(2)} ms, ${perPayout(requests, r.payouts)}, ${perPayout(r.busy.dynamoWrites?.items ?? 0, r.payouts)}   | ${r.floorCpuMsPerPayout.toFixed(2)} ms, ${r.floorEmulatorCpuMsPerPayout.toFixed(2)} ms, ${perPayout(floorRequests, r.payouts)}   | ${r.floorBeforeCpuMsPerPayout.toFixed(2)} ms, ${r.floorBeforeEmulatorCpuMsPerPayout.toFixed(2)} ms   | ${r.peakHeapUsedMb} MB, ${r.peakExternalMb} MB   (export: ${JSON.stringify(r.commands)})`,
+    );
+  }
+  // `--details`: every request kind's busy time and count, for the export and for its floor.
+  if (process.argv.includes('--details')) {
+    for (const r of results)
+      console.log(JSON.stringify({ format: r.format, busy: r.busy, floorBusy: r.floorBusy }));
+  }
+  console.log(
     'floor: the protocol’s reads (status index paged, BatchGetItem of payouts and partners, 100 keys, 8 in flight) and writes (one conditional' +
-      ' UpdateItem per payout, 16 in flight; one link-shaped item per payout, BatchWriteItem 25 a request, 8 in flight) alone, in the same child' +
-      ' after the export. ms busy: wall time with at least one request of that kind in flight; other: checks, generation, hashing, presigning' +
-      ' (the kinds overlap). Generation: the same rows in memory to a null sink, in the same child.',
+      ' UpdateItem per payout, 16 in flight; one link item per payout, BatchWriteItem 25 a request, 8 in flight) alone, run just before the' +
+      ' export (own process, on the ready payouts) and just after it (the same child, on the payouts it took); floor/s is their mean. CPU ratio:' +
+      ' floor CPU ms per payout (its process + the emulators) over the export’s, load-independent. ms busy: wall time with at least one request of that kind in flight; other: checks, generation, hashing, presigning' +
+      ' (the kinds overlap). Generation: the same rows in memory to a null sink, in the same child.' +
+      ` Load average: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}.`,
   );
   console.log(
     JSON.stringify({
@@ -657,23 +462,24 @@ async function parent(count: number): Promise<void> {
           {
             payoutsPerSecond: r.payoutsPerSecond,
             floorPerSecond: r.floorPerSecond,
+            floorBeforePerSecond: r.floorBeforePerSecond,
+            floorAfterPerSecond: r.floorAfterPerSecond,
             ratio: r.ratio,
+            cpuRatio: r.cpuRatio,
             generationPerSecond: r.generationPerSecond,
             peakRssMb: r.peakRssMb,
+            cpuMsPerPayout: r.cpuMsPerPayout,
+            floorCpuMsPerPayout: r.floorCpuMsPerPayout,
+            emulatorCpuMsPerPayout: r.emulatorCpuMsPerPayout,
+            floorEmulatorCpuMsPerPayout: r.floorEmulatorCpuMsPerPayout,
           },
         ]),
       ),
       verified,
+      load: loadavg().map((l) => Math.round(l * 100) / 100),
     }),
   );
   if (!ok) process.exitCode = 1;
 }
 
-const count = Number(argument('payouts') ?? 10_000);
-const childFormat = argument('child');
-if (childFormat !== undefined) {
-  if (!FORMATS.includes(childFormat as ExportFormat)) throw new Error(`Unknown format ${childFormat}`);
-  await child(childFormat as ExportFormat, argument('dynamodb') ?? '', argument('s3') ?? '', count);
-} else {
-  await parent(count);
-}
+await parent(Number(argument('payouts') ?? 10_000));

@@ -443,16 +443,19 @@ describe('POST /exports, csv', () => {
         { exportId: body.id, format: 'csv', fileName: body.fileName, createdAt: body.createdAt },
       ]);
     }
+    const endToEndId = expectOk(await call(manager, 'GET', `/payouts/${ids[0]}`)).endToEndId;
     expectOk(await call(manager, 'POST', `/exports/${body.id}/void`, { body: { reason: 'test' } }));
-    // The link is an item of its own, outside every index.
+    // The link is an item of its own, outside every index, at the EndToEndId the file carries (the
+    // reference a bank report resolves, kept after the void).
     const { Item } = await dynamo().send(
-      new GetCommand({ TableName: table(), Key: { PK: `PAYOUT#${ids[0]}`, SK: `EXPORT#${body.id}` } }),
+      new GetCommand({ TableName: table(), Key: { PK: `PAYOUT#${ids[0]}`, SK: `E2E#${endToEndId}` } }),
     );
     expect(Item).toEqual({
       PK: `PAYOUT#${ids[0]}`,
-      SK: `EXPORT#${body.id}`,
+      SK: `E2E#${endToEndId}`,
       type: 'payout_export',
       exportId: body.id,
+      endToEndId,
       format: 'csv',
       fileName: body.fileName,
       createdAt: body.createdAt,
@@ -909,7 +912,7 @@ describe('exportsOfPayout', () => {
     const payout = await payoutOf(owner.id, 'EUR', [321]);
     expect(await exportsOfPayout(payout.id)).toEqual([]);
     const crashed = newId('export');
-    await putExportLinks([payout.id], {
+    await putExportLinks([{ payoutId: payout.id, endToEndId: endToEndIdFor(payout.id, 1) }], {
       exportId: crashed,
       format: 'csv',
       fileName: `${crashed}.csv`,
@@ -924,6 +927,43 @@ describe('exportsOfPayout', () => {
       { exportId: body.id, format: 'paypal', fileName: body.fileName, createdAt: body.createdAt },
     ]);
     expect(expectOk(await call(manager, 'GET', `/payouts/${payout.id}`))).toMatchObject({ status: 'ready' });
+  });
+
+  it('lists a link of the older layout (EXPORT#<id>, beside an export_ref E2E# item) once', async () => {
+    const owner = await newPartner({
+      name: 'Legacy & Co',
+      payoutMethod: { type: 'paypal', email: `legacy+${randomUUID()}@example.com` },
+    });
+    const payout = await payoutOf(owner.id, 'EUR', [654]);
+    const body = expectOk(await createExport({ format: 'paypal', payoutIds: [payout.id] }), 201);
+    const endToEndId = expectOk(await call(manager, 'GET', `/payouts/${payout.id}`)).endToEndId;
+    const link = { exportId: body.id, format: 'paypal', fileName: body.fileName, createdAt: body.createdAt };
+    // Rewrite this export's link as older code left it: the link at EXPORT#, a bare reference at E2E#.
+    await dynamo().send(
+      new BatchWriteCommand({
+        RequestItems: {
+          [table()]: [
+            {
+              PutRequest: {
+                Item: { PK: `PAYOUT#${payout.id}`, SK: `EXPORT#${body.id}`, type: 'payout_export', ...link },
+              },
+            },
+            {
+              PutRequest: {
+                Item: {
+                  PK: `PAYOUT#${payout.id}`,
+                  SK: `E2E#${endToEndId}`,
+                  type: 'export_ref',
+                  endToEndId,
+                  exportId: body.id,
+                },
+              },
+            },
+          ],
+        },
+      }),
+    );
+    expect(await exportsOfPayout(payout.id)).toEqual([link]);
   });
 
   it('answers 404 for an unknown payout', async () => {

@@ -6,6 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { validateXML } from 'xmllint-wasm';
+import type { ExportRecord } from '../../shared/adapters/export-store.ts';
+import { newId } from '../../shared/domain/ids.ts';
 import type { PayoutMethod, SepaVersion } from '../../shared/domain/schemas.ts';
 import {
   checkExportable,
@@ -21,6 +23,7 @@ import {
   type RowSource,
   toSepaText,
 } from '../../shared/exports/index.ts';
+import { EVENT_PAYOUT_IDS_MAX, exportEventData } from '../../shared/usecases/export-void.ts';
 import { parseCsv } from '../support/csv.ts';
 import { blocks, decodeEntities, text } from '../support/xml-reading.ts';
 
@@ -928,5 +931,38 @@ describe('the hot path’s memo of pure string functions', () => {
       expect(toSepaText('Müller & Söhne  GmbH ')).toBe('Muller + Sohne GmbH');
       expect(toSepaText('Ærø ß')).toBe('AEro ss');
     }
+  });
+});
+
+describe("an export's events", () => {
+  const record = {
+    id: 'exp_01J0000000000000000000000',
+    format: 'sepa',
+    status: 'active',
+    payoutCount: 0,
+    totals: [{ currency: 'EUR', amount: 1 }],
+    fileName: 'payouts.xml',
+    sha256: 'a'.repeat(64),
+    createdAt: '2026-11-30T00:00:00.000Z',
+    files: [],
+    version: 2,
+  } as unknown as ExportRecord;
+  const ids = (count: number) =>
+    Array.from({ length: count }, (_, index) => newId('payout', 1_790_000_000_000 + index));
+
+  it('carry the payout ids up to EVENT_PAYOUT_IDS_MAX', () => {
+    const few = ids(EVENT_PAYOUT_IDS_MAX);
+    expect(exportEventData(record, few).payoutIds).toEqual(few);
+    expect(exportEventData(record, few).payoutIdsOmitted).toBeUndefined();
+  });
+
+  it('of a larger export leave them out and say so, so the event fits an EventBridge entry (256 KB)', () => {
+    const many = ids(10_000);
+    // What the ids alone would weigh: over the entry's limit, so the event could never be published.
+    expect(Buffer.byteLength(JSON.stringify(many))).toBeGreaterThan(256 * 1024);
+    const data = exportEventData(record, many);
+    expect(data.payoutIds).toBeUndefined();
+    expect(data.payoutIdsOmitted).toBe(true);
+    expect(Buffer.byteLength(JSON.stringify(data))).toBeLessThan(4 * 1024);
   });
 });
