@@ -42,10 +42,22 @@ const common = { requestHandler: REQUEST_HANDLER, maxAttempts: 3 } as const;
 
 let documentClient: DynamoDBDocumentClient | undefined;
 
-export function dynamo(): DynamoDBDocumentClient {
-  documentClient ??= DynamoDBDocumentClient.from(new DynamoDBClient({ ...common, maxAttempts: 5 }), {
+/**
+ * A DynamoDB document client as the functions use it. Without the SDK's logger middleware: no client
+ * is given a logger (the SDK's default logs nothing), yet that middleware copied every request's
+ * input and response through the schemas' sensitive-data filter to hand them to it (a BatchGetItem
+ * of 100 items walked each of them).
+ */
+export function newDocumentClient(): DynamoDBDocumentClient {
+  const client = DynamoDBDocumentClient.from(new DynamoDBClient({ ...common, maxAttempts: 5 }), {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
   });
+  client.middlewareStack.remove('loggerMiddleware');
+  return client;
+}
+
+export function dynamo(): DynamoDBDocumentClient {
+  documentClient ??= newDocumentClient();
   return documentClient;
 }
 

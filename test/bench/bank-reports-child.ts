@@ -13,10 +13,9 @@
  *   node <bundle> --key <s3 key> --dynalite-pid <pid>   (payout ids on stdin, one a line)
  */
 import { readFileSync } from 'node:fs';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { findReport } from '../../shared/adapters/bank-report-store.ts';
-import { setDynamo } from '../../shared/adapters/clients.ts';
+import { newDocumentClient, setDynamo } from '../../shared/adapters/clients.ts';
 import { keys, limiter, table } from '../../shared/adapters/table.ts';
 import { APPLY_CONCURRENCY, processUploadedReport } from '../../shared/usecases/bank-reports.ts';
 
@@ -73,9 +72,8 @@ let input = '';
 for await (const chunk of process.stdin) input += String(chunk);
 const payoutIds = input.split('\n').filter(Boolean);
 
-const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ maxAttempts: 5 }), {
-  marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
-});
+// The functions' own client (shared/adapters/clients.ts), with a request counter.
+const dynamo = newDocumentClient();
 let requests: Record<string, number> = {};
 /** Requests in flight, integrated over time (ms): divided by a phase's length, its mean concurrency. */
 let inFlight = 0;
