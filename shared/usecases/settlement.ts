@@ -361,12 +361,8 @@ async function commit(
       ? { asRead: { seq: item.seq, flushed: item.flushed } }
       : {}),
     condition: task
-      ? {
-          expression: '#cTask.#cToken = :cTok',
-          names: { '#cTask': 'task', '#cToken': 'token' },
-          values: { ':cTok': task.token },
-        }
-      : { expression: 'attribute_not_exists(#cTask)', names: { '#cTask': 'task' } },
+      ? { expression: '#k.#t = :k', names: { '#k': 'task', '#t': 'token' }, values: { ':k': task.token } }
+      : { expression: 'attribute_not_exists(#k)', names: { '#k': 'task' } },
     returnItem: 'none',
   });
   return {
