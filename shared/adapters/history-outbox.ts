@@ -34,6 +34,14 @@ export interface OutboxState<E> {
 
 const pad = (seq: number) => String(seq).padStart(10, '0');
 
+/**
+ * An outbox entry as one string attribute, its JSON text, instead of a map: what a writer appends
+ * many times over (a bank report settling each of its lines) is then one value for DynamoDB to take,
+ * not a tree of them. Readers get the entry back (`pending`); the entry's own item, once flushed, is
+ * written as a map as before.
+ */
+export const outboxText = (entry: unknown): string => JSON.stringify(entry);
+
 export function historyOutbox<E>(spec: HistoryOutboxSpec) {
   const { seq: seqName, flushed: flushedName, outbox: outboxName } = spec.attributes;
 
@@ -42,10 +50,16 @@ export function historyOutbox<E>(spec: HistoryOutboxSpec) {
     SK: `${spec.entryPrefix}${pad(seq)}`,
   });
 
-  /** Outbox entries with their sequence numbers (entry n is `outbox[n - flushed - 1]`). */
-  const pending = (state: OutboxState<E>): { seq: number; entry: E }[] => {
+  /**
+   * Outbox entries with their sequence numbers (entry n is `outbox[n - flushed - 1]`). An entry may
+   * be stored as its JSON text (see `outboxText`): it is read back as the entry.
+   */
+  const pending = (state: OutboxState<E | string>): { seq: number; entry: E }[] => {
     const flushed = state.flushed ?? 0;
-    return (state.outbox ?? []).map((entry, index) => ({ seq: flushed + 1 + index, entry }));
+    return (state.outbox ?? []).map((entry, index) => ({
+      seq: flushed + 1 + index,
+      entry: typeof entry === 'string' ? (JSON.parse(entry) as E) : entry,
+    }));
   };
 
   return {

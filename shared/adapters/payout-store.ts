@@ -12,6 +12,7 @@ import type { Address } from '../domain/partner-schemas.ts';
 import type { Actor, Payout, PayoutEvent, PayoutStatus, Reward } from '../domain/schemas.ts';
 import type { BillingDetails } from '../self-billing/model.ts';
 import { dynamo } from './clients.ts';
+import { outboxText } from './history-outbox.ts';
 import { flushHistory, flushHistoryQuietly, type HistoryEntry, MAX_OUTBOX } from './payout-history.ts';
 import {
   batchGet,
@@ -359,7 +360,7 @@ function asReadInput(update: PayoutUpdate, read: { seq: number }, expected: numb
     ':u': update.at,
     ':q': read.seq,
     ':r': read.seq + update.events.length,
-    ':e': update.events,
+    ':e': update.events.map(outboxText),
   };
   let sets = '#v = :w, updatedAt = :u, #q = :r, #o = list_append(#o, :e)';
   let index = 0;

@@ -285,7 +285,10 @@ async function verify(
         );
         const entries = [
           ...(stored.Items ?? []).map((entry) => entry.event as { type: string }),
-          ...((item.outbox ?? []) as { type: string }[]).slice(0),
+          // An entry may be stored as its JSON text (the settling write's).
+          ...((item.outbox ?? []) as ({ type: string } | string)[]).map((entry) =>
+            typeof entry === 'string' ? (JSON.parse(entry) as { type: string }) : entry,
+          ),
         ];
         const seen = new Set<string>();
         const paidEvents = entries.filter((event) => {
