@@ -91,11 +91,16 @@ const KEY_FIELDS = [
   'GSI4PK',
   'GSI4SK',
 ];
+const KEY_FIELD_SET = new Set(KEY_FIELDS);
 
 /** The item without its key attributes and internal fields. */
 export function stripKeys<T extends Record<string, unknown>>(item: T, internal: readonly string[] = []): T {
-  const copy: Record<string, unknown> = { ...item };
-  for (const field of [...KEY_FIELDS, ...internal]) delete copy[field];
+  // Copied field by field, skipping the others (deleting from a copy turned every copy into a slow
+  // dictionary-mode object; a bank report makes one per line).
+  const copy: Record<string, unknown> = {};
+  for (const field of Object.keys(item)) {
+    if (!KEY_FIELD_SET.has(field) && !internal.includes(field)) copy[field] = item[field];
+  }
   return copy as T;
 }
 

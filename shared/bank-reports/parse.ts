@@ -176,6 +176,8 @@ interface CamtEntry {
 class ReportReader {
   private readonly parser = new SaxesParser({ xmlns: true });
   private readonly stack: string[] = [];
+  /** For each open element, its path below the message root (`paths[i]`: stack[2..i] joined by `/`). */
+  private readonly paths: string[] = [];
   private readonly currencies: (string | undefined)[] = [];
   private text = '';
   private kind: MessageKind | undefined;
@@ -270,6 +272,7 @@ class ReportReader {
   private open(tag: SaxesTagNS): void {
     const depth = this.stack.length;
     this.stack.push(tag.local);
+    this.paths.push(depth < 2 ? '' : depth === 2 ? tag.local : `${this.paths[depth - 1]}/${tag.local}`);
     this.currencies.push(tag.attributes.Ccy?.value);
     this.text = '';
     if (depth === 0) this.identify(tag);
@@ -294,6 +297,7 @@ class ReportReader {
     else if (this.kind === 'pain.002') this.closePain(text, currency);
     else if (this.stack.length >= 3) this.closeCamt(text, currency);
     this.stack.pop();
+    this.paths.pop();
     this.currencies.pop();
     this.text = '';
   }
@@ -328,7 +332,10 @@ class ReportReader {
 
   /** The element path below the message root (`GrpHdr/MsgId`), from `from` levels below it. */
   private path(from = 0): string {
-    return this.stack.slice(2 + from).join('/');
+    const full = this.paths[this.paths.length - 1] ?? '';
+    if (from === 0) return full;
+    if (this.stack.length <= 2 + from) return '';
+    return full.slice((this.paths[1 + from] as string).length + 1);
   }
 
   // -------------------------------------------------------------- pain.002
