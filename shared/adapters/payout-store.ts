@@ -298,7 +298,9 @@ export interface PayoutUpdate {
    * version still unchanged means a status still as read), and, when the outbox read had room, that
    * `seq` is still the one read instead of the outbox's size (every append raises `seq`, a flush only
    * shrinks the outbox), writing the next `seq` as a value. Shorter, function-free conditions for the
-   * many writes of a bank report (dynalite parses each); a failed write is told apart as usual.
+   * many writes of a bank report (dynalite parses each); a failed write is told apart as usual. With
+   * the outbox as read full, the write checks status, version and the outbox's size as any other.
+   * (`asReadInput` builds this write.)
    */
   asRead?: { seq: number; flushed: number };
 }
@@ -344,16 +346,27 @@ interface UpdateInput {
 }
 
 /**
- * The settling write of a payout read at `version` (`asRead`, with room in the outbox as read): its
- * version and `seq` as read are the condition (with the caller's own), the next ones are values, and
- * every placeholder is a letter or two. Built apart from the general case, with no name or value
- * added and then deleted again, since a bank report sends one per line and dynalite parses each.
+ * The settling write of a payout read at `version` (`asRead`, with room in the outbox as read): a
+ * transition to a status without reminders, setting top-level fields. Its version and `seq` as read
+ * are the condition (with the caller's own), the next ones are values, every placeholder is a letter
+ * or two, and its history entries go to the outbox as their JSON text: a bank report sends one per
+ * line, and dynalite parses each. Anything else: undefined (the general write).
  */
 function asReadInput(update: PayoutUpdate, read: { seq: number }, expected: number): UpdateInput | undefined {
-  if (update.keepVersion || update.events.length === 0 || update.expect || update.respectLease) {
+  const to = update.to;
+  if (
+    !to ||
+    to === 'pending' ||
+    to === 'processing' ||
+    update.keepVersion ||
+    update.events.length === 0 ||
+    update.expect ||
+    update.respectLease ||
+    update.remove
+  ) {
     return undefined;
   }
-  const names: Record<string, string> = { '#v': 'version', '#q': 'seq', '#o': 'outbox' };
+  const names: Record<string, string> = { '#v': 'version', '#q': 'seq', '#o': 'outbox', '#s': 'status' };
   const values: Record<string, NativeAttributeValue> = {
     ':v': expected,
     ':w': expected + 1,
@@ -361,58 +374,54 @@ function asReadInput(update: PayoutUpdate, read: { seq: number }, expected: numb
     ':q': read.seq,
     ':r': read.seq + update.events.length,
     ':e': update.events.map(outboxText),
+    ':s': to,
+    ':g': `PAYOUT_STATUS#${to}`,
   };
-  let sets = '#v = :w, updatedAt = :u, #q = :r, #o = list_append(#o, :e)';
+  let sets = 'SET #v = :w, updatedAt = :u, #q = :r, #o = list_append(#o, :e), #s = :s, GSI2PK = :g';
   let index = 0;
-  const placeholder = (field: string) =>
-    field
-      .split('.')
-      .map((part) => {
-        const name = `#a${index++}`;
-        names[name] = part;
-        return name;
-      })
-      .join('.');
-  const set = (field: string, value: NativeAttributeValue) => {
-    const path = placeholder(field);
-    const valueName = `:a${index++}`;
-    values[valueName] = value;
-    sets += `, ${path} = ${valueName}`;
-  };
-  if (update.to) {
-    names['#s'] = 'status';
-    values[':s'] = update.to;
-    values[':g'] = `PAYOUT_STATUS#${update.to}`;
-    sets += ', #s = :s, GSI2PK = :g';
-    if ((update.to === 'pending' || update.to === 'processing') && !('reminders' in (update.set ?? {}))) {
-      set('reminders', 0);
-    }
+  for (const field in update.set) {
+    if (field.includes('.')) return undefined;
+    names[`#a${index}`] = field;
+    values[`:a${index}`] = update.set[field];
+    sets += `, #a${index} = :a${index}`;
+    index++;
   }
-  for (const field in update.set) set(field, update.set[field]);
-  const removes = (update.remove ?? []).map(placeholder);
   let condition = '#q = :q AND #v = :v';
-  if (update.condition) {
-    const expression = update.condition.expression;
-    condition += /\bOR\b/i.test(expression) ? ` AND (${expression})` : ` AND ${expression}`;
-    Object.assign(names, update.condition.names);
-    Object.assign(values, update.condition.values);
+  const extra = update.condition;
+  if (extra) {
+    // Parenthesized only when it has an OR (AND binds tighter).
+    condition += /\bOR\b/i.test(extra.expression) ? ` AND (${extra.expression})` : ` AND ${extra.expression}`;
+    Object.assign(names, extra.names);
+    Object.assign(values, extra.values);
   }
-  return {
-    update: `SET ${sets}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
-    condition,
-    names,
-    values,
-  };
+  return { update: sets, condition, names, values };
 }
 
-async function updatePayoutOnce(id: string, update: PayoutUpdate): Promise<PayoutItem | undefined> {
-  const expected = update.ifMatch ?? update.version;
+/**
+ * The settling write of a caller holding the payout as read (`asRead`, `version`; see there): built
+ * by `asReadInput` when it applies, else the general update. Returns nothing (ReturnValues NONE).
+ * Apart from `updatePayout` so that only the functions that settle bundle it.
+ */
+export async function updatePayoutAsRead(id: string, update: PayoutUpdate): Promise<void> {
   const read = update.asRead;
-  const lean =
-    read && expected !== undefined && read.seq - read.flushed < MAX_OUTBOX
-      ? asReadInput(update, read, expected)
+  const input =
+    read && update.version !== undefined && read.seq - read.flushed < MAX_OUTBOX
+      ? asReadInput(update, read, update.version)
       : undefined;
-  const input = lean ?? generalInput(update);
+  if (input) await sendPayoutUpdate(id, { ...update, returnItem: 'none' }, input);
+  else await updatePayout(id, { ...update, returnItem: 'none' });
+}
+
+function updatePayoutOnce(id: string, update: PayoutUpdate): Promise<PayoutItem | undefined> {
+  return sendPayoutUpdate(id, update, generalInput(update));
+}
+
+async function sendPayoutUpdate(
+  id: string,
+  update: PayoutUpdate,
+  input: UpdateInput,
+): Promise<PayoutItem | undefined> {
+  const expected = update.ifMatch ?? update.version;
   try {
     const result = await dynamo().send(
       new UpdateCommand({
@@ -474,37 +483,24 @@ function generalInput(update: PayoutUpdate): UpdateInput {
     names['#seq'] = 'seq';
     names['#outbox'] = 'outbox';
     values[':entries'] = update.events;
-    const read = update.asRead;
-    if (read && expectedVersion !== undefined && read.seq - read.flushed < MAX_OUTBOX) {
-      // No append since the read (seq unchanged): the outbox holds at most what was read.
-      values[':seqRead'] = read.seq;
-      values[':nextSeq'] = read.seq + update.events.length;
-      sets.push('#seq = :nextSeq', '#outbox = list_append(#outbox, :entries)');
-      conditions.push('#seq = :seqRead');
-    } else {
-      // One entry with the version bumped: its `:one` serves.
-      const count = update.events.length === 1 ? ':one' : ':count';
-      values[count] = update.events.length;
-      values[':maxOutbox'] = MAX_OUTBOX;
-      sets.push(`#seq = #seq + ${count}`, '#outbox = list_append(#outbox, :entries)');
-      conditions.push('size(#outbox) < :maxOutbox');
-    }
+    // One entry with the version bumped: its `:one` serves.
+    const count = update.events.length === 1 ? ':one' : ':count';
+    values[count] = update.events.length;
+    values[':maxOutbox'] = MAX_OUTBOX;
+    sets.push(`#seq = #seq + ${count}`, '#outbox = list_append(#outbox, :entries)');
+    conditions.push('size(#outbox) < :maxOutbox');
   }
   const fromNames = update.from.map((status, index) => {
     values[`:from${index}`] = status;
     return `:from${index}`;
   });
   if (fromNames.length === 0) throw new Error('A payout update needs the statuses it may start from');
-  const expected = update.ifMatch ?? update.version;
-  const statusChecked = !(update.asRead && expected !== undefined);
-  if (statusChecked) {
-    conditions.push(
-      fromNames.length === 1 ? `#status = ${fromNames[0]}` : `#status IN (${fromNames.join(', ')})`,
-    );
-  } else for (const name of fromNames) delete values[name];
-  if (expected !== undefined) {
+  conditions.push(
+    fromNames.length === 1 ? `#status = ${fromNames[0]}` : `#status IN (${fromNames.join(', ')})`,
+  );
+  if (expectedVersion !== undefined) {
     conditions.push('#version = :expected');
-    values[':expected'] = expected;
+    values[':expected'] = expectedVersion;
   }
   for (const [field, value] of Object.entries(update.expect ?? {})) {
     const index = Object.keys(names).length;
@@ -544,7 +540,7 @@ function generalInput(update: PayoutUpdate): UpdateInput {
     values[':to'] = update.to;
     sets.push('#status = :to');
     setField('GSI2PK', `PAYOUT_STATUS#${update.to}`);
-  } else if (!statusChecked) delete names['#status'];
+  }
   // Reminders count per wait: entering a status that reminds starts the count again.
   if ((update.to === 'pending' || update.to === 'processing') && !('reminders' in (update.set ?? {}))) {
     setField('reminders', 0);

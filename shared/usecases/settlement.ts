@@ -31,6 +31,7 @@ import {
   toPayout,
   unpayReward,
   updatePayout,
+  updatePayoutAsRead,
 } from '../adapters/payout-store.ts';
 import { signalPayoutWorkflow, startPayoutWorkflow } from '../adapters/workflow.ts';
 import { isBadAccountFailure } from '../domain/controls.ts';
@@ -355,7 +356,7 @@ async function commit(
   // the `seq` read the outbox's room (every append raises it), so the condition is the version, the
   // seq and the task token (parking one does not bump the version): dynalite parses every clause of
   // every line's write, and a function (size(…)) costs it most.
-  await updatePayout(payoutId, {
+  await updatePayoutAsRead(payoutId, {
     ...update,
     ...(typeof item.seq === 'number' && typeof item.flushed === 'number'
       ? { asRead: { seq: item.seq, flushed: item.flushed } }
