@@ -352,7 +352,11 @@ interface UpdateInput {
  * or two, and its history entries go to the outbox as their JSON text: a bank report sends one per
  * line, and dynalite parses each. Anything else: undefined (the general write).
  */
-function asReadInput(update: PayoutUpdate, read: { seq: number }, expected: number): UpdateInput | undefined {
+function asReadInput(
+  update: PayoutUpdate,
+  read: { seq: number; flushed: number },
+  expected: number,
+): UpdateInput | undefined {
   const to = update.to;
   if (
     !to ||
@@ -373,11 +377,16 @@ function asReadInput(update: PayoutUpdate, read: { seq: number }, expected: numb
     ':u': update.at,
     ':q': read.seq,
     ':r': read.seq + update.events.length,
-    ':e': update.events.map(outboxText),
     ':s': to,
     ':g': `PAYOUT_STATUS#${to}`,
   };
-  let sets = 'SET #v = :w, updatedAt = :u, #q = :r, #o = list_append(#o, :e), #s = :s, GSI2PK = :g';
+  let sets = 'SET #v = :w, updatedAt = :u, #q = :r, #s = :s, GSI2PK = :g';
+  // Appended at the outbox's length as read (`seq` unchanged means no entry came since; a flush
+  // meanwhile only shortened it, and an index past a list's end appends): no list_append to parse.
+  update.events.forEach((event, at) => {
+    values[`:e${at}`] = outboxText(event);
+    sets += `, #o[${read.seq - read.flushed + at}] = :e${at}`;
+  });
   let index = 0;
   for (const field in update.set) {
     if (field.includes('.')) return undefined;

@@ -947,6 +947,47 @@ describe('the settling write checks the payout as read', () => {
     ).Item as { seq: number; flushed: number; outbox: unknown[] };
     expect(item.seq - item.flushed).toBe(item.outbox.length);
   });
+
+  it('a flush of the outbox between the read and the write (seq unchanged, outbox shorter): the entry is appended once, after the flushed ones', async () => {
+    const a = await readyPayout(7_400);
+    const exported = await exportSepa([a.payoutId]);
+    const e2e = exported.endToEnd.get(a.payoutId) as string;
+    const raw = async () =>
+      (
+        await dynamo().send(
+          new GetCommand({
+            TableName: table(),
+            Key: { PK: `PAYOUT#${a.payoutId}`, SK: 'PAYOUT' },
+            ConsistentRead: true,
+          }),
+        )
+      ).Item as { seq: number; flushed: number; outbox: unknown[] };
+    expect((await raw()).outbox.length).toBeGreaterThan(0); // the export's entry, not yet materialized
+    // The write appends at the outbox's length as read; the workflow's sync flushes it just before.
+    const { flushHistory } = await import('../../shared/adapters/payout-history.ts');
+    const remove = beforeRequest(
+      (input) => input.Key?.PK === `PAYOUT#${a.payoutId}` && JSON.stringify(input).includes('payout.paid'),
+      async () => flushHistory((await raw()) as never),
+    );
+    let report: any;
+    try {
+      report = await uploadReport(
+        camt({ entries: [{ amount: '74.00', creditDebit: 'DBIT', txs: [{ endToEndId: e2e }] }] }),
+      );
+    } finally {
+      remove();
+    }
+    expect(report.counts).toEqual({ ...zero, lines: 1, applied: 1 });
+    const item = await raw();
+    expect(item.outbox).toHaveLength(1);
+    expect(item.seq - item.flushed).toBe(1);
+    const events = (await listAll(manager, `/payouts/${a.payoutId}/events`)).map(
+      (event: { type: string }) => event.type,
+    );
+    expect(events.filter((type) => type === 'payout.paid')).toHaveLength(1);
+    expect(events.at(-1)).toBe('payout.paid');
+    expect(events.indexOf('payout.processing')).toBeLessThan(events.indexOf('payout.paid'));
+  });
 });
 
 describe('bad files are rejected with a clear reason and change nothing', () => {
