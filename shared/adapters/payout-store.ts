@@ -411,14 +411,17 @@ function asReadInput(
  * by `asReadInput` when it applies, else the general update. Returns nothing (ReturnValues NONE).
  * Apart from `updatePayout` so that only the functions that settle bundle it.
  */
-export async function updatePayoutAsRead(id: string, update: PayoutUpdate): Promise<void> {
+export async function updatePayoutAsRead(
+  id: string,
+  update: PayoutUpdate & { returnItem: 'none' },
+): Promise<void> {
   const read = update.asRead;
   const input =
     read && update.version !== undefined && read.seq - read.flushed < MAX_OUTBOX
       ? asReadInput(update, read, update.version)
       : undefined;
-  if (input) await sendPayoutUpdate(id, { ...update, returnItem: 'none' }, input);
-  else await updatePayout(id, { ...update, returnItem: 'none' });
+  if (input) await sendPayoutUpdate(id, update, input);
+  else await updatePayout(id, update);
 }
 
 function updatePayoutOnce(id: string, update: PayoutUpdate): Promise<PayoutItem | undefined> {
