@@ -116,7 +116,3 @@ export async function withHolds<P extends Pick<Payout, 'id' | 'partnerId'>>(
   if (partners.length === 0) return [...payouts];
   return showHolds(payouts, await holdsForView(partners.length === 1 ? partners[0] : undefined));
 }
-
-export async function withHold<P extends Pick<Payout, 'id' | 'partnerId'>>(payout: P): Promise<P> {
-  return (await withHolds([payout]))[0] as P;
-}

@@ -45,9 +45,12 @@ export function useProgressiveList<T>(
     getNextPageParam: (last: Page<T>) => last.nextCursor ?? undefined,
   });
   const { hasNextPage, isFetchingNextPage, isError, fetchNextPage } = query;
+  // Keyed on the pages loaded too: a page asked for ahead can arrive between two renders, so that
+  // `isFetchingNextPage` reads false in both and the list would stop (seen at 300 of 500 rewards).
+  const pages = query.data?.pages.length ?? 0;
   useEffect(() => {
     if (hasNextPage && !isFetchingNextPage && !isError) void fetchNextPage();
-  }, [hasNextPage, isFetchingNextPage, isError, fetchNextPage]);
+  }, [hasNextPage, isFetchingNextPage, isError, fetchNextPage, pages]);
   return {
     data: query.data?.pages.flatMap((page) => page.items),
     isPending: query.isPending,
