@@ -104,7 +104,13 @@ async function seed(url: string) {
 }
 
 async function run(url: string) {
-  configureEnvironment({ dynamodb: url, s3: 'http://127.0.0.1:9' }, '/tmp/payouts-bench');
+  // The completed run publishes `payout_run.completed`: to the local bus of `npm start`, with no rules.
+  const { startLocalEventBridge } = await import('../../infra/local/eventbridge.ts');
+  const bus = await startLocalEventBridge({ rules: [] });
+  configureEnvironment(
+    { dynamodb: url, s3: 'http://127.0.0.1:9', eventbridge: bus.endpoint },
+    '/tmp/payouts-bench',
+  );
   const { setDynamo } = await import('../../shared/adapters/clients.ts');
   const { createRun, executeRun } = await import('../../shared/usecases/drafting.ts');
   const client = documentClient(url);
@@ -168,6 +174,7 @@ async function run(url: string) {
       peakRssMb: peakRssMb(),
     }),
   );
+  await bus.close();
 }
 
 async function verify(url: string) {
