@@ -53,10 +53,24 @@ export async function issueToken(dataDir: string, who: TokenSubject, ttl = '12h'
 
 export type Verifier = (token: string) => Promise<JWTPayload | undefined>;
 
-/** Verifies like API Gateway's JWT authorizer: signature, issuer, audience, expiry. */
+/** How many verified tokens the verifier remembers (most recent first out when full). */
+const VERIFIED_TOKENS = 1_000;
+
+/**
+ * Verifies like API Gateway's JWT authorizer: signature, issuer, audience, expiry. A token that
+ * verified is remembered until its expiry (a JWT cannot change, and the authorizer has no
+ * revocation), so each request of a session does not check its ES256 signature again.
+ */
 export async function createVerifier(dataDir: string): Promise<Verifier> {
   const key = await importJWK((await loadOrCreateKey(dataDir)).publicJwk, 'ES256');
+  const verified = new Map<string, JWTPayload>();
   return async (token) => {
+    const known = verified.get(token);
+    if (known) {
+      if ((known.exp ?? 0) * 1000 > Date.now()) return known;
+      verified.delete(token);
+      return undefined;
+    }
     try {
       const { payload } = await jwtVerify(token, key, {
         issuer: LOCAL_ISSUER,
@@ -65,6 +79,8 @@ export async function createVerifier(dataDir: string): Promise<Verifier> {
         // API Gateway's JWT authorizer refuses a token without an expiry.
         requiredClaims: ['exp'],
       });
+      if (verified.size >= VERIFIED_TOKENS) verified.delete(verified.keys().next().value as string);
+      verified.set(token, payload);
       return payload;
     } catch {
       return undefined;
