@@ -190,6 +190,24 @@ function beforeRequest(
   };
 }
 
+/** The settling write of a payout: the UpdateItem that carries its `payout.paid` entry. */
+const settlingWriteOf = (payoutId: string) => (input: { Key?: { PK?: string } }) =>
+  input.Key?.PK === `PAYOUT#${payoutId}` && JSON.stringify(input).includes('payout.paid');
+
+/** Uploads `xml` as a report, with `action` run just before the payout's settling write goes out. */
+async function uploadBeforeSettling(
+  payoutId: string,
+  xml: string,
+  action: () => Promise<unknown>,
+): Promise<any> {
+  const remove = beforeRequest(settlingWriteOf(payoutId), action);
+  try {
+    return await uploadReport(xml);
+  } finally {
+    remove();
+  }
+}
+
 const zero = {
   lines: 0,
   applied: 0,
@@ -876,18 +894,11 @@ describe('the gaps: block rejections, reversals, the void race, the history flus
     // The report matched the payout while the export was active; the void marks the export (and has
     // read the payout, still processing) just before the report's settling write goes out.
     const { markExportVoided } = await import('../../shared/adapters/export-store.ts');
-    const remove = beforeRequest(
-      (input) => input.Key?.PK === `PAYOUT#${a.payoutId}` && JSON.stringify(input).includes('payout.paid'),
+    const report = await uploadBeforeSettling(
+      a.payoutId,
+      camt({ entries: [{ amount: '71.00', creditDebit: 'DBIT', txs: [{ endToEndId: e2e }] }] }),
       () => markExportVoided(exported.id, ['active'], 'wrong date', new Date().toISOString()),
     );
-    let report: any;
-    try {
-      report = await uploadReport(
-        camt({ entries: [{ amount: '71.00', creditDebit: 'DBIT', txs: [{ endToEndId: e2e }] }] }),
-      );
-    } finally {
-      remove();
-    }
     expect(report.counts).toEqual({ ...zero, lines: 1, voidedExport: 1 });
     expect(await linesOf(report.id)).toMatchObject([
       {
@@ -910,8 +921,7 @@ describe('the settling write checks the payout as read', () => {
     // The report read the payout (version, seq); a processing reminder (keepVersion: the version does
     // not move, `seq` does) lands just before the settling write goes out.
     const { remindManagerProcessing } = await import('../../shared/usecases/workflow.ts');
-    const settling = (input: { Key?: { PK?: string } }) =>
-      input.Key?.PK === `PAYOUT#${a.payoutId}` && JSON.stringify(input).includes('payout.paid');
+    const settling = settlingWriteOf(a.payoutId);
     let writes = 0;
     const counter = `count-${randomUUID()}`;
     dynamo().middlewareStack.add(
@@ -921,14 +931,14 @@ describe('the settling write checks the payout as read', () => {
       },
       { step: 'initialize', name: counter },
     );
-    const remove = beforeRequest(settling, () => remindManagerProcessing(a.payoutId, 5));
     let report: any;
     try {
-      report = await uploadReport(
+      report = await uploadBeforeSettling(
+        a.payoutId,
         camt({ entries: [{ amount: '73.00', creditDebit: 'DBIT', txs: [{ endToEndId: e2e }] }] }),
+        () => remindManagerProcessing(a.payoutId, 5),
       );
     } finally {
-      remove();
       dynamo().middlewareStack.remove(counter);
     }
     expect(report.counts).toEqual({ ...zero, lines: 1, applied: 1 });
@@ -965,18 +975,11 @@ describe('the settling write checks the payout as read', () => {
     expect((await raw()).outbox.length).toBeGreaterThan(0); // the export's entry, not yet materialized
     // The write appends at the outbox's length as read; the workflow's sync flushes it just before.
     const { flushHistory } = await import('../../shared/adapters/payout-history.ts');
-    const remove = beforeRequest(
-      (input) => input.Key?.PK === `PAYOUT#${a.payoutId}` && JSON.stringify(input).includes('payout.paid'),
+    const report = await uploadBeforeSettling(
+      a.payoutId,
+      camt({ entries: [{ amount: '74.00', creditDebit: 'DBIT', txs: [{ endToEndId: e2e }] }] }),
       async () => flushHistory((await raw()) as never),
     );
-    let report: any;
-    try {
-      report = await uploadReport(
-        camt({ entries: [{ amount: '74.00', creditDebit: 'DBIT', txs: [{ endToEndId: e2e }] }] }),
-      );
-    } finally {
-      remove();
-    }
     expect(report.counts).toEqual({ ...zero, lines: 1, applied: 1 });
     const item = await raw();
     expect(item.outbox).toHaveLength(1);
