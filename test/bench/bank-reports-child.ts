@@ -18,6 +18,7 @@ import { findReport } from '../../shared/adapters/bank-report-store.ts';
 import { newDocumentClient, setDynamo } from '../../shared/adapters/clients.ts';
 import { keys, limiter, table } from '../../shared/adapters/table.ts';
 import { APPLY_CONCURRENCY, processUploadedReport } from '../../shared/usecases/bank-reports.ts';
+import { peakRssMb } from './support.ts';
 
 export interface ChildResult {
   lines: number;
@@ -45,12 +46,6 @@ const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
 function argument(name: string): string {
   const index = process.argv.indexOf(`--${name}`);
   return index >= 0 ? (process.argv[index + 1] ?? '') : '';
-}
-
-/** Peak resident set of this process (VmHWM: its own, not inherited from the parent as maxRSS is). */
-function peakRssMb(): number {
-  const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-  return match ? Math.round(Number(match[1]) / 1024) : Math.round(process.resourceUsage().maxRSS / 1024);
 }
 
 /** CPU milliseconds (user + system) of a process so far, from /proc/<pid>/stat (clock ticks of 10 ms). */

@@ -28,6 +28,7 @@ import {
   NAMES,
   TAKE_CONCURRENCY,
 } from './exports-fixtures.ts';
+import { peakRssMb } from './support.ts';
 
 /** Wall time during which at least one request of a kind was in flight, and how many there were. */
 export interface Busy {
@@ -71,22 +72,6 @@ export interface ChildResult {
 function argument(name: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);
   return index >= 0 ? process.argv[index + 1] : undefined;
-}
-
-/**
- * Peak resident set of this process since it started. Linux keeps `ru_maxrss` across fork and exec, so
- * `process.resourceUsage().maxRSS` of a child starts at its parent's size; `VmHWM` belongs to the
- * process's own address space. Elsewhere, maxRSS.
- */
-async function peakRssMb(): Promise<number> {
-  try {
-    const { readFileSync } = await import('node:fs');
-    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (match) return Math.round(Number(match[1]) / 1024);
-  } catch {
-    // not Linux
-  }
-  return Math.round(process.resourceUsage().maxRSS / 1024);
 }
 
 const DYNAMO_WRITES = new Set([
@@ -276,7 +261,7 @@ async function child(format: ExportFormat, count: number): Promise<void> {
     // Requests actually sent; a presigned URL never reaches the deserialize step.
     { step: 'deserialize', name: 'benchBusyMeter' },
   );
-  const baseline = await peakRssMb();
+  const baseline = peakRssMb();
 
   // What the resident set holds at its peak: the JavaScript heap in use, buffers outside it.
   const memory = { heapUsedMb: 0, externalMb: 0 };
@@ -303,7 +288,7 @@ async function child(format: ExportFormat, count: number): Promise<void> {
     payoutsPerSecond: Math.round(result.payoutCount / seconds),
     cpuMsPerPayout: Math.round(((used.user + used.system) / 1000 / count) * 1000) / 1000,
     baselineRssMb: baseline,
-    peakRssMb: await peakRssMb(),
+    peakRssMb: peakRssMb(),
     peakHeapUsedMb: memory.heapUsedMb,
     peakExternalMb: memory.externalMb,
     busy: meter.result(),
@@ -337,7 +322,7 @@ async function child(format: ExportFormat, count: number): Promise<void> {
   );
   process.stdout.write('#floored\n');
   output.generationPerSecond = await generationRate(format, count);
-  output.peakRssAfterMb = await peakRssMb();
+  output.peakRssAfterMb = peakRssMb();
   process.stdout.write(`${JSON.stringify(output)}\n`);
 }
 
