@@ -124,14 +124,19 @@ export async function activeHoldsOf(partnerId: string): Promise<Hold[]> {
 }
 
 /**
- * The active holds the markers name (of one partner, or of all), each confirmed by its hold item:
- * what a payout's `hold` view shows, at one strongly consistent Query (plus one GetItem per marked
- * hold: few). Every hold whose placement was answered has its marker (written before the 201), so a
- * view misses none of them; the checks that gate money read the index too (`activeHoldsOf`), for a
- * hold whose marker write crashed before its request was answered.
+ * What a payout's `hold` view reads (../usecases/hold-checks.ts `showHolds`): the markers of one
+ * partner or of all (one strongly consistent Query), then `confirmMarkedHolds` on those of the
+ * partners shown (one GetItem each: few). Every hold whose placement was answered has its marker
+ * (written before the 201), so a view misses none of them; the checks that gate money read the index
+ * too (`activeHoldsOf`), for a hold whose marker write crashed before its request was answered.
  */
-export async function markedActiveHolds(partnerId?: string): Promise<Hold[]> {
-  return consistentActive(await readMarkers(partnerId), []);
+export function readHoldMarkers(partnerId?: string): Promise<Hold[]> {
+  return readMarkers(partnerId);
+}
+
+/** The marked holds that are still active, each confirmed by its hold item. */
+export function confirmMarkedHolds(markers: Hold[]): Promise<Hold[]> {
+  return consistentActive(markers, []);
 }
 
 /** Every active hold, read consistently (see the top of this file). */

@@ -4,7 +4,12 @@
  * ./holds.ts (placing, releasing, confirming) so that the functions that only check holds (exports,
  * drafting, partner payouts) bundle no more than this.
  */
-import { activeHoldsConsistent, activeHoldsOf, markedActiveHolds } from '../adapters/hold-store.ts';
+import {
+  activeHoldsConsistent,
+  activeHoldsOf,
+  confirmMarkedHolds,
+  readHoldMarkers,
+} from '../adapters/hold-store.ts';
 import { type HoldFacts, holdsOnPayout, holdsOnReward, holdView, isActive } from '../domain/controls.ts';
 import { OnHold } from '../domain/errors.ts';
 import type { Hold, Payout, Reward } from '../domain/schemas.ts';
@@ -88,19 +93,26 @@ export function assertRewardsNotHeld<R extends Pick<Reward, 'id' | 'partnerId'>>
 }
 
 /**
- * The holds a view of payouts shows (`hold: { partnerMessage? }`): those the markers name, of one
- * partner or of all (one Query: holds are exceptions; see ../adapters/hold-store.ts). The checks
- * above read the index too. Start it beside the payouts' own read when the partner is known.
+ * The hold markers a view of payouts starts from: of one partner, or of all when the payouts are of
+ * several partners or their partner is not known yet (one Query: holds are exceptions; see
+ * ../adapters/hold-store.ts). Start it beside the payouts' own read. The checks above read the index
+ * too.
  */
-export function holdsForView(partnerId?: string): Promise<Hold[]> {
-  return markedActiveHolds(partnerId);
+export function holdMarkers(partnerId?: string): Promise<Hold[]> {
+  return readHoldMarkers(partnerId);
 }
 
-/** Adds `hold` to the payouts that `holds` (of their partners) cover. */
-export function showHolds<P extends Pick<Payout, 'id' | 'partnerId'>>(
+/**
+ * Adds `hold: { partnerMessage? }` to the payouts a hold covers: the markers of the payouts' own
+ * partners are confirmed by their hold items (none to read when no marker names them).
+ */
+export async function showHolds<P extends Pick<Payout, 'id' | 'partnerId'>>(
   payouts: readonly P[],
-  holds: readonly Hold[],
-): P[] {
+  markers: readonly Hold[],
+): Promise<P[]> {
+  const partners = new Set(payouts.map((payout) => payout.partnerId));
+  const relevant = markers.filter((marker) => partners.has(marker.partnerId));
+  const holds = relevant.length > 0 ? await confirmMarkedHolds(relevant) : [];
   return payouts.map((payout) => {
     const own = holds.filter((hold) => hold.partnerId === payout.partnerId);
     const view = holdView(holdsOnPayout(own, payout));
@@ -108,11 +120,11 @@ export function showHolds<P extends Pick<Payout, 'id' | 'partnerId'>>(
   });
 }
 
-/** `showHolds` after reading the holds of the payouts' partner (or of all, for several partners). */
+/** `showHolds` after reading the markers of the payouts' partner (or of all, for several partners). */
 export async function withHolds<P extends Pick<Payout, 'id' | 'partnerId'>>(
   payouts: readonly P[],
 ): Promise<P[]> {
   const partners = [...new Set(payouts.map((payout) => payout.partnerId))];
   if (partners.length === 0) return [...payouts];
-  return showHolds(payouts, await holdsForView(partners.length === 1 ? partners[0] : undefined));
+  return showHolds(payouts, await holdMarkers(partners.length === 1 ? partners[0] : undefined));
 }

@@ -71,7 +71,7 @@ import {
   activeHoldsOfPartner,
   assertPayoutNotHeld,
   assertRewardsNotHeld,
-  holdsForView,
+  holdMarkers,
   showHolds,
   unheldRewards,
   withHolds,
@@ -176,13 +176,14 @@ export async function createPayout(input: CreatePayout, actor: Actor): Promise<P
 // ------------------------------------------------------------------ reads
 
 /**
- * A payout as a manager sees it. Its partner is known only once it is read, so the holds come from
- * every active marker (holds are exceptions: one short Query), read beside it rather than after.
+ * A payout as a manager sees it. Its partner is known only once it is read, so every active hold
+ * marker is read beside it (holds are exceptions: one short Query), and only its partner's are
+ * confirmed.
  */
 export async function getPayout(id: string): Promise<Payout> {
-  const [item, holds] = await Promise.all([findPayoutView(id), holdsForView()]);
+  const [item, markers] = await Promise.all([findPayoutView(id), holdMarkers()]);
   if (!item) throw new NotFound(`No payout ${id}`);
-  return showHolds([toPayout(item)], holds)[0] as Payout;
+  return (await showHolds([toPayout(item)], markers))[0] as Payout;
 }
 
 /** A partner sees only its own payouts, and never a draft: anything else is a 404 like an unknown id. */
@@ -261,7 +262,7 @@ export async function listPartnerPayouts(
     expression += ' AND #status = :status';
     values[':status'] = filter.status;
   }
-  const [page, holds] = await Promise.all([
+  const [page, markers] = await Promise.all([
     queryPage({
       index: 'GSI1',
       partition: { name: 'GSI1PK', value: `PARTNER#${partnerId}` },
@@ -271,15 +272,15 @@ export async function listPartnerPayouts(
       cursor: filter.cursor,
       projection: PAYOUT_VIEW,
     }),
-    holdsForView(partnerId),
+    holdMarkers(partnerId),
   ]);
-  return { items: showHolds(page.items.map(toPayout), holds), nextCursor: page.nextCursor };
+  return { items: await showHolds(page.items.map(toPayout), markers), nextCursor: page.nextCursor };
 }
 
 /** A partner's own payout, with the holds it shows (both read at once). */
 export async function getPartnerPayout(partnerId: string, id: string): Promise<Payout> {
-  const [item, holds] = await Promise.all([getPartnerPayoutItem(partnerId, id), holdsForView(partnerId)]);
-  return showHolds([toPayout(item)], holds)[0] as Payout;
+  const [item, markers] = await Promise.all([getPartnerPayoutItem(partnerId, id), holdMarkers(partnerId)]);
+  return (await showHolds([toPayout(item)], markers))[0] as Payout;
 }
 
 /** The rewards of a payout, with the partner's review decisions of the current review round. */

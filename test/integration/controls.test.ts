@@ -671,6 +671,25 @@ describe('holds are read consistently where money is gated', () => {
     expect(listed.find((payout) => payout.id === payoutId)?.hold).toEqual(shown);
     expect(listed.find((payout) => payout.id === other.payoutId)).toMatchObject({ status: 'ready' });
     expect(listed.find((payout) => payout.id === other.payoutId)?.hold).toBeUndefined();
+    // Another partner's payout reads every marker but confirms none of this partner's holds.
+    const holdReads: string[] = [];
+    const spy = `hold-reads-${randomUUID()}`;
+    dynamo().middlewareStack.add(
+      (next) => async (args) => {
+        const key = (args.input as { Key?: { PK?: string } }).Key?.PK;
+        if (key?.startsWith('HOLD#')) holdReads.push(key);
+        return next(args);
+      },
+      { step: 'initialize', name: spy },
+    );
+    try {
+      expect((await getPayout(other.payoutId)).hold).toBeUndefined();
+      expect(holdReads).toEqual([]);
+      expect((await getPayout(payoutId)).hold).toEqual(shown);
+      expect(holdReads).toEqual([`HOLD#${hold.id}`]);
+    } finally {
+      dynamo().middlewareStack.remove(spy);
+    }
 
     expectOk(await release(finA, hold.id));
     expect((await getPayout(payoutId)).hold).toBeUndefined();
